@@ -1,0 +1,24 @@
+#pragma once
+// Migrates one user's mailbox from a source IMAP server into a Sink. Runs on the calling thread.
+
+#include <functional>
+#include <string>
+
+#include "engine/options.h"
+#include "engine/report.h"
+#include "engine/sink.h"
+
+namespace migrate {
+
+struct ProgressEvent {
+  std::string folder;       // destination name
+  uint32_t done = 0, total = 0;
+  uint64_t bytes = 0;
+  std::string message;      // human-readable line
+};
+using ProgressFn = std::function<void(const ProgressEvent&)>;
+
+// Runs the whole migration. Never throws; every failure is in report.status.
+MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress = nullptr);
+
+}  // namespace migrate

@@ -1,0 +1,46 @@
+#pragma once
+// Everything a migration of one user needs to know, independent of where it came from
+// (doveadm options, plugin { migrate_* } settings, userdb fields, a batch line).
+
+#include <cstdint>
+#include <string>
+
+#include "net/transport.h"
+
+namespace migrate {
+
+enum class TlsMode { Imaps, StartTls, None };
+
+// Parses "imaps" / "ssl" / "tls" -> Imaps, "starttls" -> StartTls, "none" / "plain" / "no" -> None.
+// Empty: not set. Unknown: Config error listing the accepted values.
+Result<TlsMode> parseTlsMode(const std::string& s);
+const char* tlsModeName(TlsMode mode);
+
+struct SourceOptions {
+  std::string host;
+  uint16_t port = 0;            // 0: 993 for imaps, 143 otherwise
+  bool tlsModeSet = false;      // false: imaps on 993 (or when port is 0), STARTTLS otherwise
+  TlsMode tlsMode = TlsMode::Imaps;
+  std::string user;             // remote login
+  std::string password;         // never logged
+  std::string masterUser;       // AUTHENTICATE PLAIN authzid=user, authcid=masterUser
+  net::TlsOptions tls;
+  net::TimeoutOptions timeouts;
+
+  // Fills in the port/TLS defaults described above.
+  void applyDefaults();
+  // "alice@example.org at imap.old.example:993 (imaps)": for messages; never the password.
+  std::string describe() const;
+};
+
+struct MigrationOptions {
+  SourceOptions source;
+  std::string localUser;        // for messages and reports
+  bool dryRun = false;          // plan only: nothing is written
+  bool verbose = false;         // progress events
+  bool quotaPrecheck = true;    // refuse to start when the new mail does not fit the quota
+  uint32_t batchMessages = 500;           // commit after this many messages ...
+  uint64_t batchBytes = 64ull << 20;      // ... or this many bytes
+};
+
+}  // namespace migrate

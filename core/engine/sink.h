@@ -1,0 +1,116 @@
+#pragma once
+// The destination as the engine sees it. plugin/ implements it over lib-storage; tests may
+// implement it in memory. All calls happen on one thread (lib-storage is not thread-safe).
+// Folder names here are destination names in UTF-8 with the destination's separator.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/message.h"
+
+namespace migrate {
+
+enum SpecialUse : uint8_t {
+  kSpecialNone = 0,
+  kSpecialAll = 1,
+  kSpecialArchive = 2,
+  kSpecialDrafts = 4,
+  kSpecialFlagged = 8,
+  kSpecialJunk = 16,
+  kSpecialSent = 32,
+  kSpecialTrash = 64,
+};
+
+struct DestFolder {
+  std::string name;
+  uint8_t specialUse = kSpecialNone;
+  bool subscribed = false;
+  bool selectable = true;
+};
+
+struct DestFolderStatus {
+  bool created = false;     // prepareFolder() created it just now
+  uint32_t uidValidity = 0;
+  uint32_t uidNext = 0;
+  uint32_t messages = 0;
+  bool haveSaveGuids = true;  // the storage keeps GUIDs given at save time (maildir, dbox)
+  std::string mailboxGuid;    // hex
+};
+
+struct PrepareFolderOptions {
+  bool create = true;          // create (with parents) if missing
+  uint32_t uidValidity = 0;    // when creating, or when the folder exists but is empty and has
+                               // never held mail (uidNext == 1): use this UIDVALIDITY (0: any)
+  bool subscribe = false;      // subscribe it (never unsubscribes)
+};
+
+struct QuotaInfo {
+  bool limited = false;        // false: no quota (or no quota plugin)
+  uint64_t usedBytes = 0;
+  uint64_t limitBytes = 0;
+  std::string root;            // quota root name for messages
+};
+
+// Identity of a message independent of UIDs, for matching after a UIDVALIDITY change.
+struct ContentKey {
+  std::string messageId;  // the Message-ID header as is ("" if none)
+  int64_t internalDate = 0;
+  uint64_t size = 0;      // physical size in bytes
+  bool operator==(const ContentKey& o) const {
+    return messageId == o.messageId && internalDate == o.internalDate && size == o.size;
+  }
+};
+
+struct FlagUpdate {
+  std::string guid;     // the message's GUID (as saved by this tool)
+  uint32_t uidHint = 0; // its likely destination UID (0: unknown)
+  MessageFlags flags;   // set exactly these flags/keywords
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+
+  virtual char separator() const = 0;
+  // Directory for the migration state of this user (created if missing), e.g. <home>/.migrate.
+  virtual Result<std::string> stateDir() = 0;
+  // Directory for spooling large message bodies.
+  virtual std::string tempDir() const = 0;
+
+  virtual Result<std::vector<DestFolder>> listFolders() = 0;
+  virtual Result<DestFolderStatus> prepareFolder(const std::string& name,
+                                                 const PrepareFolderOptions& options) = 0;
+  // Status without creating; NotFound if missing.
+  virtual Result<DestFolderStatus> folderStatus(const std::string& name) = 0;
+  virtual Status setSubscribed(const std::string& name) = 0;
+
+  // GUID -> UID of the messages in `name` with UID >= minUid.
+  virtual Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
+                                                                      uint32_t minUid) = 0;
+  // Content keys of all messages in `name` (for UIDVALIDITY changes and storages without GUIDs).
+  virtual Result<std::vector<ContentKey>> contentKeys(const std::string& name) = 0;
+
+  // Saving happens in batches: begin, save..., commit. A failed save (Quota, LocalStorage) leaves
+  // the batch usable: commitBatch() then commits the messages saved before the failure.
+  virtual Status beginBatch(const std::string& name) = 0;
+  virtual Status save(const IncomingMessage& message) = 0;
+  struct CommitResult {
+    uint32_t uidValidity = 0;
+    uint32_t uidNext = 0;         // the folder's UIDNEXT after the commit
+    std::vector<uint32_t> uids;   // the UIDs assigned, in save order
+  };
+  virtual Result<CommitResult> commitBatch() = 0;
+  virtual void rollbackBatch() = 0;
+
+  // Sets flags on messages of `name` that this tool saved (found by GUID). Messages not found
+  // are skipped (the user may have deleted them). Returns how many changed.
+  virtual Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) = 0;
+
+  virtual Result<QuotaInfo> quota() = 0;
+};
+
+}  // namespace migrate

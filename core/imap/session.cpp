@@ -1,0 +1,829 @@
+#include "imap/session.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <ctime>
+
+#include "common/base64.h"
+#include "imap/command.h"
+
+namespace migrate::imap {
+
+namespace {
+
+constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kStatusWindow = 64;  // STATUS commands in flight at once
+constexpr size_t kSpareBodies = 4;
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+bool iequals(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
+         });
+}
+
+bool containsNoCase(const std::string& hay, const char* needle) {
+  return upper(hay).find(upper(needle)) != std::string::npos;
+}
+
+size_t countStreamed(const std::vector<Value>& values) {
+  size_t n = 0;
+  for (const Value& v : values) {
+    if (v.type == Value::Type::Streamed) {
+      n++;
+    } else if (v.type == Value::Type::List) {
+      n += countStreamed(v.list);
+    }
+  }
+  return n;
+}
+
+// Throttling as Gmail ([THROTTLED], [UNAVAILABLE]) and Office 365 ("Request is throttled") say it.
+bool isThrottle(const Response& r) {
+  return r.code == "THROTTLED" || r.code == "UNAVAILABLE" || containsNoCase(r.text, "throttl") ||
+         containsNoCase(r.text, "too many");
+}
+
+std::string sanitize(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= 200) {
+      out += "...";
+      break;
+    }
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  return out;
+}
+
+std::string extractHeaderValue(const std::string& headers, const char* name) {
+  // Headers as returned by BODY[HEADER.FIELDS (X)]: "Message-ID: <a@b>\r\n\r\n", maybe folded.
+  std::string u = upper(headers);
+  std::string key = upper(name) + ":";
+  size_t pos = 0;
+  while (pos < u.size()) {
+    if (u.compare(pos, key.size(), key) == 0) {
+      size_t start = pos + key.size();
+      size_t end = start;
+      while (end < headers.size()) {
+        if (headers[end] == '\n' && (end + 1 >= headers.size() || (headers[end + 1] != ' ' && headers[end + 1] != '\t'))) {
+          break;
+        }
+        end++;
+      }
+      std::string v = headers.substr(start, end - start);
+      std::string out;
+      for (char c : v) {
+        if (c != '\r' && c != '\n') {
+          out += c;
+        }
+      }
+      size_t b = out.find_first_not_of(" \t");
+      size_t e = out.find_last_not_of(" \t");
+      return b == std::string::npos ? std::string() : out.substr(b, e - b + 1);
+    }
+    size_t nl = headers.find('\n', pos);
+    if (nl == std::string::npos) {
+      break;
+    }
+    pos = nl + 1;
+  }
+  return {};
+}
+
+}  // namespace
+
+bool ListEntry::hasAttribute(const char* name) const {
+  for (const std::string& a : attributes) {
+    if (iequals(a, name)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool parseInternalDate(const std::string& s, int64_t& unixTime, int& tzOffsetMinutes) {
+  // "17-Jul-1996 02:44:25 -0700"; the day may be space-padded (" 7-Jul-1996").
+  static const char* const kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                        "jul", "aug", "sep", "oct", "nov", "dec"};
+  int day = 0, year = 0, hh = 0, mm = 0, ss = 0, zone = 0;
+  char mon[4] = {0};
+  char sign = 0;
+  std::string t = s;
+  size_t b = t.find_first_not_of(' ');
+  if (b == std::string::npos) {
+    return false;
+  }
+  t = t.substr(b);
+  if (std::sscanf(t.c_str(), "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign, &zone) !=
+      8) {
+    return false;
+  }
+  int month = -1;
+  for (int i = 0; i < 12; i++) {
+    if (std::tolower(static_cast<unsigned char>(mon[0])) == kMonths[i][0] &&
+        std::tolower(static_cast<unsigned char>(mon[1])) == kMonths[i][1] &&
+        std::tolower(static_cast<unsigned char>(mon[2])) == kMonths[i][2]) {
+      month = i;
+    }
+  }
+  if (month < 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 || (sign != '+' && sign != '-')) {
+    return false;
+  }
+  struct tm tmv {};
+  tmv.tm_year = year - 1900;
+  tmv.tm_mon = month;
+  tmv.tm_mday = day;
+  tmv.tm_hour = hh;
+  tmv.tm_min = mm;
+  tmv.tm_sec = ss;
+  int64_t utcAsLocal = static_cast<int64_t>(timegm(&tmv));
+  int offset = (zone / 100) * 60 + zone % 100;
+  if (sign == '-') {
+    offset = -offset;
+  }
+  tzOffsetMinutes = offset;
+  unixTime = utcAsLocal - static_cast<int64_t>(offset) * 60;
+  return true;
+}
+
+// Streams BODY[] literals into MessageBody objects queued in the session.
+class Session::BodySink : public LiteralSink {
+ public:
+  explicit BodySink(Session& s) : s_(s) {}
+  Status append(const char* data, size_t len) override { return s_.bodies_.back()->append(data, len); }
+  Status finish() override { return Status::ok(); }
+
+ private:
+  Session& s_;
+};
+
+Session::Session(std::unique_ptr<net::Transport> transport, SessionOptions options)
+    : transport_(std::move(transport)),
+      options_(std::move(options)),
+      parser_(options_.limits, [this](const LiteralContext& ctx) { return claimLiteral(ctx); }),
+      bodySink_(std::make_unique<BodySink>(*this)) {
+  readBuf_.resize(kReadChunk);
+}
+
+Session::~Session() = default;
+
+LiteralSink* Session::claimLiteral(const LiteralContext& ctx) {
+  const std::string& item = ctx.itemName;
+  if (item != "BODY[]" && item != "RFC822" && item != "BINARY[]" && item.rfind("BODY[]<", 0) != 0) {
+    return nullptr;
+  }
+  std::unique_ptr<MessageBody> body;
+  if (!spareBodies_.empty()) {
+    body = std::move(spareBodies_.back());
+    spareBodies_.pop_back();
+  } else {
+    body = std::make_unique<MessageBody>(options_.tempDir);
+  }
+  Status st = body->reset(ctx.size);
+  bodies_.push_back(std::move(body));
+  if (!st.isOk()) {
+    pendingError_ = st;  // reported after this feed(); the bytes go to memory meanwhile
+  }
+  return bodySink_.get();
+}
+
+void Session::close() {
+  if (!closed_) {
+    closed_ = true;
+    transport_->close();
+  }
+}
+
+std::string Session::nextTag() { return "A" + std::to_string(++tagCounter_); }
+
+Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
+  if (closed_) {
+    return Status(ErrorKind::Closed, "the connection to " + options_.peerName + " is closed");
+  }
+  // Synchronizing literals ("{N}\r\n") need the server's "+" before the rest is sent.
+  std::string line = tag + " " + cmd + "\r\n";
+  size_t start = 0;
+  while (true) {
+    size_t crlf = line.find("\r\n", start);
+    bool last = crlf + 2 == line.size();
+    bool syncLiteral = !last && crlf > 0 && line[crlf - 1] == '}' && line.rfind("+}", crlf) != crlf - 2;
+    if (last || !syncLiteral) {
+      if (last) {
+        return transport_->writeAll(line.data() + start, line.size() - start);
+      }
+      // A non-synchronizing literal: keep going.
+      crlf = line.find("\r\n", crlf + 2);
+      if (crlf == std::string::npos) {
+        return transport_->writeAll(line.data() + start, line.size() - start);
+      }
+      continue;
+    }
+    Status st = transport_->writeAll(line.data() + start, crlf + 2 - start);
+    if (!st.isOk()) {
+      return st;
+    }
+    start = crlf + 2;
+    while (true) {
+      Result<Response> r = readResponse();
+      if (!r.isOk()) {
+        return r.status();
+      }
+      if (r.value().kind == Response::Kind::Continuation) {
+        break;
+      }
+      if (r.value().kind == Response::Kind::Tagged) {
+        queue_.push_front(std::move(r).value());
+        return Status::ok();  // the caller's waitTagged() will see the refusal
+      }
+      Status hs = handleCommonUntagged(r.value());
+      if (!hs.isOk()) {
+        return hs;
+      }
+    }
+  }
+}
+
+Result<Response> Session::readResponse() {
+  // The bodies of the previously returned response are no longer referenced by the caller.
+  for (auto& b : inUse_) {
+    if (spareBodies_.size() < kSpareBodies) {
+      spareBodies_.push_back(std::move(b));
+    }
+  }
+  inUse_.clear();
+  while (queue_.empty()) {
+    if (closed_) {
+      return Status(ErrorKind::Closed, closedMessage());
+    }
+    Result<size_t> n = transport_->readSome(readBuf_.data(), readBuf_.size());
+    if (!n.isOk()) {
+      closed_ = true;
+      if (n.status().kind() == ErrorKind::Closed) {
+        return Status(ErrorKind::Closed, closedMessage(), n.status().hint());
+      }
+      return n.status();
+    }
+    bytesReceived_ += n.value();
+    scratch_.clear();
+    Status st = parser_.feed(readBuf_.data(), n.value(), scratch_);
+    if (!pendingError_.isOk()) {
+      Status e = pendingError_;
+      pendingError_ = Status::ok();
+      close();
+      return e;
+    }
+    if (!st.isOk()) {
+      close();
+      return st.withPrefix("unexpected response from " + options_.peerName);
+    }
+    for (Response& r : scratch_) {
+      queue_.push_back(std::move(r));
+    }
+  }
+  Response r = std::move(queue_.front());
+  queue_.pop_front();
+  size_t streamed = countStreamed(r.args);
+  for (size_t i = 0; i < streamed && !bodies_.empty(); i++) {
+    inUse_.push_back(std::move(bodies_.front()));
+    bodies_.pop_front();
+  }
+  if (r.kind == Response::Kind::Untagged && r.status == "BYE") {
+    byeText_ = r.text.empty() ? r.code : r.text;
+    byeThrottle_ = isThrottle(r);
+  }
+  return r;
+}
+
+std::string Session::closedMessage() const {
+  if (!byeText_.empty()) {
+    return options_.peerName + " closed the connection: \"" + sanitize(byeText_) + "\"";
+  }
+  return options_.peerName + " closed the connection unexpectedly";
+}
+
+void Session::parseCapabilities(const std::string& text) {
+  caps_.clear();
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t sp = text.find(' ', pos);
+    if (sp == std::string::npos) {
+      sp = text.size();
+    }
+    if (sp > pos) {
+      caps_.insert(upper(text.substr(pos, sp - pos)));
+    }
+    pos = sp + 1;
+  }
+}
+
+bool Session::hasCapability(const std::string& cap) const { return caps_.count(upper(cap)) > 0; }
+
+Status Session::handleCommonUntagged(const Response& r) {
+  if (r.kind != Response::Kind::Untagged) {
+    return Status::ok();
+  }
+  if (r.status == "CAPABILITY") {
+    std::string text;
+    for (const Value& v : r.args) {
+      text += (text.empty() ? "" : " ") + v.text;
+    }
+    parseCapabilities(text);
+  } else if (!r.code.empty() && r.code == "CAPABILITY") {
+    parseCapabilities(r.codeArgs);
+  }
+  return Status::ok();
+}
+
+Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& onUntagged) {
+  while (true) {
+    Result<Response> rr = readResponse();
+    if (!rr.isOk()) {
+      if (byeThrottle_) {
+        return Status(ErrorKind::Throttled, closedMessage(), "the server limits connections or traffic; run again later");
+      }
+      return rr.status();
+    }
+    Response& r = rr.value();
+    if (r.kind == Response::Kind::Tagged) {
+      if (r.tag != tag) {
+        close();
+        return Status(ErrorKind::Protocol,
+                      options_.peerName + " answered with unknown tag '" + sanitize(r.tag) + "' (expected " + tag + ")");
+      }
+      if (r.code == "CAPABILITY") {
+        parseCapabilities(r.codeArgs);
+      }
+      return rr;
+    }
+    if (r.kind == Response::Kind::Continuation) {
+      close();
+      return Status(ErrorKind::Protocol, options_.peerName + " sent an unexpected continuation request");
+    }
+    Status st = handleCommonUntagged(r);
+    if (st.isOk() && onUntagged) {
+      st = onUntagged(r);
+    }
+    if (!st.isOk()) {
+      return st;
+    }
+  }
+}
+
+Status Session::taggedFailure(const Response& r, const std::string& what) const {
+  std::string text = sanitize(r.text.empty() ? r.status : r.text);
+  if (!r.code.empty()) {
+    text = "[" + r.code + "] " + text;
+  }
+  if (isThrottle(r)) {
+    return Status(ErrorKind::Throttled, options_.peerName + " is throttling us during " + what + ": " + text,
+                  "the server limits traffic; run again later or lower the number of parallel jobs");
+  }
+  return Status(ErrorKind::Protocol, options_.peerName + " refused " + what + ": " + r.status + " " + text);
+}
+
+Result<Response> Session::simpleCommand(const std::string& cmd, const UntaggedFn& onUntagged) {
+  std::string tag = nextTag();
+  Status st = sendTagged(tag, cmd);
+  if (!st.isOk()) {
+    return st;
+  }
+  return waitTagged(tag, onUntagged);
+}
+
+Status Session::readGreeting() {
+  Result<Response> rr = readResponse();
+  if (!rr.isOk()) {
+    if (rr.status().kind() == ErrorKind::Closed) {
+      return Status(ErrorKind::Closed, options_.peerName + " closed the connection before greeting us",
+                    "the server may be overloaded, or may refuse this client's address");
+    }
+    return rr.status();
+  }
+  const Response& r = rr.value();
+  greeting_ = r.text;
+  if (r.kind == Response::Kind::Untagged && r.status == "OK") {
+    if (r.code == "CAPABILITY") {
+      parseCapabilities(r.codeArgs);
+    }
+    return Status::ok();
+  }
+  if (r.kind == Response::Kind::Untagged && r.status == "PREAUTH") {
+    loggedIn_ = true;
+    return Status::ok();
+  }
+  if (r.kind == Response::Kind::Untagged && r.status == "BYE") {
+    if (isThrottle(r)) {
+      return Status(ErrorKind::Throttled, options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"",
+                    "the server limits connections; run again later");
+    }
+    return Status(ErrorKind::Closed, options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"");
+  }
+  return Status(ErrorKind::Protocol, options_.peerName + " does not greet like an IMAP server",
+                "is this the IMAP port? 993 is IMAPS, 143 is IMAP/STARTTLS");
+}
+
+Status Session::capability() {
+  Result<Response> r = simpleCommand("CAPABILITY", nullptr);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return taggedFailure(r.value(), "CAPABILITY");
+  }
+  return Status::ok();
+}
+
+Status Session::startTls(const net::TlsOptions& tls) {
+  if (!caps_.empty() && !hasCapability("STARTTLS")) {
+    return Status(ErrorKind::Tls, options_.peerName + " does not offer STARTTLS",
+                  "use --source-tls imaps with port 993, or --source-tls none only on a trusted network");
+  }
+  Result<Response> r = simpleCommand("STARTTLS", nullptr);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return Status(ErrorKind::Tls, options_.peerName + " refused STARTTLS: " + sanitize(r.value().text),
+                  "use --source-tls imaps with port 993");
+  }
+  if (!queue_.empty() || !parser_.idle()) {
+    // Bytes after the OK before the handshake would be injected plaintext (CVE-2011-0411 style).
+    close();
+    return Status(ErrorKind::Protocol, options_.peerName + " sent data after the STARTTLS OK");
+  }
+  Status st = transport_->startTls(tls);
+  if (!st.isOk()) {
+    return st;
+  }
+  caps_.clear();
+  return capability();
+}
+
+Status Session::login(const std::string& user, const std::string& password, const std::string& masterUser) {
+  if (loggedIn_) {
+    return Status::ok();
+  }
+  if (caps_.empty()) {
+    Status st = capability();
+    if (!st.isOk()) {
+      return st;
+    }
+  }
+  if (hasCapability("LOGINDISABLED") && !transport_->isTls()) {
+    return Status(ErrorKind::Auth, options_.peerName + " does not allow a login without TLS (LOGINDISABLED)",
+                  "use --source-tls starttls or imaps");
+  }
+  std::string tag = nextTag();
+  Status st;
+  bool plain = hasCapability("AUTH=PLAIN");
+  if (!masterUser.empty() && !plain) {
+    return Status(ErrorKind::Auth, options_.peerName + " does not offer AUTHENTICATE PLAIN, needed for a master-user login",
+                  "log in as the user, or use the server's user*master login form as --source-user");
+  }
+  if (plain) {
+    std::string authz = masterUser.empty() ? std::string() : user;
+    std::string authc = masterUser.empty() ? user : masterUser;
+    std::string ir = base64Encode(authz + std::string(1, '\0') + authc + std::string(1, '\0') + password);
+    if (hasCapability("SASL-IR")) {
+      st = sendTagged(tag, "AUTHENTICATE PLAIN " + (ir.empty() ? std::string("=") : ir));
+    } else {
+      st = sendTagged(tag, "AUTHENTICATE PLAIN");
+      if (st.isOk()) {
+        Result<Response> c = readResponse();
+        while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
+          c = readResponse();
+        }
+        if (!c.isOk()) {
+          return c.status();
+        }
+        if (c.value().kind != Response::Kind::Continuation) {
+          queue_.push_front(std::move(c).value());
+        } else {
+          st = transport_->writeAll((ir + "\r\n").data(), ir.size() + 2);
+        }
+      }
+    }
+  } else {
+    bool nonSync = hasCapability("LITERAL+");
+    st = sendTagged(tag, "LOGIN " + quoteString(user, nonSync) + " " + quoteString(password, nonSync));
+  }
+  if (!st.isOk()) {
+    return st;
+  }
+  Result<Response> r = waitTagged(tag, nullptr);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  const Response& resp = r.value();
+  if (resp.status == "OK") {
+    loggedIn_ = true;
+    if (resp.code != "CAPABILITY") {
+      caps_.clear();
+      return capability();
+    }
+    return Status::ok();
+  }
+  std::string text = sanitize(resp.text);
+  if (isThrottle(resp) && resp.code != "AUTHENTICATIONFAILED") {
+    return Status(ErrorKind::Throttled, options_.peerName + " refused the login for now: " + text,
+                  "the server limits logins; run again later");
+  }
+  std::string who = masterUser.empty() ? "'" + user + "'" : "'" + user + "' (master user '" + masterUser + "')";
+  std::string hint =
+      "check the password (it may have been changed at the old provider), that the login name is complete "
+      "(often the full e-mail address), and that --source-host is the old server";
+  if (resp.code == "AUTHORIZATIONFAILED" && !masterUser.empty()) {
+    hint = "the master user may not log in as this user: check the source server's master passdb";
+  } else if (resp.code == "UNAVAILABLE" || resp.code == "SERVERBUG") {
+    return Status(ErrorKind::Throttled, options_.peerName + " could not log in " + who + " now: " + text,
+                  "a temporary failure at the source server; run again later");
+  }
+  return Status(ErrorKind::Auth, "login as " + who + " failed at " + options_.peerName + ": " + text, hint);
+}
+
+Status Session::logout() {
+  if (closed_) {
+    return Status::ok();
+  }
+  Result<Response> r = simpleCommand("LOGOUT", nullptr);
+  close();
+  if (!r.isOk() && r.status().kind() != ErrorKind::Closed) {
+    return r.status();
+  }
+  return Status::ok();
+}
+
+Result<NamespaceEntry> Session::personalNamespace() {
+  NamespaceEntry ns;
+  if (!hasCapability("NAMESPACE")) {
+    Result<Response> r = simpleCommand("LIST \"\" \"\"", [&ns](const Response& u) {
+      if (u.status == "LIST" && u.args.size() >= 2 && u.args[1].type != Value::Type::Nil && !u.args[1].text.empty()) {
+        ns.delimiter = u.args[1].text[0];
+      }
+      return Status::ok();
+    });
+    if (!r.isOk()) {
+      return r.status();
+    }
+    return ns;
+  }
+  bool found = false;
+  Result<Response> r = simpleCommand("NAMESPACE", [&](const Response& u) {
+    if (u.status != "NAMESPACE" || u.args.empty() || found) {
+      return Status::ok();
+    }
+    const Value& personal = u.args[0];
+    if (personal.type == Value::Type::List && !personal.list.empty() &&
+        personal.list[0].type == Value::Type::List && personal.list[0].list.size() >= 2) {
+      const Value& first = personal.list[0];
+      ns.prefix = first.list[0].text;
+      if (first.list[1].type != Value::Type::Nil && !first.list[1].text.empty()) {
+        ns.delimiter = first.list[1].text[0];
+      }
+      found = true;
+    }
+    for (size_t n = 1; n < u.args.size() && n < 3; n++) {
+      if (u.args[n].type != Value::Type::List) {
+        continue;
+      }
+      for (const Value& e : u.args[n].list) {
+        if (e.type == Value::Type::List && !e.list.empty() && !e.list[0].text.empty()) {
+          ns.otherPrefixes.push_back(e.list[0].text);
+        }
+      }
+    }
+    return Status::ok();
+  });
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return taggedFailure(r.value(), "NAMESPACE");
+  }
+  return ns;
+}
+
+Result<std::vector<ListEntry>> Session::list() {
+  std::vector<ListEntry> out;
+  std::string cmd = "LIST \"\" \"*\"";
+  if (hasCapability("SPECIAL-USE") && hasCapability("LIST-EXTENDED")) {
+    cmd += " RETURN (SPECIAL-USE)";
+  }
+  Result<Response> r = simpleCommand(cmd, [&out](const Response& u) {
+    if (u.status != "LIST" || u.args.size() < 3) {
+      return Status::ok();
+    }
+    ListEntry e;
+    if (u.args[0].type == Value::Type::List) {
+      for (const Value& a : u.args[0].list) {
+        e.attributes.push_back(a.text);
+      }
+    }
+    if (u.args[1].type != Value::Type::Nil && !u.args[1].text.empty()) {
+      e.delimiter = u.args[1].text[0];
+    }
+    e.rawName = u.args[2].text;
+    out.push_back(std::move(e));
+    return Status::ok();
+  });
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return taggedFailure(r.value(), "LIST");
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> Session::lsub() {
+  std::vector<std::string> out;
+  Result<Response> r = simpleCommand("LSUB \"\" \"*\"", [&out](const Response& u) {
+    if (u.status == "LSUB" && u.args.size() >= 3) {
+      out.push_back(u.args[2].text);
+    }
+    return Status::ok();
+  });
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return taggedFailure(r.value(), "LSUB");
+  }
+  return out;
+}
+
+namespace {
+
+void applyStatusItems(const Value& list, MailboxStatus& st) {
+  for (size_t i = 0; i + 1 < list.list.size(); i += 2) {
+    const Value& k = list.list[i];
+    const Value& v = list.list[i + 1];
+    if (k.isAtom("MESSAGES")) {
+      st.messages = static_cast<uint32_t>(v.number());
+    } else if (k.isAtom("UIDNEXT")) {
+      st.uidNext = static_cast<uint32_t>(v.number());
+    } else if (k.isAtom("UIDVALIDITY")) {
+      st.uidValidity = static_cast<uint32_t>(v.number());
+    } else if (k.isAtom("HIGHESTMODSEQ")) {
+      st.highestModSeq = v.number();
+    }
+  }
+}
+
+}  // namespace
+
+Result<Session::StatusResult> Session::statusMany(const std::vector<std::string>& rawNames, bool withModSeq) {
+  StatusResult res;
+  res.statuses.resize(rawNames.size());
+  res.errors.resize(rawNames.size());
+  std::string items = withModSeq ? " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)" : " (MESSAGES UIDNEXT UIDVALIDITY)";
+  bool nonSync = hasCapability("LITERAL+");
+  size_t next = 0;
+  while (next < rawNames.size()) {
+    size_t end = std::min(rawNames.size(), next + kStatusWindow);
+    std::vector<std::string> tags;
+    for (size_t i = next; i < end; i++) {
+      tags.push_back(nextTag());
+      Status st = sendTagged(tags.back(), "STATUS " + quoteString(rawNames[i], nonSync) + items);
+      if (!st.isOk()) {
+        return st;
+      }
+    }
+    // Servers answer in order: the untagged STATUS before tagged k belongs to command k, even
+    // when the server spells the name differently (e.g. "inbox" -> "INBOX").
+    for (size_t i = next; i < end; i++) {
+      Result<Response> r = waitTagged(tags[i - next], [&](const Response& u) {
+        if (u.status == "STATUS" && u.args.size() >= 2 && u.args[1].type == Value::Type::List) {
+          applyStatusItems(u.args[1], res.statuses[i]);
+        }
+        return Status::ok();
+      });
+      if (!r.isOk()) {
+        return r.status();
+      }
+      if (r.value().status != "OK") {
+        res.errors[i] = taggedFailure(r.value(), "STATUS of '" + sanitize(rawNames[i]) + "'");
+      }
+    }
+    next = end;
+  }
+  return res;
+}
+
+Result<MailboxStatus> Session::examine(const std::string& rawName) {
+  MailboxStatus st;
+  std::string cmd = "EXAMINE " + quoteString(rawName, hasCapability("LITERAL+"));
+  if (hasCapability("CONDSTORE")) {
+    cmd += " (CONDSTORE)";
+  }
+  Result<Response> r = simpleCommand(cmd, [&st](const Response& u) {
+    if (u.status == "EXISTS" && u.hasNumber) {
+      st.messages = u.number;
+    } else if (u.status == "OK") {
+      if (u.code == "UIDVALIDITY") {
+        st.uidValidity = static_cast<uint32_t>(std::strtoul(u.codeArgs.c_str(), nullptr, 10));
+      } else if (u.code == "UIDNEXT") {
+        st.uidNext = static_cast<uint32_t>(std::strtoul(u.codeArgs.c_str(), nullptr, 10));
+      } else if (u.code == "HIGHESTMODSEQ") {
+        st.highestModSeq = std::strtoull(u.codeArgs.c_str(), nullptr, 10);
+      }
+    }
+    return Status::ok();
+  });
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    Status f = taggedFailure(r.value(), "EXAMINE '" + sanitize(rawName) + "'");
+    if (f.kind() == ErrorKind::Protocol) {
+      return Status(ErrorKind::NotFound, f.message(), "the folder may have been deleted or renamed at the source");
+    }
+    return f;
+  }
+  return st;
+}
+
+Status Session::uidFetch(uint32_t first, uint32_t last, const std::string& items, const MessageFn& onMessage,
+                         const std::string& modifiers) {
+  std::string cmd = "UID FETCH " + uidSet(first, last) + " (" + items + ")";
+  if (!modifiers.empty()) {
+    cmd += " " + modifiers;
+  }
+  MessageBody inlineBody(options_.tempDir);
+  Result<Response> r = simpleCommand(cmd, [&](const Response& u) -> Status {
+    if (u.status != "FETCH" || u.args.empty() || u.args[0].type != Value::Type::List) {
+      return Status::ok();
+    }
+    FetchedMessage m;
+    bool haveUid = false;
+    bool bodyRequested = false;
+    bool bodyMissing = false;
+    const auto& l = u.args[0].list;
+    size_t streamedIndex = 0;
+    for (size_t i = 0; i + 1 < l.size(); i += 2) {
+      const Value& k = l[i];
+      const Value& v = l[i + 1];
+      if (k.isAtom("UID")) {
+        m.uid = static_cast<uint32_t>(v.number());
+        haveUid = m.uid != 0;
+      } else if (k.isAtom("FLAGS") && v.type == Value::Type::List) {
+        std::vector<std::string> atoms;
+        for (const Value& f : v.list) {
+          atoms.push_back(f.text);
+        }
+        m.flags = parseFlags(atoms);
+        m.hasFlags = true;
+      } else if (k.isAtom("INTERNALDATE")) {
+        m.hasInternalDate = parseInternalDate(v.text, m.internalDate, m.tzOffsetMinutes);
+      } else if (k.isAtom("RFC822.SIZE")) {
+        m.size = v.number();
+        m.hasSize = true;
+      } else if (k.isAtom("X-GUID")) {
+        m.xGuid = v.text;
+      } else if (k.type == Value::Type::Atom && (upper(k.text) == "BODY[]" || upper(k.text) == "RFC822" ||
+                                                 upper(k.text) == "BINARY[]")) {
+        bodyRequested = true;
+        if (v.type == Value::Type::Streamed) {
+          if (streamedIndex < inUse_.size()) {
+            m.body = inUse_[streamedIndex].get();
+          }
+          streamedIndex++;
+        } else if (v.type == Value::Type::String) {
+          Status st = inlineBody.reset(v.text.size());
+          if (st.isOk()) {
+            st = inlineBody.append(v.text.data(), v.text.size());
+          }
+          if (!st.isOk()) {
+            return st;
+          }
+          m.body = &inlineBody;
+        } else {
+          bodyMissing = true;  // NIL: the server could not give us the message
+        }
+      } else if (k.type == Value::Type::Atom && upper(k.text).rfind("BODY[HEADER.FIELDS", 0) == 0) {
+        m.messageId = extractHeaderValue(v.text, "Message-ID");
+      }
+    }
+    if (!haveUid || m.uid < first) {
+      return Status::ok();  // unsolicited flag update, or "n:*" returning the last message
+    }
+    (void)bodyMissing;
+    (void)bodyRequested;
+    return onMessage(m);
+  });
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    return taggedFailure(r.value(), "UID FETCH");
+  }
+  return Status::ok();
+}
+
+}  // namespace migrate::imap

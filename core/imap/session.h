@@ -1,0 +1,164 @@
+#pragma once
+// A client session with the source IMAP server: greeting, STARTTLS, CAPABILITY, login, and the
+// read-only commands the migration needs (NAMESPACE, LIST, LSUB, STATUS, EXAMINE, UID FETCH with
+// BODY.PEEK). Blocking, one thread. The source is never changed: no command here selects
+// read-write or sets flags.
+//
+// Errors: Closed (BYE/EOF, with the server's text), Timeout, Tls, Auth (NO to LOGIN/AUTHENTICATE,
+// with the server's text and the usual causes as hint), Throttled (Gmail [THROTTLED]/[UNAVAILABLE],
+// Office 365 "Request is throttled"), Protocol (unparseable or unexpected responses, tagged
+// BAD/NO for commands that must succeed).
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/message.h"
+#include "imap/parser.h"
+#include "net/transport.h"
+
+namespace migrate::imap {
+
+struct ListEntry {
+  std::string rawName;                  // as on the wire (mUTF-7 unless UTF8=ACCEPT)
+  char delimiter = 0;                   // 0: NIL (flat)
+  std::vector<std::string> attributes;  // e.g. "\HasNoChildren", "\Sent"; as sent
+  bool hasAttribute(const char* name) const;  // case-insensitive
+};
+
+struct NamespaceEntry {
+  std::string prefix;  // raw, e.g. "INBOX."
+  char delimiter = 0;
+  // Prefixes of the other users' and shared namespaces (not migrated), e.g. "shared/".
+  std::vector<std::string> otherPrefixes;
+};
+
+struct MailboxStatus {
+  uint32_t messages = 0;
+  uint32_t uidNext = 0;
+  uint32_t uidValidity = 0;
+  uint64_t highestModSeq = 0;  // 0: not reported (no CONDSTORE, or NOMODSEQ)
+};
+
+struct FetchedMessage {
+  uint32_t uid = 0;
+  MessageFlags flags;
+  bool hasFlags = false;
+  int64_t internalDate = 0;
+  int tzOffsetMinutes = 0;
+  bool hasInternalDate = false;
+  uint64_t size = 0;  // RFC822.SIZE
+  bool hasSize = false;
+  const MessageBody* body = nullptr;  // BODY[] when fetched
+  std::string messageId;              // from BODY[HEADER.FIELDS (MESSAGE-ID)] when fetched
+  std::string xGuid;                  // Dovecot's X-GUID when fetched
+};
+
+struct SessionOptions {
+  std::string tempDir = "/tmp";  // for spooling large bodies
+  ParserLimits limits;
+  std::string peerName;          // for messages, e.g. "imap.old.example:993"
+};
+
+class Session {
+ public:
+  Session(std::unique_ptr<net::Transport> transport, SessionOptions options);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Reads the greeting. PREAUTH sets loggedIn().
+  Status readGreeting();
+  Status startTls(const net::TlsOptions& tls);
+  Status capability();
+  // AUTHENTICATE PLAIN (with authzid = user when masterUser is set) if offered, else LOGIN.
+  // Refuses to send a password over plaintext when the server says LOGINDISABLED.
+  Status login(const std::string& user, const std::string& password, const std::string& masterUser);
+  Status logout();
+
+  bool hasCapability(const std::string& cap) const;  // case-insensitive, e.g. "CONDSTORE", "AUTH=PLAIN"
+  bool loggedIn() const { return loggedIn_; }
+  const std::string& greetingText() const { return greeting_; }
+
+  // The personal namespace (first entry); {"", 0} when NAMESPACE is not supported.
+  Result<NamespaceEntry> personalNamespace();
+  // LIST "" "*" (with RETURN (SPECIAL-USE) when supported).
+  Result<std::vector<ListEntry>> list();
+  // LSUB "" "*": raw names.
+  Result<std::vector<std::string>> lsub();
+  // STATUS for many mailboxes, pipelined (one round trip). Result in the order of rawNames;
+  // a mailbox the server refuses (NO) gets an error Status in `errors` at the same index.
+  struct StatusResult {
+    std::vector<MailboxStatus> statuses;
+    std::vector<Status> errors;
+  };
+  Result<StatusResult> statusMany(const std::vector<std::string>& rawNames, bool withModSeq);
+  // EXAMINE (read-only SELECT).
+  Result<MailboxStatus> examine(const std::string& rawName);
+
+  // UID FETCH first:last (last 0 = *) of the given items. `items` is the IMAP item list without
+  // parentheses, e.g. "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]". Calls onMessage for each
+  // message with uid >= first (servers return the last message for "n:*" when n > max uid);
+  // an error from onMessage aborts (the connection is then unusable: the caller drops it).
+  // `modifiers` e.g. "(CHANGEDSINCE 123)".
+  using MessageFn = std::function<Status(const FetchedMessage&)>;
+  Status uidFetch(uint32_t first, uint32_t last, const std::string& items, const MessageFn& onMessage,
+                  const std::string& modifiers = "");
+
+  // Bytes received from the server so far (for progress / bench).
+  uint64_t bytesReceived() const { return bytesReceived_; }
+
+  // Drops the connection without LOGOUT.
+  void close();
+
+ private:
+  using UntaggedFn = std::function<Status(const Response&)>;
+
+  std::string nextTag();
+  Status send(const std::string& line);  // line without tag; handles synchronizing literals
+  Status sendTagged(const std::string& tag, const std::string& cmd);
+  // Reads responses until the tagged response for `tag`. Untagged ones go to onUntagged (if set),
+  // else to the default handler (capabilities, BYE). Returns the tagged response.
+  Result<Response> waitTagged(const std::string& tag, const UntaggedFn& onUntagged);
+  // Reads the next response (blocking).
+  Result<Response> readResponse();
+  Status handleCommonUntagged(const Response& r);
+  Status taggedFailure(const Response& r, const std::string& what) const;
+  Result<Response> simpleCommand(const std::string& cmd, const UntaggedFn& onUntagged);
+  void parseCapabilities(const std::string& text);
+  LiteralSink* claimLiteral(const LiteralContext& ctx);
+  std::string closedMessage() const;
+
+  std::unique_ptr<net::Transport> transport_;
+  SessionOptions options_;
+  ResponseParser parser_;
+  std::deque<Response> queue_;
+  std::vector<Response> scratch_;
+  std::string readBuf_;
+  std::set<std::string> caps_;
+  std::string greeting_;
+  bool loggedIn_ = false;
+  bool closed_ = false;
+  uint32_t tagCounter_ = 0;
+  uint64_t bytesReceived_ = 0;
+
+  // Bodies of FETCH BODY[] literals, in the order of the responses that carry them.
+  class BodySink;
+  std::deque<std::unique_ptr<MessageBody>> bodies_;       // filled, waiting for their response
+  std::vector<std::unique_ptr<MessageBody>> spareBodies_;
+  std::vector<std::unique_ptr<MessageBody>> inUse_;       // bodies of the last returned response
+  std::unique_ptr<BodySink> bodySink_;
+  Status pendingError_;
+  std::string byeText_;
+  bool byeThrottle_ = false;
+};
+
+// Parses an IMAP date-time ("17-Jul-1996 02:44:25 -0700") into unix time and zone offset.
+bool parseInternalDate(const std::string& s, int64_t& unixTime, int& tzOffsetMinutes);
+
+}  // namespace migrate::imap

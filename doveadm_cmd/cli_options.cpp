@@ -1,0 +1,189 @@
+#include "cli_options.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace migrate::cmd {
+
+namespace {
+
+Status configError(std::string message, std::string hint = {}) {
+  return Status(ErrorKind::Config, std::move(message), std::move(hint));
+}
+
+// Strips one trailing LF or CRLF; rejects what cannot be a single password line.
+Result<std::string> checkPasswordContent(std::string data, const std::string& what) {
+  if (!data.empty() && data.back() == '\n') {
+    data.pop_back();
+    if (!data.empty() && data.back() == '\r') {
+      data.pop_back();
+    }
+  }
+  if (data.empty()) {
+    return configError(what + " is empty", "put the source password on the first line");
+  }
+  if (data.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    wipeSecret(data);
+    return configError(what + " holds more than one line or a NUL byte",
+                       "it must hold only the password (one trailing newline is fine)");
+  }
+  return data;
+}
+
+Result<std::string> readAll(int fd, const std::string& what) {
+  std::string data;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int err = errno;
+      wipeSecret(data);
+      std::memset(buf, 0, sizeof(buf));
+      return configError("cannot read " + what + ": " + std::strerror(err));
+    }
+    if (n == 0) {
+      break;
+    }
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxPasswordBytes + 2) {  // + CRLF
+      wipeSecret(data);
+      std::memset(buf, 0, sizeof(buf));
+      return configError(what + " is larger than " + std::to_string(kMaxPasswordBytes) + " bytes",
+                         "it must hold only the password");
+    }
+  }
+  std::memset(buf, 0, sizeof(buf));
+  return data;
+}
+
+}  // namespace
+
+void wipeSecret(std::string& secret) {
+  volatile char* p = secret.data();
+  for (size_t i = 0; i < secret.size(); i++) {
+    p[i] = 0;
+  }
+  secret.clear();
+}
+
+Result<uint16_t> parsePort(const std::string& value, const std::string& option) {
+  bool digits = !value.empty() && value.size() <= 5 &&
+                value.find_first_not_of("0123456789") == std::string::npos;
+  unsigned long port = digits ? std::stoul(value) : 0;
+  if (port < 1 || port > 65535) {
+    return configError(option + ": '" + value + "' is not a port number",
+                       "give a number from 1 to 65535, e.g. 993 for imaps or 143 for starttls");
+  }
+  return static_cast<uint16_t>(port);
+}
+
+Result<std::string> readPasswordFile(const std::string& path, std::string& warning) {
+  const std::string what = "--source-password-file " + path;
+  // O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return configError(what + ": no such file",
+                         "create it with the source password on one line and chmod 600 it");
+    }
+    return configError(what + ": cannot open: " + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) < 0) {
+    int err = errno;
+    ::close(fd);
+    return configError(what + ": fstat failed: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return configError(what + " is not a regular file",
+                       "give a file holding the password, or use --source-password-stdin");
+  }
+  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    warning = what + " is readable by group or others (mode " + mode + "): chmod 600 it";
+  }
+  Result<std::string> data = readAll(fd, what);
+  ::close(fd);
+  if (!data.isOk()) {
+    return data.status();
+  }
+  return checkPasswordContent(std::move(data).value(), what);
+}
+
+Result<std::string> readPasswordFd(int fd, const std::string& what) {
+  Result<std::string> data = readAll(fd, what);
+  if (!data.isOk()) {
+    return data.status();
+  }
+  return checkPasswordContent(std::move(data).value(), what);
+}
+
+void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
+  if (cli.host) {
+    source.host = *cli.host;
+  }
+  if (cli.port) {
+    source.port = *cli.port;
+  }
+  if (cli.tlsMode) {
+    source.tlsMode = *cli.tlsMode;
+    source.tlsModeSet = true;
+  }
+  if (cli.user) {
+    source.user = *cli.user;
+  }
+  if (cli.masterUser) {
+    source.masterUser = *cli.masterUser;
+  }
+  if (cli.caFile) {
+    source.tls.caFile = *cli.caFile;
+  }
+  if (cli.caDir) {
+    source.tls.caDir = *cli.caDir;
+  }
+  if (cli.insecure) {
+    source.tls.verify = false;
+  }
+  if (cli.password) {
+    source.password = *cli.password;
+  }
+}
+
+Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions fromSettings,
+                                          const std::string& localUser, bool verbose) {
+  MigrationOptions options;
+  options.source = std::move(fromSettings);
+  applyCliOptions(cli, options.source);
+  SourceOptions& source = options.source;
+  if (source.user.empty()) {
+    source.user = localUser;
+  }
+  if (source.host.empty()) {
+    wipeSecret(source.password);
+    return configError("no source host for " + localUser,
+                       "give --source-host or set plugin { migrate_source_host }");
+  }
+  if (source.password.empty()) {
+    return configError("no source password for " + localUser,
+                       "give --source-password-file or --source-password-stdin, or set "
+                       "plugin { migrate_source_password } or the userdb field migrate_source_password");
+  }
+  source.applyDefaults();
+  options.localUser = localUser;
+  options.dryRun = cli.dryRun;
+  options.verbose = verbose || cli.verbose;
+  return options;
+}
+
+}  // namespace migrate::cmd

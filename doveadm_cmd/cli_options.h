@@ -1,0 +1,59 @@
+#pragma once
+// The `doveadm migrate` command line, parsed and checked once before any user is processed, and
+// merged with each user's settings. Dovecot-free (unit-testable); the doveadm glue is in
+// cmd_migrate.cpp. Every error is a Config Status whose message names the option or the user.
+//
+// Precedence for one user: defaults < plugin { migrate_* } / userdb fields < command line.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "engine/options.h"
+
+namespace migrate::cmd {
+
+struct CliOptions {
+  std::optional<std::string> host;
+  std::optional<uint16_t> port;
+  std::optional<TlsMode> tlsMode;
+  std::optional<std::string> user;
+  std::optional<std::string> masterUser;
+  std::optional<std::string> caFile;
+  std::optional<std::string> caDir;
+  bool insecure = false;  // only ever switches verification off; settings may do so too
+  bool dryRun = false;
+  bool verbose = false;
+  // From --source-password-file / --source-password-stdin. Never logged or printed.
+  std::optional<std::string> password;
+};
+
+// "1".."65535". `option` names the option in the error ("--source-port").
+Result<uint16_t> parsePort(const std::string& value, const std::string& option);
+
+// Password files hold the password on the first line; one trailing newline (LF or CRLF) is
+// stripped. Empty content, a second line, NUL bytes or more than kMaxPasswordBytes are errors.
+inline constexpr size_t kMaxPasswordBytes = 4096;
+
+// Reads --source-password-file: it must exist and be a regular file (a FIFO or directory is
+// refused without blocking). `warning` is set when group or others may read the file.
+Result<std::string> readPasswordFile(const std::string& path, std::string& warning);
+
+// Reads everything from `fd` until EOF (--source-password-stdin). `what` names the source in errors.
+Result<std::string> readPasswordFd(int fd, const std::string& what);
+
+// Applies the command line over `source`, which already holds the user's settings.
+void applyCliOptions(const CliOptions& cli, SourceOptions& source);
+
+// The options for one local user: `fromSettings` (loadSourceSettings() result) overridden by the
+// command line; the remote login defaults to `localUser`; port/TLS defaults filled in. A missing
+// host or password is a Config error naming the user and how to provide it.
+Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions fromSettings,
+                                          const std::string& localUser, bool verbose);
+
+// Overwrites the bytes of a secret before the string is released (best effort: the optimizer
+// must not drop the writes).
+void wipeSecret(std::string& secret);
+
+}  // namespace migrate::cmd

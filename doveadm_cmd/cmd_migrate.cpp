@@ -1,0 +1,423 @@
+// `doveadm migrate [-u USER | -A | -F USERFILE] [options]`: a doveadm mail command. doveadm's
+// wrapper (doveadm_cmd_ver2_to_mail_cmd_wrapper) does the user iteration, the userdb lookup and
+// the privilege drop; we get init() once (as root, before any user) and run() once per user.
+//
+// Every function doveadm calls is noexcept and catches everything: no C++ exception may unwind
+// through doveadm's C frames.
+
+#include <sysexits.h>
+
+#include <cinttypes>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+extern "C" {
+#include "lib.h"
+#include "doveadm-mail.h"  // first of the doveadm headers: it brings doveadm.h in the order C++ needs
+#include "doveadm-print.h"
+}
+#include "adapter/dovecot_cxx.h"
+#include "adapter/dovecot_sink.h"
+#include "adapter/settings.h"
+#include "cli_options.h"
+#include "cmd_migrate.h"
+#include "engine/migrator.h"
+#include "exit_codes.h"
+
+namespace migrate::cmd {
+namespace {
+
+// Lives from init() to deinit(); doveadm's context memory is a zeroed pool block that is never
+// constructed or destructed, so it holds only a pointer to this.
+struct CommandState {
+  CliOptions cli;
+  // init() rejected the command line: run() does nothing and the exit code is already set.
+  bool initFailed = false;
+
+  ~CommandState() {
+    if (cli.password) {
+      wipeSecret(*cli.password);
+    }
+  }
+};
+
+}  // namespace
+}  // namespace migrate::cmd
+
+struct migrate_cmd_context {
+  struct doveadm_mail_cmd_context ctx;  // must be first: doveadm allocates and frees the block
+  migrate::cmd::CommandState* state;
+};
+
+namespace migrate::cmd {
+namespace {
+
+migrate_cmd_context* fromBase(doveadm_mail_cmd_context* ctx) {
+  // ctx is the first member of migrate_cmd_context (allocated by cmdMigrateAlloc()).
+  return reinterpret_cast<migrate_cmd_context*>(ctx);
+}
+
+void setExitCode(doveadm_mail_cmd_context* ctx, int code) {
+  ctx->exit_code = mergeExitCode(ctx->exit_code, code);
+}
+
+// doveadm's user iterator, replaced when init() failed so that -A / -F / wildcards visit nobody.
+int noMoreUsers(doveadm_mail_cmd_context*, const char** usernameR) noexcept {
+  *usernameR = nullptr;
+  return 0;
+}
+
+bool paramStr(doveadm_mail_cmd_context* ctx, const char* name, std::optional<std::string>& out) {
+  const char* value = nullptr;
+  if (!doveadm_cmd_param_str(ctx->cctx, name, &value) || value == nullptr) {
+    return false;
+  }
+  out = value;
+  return true;
+}
+
+bool paramBool(doveadm_mail_cmd_context* ctx, const char* name) {
+  bool value = false;
+  return doveadm_cmd_param_bool(ctx->cctx, name, &value) && value;
+}
+
+// Reads and checks the command line. Runs as root before any user is looked up, so the password
+// file may be root-only.
+Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
+  const std::pair<const char*, std::optional<std::string>*> strings[] = {
+      {"source-host", &cli.host},      {"source-user", &cli.user}, {"source-master-user", &cli.masterUser},
+      {"ca-file", &cli.caFile},        {"ca-dir", &cli.caDir},
+  };
+  for (const auto& [name, field] : strings) {
+    if (paramStr(ctx, name, *field) && field->value().empty()) {
+      return Status(ErrorKind::Config, std::string("--") + name + " is empty");
+    }
+  }
+  std::optional<std::string> value;
+  if (paramStr(ctx, "source-port", value)) {
+    Result<uint16_t> port = parsePort(*value, "--source-port");
+    if (!port.isOk()) {
+      return port.status();
+    }
+    cli.port = port.value();
+  }
+  value.reset();
+  if (paramStr(ctx, "source-tls", value)) {
+    Result<TlsMode> mode = value->empty() ? Result<TlsMode>(Status(ErrorKind::Config, "empty TLS mode",
+                                                                   "use imaps, starttls or none"))
+                                          : parseTlsMode(*value);
+    if (!mode.isOk()) {
+      return mode.status().withPrefix("--source-tls");
+    }
+    cli.tlsMode = mode.value();
+  }
+  cli.insecure = paramBool(ctx, "insecure");
+  cli.dryRun = paramBool(ctx, "dry-run");
+  cli.verbose = paramBool(ctx, "verbose");
+
+  value.reset();
+  bool haveFile = paramStr(ctx, "source-password-file", value);
+  bool fromStdin = paramBool(ctx, "source-password-stdin");
+  if (haveFile && fromStdin) {
+    return Status(ErrorKind::Config, "--source-password-file and --source-password-stdin both given",
+                  "give only one of them");
+  }
+  if (haveFile) {
+    std::string warning;
+    Result<std::string> password = readPasswordFile(*value, warning);
+    if (!password.isOk()) {
+      return password.status();
+    }
+    if (!warning.empty()) {
+      i_warning("migrate: %s", warning.c_str());
+    }
+    cli.password = std::move(password).value();
+  } else if (fromStdin) {
+    if (ctx->cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
+      // doveadm-server (HTTP API, doveadm -S / worker) has no stdin from the caller.
+      return Status(ErrorKind::Config, "--source-password-stdin works only on the doveadm command line",
+                    "over the doveadm server or HTTP API use --source-password-file or "
+                    "plugin { migrate_source_password }");
+    }
+    Result<std::string> password = readPasswordFd(STDIN_FILENO, "the password on stdin");
+    if (!password.isOk()) {
+      return password.status();
+    }
+    cli.password = std::move(password).value();
+  }
+  return Status::ok();
+}
+
+void addHeaders(bool dryRun) {
+  using Flags = doveadm_print_header_flags;
+  const Flags number =
+      static_cast<Flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER | DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  // The local user name comes from doveadm's own sticky "username" column (add_username_header),
+  // so -u, -A and -F print the same columns and JSON keys, as other doveadm commands do.
+  doveadm_print_header_simple("result");
+  doveadm_print_header("folders", "folders", number);
+  doveadm_print_header("copied", "copied", number);
+  doveadm_print_header("skipped", "skipped", number);
+  doveadm_print_header("failed", "failed", number);
+  doveadm_print_header("bytes", "bytes", number);
+  doveadm_print_header("seconds", "seconds", number);
+  if (dryRun) {
+    doveadm_print_header("source_messages", "source_messages", number);
+    doveadm_print_header("source_bytes", "source_bytes", number);
+    // A number, or "unlimited": not a NUMBER column (the JSON printer asserts numbers are numeric).
+    doveadm_print_header("quota_free", "quota_free", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  }
+  doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+}
+
+std::string quotaFree(const MigrationReport& report) {
+  if (!report.quotaLimited) {
+    return "unlimited";
+  }
+  uint64_t free = report.quotaLimit > report.quotaUsed ? report.quotaLimit - report.quotaUsed : 0;
+  return std::to_string(free);
+}
+
+// One row per user. All values are formatted before the first doveadm_print() so that a failure
+// cannot leave a half-printed row.
+void printRow(const MigrationReport& report, bool dryRun) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof(seconds), "%.1f", report.seconds >= 0 ? report.seconds : 0.0);
+  const std::string error = report.status.isOk() ? std::string() : report.status.describe();
+  const std::string free = dryRun ? quotaFree(report) : std::string();
+
+  doveadm_print(report.result());
+  doveadm_print_num(report.folders.size());
+  doveadm_print_num(report.copied);
+  doveadm_print_num(report.skipped);
+  doveadm_print_num(report.failed);
+  doveadm_print_num(report.bytes);
+  doveadm_print(seconds);
+  if (dryRun) {
+    doveadm_print_num(report.sourceMessages);
+    doveadm_print_num(report.sourceBytes);
+    doveadm_print(free.c_str());
+  }
+  doveadm_print(error.c_str());
+}
+
+void logFolders(const char* user, const MigrationReport& report) {
+  for (const FolderReport& f : report.folders) {
+    std::string line = f.source == f.destination ? f.destination : f.source + " -> " + f.destination;
+    line += ": " + std::to_string(f.copied) + " copied, " + std::to_string(f.skipped) + " skipped, " +
+            std::to_string(f.failed) + " failed of " + std::to_string(f.sourceMessages) + " (" +
+            std::to_string(f.bytes) + " bytes)";
+    if (f.created) {
+      line += ", created";
+    }
+    if (f.flagsUpdated > 0) {
+      line += ", " + std::to_string(f.flagsUpdated) + " flag updates";
+    }
+    if (!f.note.empty()) {
+      line += "; " + f.note;
+    }
+    i_info("migrate(%s): %s", user, line.c_str());
+  }
+}
+
+void logDryRunPlan(const char* user, const MigrationReport& report) {
+  std::string line = "dry run: source has " + std::to_string(report.sourceMessages) + " messages (" +
+                     std::to_string(report.sourceBytes) + " bytes) in " +
+                     std::to_string(report.folders.size()) + " folders; would copy " +
+                     std::to_string(report.copied) + " (" + std::to_string(report.bytes) + " bytes)";
+  if (report.quotaLimited) {
+    uint64_t free = report.quotaLimit > report.quotaUsed ? report.quotaLimit - report.quotaUsed : 0;
+    line += "; quota free " + std::to_string(free) + " bytes: " +
+            (report.bytes <= free ? "fits" : "does NOT fit");
+  } else {
+    line += "; no quota limit";
+  }
+  i_info("migrate(%s): %s", user, line.c_str());
+}
+
+std::string progressLine(const ProgressEvent& event) {
+  if (!event.message.empty()) {
+    return event.message;
+  }
+  std::string line = event.folder.empty() ? std::string() : event.folder + ": ";
+  line += std::to_string(event.done) + "/" + std::to_string(event.total) + " messages";
+  return line;
+}
+
+// Logs, prints and sets the exit code for one user's result. Returns run()'s return value.
+int finishUser(doveadm_mail_cmd_context* ctx, const CliOptions& cli, bool verbose, const char* user,
+               const MigrationReport& report) {
+  for (const std::string& w : report.warnings) {
+    i_warning("migrate(%s): %s", user, w.c_str());
+  }
+  if (verbose) {
+    logFolders(user, report);
+  }
+  if (cli.dryRun && report.status.isOk()) {
+    logDryRunPlan(user, report);
+  }
+  printRow(report, cli.dryRun);
+  if (report.status.isOk()) {
+    return 0;
+  }
+  i_error("migrate(%s): %s", user, report.status.describe().c_str());
+  setExitCode(ctx, exitCodeFor(report.status));
+  return -1;
+}
+
+int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
+  CommandState* state = fromBase(ctx)->state;
+  if (state == nullptr || state->initFailed) {
+    // init() already logged the error and set the exit code (a usage error).
+    if (ctx->exit_code == 0) {
+      setExitCode(ctx, exitCodeFor(ErrorKind::Internal));
+    }
+    return -1;
+  }
+  const CliOptions& cli = state->cli;
+  const std::string localUser = user->username;
+  const bool verbose = cli.verbose || doveadm_verbose;
+
+  MigrationReport report;
+  SourceOptions fromSettings;
+  Status settings = dovecot::loadSourceSettings(user, fromSettings);
+  Result<MigrationOptions> options =
+      settings.isOk() ? buildUserOptions(cli, std::move(fromSettings), localUser, verbose)
+                      : Result<MigrationOptions>(settings);
+  wipeSecret(fromSettings.password);
+  if (!options.isOk()) {
+    report.status = options.status();
+  } else {
+    std::unique_ptr<Sink> sink = dovecot::makeDovecotSink(user);
+    ProgressFn progress;
+    if (verbose) {
+      progress = [&localUser](const ProgressEvent& event) {
+        i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
+      };
+    }
+    report = runMigration(options.value(), *sink, progress);
+    wipeSecret(options.value().source.password);
+  }
+  if (report.user.empty()) {
+    report.user = localUser;
+  }
+  report.dryRun = cli.dryRun;
+  return finishUser(ctx, cli, verbose, localUser.c_str(), report);
+}
+
+// --- doveadm vfuncs -------------------------------------------------------------------------
+
+bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
+  // The values are read by name in init(); doveadm only needs to hear that the letter is ours.
+  switch (c) {
+    case 'H': case 'P': case 'T': case 'U': case 'M': case 'w': case 'W':
+    case 'C': case 'd': case 'k': case 'n': case 'v':
+      return true;
+    default:
+      return false;
+  }
+}
+
+void cmdMigrateInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
+  auto* mctx = fromBase(ctx);
+  Status status;
+  try {
+    mctx->state = new CommandState();
+    status = parseCommandLine(ctx, mctx->state->cli);
+  } catch (const std::exception& e) {
+    status = Status(ErrorKind::Internal, std::string("internal error: ") + e.what());
+  } catch (...) {
+    status = Status(ErrorKind::Internal, "internal error: unknown exception");
+  }
+  // Headers are needed even when init fails: doveadm flushes the printer at the end.
+  addHeaders(mctx->state != nullptr && mctx->state->cli.dryRun);
+  if (status.isOk()) {
+    return;
+  }
+  i_error("migrate: %s", status.describe().c_str());
+  setExitCode(ctx, status.kind() == ErrorKind::Config ? usageExitCode() : exitCodeFor(status));
+  if (mctx->state != nullptr) {
+    mctx->state->initFailed = true;
+  }
+  ctx->v.get_next_user = noMoreUsers;
+}
+
+int cmdMigrateRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {
+  const char* name = user->username;
+  try {
+    return runUser(ctx, user);
+  } catch (const std::exception& e) {
+    i_error("migrate(%s): internal error: %s", name, e.what());
+  } catch (...) {
+    i_error("migrate(%s): internal error: unknown exception", name);
+  }
+  // doveadm asserts that a failing run() has set an exit code.
+  setExitCode(ctx, exitCodeFor(ErrorKind::Internal));
+  return -1;
+}
+
+void cmdMigrateDeinit(doveadm_mail_cmd_context* ctx) noexcept {
+  auto* mctx = fromBase(ctx);
+  delete mctx->state;  // ~CommandState is noexcept
+  mctx->state = nullptr;
+}
+
+doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
+  auto* mctx = doveadm_mail_cmd_alloc(migrate_cmd_context);
+  mctx->state = nullptr;
+  mctx->ctx.v.parse_arg = cmdMigrateParseArg;
+  mctx->ctx.v.init = cmdMigrateInit;
+  mctx->ctx.v.run = cmdMigrateRun;
+  mctx->ctx.v.deinit = cmdMigrateDeinit;
+  mctx->ctx.add_username_header = true;
+  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+  return &mctx->ctx;
+}
+
+// DOVEADM_CMD_MAIL_COMMON spelled out: its literal 0 flags do not convert to the enum in C++.
+#define MIGRATE_PARAM(opt, name, type) {opt, name, type, false, {}, CMD_PARAM_FLAG_NONE}
+
+// Every named option needs a short letter: doveadm 2.3.19's mail-command wrapper rejects a named
+// parameter without one ("invalid parameter: source-host", exit 64), on the CLI and the HTTP API.
+// Names to avoid: file, field, flag (special-cased by the wrapper), user, all-users, user-file,
+// socket-path, trans-flags (the common ones below).
+const doveadm_cmd_param kMigrateParams[] = {
+    MIGRATE_PARAM('A', "all-users", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('S', "socket-path", CMD_PARAM_STR),
+    MIGRATE_PARAM('u', "user", CMD_PARAM_STR),
+    MIGRATE_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
+    MIGRATE_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
+    MIGRATE_PARAM('H', "source-host", CMD_PARAM_STR),
+    // A string, not INT64: doveadm silently drops an INT64 value that does not parse.
+    MIGRATE_PARAM('P', "source-port", CMD_PARAM_STR),
+    MIGRATE_PARAM('T', "source-tls", CMD_PARAM_STR),
+    MIGRATE_PARAM('U', "source-user", CMD_PARAM_STR),
+    MIGRATE_PARAM('M', "source-master-user", CMD_PARAM_STR),
+    MIGRATE_PARAM('w', "source-password-file", CMD_PARAM_STR),
+    MIGRATE_PARAM('W', "source-password-stdin", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('C', "ca-file", CMD_PARAM_STR),
+    MIGRATE_PARAM('d', "ca-dir", CMD_PARAM_STR),
+    MIGRATE_PARAM('k', "insecure", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('n', "dry-run", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('v', "verbose", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
+};
+
+}  // namespace
+}  // namespace migrate::cmd
+
+extern "C" {
+struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
+    nullptr,
+    migrate::cmd::cmdMigrateAlloc,
+    "migrate",
+    "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
+    "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
+    "[-w <password file>|-W] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-v]",
+    CMD_FLAG_NONE,
+    migrate::cmd::kMigrateParams,
+};
+}

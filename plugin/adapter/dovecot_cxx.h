@@ -1,0 +1,29 @@
+#pragma once
+// The one place where C++ includes Dovecot's C headers. Dovecot's headers have no extern "C"
+// guards, need HAVE_CONFIG_H (set by the dovecot_headers CMake target) and use `typeof`
+// (module-context.h), which the adapters get through -std=gnu++17.
+
+extern "C" {
+#include "lib.h"
+#include "array.h"
+#include "str.h"
+#include "istream.h"
+#include "istream-seekable.h"
+#include "istream-sized.h"
+#include "ioloop.h"
+#include "module-dir.h"
+#include "mail-storage.h"
+#include "mail-storage-hooks.h"
+#include "mail-user.h"
+#include "mail-namespace.h"
+#include "mailbox-list.h"
+#include "mailbox-list-iter.h"
+#include "mail-search-build.h"
+#include "mail-search.h"
+#include "mail-storage-settings.h"
+#include "guid.h"
+#include "seq-range-array.h"
+/* Declarations only: the quota plugin's functions are resolved with dlsym() at run time
+   (quota_glue.cpp), so including quota.h adds no link-time dependency. */
+#include "quota.h"
+}

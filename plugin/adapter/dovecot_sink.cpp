@@ -1,0 +1,840 @@
+#include "adapter/dovecot_cxx.h"
+#include "adapter/dovecot_sink.h"
+#include "adapter/handles.h"
+#include "adapter/quota_glue.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <unordered_set>
+
+namespace migrate::dovecot {
+
+ErrorKind errorKindFromMailError(int mailError) {
+  switch (mailError) {
+    case MAIL_ERROR_NOQUOTA:
+      return ErrorKind::Quota;
+    case MAIL_ERROR_NOTFOUND:
+      return ErrorKind::NotFound;
+    default:
+      return ErrorKind::LocalStorage;
+  }
+}
+
+namespace {
+
+constexpr const char* kTransactionReason = "migrate";
+constexpr uint32_t kUidMax = 0xffffffffu;
+// Read buffer for file-backed bodies.
+constexpr size_t kBodyReadBuffer = 128 * 1024;
+
+std::string folderLabel(const std::string& name) {
+  return "folder \"" + name + "\"";
+}
+
+// lib-storage's last error for `box`, copied out of its buffers. Internal errors come with their
+// real text (the public text is only "Internal error occurred. Refer to server log ...").
+Status storageError(struct mailbox* box, const std::string& what) {
+  enum mail_error code = MAIL_ERROR_NONE;
+  const char* text = mailbox_get_last_internal_error(box, &code);
+  ErrorKind kind = errorKindFromMailError(code);
+  std::string hint;
+  switch (kind) {
+    case ErrorKind::Quota:
+      hint = "free space in the user's mailbox or raise the user's quota, then run the migration again";
+      break;
+    case ErrorKind::NotFound:
+      break;
+    default:
+      hint = "see the Dovecot log of this user for details";
+      break;
+  }
+  return Status(kind, what + ": " + (text != nullptr ? text : "unknown error"), std::move(hint));
+}
+
+Status listError(struct mailbox_list* list, const std::string& what) {
+  enum mail_error code = MAIL_ERROR_NONE;
+  const char* text = mailbox_list_get_last_internal_error(list, &code);
+  return Status(errorKindFromMailError(code), what + ": " + (text != nullptr ? text : "unknown error"),
+                "see the Dovecot log of this user for details");
+}
+
+enum mail_flags toMailFlags(uint8_t system) {
+  unsigned int f = 0;
+  if ((system & kFlagSeen) != 0) {
+    f |= MAIL_SEEN;
+  }
+  if ((system & kFlagAnswered) != 0) {
+    f |= MAIL_ANSWERED;
+  }
+  if ((system & kFlagFlagged) != 0) {
+    f |= MAIL_FLAGGED;
+  }
+  if ((system & kFlagDeleted) != 0) {
+    f |= MAIL_DELETED;
+  }
+  if ((system & kFlagDraft) != 0) {
+    f |= MAIL_DRAFT;
+  }
+  return static_cast<enum mail_flags>(f);
+}
+
+uint8_t fromMailFlags(enum mail_flags f) {
+  uint8_t s = 0;
+  if ((f & MAIL_SEEN) != 0) {
+    s |= kFlagSeen;
+  }
+  if ((f & MAIL_ANSWERED) != 0) {
+    s |= kFlagAnswered;
+  }
+  if ((f & MAIL_FLAGGED) != 0) {
+    s |= kFlagFlagged;
+  }
+  if ((f & MAIL_DELETED) != 0) {
+    s |= kFlagDeleted;
+  }
+  if ((f & MAIL_DRAFT) != 0) {
+    s |= kFlagDraft;
+  }
+  return s;
+}
+
+// "\Sent \Archive" (as in namespace { mailbox X { special_use = ... } }) -> SpecialUse bits.
+uint8_t parseSpecialUse(const char* s) {
+  static const struct {
+    const char* name;
+    uint8_t bit;
+  } kNames[] = {
+      {"\\All", kSpecialAll},     {"\\Archive", kSpecialArchive}, {"\\Drafts", kSpecialDrafts},
+      {"\\Flagged", kSpecialFlagged}, {"\\Junk", kSpecialJunk},   {"\\Sent", kSpecialSent},
+      {"\\Trash", kSpecialTrash},
+  };
+  uint8_t bits = 0;
+  if (s == nullptr) {
+    return bits;
+  }
+  const char* p = s;
+  while (*p != '\0') {
+    while (*p == ' ' || *p == '\t') {
+      p++;
+    }
+    const char* start = p;
+    while (*p != '\0' && *p != ' ' && *p != '\t') {
+      p++;
+    }
+    size_t len = static_cast<size_t>(p - start);
+    for (const auto& n : kNames) {
+      if (len == std::strlen(n.name) && strncasecmp(start, n.name, len) == 0) {
+        bits |= n.bit;
+      }
+    }
+  }
+  return bits;
+}
+
+std::string lowerAscii(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Keywords compare case-insensitively (RFC 3501 flags are case-insensitive).
+std::vector<std::string> normalizedKeywords(std::vector<std::string> kws) {
+  for (std::string& k : kws) {
+    k = lowerAscii(std::move(k));
+  }
+  std::sort(kws.begin(), kws.end());
+  kws.erase(std::unique(kws.begin(), kws.end()), kws.end());
+  return kws;
+}
+
+// maildir uses the save GUID as the file's base name, so it must not contain '/', ':' (the
+// flags separator) or ',' (",S=size" fields). The engine's GUIDs are hex; anything else is a bug.
+bool guidUsableAsFileName(const std::string& g) {
+  if (g.empty() || g.size() > 128 || g[0] == '.') {
+    return false;
+  }
+  return std::all_of(g.begin(), g.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
+  });
+}
+
+// The GUID of the current message of `mail`, "" when it has none. false on error (not for
+// expunged mails: those report found=false through `expunged`).
+bool mailGuid(struct mail* mail, std::string& guid) {
+  const char* value = nullptr;
+  if (mail_get_special(mail, MAIL_FETCH_GUID, &value) < 0) {
+    return false;
+  }
+  guid = value != nullptr ? value : "";
+  return true;
+}
+
+// Runs `search` (UIDs from minUid) over `box` and calls fn(mail) for each message.
+// fn returns a Status; the first failure stops the search.
+template <class Fn>
+Status forEachMail(struct mailbox* box, const std::string& name, uint32_t minUid, enum mail_fetch_field wanted,
+                   const char* const* wantedHeaders, Fn&& fn) {
+  TransactionHandle t(mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0),
+                                                kTransactionReason));
+  SearchArgsHandle args(mail_search_build_init());
+  struct mail_search_arg* arg = mail_search_build_add(args.get(), SEARCH_UIDSET);
+  p_array_init(&arg->value.seqset, args.get()->pool, 1);
+  seq_range_array_add_range(&arg->value.seqset, std::max<uint32_t>(minUid, 1), kUidMax);
+
+  HeaderLookupHandle headers;
+  if (wantedHeaders != nullptr) {
+    headers.reset(mailbox_header_lookup_init(box, wantedHeaders));
+  }
+  SearchHandle search(mailbox_search_init(t.get(), args.get(), nullptr, wanted, headers.get()));
+  struct mail* mail = nullptr;
+  Status st;
+  while (st.isOk() && mailbox_search_next(search.get(), &mail)) {
+    DataStackFrame frame;
+    st = fn(mail);
+  }
+  if (mailbox_search_deinit(search.ptr()) < 0 && st.isOk()) {
+    st = storageError(box, folderLabel(name) + ": searching messages failed");
+  }
+  // Read-only transaction: nothing to commit; the handle rolls it back.
+  return st;
+}
+
+class DovecotSink final : public Sink {
+ public:
+  explicit DovecotSink(struct mail_user* user) : user_(user) {}
+  ~DovecotSink() override {
+    trans_.reset();
+    box_.reset();
+  }
+
+  char separator() const override {
+    struct mail_namespace* ns = mail_namespace_find_inbox(user_->namespaces);
+    return ns != nullptr ? mail_namespace_get_sep(ns) : '/';
+  }
+
+  Result<std::string> stateDir() override {
+    DataStackFrame frame;
+    const char* home = nullptr;
+    int r = mail_user_get_home(user_, &home);
+    if (r < 0) {
+      return Status(ErrorKind::LocalStorage, "cannot look up the home directory of user " + userName(),
+                    "check the userdb");
+    }
+    if (r == 0 || home == nullptr || *home == '\0') {
+      return Status(ErrorKind::LocalStorage, "user " + userName() + " has no home directory",
+                    "set mail_home or a userdb home: the migration keeps its state there");
+    }
+    std::string homeDir = home;
+    if (mail_user_home_mkdir(user_) < 0) {
+      return Status(ErrorKind::LocalStorage, "cannot create the home directory " + homeDir,
+                    "check its parent's permissions and the Dovecot log");
+    }
+    std::string dir = homeDir + "/.migrate";
+    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
+      return Status(ErrorKind::LocalStorage, "cannot create " + dir + ": " + std::strerror(errno),
+                    "check the permissions of the home directory");
+    }
+    struct stat st;
+    if (::stat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+      return Status(ErrorKind::LocalStorage, dir + " is not a directory", "remove or rename it");
+    }
+    return dir;
+  }
+
+  std::string tempDir() const override {
+    DataStackFrame frame;
+    string_t* prefix = t_str_new(256);
+    mail_user_set_get_temp_prefix(prefix, user_->set);
+    std::string p = str_c(prefix);
+    size_t slash = p.rfind('/');
+    if (slash == std::string::npos || slash == 0) {
+      return "/tmp";
+    }
+    return p.substr(0, slash);
+  }
+
+  Result<std::vector<DestFolder>> listFolders() override;
+  Result<DestFolderStatus> prepareFolder(const std::string& name, const PrepareFolderOptions& options) override;
+  Result<DestFolderStatus> folderStatus(const std::string& name) override;
+  Status setSubscribed(const std::string& name) override;
+  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
+  Status beginBatch(const std::string& name) override;
+  Status save(const IncomingMessage& message) override;
+  Result<CommitResult> commitBatch() override;
+  void rollbackBatch() override;
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<QuotaInfo> quota() override { return readQuota(user_); }
+
+ private:
+  std::string userName() const { return user_->username != nullptr ? user_->username : "?"; }
+
+  // Allocates `name` (a vname) in its namespace; not opened.
+  Result<MailboxHandle> allocMailbox(const std::string& name, enum mailbox_flags flags) {
+    if (name.empty()) {
+      return Status(ErrorKind::Internal, "empty destination folder name");
+    }
+    struct mail_namespace* ns = mail_namespace_find(user_->namespaces, name.c_str());
+    if (ns == nullptr) {
+      return Status(ErrorKind::NotFound, folderLabel(name) + ": no namespace matches this name",
+                    "check the namespace prefixes in dovecot.conf");
+    }
+    return MailboxHandle(mailbox_alloc(ns->list, name.c_str(), flags));
+  }
+
+  // Allocates and opens `name`; NotFound if it does not exist. With `sync`, the index is brought
+  // up to date with the storage first (mail delivered since the last access becomes visible).
+  Result<MailboxHandle> openMailbox(const std::string& name, enum mailbox_flags flags, bool sync) {
+    Result<MailboxHandle> r = allocMailbox(name, flags);
+    if (!r.isOk()) {
+      return r;
+    }
+    MailboxHandle box = std::move(r).value();
+    if (mailbox_open(box.get()) < 0) {
+      Status st = storageError(box.get(), folderLabel(name) + ": cannot open");
+      if (st.kind() == ErrorKind::NotFound) {
+        return Status(ErrorKind::NotFound, folderLabel(name) + " does not exist");
+      }
+      return st;
+    }
+    if (sync && mailbox_sync(box.get(), static_cast<enum mailbox_sync_flags>(0)) < 0) {
+      return storageError(box.get(), folderLabel(name) + ": cannot synchronize");
+    }
+    return box;
+  }
+
+  Result<DestFolderStatus> statusOf(struct mailbox* box, const std::string& name, bool created) {
+    struct mailbox_status st;
+    if (mailbox_get_status(box, static_cast<enum mailbox_status_items>(STATUS_MESSAGES | STATUS_UIDVALIDITY |
+                                                                        STATUS_UIDNEXT),
+                           &st) < 0) {
+      return storageError(box, folderLabel(name) + ": cannot read its status");
+    }
+    DestFolderStatus out;
+    out.created = created;
+    out.uidValidity = st.uidvalidity;
+    out.uidNext = st.uidnext;
+    out.messages = st.messages;
+    out.haveSaveGuids = st.have_save_guids;
+    struct mailbox_metadata md;
+    // Not every storage has mailbox GUIDs (imapc): leave it empty there.
+    if (mailbox_get_metadata(box, MAILBOX_METADATA_GUID, &md) == 0 && !guid_128_is_empty(md.guid)) {
+      out.mailboxGuid = guid_128_to_string(md.guid);
+    }
+    return out;
+  }
+
+  // Keywords of `wanted` that lib-storage accepts for `box`. Filtered one by one because
+  // mailbox_keywords_create_valid() drops *all* keywords when one is invalid (2.3.19 bug).
+  std::vector<std::string> validKeywords(struct mailbox* box, const std::string& folder,
+                                         const std::vector<std::string>& wanted) {
+    std::vector<std::string> out;
+    out.reserve(wanted.size());
+    for (const std::string& k : wanted) {
+      const char* error = nullptr;
+      if (!k.empty() && mailbox_keyword_is_valid(box, k.c_str(), &error)) {
+        out.push_back(k);
+      } else if (reportedKeywords_.insert(k).second) {
+        i_warning("migrate: user %s, %s: keyword '%s' cannot be stored and was dropped: %s", userName().c_str(),
+                  folderLabel(folder).c_str(), k.c_str(), error != nullptr ? error : "empty keyword");
+      }
+    }
+    return out;
+  }
+
+  // NULL-terminated array of the strings' c_str() (valid while `v` lives).
+  static std::vector<const char*> cArray(const std::vector<std::string>& v) {
+    std::vector<const char*> out;
+    out.reserve(v.size() + 1);
+    for (const std::string& s : v) {
+      out.push_back(s.c_str());
+    }
+    out.push_back(nullptr);
+    return out;
+  }
+
+  void closeCachedMailbox() {
+    trans_.reset();
+    box_.reset();
+    boxName_.clear();
+  }
+
+  Result<std::unordered_map<std::string, uint32_t>> guidMap(struct mailbox* box, const std::string& name,
+                                                            uint32_t minUid) {
+    std::unordered_map<std::string, uint32_t> map;
+    std::string guid;
+    Status st = forEachMail(box, name, minUid, MAIL_FETCH_GUID, nullptr, [&](struct mail* mail) -> Status {
+      if (!mailGuid(mail, guid)) {
+        if (mail->expunged) {
+          return Status::ok();
+        }
+        return storageError(mail->box, folderLabel(name) + ": cannot read the GUID of UID " +
+                                           std::to_string(mail->uid));
+      }
+      if (!guid.empty()) {
+        map.emplace(guid, mail->uid);  // duplicates: the lowest UID wins
+      }
+      return Status::ok();
+    });
+    if (!st.isOk()) {
+      return st;
+    }
+    return map;
+  }
+
+  struct mail_user* user_;
+  std::set<std::string> reportedKeywords_;
+
+  // The batch: the mailbox stays open between batches of the same folder.
+  std::string boxName_;
+  MailboxHandle box_;
+  bool haveSaveGuids_ = false;
+  TransactionHandle trans_;
+  uint32_t batchSaved_ = 0;
+};
+
+Result<std::vector<DestFolder>> DovecotSink::listFolders() {
+  DataStackFrame frame;
+  std::vector<DestFolder> out;
+  std::unordered_set<std::string> seen;
+  const char* const patterns[] = {"*", nullptr};
+  ListIterHandle iter(mailbox_list_iter_init_namespaces(
+      user_->namespaces, patterns, MAIL_NAMESPACE_TYPE_PRIVATE,
+      static_cast<enum mailbox_list_iter_flags>(MAILBOX_LIST_ITER_RETURN_SPECIALUSE |
+                                                MAILBOX_LIST_ITER_RETURN_SUBSCRIBED |
+                                                MAILBOX_LIST_ITER_SKIP_ALIASES)));
+  while (const struct mailbox_info* info = mailbox_list_iter_next(iter.get())) {
+    DestFolder f;
+    f.name = info->vname;
+    f.specialUse = parseSpecialUse(info->special_use);
+    f.subscribed = (info->flags & MAILBOX_SUBSCRIBED) != 0;
+    f.selectable = (info->flags & (MAILBOX_NOSELECT | MAILBOX_NONEXISTENT)) == 0;
+    if (seen.insert(f.name).second) {
+      out.push_back(std::move(f));
+    }
+  }
+  if (mailbox_list_iter_deinit(iter.ptr()) < 0) {
+    return listError(user_->namespaces->list, "listing the folders of user " + userName() + " failed");
+  }
+
+  // Special-use folders declared in the namespace config but not created yet (auto = no) are not
+  // listed by lib-storage. They are valid targets all the same (prepareFolder creates them), and
+  // since 2.3 cannot set special-use any other way, the engine needs to see them.
+  for (struct mail_namespace* ns = user_->namespaces; ns != nullptr; ns = ns->next) {
+    if (ns->type != MAIL_NAMESPACE_TYPE_PRIVATE || ns->alias_for != nullptr || ns->set == nullptr ||
+        !array_is_created(&ns->set->mailboxes)) {
+      continue;
+    }
+    struct mailbox_settings* const* sets;
+    unsigned int count = 0;
+    sets = array_get(&ns->set->mailboxes, &count);
+    for (unsigned int i = 0; i < count; i++) {
+      const struct mailbox_settings* set = sets[i];
+      if (set->special_use == nullptr || *set->special_use == '\0') {
+        continue;
+      }
+      std::string vname = std::string(ns->prefix) + set->name;
+      if (strcasecmp(vname.c_str(), "INBOX") == 0) {
+        vname = "INBOX";
+      }
+      auto it = std::find_if(out.begin(), out.end(), [&](const DestFolder& f) { return f.name == vname; });
+      if (it != out.end()) {
+        // Listed (e.g. as \NonExistent parent): it is still where this special-use goes.
+        it->specialUse |= parseSpecialUse(set->special_use);
+        it->selectable = true;
+        continue;
+      }
+      DestFolder f;
+      f.name = vname;
+      f.specialUse = parseSpecialUse(set->special_use);
+      f.subscribed = set->autocreate != nullptr && strcmp(set->autocreate, MAILBOX_SET_AUTO_SUBSCRIBE) == 0;
+      f.selectable = true;
+      out.push_back(std::move(f));
+    }
+  }
+  return out;
+}
+
+Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name, const PrepareFolderOptions& options) {
+  DataStackFrame frame;
+  if (name == boxName_ && !trans_) {
+    // Its uidvalidity may change below; reopen it for the next batch.
+    closeCachedMailbox();
+  }
+  Result<MailboxHandle> r = allocMailbox(name, static_cast<enum mailbox_flags>(0));
+  if (!r.isOk()) {
+    return r.status();
+  }
+  MailboxHandle box = std::move(r).value();
+  bool created = false;
+  if (mailbox_open(box.get()) < 0) {
+    Status st = storageError(box.get(), folderLabel(name) + ": cannot open");
+    if (st.kind() != ErrorKind::NotFound) {
+      return st;
+    }
+    if (!options.create) {
+      return Status(ErrorKind::NotFound, folderLabel(name) + " does not exist");
+    }
+    struct mailbox_update update;
+    i_zero(&update);
+    update.uid_validity = options.uidValidity;
+    if (mailbox_create(box.get(), options.uidValidity != 0 ? &update : nullptr, FALSE) < 0) {
+      enum mail_error code = MAIL_ERROR_NONE;
+      (void)mailbox_get_last_error(box.get(), &code);
+      // EXISTS: another process created it in the meantime; use it as an existing folder.
+      if (code != MAIL_ERROR_EXISTS) {
+        return storageError(box.get(), folderLabel(name) + ": cannot create");
+      }
+    } else {
+      created = true;
+    }
+    if (mailbox_open(box.get()) < 0) {
+      return storageError(box.get(), folderLabel(name) + ": cannot open after creating it");
+    }
+  }
+  if (mailbox_sync(box.get(), static_cast<enum mailbox_sync_flags>(0)) < 0) {
+    return storageError(box.get(), folderLabel(name) + ": cannot synchronize");
+  }
+  Result<DestFolderStatus> status = statusOf(box.get(), name, created);
+  if (!status.isOk()) {
+    return status;
+  }
+  const DestFolderStatus& s = status.value();
+  if (options.uidValidity != 0 && s.uidValidity != options.uidValidity && s.messages == 0 && s.uidNext == 1) {
+    // Empty and never held mail: no client can have cached UIDs of it, so adopting the source's
+    // UIDVALIDITY is safe and lets the source UIDs be kept.
+    struct mailbox_update update;
+    i_zero(&update);
+    update.uid_validity = options.uidValidity;
+    if (mailbox_update(box.get(), &update) < 0) {
+      return storageError(box.get(), folderLabel(name) + ": cannot set UIDVALIDITY " +
+                                         std::to_string(options.uidValidity));
+    }
+    if (mailbox_sync(box.get(), static_cast<enum mailbox_sync_flags>(0)) < 0) {
+      return storageError(box.get(), folderLabel(name) + ": cannot synchronize");
+    }
+    status = statusOf(box.get(), name, created);
+    if (!status.isOk()) {
+      return status;
+    }
+  }
+  if (options.subscribe && !mailbox_is_subscribed(box.get())) {
+    if (mailbox_set_subscribed(box.get(), TRUE) < 0) {
+      return storageError(box.get(), folderLabel(name) + ": cannot subscribe");
+    }
+  }
+  return status;
+}
+
+Result<DestFolderStatus> DovecotSink::folderStatus(const std::string& name) {
+  DataStackFrame frame;
+  Result<MailboxHandle> r = openMailbox(name, static_cast<enum mailbox_flags>(0), true);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  return statusOf(r.value().get(), name, false);
+}
+
+Status DovecotSink::setSubscribed(const std::string& name) {
+  DataStackFrame frame;
+  Result<MailboxHandle> r = allocMailbox(name, static_cast<enum mailbox_flags>(0));
+  if (!r.isOk()) {
+    return r.status();
+  }
+  struct mailbox* box = r.value().get();
+  if (mailbox_is_subscribed(box)) {
+    return Status::ok();
+  }
+  if (mailbox_set_subscribed(box, TRUE) < 0) {
+    return storageError(box, folderLabel(name) + ": cannot subscribe");
+  }
+  return Status::ok();
+}
+
+Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const std::string& name, uint32_t minUid) {
+  DataStackFrame frame;
+  Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  return guidMap(r.value().get(), name, minUid);
+}
+
+Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name) {
+  DataStackFrame frame;
+  Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  struct mailbox* box = r.value().get();
+  std::vector<ContentKey> keys;
+  const char* const headers[] = {"Message-ID", nullptr};
+  Status st = forEachMail(
+      box, name, 1, static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_PHYSICAL_SIZE),
+      headers, [&](struct mail* mail) -> Status {
+        ContentKey key;
+        const char* messageId = nullptr;
+        time_t received = 0;
+        uoff_t size = 0;
+        if (mail_get_first_header(mail, "Message-ID", &messageId) < 0 ||
+            mail_get_received_date(mail, &received) < 0 || mail_get_physical_size(mail, &size) < 0) {
+          if (mail->expunged) {
+            return Status::ok();
+          }
+          return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
+        }
+        key.messageId = messageId != nullptr ? messageId : "";
+        key.internalDate = static_cast<int64_t>(received);
+        key.size = size;
+        keys.push_back(std::move(key));
+        return Status::ok();
+      });
+  if (!st.isOk()) {
+    return st;
+  }
+  return keys;
+}
+
+Status DovecotSink::beginBatch(const std::string& name) {
+  if (trans_) {
+    return Status(ErrorKind::Internal, "beginBatch(" + name + "): the batch of " + folderLabel(boxName_) +
+                                           " is still open");
+  }
+  DataStackFrame frame;
+  if (!box_ || boxName_ != name) {
+    closeCachedMailbox();
+    // SAVEONLY, as doveadm save and LDA: no full sync before appending.
+    Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_SAVEONLY, false);
+    if (!r.isOk()) {
+      return r.status();
+    }
+    box_ = std::move(r).value();
+    boxName_ = name;
+    struct mailbox_status st;
+    mailbox_get_open_status(box_.get(), static_cast<enum mailbox_status_items>(0), &st);
+    haveSaveGuids_ = st.have_save_guids;
+  }
+  trans_.reset(mailbox_transaction_begin(
+      box_.get(),
+      static_cast<enum mailbox_transaction_flags>(MAILBOX_TRANSACTION_FLAG_EXTERNAL |
+                                                  MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS),
+      kTransactionReason));
+  batchSaved_ = 0;
+  return Status::ok();
+}
+
+Status DovecotSink::save(const IncomingMessage& message) {
+  if (!trans_) {
+    return Status(ErrorKind::Internal, "save() outside a batch");
+  }
+  if (message.body == nullptr) {
+    return Status(ErrorKind::Internal, "save() without a message body");
+  }
+  const MessageBody& body = *message.body;
+  const std::string what = folderLabel(boxName_) + ": saving the message with source UID " +
+                           std::to_string(message.sourceUid) + " failed";
+  bool setGuid = haveSaveGuids_ && !message.guid.empty();
+  if (setGuid && !guidUsableAsFileName(message.guid)) {
+    return Status(ErrorKind::Internal, what + ": invalid GUID '" + message.guid + "'");
+  }
+  if (!body.inMemory() && body.fd() < 0) {
+    return Status(ErrorKind::Internal, what + ": no body");
+  }
+
+  DataStackFrame frame;
+  struct mailbox* box = box_.get();
+  SaveHandle save(mailbox_save_alloc(trans_.get()));
+
+  std::vector<std::string> keywords = validKeywords(box, boxName_, message.flags.keywords);
+  KeywordsHandle kw;
+  if (!keywords.empty()) {
+    std::vector<const char*> arr = cArray(keywords);
+    kw.reset(mailbox_keywords_create_valid(box, arr.data()));
+  }
+  // The save context takes its own reference to the keywords.
+  mailbox_save_set_flags(save.get(), toMailFlags(message.flags.system), kw.get());
+  mailbox_save_set_received_date(save.get(), static_cast<time_t>(message.internalDate),
+                                 message.tzOffsetMinutes);
+  if (setGuid) {
+    mailbox_save_set_guid(save.get(), message.guid.c_str());
+  }
+  if (message.wantUid != 0 && message.wantUid != kUidMax) {
+    // Honoured when >= the folder's UIDNEXT at commit; otherwise a new UID is assigned.
+    mailbox_save_set_uid(save.get(), message.wantUid);
+  }
+
+  // The size must be known up front (a stream of unknown size panics in lib-storage, and the
+  // quota plugin checks the size at save_begin). Both streams read the body's bytes in place:
+  // the in-memory data outlives mailbox_save_finish(); the fd stays owned by MessageBody (no
+  // autoclose) and is read with pread() from offset 0. The sized wrapper turns a spool file of
+  // the wrong length into a read error instead of a silently truncated message.
+  IStreamHandle input;
+  if (body.inMemory()) {
+    input.reset(i_stream_create_from_data(body.data().data(), body.data().size()));
+  } else {
+    IStreamHandle file(i_stream_create_fd(body.fd(), kBodyReadBuffer));
+    input.reset(i_stream_create_sized(file.get(), body.size()));
+  }
+  i_stream_set_name(input.get(), "migrate message body");
+
+  if (mailbox_save_begin(save.ptr(), input.get()) < 0) {
+    // The save context is freed already; the transaction stays usable.
+    return storageError(box, what);
+  }
+  bool failed = false;
+  do {
+    if (mailbox_save_continue(save.get()) < 0) {
+      failed = true;
+      break;
+    }
+  } while (i_stream_read(input.get()) > 0);
+  if (input.get()->stream_errno != 0) {
+    Status st(ErrorKind::LocalStorage, what + ": reading the message body: " + i_stream_get_error(input.get()),
+              "check the temp directory " + tempDir());
+    save.reset();  // cancel
+    return st;
+  }
+  if (failed) {
+    Status st = storageError(box, what);
+    save.reset();  // cancel
+    return st;
+  }
+  if (mailbox_save_finish(save.ptr()) < 0) {
+    return storageError(box, what);
+  }
+  batchSaved_++;
+  return Status::ok();
+}
+
+Result<Sink::CommitResult> DovecotSink::commitBatch() {
+  if (!trans_) {
+    return Status(ErrorKind::Internal, "commitBatch() without beginBatch()");
+  }
+  DataStackFrame frame;
+  struct mailbox* box = box_.get();
+  struct mail_transaction_commit_changes changes;
+  // Frees the transaction whatever the outcome; ptr() lets the handle see that.
+  if (mailbox_transaction_commit_get_changes(trans_.ptr(), &changes) < 0) {
+    Status st = storageError(box, folderLabel(boxName_) + ": committing " + std::to_string(batchSaved_) +
+                                      " messages failed");
+    batchSaved_ = 0;
+    return st;
+  }
+  struct ChangesPool {
+    pool_t& pool;
+    ~ChangesPool() { pool_unref(&pool); }
+  } poolGuard{changes.pool};
+
+  CommitResult result;
+  result.uidValidity = changes.uid_validity;
+  result.uids.reserve(batchSaved_);
+  const struct seq_range* range;
+  // In save order (not necessarily ascending when some wanted UIDs could not be kept).
+  array_foreach(&changes.saved_uids, range) {
+    for (uint64_t uid = range->seq1; uid <= range->seq2; uid++) {
+      result.uids.push_back(static_cast<uint32_t>(uid));
+    }
+  }
+  batchSaved_ = 0;
+  struct mailbox_status st;
+  if (mailbox_get_status(box, STATUS_UIDNEXT, &st) < 0) {
+    return storageError(box, folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
+  }
+  result.uidNext = st.uidnext;
+  for (uint32_t uid : result.uids) {
+    // The view of a SAVEONLY mailbox is not synced by the commit: never report a UIDNEXT at or
+    // below what we just saved.
+    if (uid != kUidMax && uid + 1 > result.uidNext) {
+      result.uidNext = uid + 1;
+    }
+  }
+  return result;
+}
+
+void DovecotSink::rollbackBatch() {
+  trans_.reset();
+  batchSaved_ = 0;
+}
+
+Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) {
+  if (updates.empty()) {
+    return 0u;
+  }
+  DataStackFrame frame;
+  Result<MailboxHandle> r = openMailbox(name, static_cast<enum mailbox_flags>(0), true);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  struct mailbox* box = r.value().get();
+  bool haveMap = false;
+  std::unordered_map<std::string, uint32_t> byGuid;
+
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_FLAGS, nullptr));
+  uint32_t changed = 0;
+  std::string guid;
+  for (const FlagUpdate& u : updates) {
+    DataStackFrame inner;
+    bool found = false;
+    if (u.uidHint != 0 && mail_set_uid(mail.get(), u.uidHint)) {
+      if (!mailGuid(mail.get(), guid) && !mail.get()->expunged) {
+        return storageError(box, folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(u.uidHint));
+      }
+      found = !mail.get()->expunged && guid == u.guid;
+    }
+    if (!found && !u.guid.empty()) {
+      if (!haveMap) {
+        Result<std::unordered_map<std::string, uint32_t>> m = guidMap(box, name, 1);
+        if (!m.isOk()) {
+          return m.status();
+        }
+        byGuid = std::move(m).value();
+        haveMap = true;
+      }
+      auto it = byGuid.find(u.guid);
+      found = it != byGuid.end() && mail_set_uid(mail.get(), it->second);
+    }
+    if (!found) {
+      continue;  // deleted at the destination meanwhile
+    }
+    enum mail_flags current = static_cast<enum mail_flags>(mail_get_flags(mail.get()) & MAIL_FLAGS_NONRECENT);
+    enum mail_flags wanted = toMailFlags(u.flags.system);
+    std::vector<std::string> wantedKeywords = validKeywords(box, name, u.flags.keywords);
+    std::vector<std::string> currentKeywords;
+    if (const char* const* kws = mail_get_keywords(mail.get())) {
+      for (; *kws != nullptr; kws++) {
+        currentKeywords.emplace_back(*kws);
+      }
+    }
+    bool flagsDiffer = fromMailFlags(current) != fromMailFlags(wanted);
+    bool keywordsDiffer = normalizedKeywords(currentKeywords) != normalizedKeywords(wantedKeywords);
+    if (flagsDiffer) {
+      mail_update_flags(mail.get(), MODIFY_REPLACE, wanted);
+    }
+    if (keywordsDiffer) {
+      std::vector<const char*> arr = cArray(wantedKeywords);
+      KeywordsHandle kw(mailbox_keywords_create_valid(box, arr.data()));
+      mail_update_keywords(mail.get(), MODIFY_REPLACE, kw.get());
+    }
+    if (flagsDiffer || keywordsDiffer) {
+      changed++;
+    }
+  }
+  mail.reset();
+  if (mailbox_transaction_commit(t.ptr()) < 0) {
+    return storageError(box, folderLabel(name) + ": storing flag changes failed");
+  }
+  return changed;
+}
+
+}  // namespace
+
+std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user) {
+  return std::make_unique<DovecotSink>(user);
+}
+
+}  // namespace migrate::dovecot

@@ -1,0 +1,96 @@
+#include "adapter/dovecot_cxx.h"
+#include "adapter/settings.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace migrate::dovecot {
+
+namespace {
+
+// The setting's value, or nullptr when it is unset or empty (an empty plugin setting means
+// "not set" in Dovecot, e.g. `migrate_source_port =`).
+const char* setting(struct mail_user* user, const char* name) {
+  const char* v = mail_user_plugin_getenv(user, name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+Status badValue(const char* name, const std::string& value, const std::string& expected) {
+  return Status(ErrorKind::Config, std::string("invalid ") + name + " '" + value + "'",
+                "use " + expected + " in plugin { " + name + " } or the userdb field");
+}
+
+bool parsePort(const std::string& s, uint16_t& port) {
+  if (s.empty() || s.size() > 5 ||
+      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    return false;
+  }
+  unsigned long v = std::stoul(s);
+  if (v < 1 || v > 65535) {
+    return false;
+  }
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool parseBool(std::string s, bool& out) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (s == "yes" || s == "1" || s == "true") {
+    out = true;
+    return true;
+  }
+  if (s == "no" || s == "0" || s == "false") {
+    out = false;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
+  if (const char* v = setting(user, "migrate_source_host")) {
+    source.host = v;
+  }
+  if (const char* v = setting(user, "migrate_source_port")) {
+    uint16_t port = 0;
+    if (!parsePort(v, port)) {
+      return badValue("migrate_source_port", v, "a port number from 1 to 65535");
+    }
+    source.port = port;
+  }
+  if (const char* v = setting(user, "migrate_source_tls")) {
+    Result<TlsMode> mode = parseTlsMode(v);
+    if (!mode.isOk()) {
+      return badValue("migrate_source_tls", v, "imaps, starttls or none");
+    }
+    source.tlsMode = mode.value();
+    source.tlsModeSet = true;
+  }
+  if (const char* v = setting(user, "migrate_source_user")) {
+    source.user = v;
+  }
+  if (const char* v = setting(user, "migrate_source_password")) {
+    source.password = v;
+  }
+  if (const char* v = setting(user, "migrate_source_master_user")) {
+    source.masterUser = v;
+  }
+  if (const char* v = setting(user, "migrate_ca_file")) {
+    source.tls.caFile = v;
+  }
+  if (const char* v = setting(user, "migrate_ca_dir")) {
+    source.tls.caDir = v;
+  }
+  if (const char* v = setting(user, "migrate_insecure")) {
+    bool insecure = false;
+    if (!parseBool(v, insecure)) {
+      return badValue("migrate_insecure", v, "yes or no");
+    }
+    source.tls.verify = !insecure;
+  }
+  return Status::ok();
+}
+
+}  // namespace migrate::dovecot

@@ -1,0 +1,22 @@
+#pragma once
+// Per-user settings from dovecot.conf `plugin { migrate_* }` and userdb extra fields (userdb
+// fields that are not Dovecot settings become plugin settings, so both are read the same way with
+// mail_user_plugin_getenv(), already %-expanded for the user).
+//
+//   migrate_source_host, migrate_source_port, migrate_source_tls (imaps|starttls|none),
+//   migrate_source_user, migrate_source_password, migrate_source_master_user,
+//   migrate_ca_file, migrate_ca_dir, migrate_insecure (yes|no)
+//
+// Command-line options override these; the doveadm command applies them after this.
+
+#include "engine/options.h"
+
+struct mail_user;
+
+namespace migrate::dovecot {
+
+// Fills the fields of `source` that the user's settings set (unset settings leave fields as they
+// are). A malformed value (port "abc", tls "tsl") is a Config error naming the setting.
+Status loadSourceSettings(struct mail_user* user, SourceOptions& source);
+
+}  // namespace migrate::dovecot

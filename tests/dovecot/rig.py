@@ -1,0 +1,1228 @@
+"""Two real Dovecot instances on loopback for integration tests, the demo and the bench.
+
+    from rig import Rig
+    import corpus
+    with Rig() as rig:
+        rig.add_source_user('alice', 'alicepw')
+        rig.load_source('alice', corpus.edge_corpus('small'))
+        rig.add_dest_user('alice', quota='10M', extra={'migrate_source_password': 'alicepw'})
+        r = rig.doveadm('migrate', '-u', 'alice', ..., conf='dst')
+        assert rig.messages('dst', 'alice') ...
+
+SOURCE: imap (plain + STARTTLS) and imaps, separator '/' (maildir LAYOUT=fs, so names may
+contain '.') or '.' with prefix "INBOX." (Courier/Cyrus style, Maildir++), special-use optional.
+DEST: maildir:~/Maildir (Maildir++, separator '/'), quota (count backend, vsizes), special-use
+Sent/Drafts/Trash/Junk/Archive, passwd-file userdb with extra fields plus a static fallback,
+doveadm HTTP API, the project's mail plugins via mail_plugin_dir, and the project's doveadm
+module via a private bind mount over Dovecot's hard-wired doveadm module directory.
+
+Everything lives in one temp dir ($RIG, removed on exit unless MIGRATE_KEEP_RIG=1); ports are
+free loopback ports picked at start, so rigs can run in parallel (ctest -j). Needs root
+(unshare -m + mount --bind, chown to the mail uid). Python stdlib only.
+"""
+
+import base64
+import errno
+import glob
+import hashlib
+import imaplib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.error
+import urllib.request
+
+DOVECOT = '/usr/sbin/dovecot'
+DOVEADM = '/usr/bin/doveadm'
+STOCK_MODULE_DIR = '/usr/lib/dovecot/modules'
+DOVEADM_MODULE_DIR = STOCK_MODULE_DIR + '/doveadm'   # hard-wired in doveadm (notes 0.1)
+MAIL_UID = MAIL_GID = 20001
+LOCALHOST = '127.0.0.1'
+
+# Run a binary with `$0` (a directory) bind-mounted over DOVEADM_MODULE_DIR in a private mount
+# namespace: that is the only way to make doveadm load a module that is not installed.
+BIND_SNIPPET = 'mount --bind "$0" ' + DOVEADM_MODULE_DIR + ' && exec "$@"'
+
+SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk'}
+DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
+                   'Archive': r'\Archive'}
+
+# Maildir info letters for system flags (maildir(5)); keywords use a..z via dovecot-keywords.
+_FLAG_LETTERS = {r'\Draft': 'D', r'\Flagged': 'F', r'\Answered': 'R', r'\Seen': 'S',
+                 r'\Deleted': 'T'}
+_SYSTEM_FLAGS = set(_FLAG_LETTERS)
+
+
+class RigError(RuntimeError):
+    """The rig could not do what was asked (Dovecot failed to start, a doveadm call failed...)."""
+
+
+class DoveadmError(subprocess.CalledProcessError):
+    """doveadm exited non-zero with check=True. str() includes the command's stderr."""
+
+    def __str__(self):
+        return '%s\n--- stderr ---\n%s--- stdout ---\n%s' % (
+            super().__str__(), self.stderr or '', (self.stdout or '')[-4000:])
+
+
+# --------------------------------------------------------------------------- helpers
+
+def build_dir():
+    return os.environ.get('MIGRATE_BUILD_DIR', '/work/main/build')
+
+
+def free_ports(n):
+    """n distinct currently-free TCP ports on 127.0.0.1 (the caller retries on a lost race)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((LOCALHOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def port_open(port, host=LOCALHOST):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def mutf7_encode(name):
+    """UTF-8 str -> IMAP modified UTF-7 (RFC 3501 5.1.3), as Dovecot stores names on disk."""
+    out, buf = [], []
+
+    def flush():
+        if buf:
+            b = ''.join(buf).encode('utf-16-be')
+            out.append('&' + base64.b64encode(b).decode().rstrip('=').replace('/', ',') + '-')
+            buf.clear()
+    for ch in name:
+        if 0x20 <= ord(ch) <= 0x7e:
+            flush()
+            out.append('&-' if ch == '&' else ch)
+        else:
+            buf.append(ch)
+    flush()
+    return ''.join(out)
+
+
+def mutf7_decode(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == '&':
+            j = s.index('-', i)
+            if j == i + 1:
+                out.append('&')
+            else:
+                b64 = s[i + 1:j].replace(',', '/')
+                out.append(base64.b64decode(b64 + '=' * (-len(b64) % 4)).decode('utf-16-be'))
+            i = j + 1
+        else:
+            out.append(s[i])
+            i += 1
+    return ''.join(out)
+
+
+def crlf(data):
+    """The message as an IMAP client receives it: every line ending is CRLF (bare LF -> CRLF).
+
+    Dovecot serves bare-LF messages with CRLF and stores saved mail with LF (mail_save_crlf=no),
+    so this is the form in which source and destination bytes can be compared."""
+    return data.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
+
+
+def vsize_of(data):
+    """Dovecot's virtual size: the size with CRLF line endings."""
+    return len(data) + data.count(b'\n') - data.count(b'\r\n')
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie is gone for our purposes.
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
+def _descendants(pid):
+    """All live descendants of pid (via /proc ppid links)."""
+    children = {}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % entry) as f:
+                ppid = int(f.read().rsplit(')', 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in children.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def _comm(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
+
+
+def parse_tab(text):
+    """doveadm -f tab output -> list of dicts (header row gives the keys)."""
+    lines = [l for l in text.split('\n') if l != '']
+    if not lines:
+        return []
+    keys = lines[0].split('\t')
+    return [dict(zip(keys, l.split('\t'))) for l in lines[1:]]
+
+
+def _write_atomic(path, data, mode=0o644, uid=None, mtime=None):
+    tmp = path + '.tmp%d' % os.getpid()
+    with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    if uid is not None:
+        os.chown(tmp, uid, uid)
+    if mtime is not None:
+        os.utime(tmp, (mtime, mtime))
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- one instance
+
+class Instance:
+    """One Dovecot master: config, ports, logs, start/stop."""
+
+    def __init__(self, rig, side):
+        self.rig = rig
+        self.side = side
+        self.dir = os.path.join(rig.dir, side)
+        self.conf = os.path.join(self.dir, 'dovecot.conf')
+        self.run_dir = os.path.join(self.dir, 'run')
+        self.log_path = os.path.join(self.dir, 'log', 'dovecot.log')
+        self.mail_dir = os.path.join(self.dir, 'mail')
+        self.passwd = os.path.join(self.dir, 'passwd')
+        self.ports = {}
+        self.master_pid = None
+        self._passwd_mtime = 0
+        for d in ('run', 'state', 'log', 'mail'):
+            os.makedirs(os.path.join(self.dir, d), exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        os.chown(self.mail_dir, MAIL_UID, MAIL_GID)
+        self.write_passwd([])
+
+    @property
+    def pid_file(self):
+        return os.path.join(self.run_dir, 'master.pid')
+
+    def write_passwd(self, lines):
+        # Dovecot re-reads a passwd-file when its mtime or size changes, with 1 s mtime resolution:
+        # force a strictly increasing mtime so that a same-size rewrite is noticed too.
+        self._passwd_mtime = max(int(time.time()), self._passwd_mtime + 1)
+        _write_atomic(self.passwd, ''.join(l + '\n' for l in lines), 0o644,
+                      mtime=self._passwd_mtime)
+
+    def log_tail(self, n=40):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return ''.join(f.readlines()[-n:])
+        except OSError as e:
+            return '(no log: %s)\n' % e
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def running(self):
+        return self.master_pid is not None and _pid_alive(self.master_pid)
+
+    def start(self, argv_prefix=(), timeout=20):
+        cmd = list(argv_prefix) + [DOVECOT, '-c', self.conf]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise RigError('%s Dovecot failed to start (rc=%d): %s\n%s\n--- %s (tail) ---\n%s' % (
+                self.side, r.returncode, ' '.join(cmd), r.stderr.strip(), self.log_path,
+                self.log_tail()))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.master_pid is None:
+                try:
+                    with open(self.pid_file) as f:
+                        self.master_pid = int(f.read().strip())
+                except (OSError, ValueError):
+                    pass
+            if self.master_pid is not None:
+                if not _pid_alive(self.master_pid):
+                    break
+                if all(port_open(p) for p in self.ports.values()):
+                    return
+            time.sleep(0.01)
+        pid, self.master_pid = self.master_pid, None
+        if pid and _pid_alive(pid):
+            self._kill_tree(pid)
+        raise RigError('%s Dovecot did not come up (ports %s) within %ss\n--- %s (tail) ---\n%s' % (
+            self.side, self.ports, timeout, self.log_path, self.log_tail()))
+
+    def stop_begin(self):
+        """Send SIGTERM to the master; returns the pids to wait for."""
+        pid = self.master_pid
+        if pid is None:
+            try:
+                with open(self.pid_file) as f:
+                    pid = int(f.read().strip())
+            except (OSError, ValueError):
+                return []
+        if not _pid_alive(pid) or not _comm(pid).startswith('dovecot'):
+            self.master_pid = None
+            return []
+        pids = [pid] + _descendants(pid)
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        return pids
+
+    def stop_wait(self, pids, timeout=15):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
+            time.sleep(0.02)
+        left = [p for p in pids if _pid_alive(p)]
+        for p in left:   # only processes of this instance (collected from our master's tree)
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.master_pid = None
+        return left
+
+    def _kill_tree(self, pid):
+        self.stop_wait([pid] + _descendants(pid), timeout=0)
+
+
+# --------------------------------------------------------------------------- the rig
+
+class Rig:
+    """Source + destination Dovecot on loopback. Use as a context manager.
+
+    Keyword arguments (all optional):
+      source, dest        start that instance (default True)
+      src_sep             '/' (namespace prefix "") or '.' (prefix "INBOX.", Courier/Cyrus style)
+      src_layout          'fs' (default for '/': names may contain '.') or 'maildir++'
+                          (default and only choice for '.')
+      src_special_use     declare Sent/Drafts/Trash/Junk on the source (default True); or a
+                          dict {name relative to the namespace prefix: r'\\Sent', ...}
+      src_extra_conf      text appended to the source config
+      dst_sep, dst_prefix destination namespace separator / prefix (default '/', '')
+      dst_mail_location   default 'maildir:~/Maildir'
+      dst_special_use     dict {name: flag or (flag, auto)}; default DST_SPECIAL_USE, auto = no
+      dst_quota_rule      default quota_rule, e.g. '*:storage=1G' (None: no default rule)
+      dst_mail_plugins    extra mail_plugins for every dest service (e.g. 'listescape')
+      dst_imap_mail_plugins  extra mail_plugins for dest imap only (e.g. the first-login plugin)
+      dst_passdb_override_fields  e.g. 'userdb_migrate_source_password=%w'
+      dst_remote_passdb   add passdb imap (against the source) for users not in dst passwd
+      dst_extra_conf      text appended to the dest config (plugin { migrate_... } snippets)
+      dst_ssl             TLS settings (own cert) on the dest too (default False)
+      mail_fsync          set mail_fsync on both instances (default: Dovecot's default)
+      debug               auth_debug + mail_debug on both
+      keep                keep $RIG on exit (default: env MIGRATE_KEEP_RIG=1)
+      build_dir           default env MIGRATE_BUILD_DIR or /work/main/build
+      name                tag used in the temp dir and instance names
+    """
+
+    def __init__(self, *, source=True, dest=True, src_sep='/', src_layout=None,
+                 src_special_use=True, src_extra_conf='', dst_sep='/', dst_prefix='',
+                 dst_mail_location='maildir:~/Maildir', dst_special_use=None,
+                 dst_quota_rule='*:storage=1G', dst_mail_plugins='', dst_imap_mail_plugins='',
+                 dst_passdb_override_fields=None, dst_remote_passdb=True, dst_extra_conf='',
+                 dst_ssl=False, mail_fsync=None, debug=False, keep=None, build_dir=None,
+                 name='rig'):
+        if src_sep not in ('/', '.'):
+            raise ValueError("src_sep must be '/' or '.'")
+        if src_layout is None:
+            src_layout = 'fs' if src_sep == '/' else 'maildir++'
+        if src_layout not in ('fs', 'maildir++') or (src_sep == '.' and src_layout != 'maildir++'):
+            raise ValueError('unsupported src_layout %r for separator %r' % (src_layout, src_sep))
+        self.opts = dict(source=source, dest=dest, src_sep=src_sep, src_layout=src_layout,
+                         src_extra_conf=src_extra_conf, dst_sep=dst_sep, dst_prefix=dst_prefix,
+                         dst_mail_location=dst_mail_location, dst_quota_rule=dst_quota_rule,
+                         dst_mail_plugins=dst_mail_plugins,
+                         dst_imap_mail_plugins=dst_imap_mail_plugins,
+                         dst_passdb_override_fields=dst_passdb_override_fields,
+                         dst_remote_passdb=dst_remote_passdb, dst_extra_conf=dst_extra_conf,
+                         dst_ssl=dst_ssl, mail_fsync=mail_fsync, debug=debug)
+        if src_special_use is True:
+            src_special_use = dict(SRC_SPECIAL_USE)
+        self.src_special_use = dict(src_special_use or {})
+        self.dst_special_use = dict(DST_SPECIAL_USE if dst_special_use is None else dst_special_use)
+        self.src_sep = src_sep
+        self.src_prefix = 'INBOX.' if src_sep == '.' else ''
+        self.src_layout = src_layout
+        self.build_dir = os.path.abspath(build_dir or build_dir_default())
+        self.keep = (os.environ.get('MIGRATE_KEEP_RIG') == '1') if keep is None else keep
+        self.name = re.sub(r'[^A-Za-z0-9_-]', '', name)[:20] or 'rig'
+        self.api_key = 'rigkey-' + os.urandom(8).hex()
+        self.dir = None
+        self.src = self.dst = None
+        self.src_users = {}
+        self.dst_users = {}
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix='migrate-%s-' % self.name, dir='/tmp')
+        os.chmod(self.dir, 0o755)   # dovenull/dovecot/mail uid must traverse it
+        self._tag = os.path.basename(self.dir)[len('migrate-'):]
+        self.certs_dir = os.path.join(self.dir, 'certs')
+        self.cert = os.path.join(self.certs_dir, 'cert.pem')
+        self.key = os.path.join(self.certs_dir, 'key.pem')
+        self.ca_file = self.cert   # self-signed: the cert is its own CA
+        self._make_cert()
+        self.mail_modules = os.path.join(self.dir, 'mail-modules')
+        self.doveadm_modules = os.path.join(self.dir, 'doveadm-modules')
+        self._make_module_dirs()
+        if self.opts['source']:
+            self.src = Instance(self, 'src')
+        if self.opts['dest']:
+            self.dst = Instance(self, 'dst')
+        self._started = True
+        import atexit
+        atexit.register(self.close)
+        if self.src:
+            self._start_instance(self.src, self._write_src_conf, ('imap', 'imaps'), ())
+        if self.dst:
+            self._start_instance(self.dst, self._write_dst_conf, ('imap', 'http'),
+                                 self._bind_prefix())
+        return self
+
+    def _start_instance(self, inst, write_conf, port_names, prefix, attempts=4):
+        for attempt in range(attempts):
+            inst.ports = dict(zip(port_names, free_ports(len(port_names))))
+            write_conf()
+            try:
+                inst.start(prefix)
+                return
+            except RigError as e:
+                # Another parallel test may have grabbed a port between our probe and bind().
+                if 'Address already in use' in str(e) and attempt + 1 < attempts:
+                    time.sleep(0.05)
+                    continue
+                raise
+
+    def close(self):
+        """Stop both instances (always), then remove $RIG unless keep."""
+        if not self._started:
+            return
+        self._started = False
+        pending = []
+        for inst in (self.src, self.dst):
+            if inst is not None:
+                pending.append((inst, inst.stop_begin()))
+        leftovers = []
+        for inst, pids in pending:
+            leftovers += inst.stop_wait(pids)
+        if leftovers:
+            sys.stderr.write('rig: had to SIGKILL %s\n' % leftovers)
+        if self.keep:
+            sys.stderr.write('rig: kept %s\n' % self.dir)
+        elif self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    stop = close
+
+    def _make_cert(self):
+        os.makedirs(self.certs_dir)
+        r = subprocess.run(
+            ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', self.key,
+             '-out', self.cert, '-days', '30', '-subj', '/CN=localhost',
+             '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+            capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RigError('openssl req failed: ' + r.stderr)
+        os.chmod(self.key, 0o600)
+        os.chmod(self.cert, 0o644)
+
+    def _make_module_dirs(self):
+        os.makedirs(self.mail_modules)
+        for so in glob.glob(STOCK_MODULE_DIR + '/*.so'):
+            os.symlink(so, os.path.join(self.mail_modules, os.path.basename(so)))
+        for so in self.dev_mail_modules():
+            dst = os.path.join(self.mail_modules, os.path.basename(so))
+            if os.path.lexists(dst):
+                os.unlink(dst)
+            os.symlink(so, dst)
+        # Copies, not symlinks: once bind-mounted over DOVEADM_MODULE_DIR, a symlink to
+        # /usr/lib/dovecot/modules/doveadm/x.so would point at itself (ELOOP) and be skipped.
+        os.makedirs(self.doveadm_modules)
+        for so in glob.glob(DOVEADM_MODULE_DIR + '/*.so'):
+            shutil.copy2(so, self.doveadm_modules)
+        for so in self.dev_doveadm_modules():
+            os.symlink(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
+        os.chmod(self.doveadm_modules, 0o755)
+
+    def dev_doveadm_modules(self):
+        """The project's built doveadm module(s) (may be none yet)."""
+        found = set()
+        for pat in ('doveadm_cmd/lib*_doveadm_*plugin.so', 'doveadm_cmd/*/lib*_doveadm_*plugin.so'):
+            found.update(glob.glob(os.path.join(self.build_dir, pat)))
+        return sorted(os.path.realpath(p) for p in found)
+
+    def dev_mail_modules(self):
+        found = set()
+        for pat in ('plugin/lib*.so', 'plugin/*/lib*.so'):
+            found.update(glob.glob(os.path.join(self.build_dir, pat)))
+        return sorted(os.path.realpath(p) for p in found)
+
+    @property
+    def has_dev_doveadm_module(self):
+        return bool(self.dev_doveadm_modules())
+
+    def _bind_prefix(self):
+        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_SNIPPET,
+                self.doveadm_modules]
+
+    # ------------------------------------------------------------------ config
+
+    def _common_conf(self, inst, ssl_on):
+        d = inst.dir
+        lines = [
+            'instance_name = migrate-%s-%s' % (self._tag, inst.side),
+            'base_dir = %s/run' % d,
+            'state_dir = %s/state' % d,
+            'protocols = imap',
+            'listen = %s' % LOCALHOST,
+            'log_path = %s' % inst.log_path,
+            'auth_verbose = yes',
+            'disable_plaintext_auth = no',
+            'auth_mechanisms = plain login',
+            'first_valid_uid = 20000',
+            'mail_uid = %d' % MAIL_UID,
+            'mail_gid = %d' % MAIL_GID,
+            'mail_max_userip_connections = 100',
+        ]
+        if ssl_on:
+            lines += ['ssl = yes', 'ssl_cert = <%s' % self.cert, 'ssl_key = <%s' % self.key]
+        else:
+            lines += ['ssl = no']
+        if self.opts['mail_fsync']:
+            lines.append('mail_fsync = %s' % self.opts['mail_fsync'])
+        if self.opts['debug']:
+            lines += ['auth_debug = yes', 'mail_debug = yes']
+        return '\n'.join(lines) + '\n'
+
+    @staticmethod
+    def _special_use_conf(mapping, default_auto=None):
+        out = []
+        for name, v in mapping.items():
+            flag, auto = (v, default_auto) if isinstance(v, str) else v
+            out.append('  mailbox "%s" {\n    special_use = %s\n%s  }\n' % (
+                name.replace('\\', '\\\\').replace('"', '\\"'), flag,
+                '    auto = %s\n' % auto if auto else ''))
+        return ''.join(out)
+
+    _POP3_OFF = textwrap.dedent('''\
+        service pop3-login {
+          inet_listener pop3 {
+            port = 0
+          }
+          inet_listener pop3s {
+            port = 0
+          }
+        }
+        ''')
+
+    def _write_src_conf(self):
+        inst = self.src
+        d = inst.dir
+        loc = 'maildir:%s/mail/%%n/Maildir' % d
+        if self.src_layout == 'fs':
+            loc += ':LAYOUT=fs'
+        conf = self._common_conf(inst, True)
+        conf += textwrap.dedent('''\
+            mail_location = {loc}
+            mail_home = {d}/mail/%n
+            passdb {{
+              driver = passwd-file
+              args = scheme=PLAIN username_format=%n {d}/passwd
+            }}
+            userdb {{
+              driver = static
+              args = uid={uid} gid={uid} home={d}/mail/%n
+            }}
+            namespace inbox {{
+              inbox = yes
+              separator = {sep}
+              prefix = {prefix}
+            ''').format(loc=loc, d=d, uid=MAIL_UID, sep=self.src_sep, prefix=self.src_prefix)
+        # Names in a namespace's mailbox{} blocks are relative to its prefix (checked: with
+        # prefix INBOX., "mailbox Sent" applies to INBOX.Sent, "mailbox INBOX.Sent" to nothing).
+        conf += self._special_use_conf(self.src_special_use)
+        conf += '}\n'
+        conf += textwrap.dedent('''\
+            service imap-login {{
+              inet_listener imap {{
+                address = {host}
+                port = {imap}
+              }}
+              inet_listener imaps {{
+                address = {host}
+                port = {imaps}
+                ssl = yes
+              }}
+            }}
+            ''').format(host=LOCALHOST, **inst.ports)
+        conf += self._POP3_OFF
+        conf += self.opts['src_extra_conf'] + '\n'
+        _write_atomic(inst.conf, conf)
+
+    def _write_dst_conf(self):
+        inst = self.dst
+        d = inst.dir
+        o = self.opts
+        conf = self._common_conf(inst, o['dst_ssl'])
+        override = ('  override_fields = %s\n' % o['dst_passdb_override_fields']
+                    if o['dst_passdb_override_fields'] else '')
+        conf += textwrap.dedent('''\
+            mail_location = {loc}
+            mail_plugins = $mail_plugins quota {mp}
+            mail_attribute_dict = file:%h/dovecot-attributes
+            mail_plugin_dir = {mods}
+            passdb {{
+              driver = passwd-file
+              args = scheme=PLAIN username_format=%n {d}/passwd
+            {ov}}}
+            ''').format(loc=o['dst_mail_location'], mp=o['dst_mail_plugins'], d=d,
+                        mods=self.mail_modules, ov=override)
+        if o['dst_remote_passdb'] and self.src is not None:
+            conf += textwrap.dedent('''\
+                passdb {{
+                  driver = imap
+                  args = host={host} port={port}
+                {ov}}}
+                ''').format(host=LOCALHOST, port=self.src.ports['imap'], ov=override)
+        conf += textwrap.dedent('''\
+            userdb {{
+              driver = passwd-file
+              args = username_format=%n {d}/passwd
+            }}
+            userdb {{
+              driver = static
+              args = uid={uid} gid={uid} home={d}/mail/%n allow_all_users=yes
+            }}
+            namespace inbox {{
+              inbox = yes
+              separator = {sep}
+              prefix = {prefix}
+            ''').format(d=d, uid=MAIL_UID, sep=o['dst_sep'], prefix=o['dst_prefix'])
+        conf += self._special_use_conf(self.dst_special_use, default_auto='no')
+        conf += '}\n'
+        conf += 'plugin {\n  quota = count:User quota\n  quota_vsizes = yes\n'
+        if o['dst_quota_rule']:
+            conf += '  quota_rule = %s\n' % o['dst_quota_rule']
+        conf += '}\n'
+        conf += textwrap.dedent('''\
+            protocol imap {{
+              mail_plugins = $mail_plugins imap_quota {imp}
+            }}
+            service stats {{
+              unix_listener stats-writer {{
+                mode = 0666
+              }}
+            }}
+            service imap-login {{
+              inet_listener imap {{
+                address = {host}
+                port = {imap}
+              }}
+              inet_listener imaps {{
+                port = 0
+              }}
+            }}
+            doveadm_api_key = {key}
+            service doveadm {{
+              inet_listener http {{
+                address = {host}
+                port = {http}
+              }}
+            }}
+            ''').format(imp=o['dst_imap_mail_plugins'], host=LOCALHOST, key=self.api_key,
+                        **inst.ports)
+        conf += self._POP3_OFF
+        conf += o['dst_extra_conf'] + '\n'
+        _write_atomic(inst.conf, conf)
+
+    def set_dest_extra_conf(self, text, reload=True):
+        """Replace the dest's extra config text; reload the running instance."""
+        self.opts['dst_extra_conf'] = text
+        self._write_dst_conf()
+        if reload:
+            self.reload('dst')
+
+    def reload(self, side='dst', timeout=10):
+        """doveadm reload, then wait until the master logged that it re-read the config."""
+        inst = self._inst(side)
+        marker = 'SIGHUP received - reloading configuration'
+        before = inst.log_text().count(marker)
+        self.doveadm('reload', conf=side, check=True)
+        deadline = time.monotonic() + timeout
+        while inst.log_text().count(marker) <= before:
+            if time.monotonic() > deadline:
+                raise RigError('%s did not reload:\n%s' % (side, inst.log_tail()))
+            time.sleep(0.02)
+        time.sleep(0.1)   # let the new config process take over
+
+    # ------------------------------------------------------------------ accessors
+
+    def _inst(self, side):
+        inst = {'src': self.src, 'dst': self.dst}.get(side)
+        if inst is None:
+            raise RigError('no %r instance in this rig' % side)
+        return inst
+
+    @property
+    def src_conf(self):
+        return self.src.conf
+
+    @property
+    def dst_conf(self):
+        return self.dst.conf
+
+    @property
+    def src_imap_port(self):
+        return self.src.ports['imap']
+
+    @property
+    def src_imaps_port(self):
+        return self.src.ports['imaps']
+
+    @property
+    def dst_imap_port(self):
+        return self.dst.ports['imap']
+
+    @property
+    def http_port(self):
+        return self.dst.ports['http']
+
+    def log_paths(self):
+        return {i.side: i.log_path for i in (self.src, self.dst) if i}
+
+    def logs_tail(self, n=40):
+        """Both instance logs' tails, for a failing test's message."""
+        return ''.join('--- %s (%s) ---\n%s' % (i.side, i.log_path, i.log_tail(n))
+                       for i in (self.src, self.dst) if i)
+
+    def log_errors(self, side):
+        """Lines with Error/Panic/Fatal in an instance log."""
+        return [l for l in self._inst(side).log_text().splitlines()
+                if re.search(r'\b(Error|Panic|Fatal):', l)]
+
+    def src_home(self, user):
+        return os.path.join(self.src.mail_dir, user)
+
+    def src_maildir(self, user):
+        return os.path.join(self.src_home(user), 'Maildir')
+
+    def dst_home(self, user):
+        return os.path.join(self.dst.mail_dir, user)
+
+    def describe(self):
+        lines = ['rig %s' % self.dir]
+        for i in (self.src, self.dst):
+            if i:
+                lines.append('  %s: conf=%s log=%s ports=%s' % (i.side, i.conf, i.log_path, i.ports))
+        lines.append('  dev doveadm modules: %s' % (self.dev_doveadm_modules() or 'none'))
+        lines.append('  dev mail modules: %s' % (self.dev_mail_modules() or 'none'))
+        return '\n'.join(lines)
+
+    # ------------------------------------------------------------------ doveadm
+
+    def doveadm_argv(self, *args, conf='dst'):
+        """argv for doveadm against an instance ('src', 'dst' or a config path). For the dest (or
+        a path) it runs in a private mount namespace with the dev doveadm modules mounted."""
+        if conf == 'src':
+            return [DOVEADM, '-c', self.src.conf] + [str(a) for a in args]
+        path = self.dst.conf if conf == 'dst' else conf
+        return self._bind_prefix() + [DOVEADM, '-c', path] + [str(a) for a in args]
+
+    def doveadm(self, *args, input=None, conf='dst', check=False, timeout=300, env=None):
+        """Run doveadm; returns subprocess.CompletedProcess with text stdout/stderr.
+        check=True raises DoveadmError (which prints stderr) on a non-zero exit."""
+        argv = self.doveadm_argv(*args, conf=conf)
+        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
+                           env=env, errors='surrogateescape')
+        if check and r.returncode != 0:
+            raise DoveadmError(r.returncode, argv, r.stdout, r.stderr)
+        return r
+
+    def doveadm_tab(self, *args, conf='dst'):
+        """doveadm -f tab ... (check=True), parsed into a list of dicts."""
+        return parse_tab(self.doveadm('-f', 'tab', *args, conf=conf, check=True).stdout)
+
+    def http_api(self, commands, timeout=300):
+        """POST [[cmd, {params}, tag], ...] to the dest's doveadm HTTP API; returns parsed JSON."""
+        req = urllib.request.Request(
+            'http://%s:%d/doveadm/v1' % (LOCALHOST, self.http_port),
+            data=json.dumps(commands).encode(),
+            headers={'Authorization': 'X-Dovecot-API ' +
+                     base64.b64encode(self.api_key.encode()).decode(),
+                     'Content-Type': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return json.loads(resp.read().decode() or 'null')
+        except urllib.error.HTTPError as e:
+            raise RigError('doveadm HTTP API: %s %s' % (e.code, e.read()[:2000]))
+
+    def imapc_args(self, user, password, tls='none'):
+        """-o options for the built-in baseline (`doveadm backup -R -u U imapc:`), notes sec. 6."""
+        o = ['imapc_host=%s' % LOCALHOST, 'imapc_user=%s' % user,
+             'imapc_password=%s' % password, 'imapc_features=rfc822.size fetch-headers',
+             'mail_prefetch_count=20']
+        if tls == 'none':
+            o += ['imapc_port=%d' % self.src_imap_port, 'imapc_ssl=no']
+        elif tls == 'starttls':
+            o += ['imapc_port=%d' % self.src_imap_port, 'imapc_ssl=starttls',
+                  'ssl_client_ca_file=%s' % self.ca_file]
+        elif tls == 'imaps':
+            o += ['imapc_port=%d' % self.src_imaps_port, 'imapc_ssl=imaps',
+                  'ssl_client_ca_file=%s' % self.ca_file]
+        else:
+            raise ValueError(tls)
+        out = []
+        for x in o:
+            out += ['-o', x]
+        return out
+
+    def password_file(self, password, name=None):
+        """A 0600 file holding password (no newline), owned by the mail uid, inside $RIG."""
+        path = os.path.join(self.dir, name or ('pw-' + os.urandom(4).hex()))
+        _write_atomic(path, password, 0o600, uid=MAIL_UID)
+        return path
+
+    # ------------------------------------------------------------------ users
+
+    @staticmethod
+    def _check_field(what, v):
+        if v is None:
+            return
+        if any(c in str(v) for c in ':\n\r') or (what != 'extra' and ' ' in str(v)):
+            raise ValueError('%s %r must not contain ":", spaces or newlines' % (what, v))
+
+    def add_source_user(self, name, password):
+        self._check_field('name', name)
+        self._check_field('password', password)
+        self.src_users[name] = password
+        self.src.write_passwd('%s:{PLAIN}%s' % (u, p) for u, p in self.src_users.items())
+
+    def add_dest_user(self, name, password=None, quota=None, extra=None, passdb_extra=None):
+        """A user in the dest passwd-file. quota e.g. '1M' -> userdb_quota_rule=*:storage=1M.
+        extra: userdb fields ({'migrate_source_password': 'x'} -> userdb_migrate_source_password=x,
+        which the user's mail_user sees as plugin setting migrate_source_password).
+        password None: the user cannot log in over IMAP (a random password is set)."""
+        self._check_field('name', name)
+        self._check_field('password', password)
+        fields = []
+        if quota is not None:
+            fields.append('userdb_quota_rule=*:storage=%s' % quota)
+        for k, v in (extra or {}).items():
+            if any(c.isspace() for c in str(v)):
+                raise ValueError('passwd-file extra field %s=%r cannot contain whitespace' % (k, v))
+            fields.append('%s=%s' % (k if k.startswith('userdb_') else 'userdb_' + k, v))
+        for k, v in (passdb_extra or {}).items():
+            fields.append('%s=%s' % (k, v) if v is not None else k)
+        self.dst_users[name] = dict(password=password, quota=quota, extra=dict(extra or {}),
+                                    line='%s:{PLAIN}%s:%d:%d::%s::%s' % (
+                                        name, password if password is not None
+                                        else '!nologin-' + os.urandom(8).hex(),
+                                        MAIL_UID, MAIL_GID, self.dst_home(name), ' '.join(fields)))
+        self.dst.write_passwd(u['line'] for u in self.dst_users.values())
+
+    def remove_dest_user(self, name):
+        self.dst_users.pop(name, None)
+        self.dst.write_passwd(u['line'] for u in self.dst_users.values())
+
+    # ------------------------------------------------------------------ source mail
+
+    def _src_folder_dir(self, maildir, components):
+        """On-disk maildir directory of a source folder (components: tuple of names)."""
+        if tuple(components) == ('INBOX',):
+            return maildir
+        if self.src_sep == '.' and components[0] == 'INBOX':
+            components = components[1:]   # INBOX.x -> .x (INBOX is the Maildir++ root)
+        for c in components:
+            if not c or c in ('.', '..') or '/' in c or (self.src_layout == 'maildir++' and '.' in c):
+                raise ValueError('folder component %r cannot be stored in a %s source (sep %r)'
+                                 % (c, self.src_layout, self.src_sep))
+            if self.src_layout == 'fs' and c in ('cur', 'new', 'tmp'):
+                raise ValueError('folder name %r is reserved in maildir LAYOUT=fs' % c)
+        enc = [mutf7_encode(c) for c in components]
+        if self.src_layout == 'fs':
+            return os.path.join(maildir, *enc)
+        return os.path.join(maildir, '.' + '.'.join(enc))
+
+    def src_vname(self, components):
+        """The source's IMAP/doveadm name of a folder given as components."""
+        components = tuple(components)
+        if self.src_sep == '.':
+            if components == ('INBOX',):
+                return 'INBOX'
+            if components[0] == 'INBOX':
+                components = components[1:]
+            return 'INBOX.' + '.'.join(components)
+        return '/'.join(components)
+
+    def load_source(self, user, corpus, clock=None):
+        """Write corpus straight into the source user's maildir (fast: no IMAP, no doveadm).
+
+        corpus: an object with .folders, each with .name (tuple of components, ('INBOX',) for
+        INBOX; for a '.' source ('INBOX', 'x') and ('x',) both mean INBOX.x), .subscribed (bool)
+        and .messages (iterable of objects with .data bytes, .flags iterable of str and
+        .internaldate unix int). May be called again to add folders/messages (keywords files
+        and subscriptions are merged). Files get S= and W= sizes, flags in the info part and
+        INTERNALDATE as mtime. UIDs follow the order of .messages. Returns stats."""
+        t0 = time.monotonic()
+        maildir = self.src_maildir(user)
+        home = self.src_home(user)
+        made = []
+        for p in (home, maildir):
+            if not os.path.isdir(p):
+                os.makedirs(p)
+                made.append(p)
+        stamp = int(time.time()) if clock is None else clock
+        pid = os.getpid()
+        n_msgs = n_bytes = 0
+        subs = self._read_subscriptions(maildir)
+        seq = getattr(self, '_load_seq', 0)
+        for folder in corpus.folders:
+            comps = tuple(folder.name)
+            fdir = self._src_folder_dir(maildir, comps)
+            new_dirs = []
+            p = fdir
+            while not os.path.isdir(p):
+                new_dirs.append(p)
+                p = os.path.dirname(p)
+            for sub in ('cur', 'new', 'tmp'):
+                os.makedirs(os.path.join(fdir, sub), exist_ok=True)
+            if self.src_layout == 'maildir++' and fdir != maildir:
+                open(os.path.join(fdir, 'maildirfolder'), 'a').close()
+            kw_path = os.path.join(fdir, 'dovecot-keywords')
+            keywords = self._read_keywords(kw_path)
+            kw_changed = False
+            cur = os.path.join(fdir, 'cur')
+            for m in folder.messages:
+                letters = []
+                for fl in m.flags:
+                    if fl == r'\Recent':
+                        continue
+                    if fl in _FLAG_LETTERS:
+                        letters.append(_FLAG_LETTERS[fl])
+                        continue
+                    if fl.startswith('\\'):
+                        raise ValueError('unknown system flag %r' % fl)
+                    if fl not in keywords:
+                        if len(keywords) >= 26:
+                            raise ValueError('more than 26 keywords in one maildir folder')
+                        keywords[fl] = len(keywords)
+                        kw_changed = True
+                    letters.append(chr(ord('a') + keywords[fl]))
+                data = m.data
+                seq += 1
+                fname = '%d.M%dP%d.migrate-rig,S=%d,W=%d:2,%s' % (
+                    stamp, seq, pid, len(data), vsize_of(data),
+                    ''.join(sorted(set(letters))))
+                path = os.path.join(cur, fname)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    os.fchown(fd, MAIL_UID, MAIL_GID)
+                finally:
+                    os.close(fd)
+                os.utime(path, (m.internaldate, m.internaldate))
+                n_msgs += 1
+                n_bytes += len(data)
+            if kw_changed:
+                _write_atomic(kw_path, ''.join('%d %s\n' % (i, k) for k, i in
+                                               sorted(keywords.items(), key=lambda x: x[1])),
+                              0o600, uid=MAIL_UID)
+            if getattr(folder, 'subscribed', True):
+                subs.add(self._subscription_name(comps))
+            for d in new_dirs + [os.path.join(fdir, s) for s in ('cur', 'new', 'tmp')]:
+                os.chown(d, MAIL_UID, MAIL_GID)
+            # Intermediate directories of the fs layout (\NoSelect parents).
+            p = os.path.dirname(fdir)
+            while p.startswith(maildir) and p != maildir:
+                os.chown(p, MAIL_UID, MAIL_GID)
+                p = os.path.dirname(p)
+            if fdir != maildir:
+                mf = os.path.join(fdir, 'maildirfolder')
+                if os.path.exists(mf):
+                    os.chown(mf, MAIL_UID, MAIL_GID)
+        self._load_seq = seq
+        _write_atomic(os.path.join(maildir, 'subscriptions'),
+                      'V\t2\n\n' + ''.join(s + '\n' for s in sorted(subs)), 0o600, uid=MAIL_UID)
+        for p in made:
+            os.chown(p, MAIL_UID, MAIL_GID)
+        os.chown(maildir, MAIL_UID, MAIL_GID)
+        os.chown(home, MAIL_UID, MAIL_GID)
+        return {'messages': n_msgs, 'bytes': n_bytes, 'seconds': time.monotonic() - t0}
+
+    def _subscription_name(self, comps):
+        # subscriptions file v2: names relative to the namespace prefix, hierarchy levels
+        # separated by TAB, each level mUTF-7 (checked against what doveadm writes).
+        if self.src_sep == '.' and comps[0] == 'INBOX' and len(comps) > 1:
+            comps = comps[1:]
+        return '\t'.join(mutf7_encode(c) for c in comps)
+
+    @staticmethod
+    def _read_keywords(path):
+        kws = {}
+        try:
+            with open(path) as f:
+                for line in f:
+                    idx, _, name = line.rstrip('\n').partition(' ')
+                    if idx.isdigit() and name:
+                        kws[name] = int(idx)
+        except FileNotFoundError:
+            pass
+        return kws
+
+    @staticmethod
+    def _read_subscriptions(maildir):
+        try:
+            with open(os.path.join(maildir, 'subscriptions')) as f:
+                lines = f.read().split('\n')
+        except FileNotFoundError:
+            return set()
+        if lines and lines[0].startswith('V\t'):
+            lines = lines[2:]
+        return {l for l in lines if l}
+
+    # ------------------------------------------------------------------ inspection
+
+    def mailbox_names(self, side, user):
+        return [r['mailbox'] for r in self.doveadm_tab('mailbox', 'list', '-u', user, conf=side)]
+
+    def mailboxes(self, side, user):
+        """[{name, special_use ('' or e.g. '\\Sent'), subscribed, selectable, uidvalidity,
+        uidnext, messages, highestmodseq, vsize, guid}] sorted by name. Non-selectable
+        (\\NoSelect / nonexistent parent) mailboxes have selectable False and None counts."""
+        names = self.mailbox_names(side, user)
+        if not names:
+            return []
+        subscribed = set(r['mailbox'] for r in
+                         self.doveadm_tab('mailbox', 'list', '-s', '-u', user, conf=side))
+        fields = 'messages uidvalidity uidnext highestmodseq vsize guid'
+        r = self.doveadm('-f', 'tab', 'mailbox', 'status', '-u', user, fields, *names, conf=side)
+        status = {row['mailbox']: row for row in parse_tab(r.stdout)}
+        su = self._batch_values(side, user, [('mailbox', 'metadata', 'get', n, '/private/specialuse')
+                                             for n in names])
+        out = []
+        for n, special in zip(names, su):
+            st = status.get(n)
+            out.append({
+                'name': n,
+                'special_use': special or '',
+                'subscribed': n in subscribed,
+                'selectable': st is not None,
+                'uidvalidity': int(st['uidvalidity']) if st else None,
+                'uidnext': int(st['uidnext']) if st else None,
+                'messages': int(st['messages']) if st else None,
+                'highestmodseq': int(st['highestmodseq']) if st else None,
+                'vsize': int(st['vsize']) if st else None,
+                'guid': st['guid'] if st else None,
+            })
+        return sorted(out, key=lambda m: m['name'])
+
+    def _batch_values(self, side, user, commands):
+        """Run single-value doveadm mail commands in one `doveadm batch` process; returns one
+        value per command (the tab formatter puts all values in one row)."""
+        sep = '::rig-batch::'
+        args = ['-f', 'tab', 'batch', '-u', user]
+        for c in commands:
+            args += [sep] + list(c)
+        r = self.doveadm(*args, conf=side)
+        lines = r.stdout.split('\n')
+        if len(lines) < 2:
+            return [''] * len(commands)
+        vals = lines[1].split('\t')
+        vals += [''] * (len(commands) - len(vals))
+        return vals[:len(commands)]
+
+    def messages(self, side, user, content=True):
+        """Every message of every selectable mailbox:
+        [{mailbox, uid, guid, message_id, flags (sorted tuple, no \\Recent), date_received (unix
+        int), size (physical, as stored on that side), vsize (CRLF size = RFC822.SIZE),
+        sha256 (hex of the CRLF-normalized full message, i.e. the bytes an IMAP client gets;
+        None with content=False)}], sorted by (mailbox, uid)."""
+        out = []
+        boxes = [b for b in self.mailboxes(side, user) if b['selectable']]
+        paths = {}
+        if content and boxes:
+            vals = self._batch_values(side, user, [('mailbox', 'path', '-t', 'mail', b['name'])
+                                                   for b in boxes])
+            paths = {b['name']: v for b, v in zip(boxes, vals)}
+        fields = ('mailbox uid guid hdr.message-id flags date.received.unixtime size.physical '
+                  'size.virtual')
+        for b in boxes:
+            if not b['messages']:
+                continue
+            rows = self.doveadm_tab('fetch', '-u', user, fields, 'mailbox-guid', b['guid'], 'all',
+                                    conf=side)
+            files = self._maildir_files(paths.get(b['name'])) if content else {}
+            for row in rows:
+                uid = int(row['uid'])
+                msg = {
+                    'mailbox': row['mailbox'],
+                    'uid': uid,
+                    'guid': row['guid'],
+                    'message_id': row['hdr.message-id'],
+                    'flags': tuple(sorted(f for f in row['flags'].split() if f != r'\Recent')),
+                    'date_received': int(row['date.received.unixtime']),
+                    'size': int(row['size.physical']),
+                    'vsize': int(row['size.virtual']),
+                    'sha256': None,
+                }
+                if content:
+                    path = files.get(uid)
+                    if path is not None:
+                        with open(path, 'rb') as f:
+                            data = f.read()
+                    else:
+                        data = self._fetch_text(side, user, b['guid'], uid, msg['size'])
+                    msg['sha256'] = hashlib.sha256(crlf(data)).hexdigest()
+                out.append(msg)
+        return sorted(out, key=lambda m: (m['mailbox'], m['uid']))
+
+    @staticmethod
+    def _maildir_files(path):
+        """{uid: file path} from a maildir's dovecot-uidlist (empty if not a maildir)."""
+        if not path:
+            return {}
+        by_base = {}
+        for sub in ('cur', 'new'):
+            try:
+                names = os.listdir(os.path.join(path, sub))
+            except OSError:
+                continue
+            for n in names:
+                by_base[n.split(':', 1)[0]] = os.path.join(path, sub, n)
+        out = {}
+        try:
+            with open(os.path.join(path, 'dovecot-uidlist'), errors='surrogateescape') as f:
+                f.readline()   # header
+                for line in f:
+                    head, sep, base = line.rstrip('\n').partition(' :')
+                    if not sep:
+                        head, sep, base = line.rstrip('\n').partition(':')
+                    uid = head.split(' ', 1)[0]
+                    if uid.isdigit() and base in by_base:
+                        out[int(uid)] = by_base[base]
+        except OSError:
+            return {}
+        return out
+
+    def _fetch_text(self, side, user, box_guid, uid, size):
+        """Fallback for non-maildir storage: the full message via doveadm fetch text."""
+        argv = self.doveadm_argv('-f', 'pager', 'fetch', '-u', user, 'text',
+                                 'mailbox-guid', box_guid, 'uid', str(uid), conf=side)
+        r = subprocess.run(argv, capture_output=True, timeout=300)
+        if r.returncode != 0:
+            raise DoveadmError(r.returncode, argv, r.stdout, r.stderr)
+        out = r.stdout
+        if out.startswith(b'text:\n'):
+            out = out[len(b'text:\n'):]
+        return out[:size]
+
+    def quota(self, user):
+        """{'STORAGE': {'value': KiB used, 'limit': KiB or None, 'percent': int}, 'MESSAGE': ...}
+        from `doveadm quota get` (first quota root)."""
+        out = {}
+        for row in self.doveadm_tab('quota', 'get', '-u', user, conf='dst'):
+            typ = row.get('Type')
+            if typ in out:
+                continue
+            lim = row.get('Limit', '-')
+            out[typ] = {'root': row.get('Quota name'), 'value': int(row['Value']),
+                        'limit': None if lim in ('-', '') else int(lim),
+                        'percent': int(row.get('%') or 0)}
+        return out
+
+    # ------------------------------------------------------------------ IMAP
+
+    def ssl_context(self):
+        ctx = ssl.create_default_context(cafile=self.ca_file)
+        return ctx
+
+    def imap_login(self, port, user, password, tls='none', timeout=30):
+        """A logged-in imaplib client. tls: 'none', 'starttls' or 'imaps' (both verify the rig cert).
+        Use as a context manager (logs out on exit)."""
+        if tls == 'imaps':
+            c = imaplib.IMAP4_SSL(LOCALHOST, port, ssl_context=self.ssl_context(), timeout=timeout)
+        else:
+            c = imaplib.IMAP4(LOCALHOST, port, timeout=timeout)
+            if tls == 'starttls':
+                c.starttls(ssl_context=self.ssl_context())
+            elif tls != 'none':
+                raise ValueError(tls)
+        try:
+            c.login(user, password)
+        except BaseException:
+            try:
+                c.shutdown()
+            except OSError:
+                pass
+            raise
+        return c
+
+
+def build_dir_default():
+    return build_dir()
+
+
+def project(msgs, keys=('mailbox', 'message_id', 'flags', 'date_received', 'vsize', 'sha256')):
+    """Sorted list of tuples of the given keys: compare two sides or a side with a corpus."""
+    return sorted(tuple(m[k] for k in keys) for m in msgs)
