@@ -129,6 +129,25 @@ Result<std::string> readPasswordFd(int fd, const std::string& what) {
   return checkPasswordContent(std::move(data).value(), what);
 }
 
+Result<std::string> commandLinePath(const std::string& path, const std::string& option) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) {
+    int err = errno;
+    return configError(option + " " + path + ": " + std::strerror(err));
+  }
+  if (path.front() == '/') {
+    return path;
+  }
+  char cwd[4096];
+  if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
+    int err = errno;
+    return configError(option + " " + path + ": cannot resolve the relative path: getcwd: " +
+                           std::strerror(err),
+                       "give an absolute path");
+  }
+  return std::string(cwd) + "/" + path;
+}
+
 void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.host) {
     source.host = *cli.host;

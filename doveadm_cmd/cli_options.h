@@ -43,6 +43,11 @@ Result<std::string> readPasswordFile(const std::string& path, std::string& warni
 // Reads everything from `fd` until EOF (--source-password-stdin). `what` names the source in errors.
 Result<std::string> readPasswordFd(int fd, const std::string& what);
 
+// Makes a path given on the command line absolute (against the current directory). Needed for
+// paths used in run(): doveadm changes into the user's home before it. `option` names the option
+// in errors; a path that does not exist is an error.
+Result<std::string> commandLinePath(const std::string& path, const std::string& option);
+
 // Applies the command line over `source`, which already holds the user's settings.
 void applyCliOptions(const CliOptions& cli, SourceOptions& source);
 

@@ -96,6 +96,16 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
       return Status(ErrorKind::Config, std::string("--") + name + " is empty");
     }
   }
+  // run() works in the user's home directory (doveadm chdirs there): make CA paths absolute now.
+  for (const auto& [name, field] : {std::pair{"--ca-file", &cli.caFile}, std::pair{"--ca-dir", &cli.caDir}}) {
+    if (*field) {
+      Result<std::string> path = commandLinePath(**field, name);
+      if (!path.isOk()) {
+        return path.status();
+      }
+      *field = std::move(path).value();
+    }
+  }
   std::optional<std::string> value;
   if (paramStr(ctx, "source-port", value)) {
     Result<uint16_t> port = parsePort(*value, "--source-port");
@@ -165,20 +175,31 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", number);
   if (dryRun) {
+    // The plan: what the engine found at the source (MigrationReport::sourceMessages/sourceBytes),
+    // how many messages a real run would copy (FolderReport::pending), and the quota headroom.
     doveadm_print_header("source_messages", "source_messages", number);
     doveadm_print_header("source_bytes", "source_bytes", number);
+    doveadm_print_header("pending", "pending", number);
     // A number, or "unlimited": not a NUMBER column (the JSON printer asserts numbers are numeric).
     doveadm_print_header("quota_free", "quota_free", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
   }
   doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
+uint64_t quotaFreeBytes(const MigrationReport& report) {
+  return report.quotaLimit > report.quotaUsed ? report.quotaLimit - report.quotaUsed : 0;
+}
+
 std::string quotaFree(const MigrationReport& report) {
-  if (!report.quotaLimited) {
-    return "unlimited";
+  return report.quotaLimited ? std::to_string(quotaFreeBytes(report)) : "unlimited";
+}
+
+uint64_t pendingMessages(const MigrationReport& report) {
+  uint64_t n = 0;
+  for (const FolderReport& f : report.folders) {
+    n += f.pending;
   }
-  uint64_t free = report.quotaLimit > report.quotaUsed ? report.quotaLimit - report.quotaUsed : 0;
-  return std::to_string(free);
+  return n;
 }
 
 // One row per user. All values are formatted before the first doveadm_print() so that a failure
@@ -199,6 +220,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   if (dryRun) {
     doveadm_print_num(report.sourceMessages);
     doveadm_print_num(report.sourceBytes);
+    doveadm_print_num(pendingMessages(report));
     doveadm_print(free.c_str());
   }
   doveadm_print(error.c_str());
@@ -207,9 +229,14 @@ void printRow(const MigrationReport& report, bool dryRun) {
 void logFolders(const char* user, const MigrationReport& report) {
   for (const FolderReport& f : report.folders) {
     std::string line = f.source == f.destination ? f.destination : f.source + " -> " + f.destination;
-    line += ": " + std::to_string(f.copied) + " copied, " + std::to_string(f.skipped) + " skipped, " +
-            std::to_string(f.failed) + " failed of " + std::to_string(f.sourceMessages) + " (" +
-            std::to_string(f.bytes) + " bytes)";
+    if (report.dryRun) {
+      line += ": " + std::to_string(f.pending) + " of " + std::to_string(f.sourceMessages) + " to copy (" +
+              formatBytes(f.sourceBytes) + ")";
+    } else {
+      line += ": " + std::to_string(f.copied) + " copied, " + std::to_string(f.skipped) + " skipped, " +
+              std::to_string(f.failed) + " failed of " + std::to_string(f.sourceMessages) + " (" +
+              formatBytes(f.bytes) + ")";
+    }
     if (f.created) {
       line += ", created";
     }
@@ -224,16 +251,14 @@ void logFolders(const char* user, const MigrationReport& report) {
 }
 
 void logDryRunPlan(const char* user, const MigrationReport& report) {
-  std::string line = "dry run: source has " + std::to_string(report.sourceMessages) + " messages (" +
-                     std::to_string(report.sourceBytes) + " bytes) in " +
-                     std::to_string(report.folders.size()) + " folders; would copy " +
-                     std::to_string(report.copied) + " (" + std::to_string(report.bytes) + " bytes)";
+  std::string line = "dry run: would copy " + std::to_string(pendingMessages(report)) + " messages (" +
+                     formatBytes(report.sourceBytes) + ") in " + std::to_string(report.folders.size()) +
+                     " folders; ";
   if (report.quotaLimited) {
-    uint64_t free = report.quotaLimit > report.quotaUsed ? report.quotaLimit - report.quotaUsed : 0;
-    line += "; quota free " + std::to_string(free) + " bytes: " +
-            (report.bytes <= free ? "fits" : "does NOT fit");
+    line += formatBytes(quotaFreeBytes(report)) + " free of " + formatBytes(report.quotaLimit) + " quota: " +
+            (report.sourceBytes <= quotaFreeBytes(report) ? "fits" : "does NOT fit");
   } else {
-    line += "; no quota limit";
+    line += "no quota limit";
   }
   i_info("migrate(%s): %s", user, line.c_str());
 }
@@ -332,11 +357,11 @@ void cmdMigrateInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept 
   } catch (...) {
     status = Status(ErrorKind::Internal, "internal error: unknown exception");
   }
-  // Headers are needed even when init fails: doveadm flushes the printer at the end.
-  addHeaders(mctx->state != nullptr && mctx->state->cli.dryRun);
   if (status.isOk()) {
+    addHeaders(mctx->state->cli.dryRun);
     return;
   }
+  // No headers: no row follows, and a lone title line after the error would only confuse.
   i_error("migrate: %s", status.describe().c_str());
   setExitCode(ctx, status.kind() == ErrorKind::Config ? usageExitCode() : exitCodeFor(status));
   if (mctx->state != nullptr) {

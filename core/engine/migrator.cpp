@@ -33,8 +33,8 @@ struct ContentKeyHash {
 
 class Migration {
  public:
-  Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress)
-      : opt_(options), sink_(sink), progress_(progress) {
+  Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress, const TransportFactory& connect)
+      : opt_(options), sink_(sink), progress_(progress), connect_(connect) {
     src_ = opt_.source;
     src_.applyDefaults();
   }
@@ -102,7 +102,7 @@ class Migration {
       report_.warnings.push_back("TLS certificate verification is off (--insecure)");
     }
     net::Endpoint ep{src_.host, src_.port};
-    auto t = net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
+    auto t = connect_ ? connect_(src_) : net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
     if (!t.isOk()) {
       return t.status();
     }
@@ -128,6 +128,12 @@ class Migration {
   // is fine: they are not this Dovecot).
   Status checkSourceIsSelf(const imap::MailboxStatus& inbox) {
     if (inbox.messages == 0 || inbox.uidNext < 2) {
+      return Status::ok();
+    }
+    // Only a local INBOX that looks exactly like the source's can be the same mailbox.
+    Result<DestFolderStatus> localInbox = sink_.folderStatus("INBOX");
+    if (!localInbox.isOk() || localInbox.value().uidValidity != inbox.uidValidity ||
+        localInbox.value().uidNext != inbox.uidNext || localInbox.value().messages != inbox.messages) {
       return Status::ok();
     }
     Result<imap::MailboxStatus> ex = session_->examine("INBOX");
@@ -679,6 +685,7 @@ class Migration {
   SourceOptions src_;
   Sink& sink_;
   const ProgressFn& progress_;
+  const TransportFactory& connect_;
   MigrationReport report_;
   std::unique_ptr<imap::Session> session_;
   std::unique_ptr<StateStore> store_;
@@ -688,8 +695,9 @@ class Migration {
 
 }  // namespace
 
-MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress) {
-  Migration m(options, sink, progress);
+MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress,
+                             const TransportFactory& connect) {
+  Migration m(options, sink, progress, connect);
   return m.run();
 }
 

@@ -2,6 +2,7 @@
 // Migrates one user's mailbox from a source IMAP server into a Sink. Runs on the calling thread.
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "engine/options.h"
@@ -18,7 +19,11 @@ struct ProgressEvent {
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 
+// Opens the connection to the source (tests pass an in-memory transport to a fake server).
+using TransportFactory = std::function<Result<std::unique_ptr<net::Transport>>(const SourceOptions&)>;
+
 // Runs the whole migration. Never throws; every failure is in report.status.
-MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress = nullptr);
+MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress = nullptr,
+                             const TransportFactory& connect = nullptr);
 
 }  // namespace migrate

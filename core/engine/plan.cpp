@@ -141,6 +141,7 @@ FolderPlan buildPlan(const PlanInput& in) {
     PlannedFolder f;
     std::vector<std::string> levels;  // decoded levels after the prefix
     bool byAttribute = false;
+    bool replaced = false;  // a level contained the destination separator
   };
   std::vector<Candidate> cands;
   bool haveAttributeSpecialUse = false;
@@ -284,6 +285,9 @@ FolderPlan buildPlan(const PlanInput& in) {
     if (bestLen == 0) {
       dest = levelsToDest(c.levels);
     }
+    for (const std::string& l : c.levels) {
+      c.replaced = c.replaced || l.find(destSep) != std::string::npos;
+    }
     std::string name;
     for (size_t i = 0; i < dest.size(); i++) {
       name += (i ? std::string(1, destSep) : "") + dest[i];
@@ -319,6 +323,9 @@ FolderPlan buildPlan(const PlanInput& in) {
       plan.warnings.push_back("source folders " + names + " all go into the special-use folder '" + dest + "'");
       continue;
     }
+    // The folder whose name needed no replacement keeps it.
+    std::stable_sort(idxs.begin(), idxs.end(),
+                     [&](size_t a, size_t b) { return !cands[a].replaced && cands[b].replaced; });
     for (size_t n = 1; n < idxs.size(); n++) {
       Candidate& c = cands[idxs[n]];
       std::string candidate;

@@ -125,7 +125,7 @@ std::string serializeState(const AccountState& st) {
     if (f.complete) {
       flags += 'c';
     }
-    o << "folder\t" << escape(f.rawName) << '\t' << f.uidValidity << '\t' << f.lastUid << '\t' << f.uidNext << '\t'
+    o << "folder\t" << escape(name) << '\t' << f.uidValidity << '\t' << f.lastUid << '\t' << f.uidNext << '\t'
       << f.highestModSeq << '\t' << escape(f.destName) << '\t' << f.destUidValidity << '\t' << f.destUidNext
       << '\t' << flags << '\n';
   }

@@ -121,6 +121,8 @@ struct ResponseParser::Impl {
   bool needSeparator = false;  // after a string or literal: SP, ')' or end of line must follow
 
   Status feed(const char* data, size_t len, std::vector<Response>& out);
+  size_t lineCap() const;
+  void appendToLine(const char* p, size_t n);
   Status checkPartialLine();
   Status processSegment(const char* p, size_t n, std::vector<Response>& out);
   Status parseStart(const char* p, size_t n, bool& complete);
@@ -171,13 +173,17 @@ Status ResponseParser::Impl::feed(const char* data, size_t len, std::vector<Resp
     }
     const auto* lf = static_cast<const char*>(std::memchr(data + pos, '\n', len - pos));
     if (lf == nullptr) {
-      line.append(data + pos, len - pos);
+      appendToLine(data + pos, len - pos);
       return checkPartialLine();
     }
     const auto n = static_cast<size_t>(lf - (data + pos));
     const char* seg = data + pos;
     size_t segLen = n;
     if (!line.empty()) {
+      if (line.size() + n > lineCap()) {
+        appendToLine(data + pos, n);
+        return checkPartialLine();  // certainly too long
+      }
       line.append(data + pos, n);
       seg = line.data();
       segLen = line.size();
@@ -197,16 +203,27 @@ Status ResponseParser::Impl::feed(const char* data, size_t len, std::vector<Resp
   return Status::ok();
 }
 
+// `line` never holds more than this: enough to know the line is too long and to quote the same
+// excerpt as a complete line would give.
+size_t ResponseParser::Impl::lineCap() const {
+  return std::max<size_t>(limits.maxLineLength + 2, kExcerptChars + 4);
+}
+
+void ResponseParser::Impl::appendToLine(const char* p, size_t n) {
+  line.append(p, std::min(n, lineCap() - line.size()));
+}
+
 // An incomplete segment is checked only for its length, so that every split of the input finds
-// the same first error.
+// the same first error. The error waits until the excerpt it quotes is the one the complete line
+// would give (more than kExcerptChars bytes, or the whole line).
 Status ResponseParser::Impl::checkPartialLine() {
   size_t content = line.size();
   if (content > 0 && line.back() == '\r') {
     --content;  // may be the CR of the CRLF still to come
   }
-  if (lineBytes + content > limits.maxLineLength) {
+  if (lineBytes + content > limits.maxLineLength && content > kExcerptChars) {
     return limitError("IMAP response line longer than " + std::to_string(limits.maxLineLength) + " bytes",
-                      line.data(), line.size(), 0);
+                      line.data(), content, 0);
   }
   return Status::ok();
 }
@@ -633,7 +650,7 @@ Status ResponseParser::feed(const char* data, size_t len, std::vector<Response>&
 
 bool ResponseParser::idle() const {
   const Impl& d = *impl_;
-  return !d.inResponse && !d.inLiteral && d.line.empty();
+  return !d.failed && !d.inResponse && !d.inLiteral && d.line.empty();
 }
 
 size_t ResponseParser::bufferedBytes() const {

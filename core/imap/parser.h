@@ -65,7 +65,8 @@ class ResponseParser {
   // Returns a Protocol error for malformed input or exceeded limits.
   Status feed(const char* data, size_t len, std::vector<Response>& out);
 
-  // True when no partial response is buffered (e.g. to check an idle connection).
+  // True when no partial response is buffered (e.g. to check an idle connection). False after an
+  // error.
   bool idle() const;
 
   // Bytes of the current partial response kept in memory (tests assert memory stays bounded).

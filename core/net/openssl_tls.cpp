@@ -247,7 +247,8 @@ std::string firstLine(const std::string& s) {
   return line;
 }
 
-const char* const kInsecureHint = "--insecure skips verification (not recommended)";
+// Ends every certificate hint: the escape hatch, and that it is one.
+const char* const kInsecureHint = "--insecure to skip verification (not recommended)";
 
 }  // namespace
 
@@ -385,13 +386,13 @@ Status verificationFailure(const VerifyFailure& v, const std::string& where,
       return Status(ErrorKind::Tls,
                     prefix + (v.depth == 0 ? "certificate has expired (" : "a CA certificate has expired (") +
                         subject + ", not after " + v.notAfter + ")",
-                    "the certificate on the source server must be renewed (or this host's clock is wrong); " +
+                    "the certificate on the source server must be renewed (or this host's clock is wrong); or " +
                         std::string(kInsecureHint));
     case X509_V_ERR_CERT_NOT_YET_VALID:
       return Status(ErrorKind::Tls,
                     prefix + (v.depth == 0 ? "certificate is not yet valid (" : "a CA certificate is not yet valid (") +
                         subject + ", not before " + v.notBefore + ")",
-                    "check the clocks of this host and of the source server; " + std::string(kInsecureHint));
+                    "check the clocks of this host and of the source server; or " + std::string(kInsecureHint));
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return Status(ErrorKind::Tls, prefix + "certificate is for " + v.leafNames + ", not " + expectedName,
@@ -399,7 +400,7 @@ Status verificationFailure(const VerifyFailure& v, const std::string& where,
     default:
       return Status(ErrorKind::Tls,
                     prefix + X509_verify_cert_error_string(v.error) + " (" + subject + ", issuer " + v.issuer + ")",
-                    kInsecureHint);
+                    "check the certificate on the source server, or " + std::string(kInsecureHint));
   }
 }
 
@@ -453,7 +454,7 @@ Status handshakeFailure(const HandshakeContext& ctx) {
   }
 
   return Status(ErrorKind::Tls, prefix + (errors.text.empty() ? "unknown TLS error" : errors.text),
-                "check the source server's TLS configuration; " + std::string(kInsecureHint));
+                "check the source server's TLS configuration and log");
 }
 
 }  // namespace migrate::net::detail

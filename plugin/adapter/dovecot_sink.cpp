@@ -521,10 +521,9 @@ Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name, con
       return status;
     }
   }
-  if (options.subscribe && !mailbox_is_subscribed(box.get())) {
-    if (mailbox_set_subscribed(box.get(), TRUE) < 0) {
-      return storageError(box.get(), folderLabel(name) + ": cannot subscribe");
-    }
+  // mailbox_set_subscribed() refreshes the subscriptions and writes only when they change.
+  if (options.subscribe && mailbox_set_subscribed(box.get(), TRUE) < 0) {
+    return storageError(box.get(), folderLabel(name) + ": cannot subscribe");
   }
   return status;
 }
@@ -545,9 +544,6 @@ Status DovecotSink::setSubscribed(const std::string& name) {
     return r.status();
   }
   struct mailbox* box = r.value().get();
-  if (mailbox_is_subscribed(box)) {
-    return Status::ok();
-  }
   if (mailbox_set_subscribed(box, TRUE) < 0) {
     return storageError(box, folderLabel(name) + ": cannot subscribe");
   }
@@ -573,14 +569,14 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
   std::vector<ContentKey> keys;
   const char* const headers[] = {"Message-ID", nullptr};
   Status st = forEachMail(
-      box, name, 1, static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_PHYSICAL_SIZE),
+      box, name, 1, static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE),
       headers, [&](struct mail* mail) -> Status {
         ContentKey key;
         const char* messageId = nullptr;
         time_t received = 0;
         uoff_t size = 0;
         if (mail_get_first_header(mail, "Message-ID", &messageId) < 0 ||
-            mail_get_received_date(mail, &received) < 0 || mail_get_physical_size(mail, &size) < 0) {
+            mail_get_received_date(mail, &received) < 0 || mail_get_virtual_size(mail, &size) < 0) {
           if (mail->expunged) {
             return Status::ok();
           }
@@ -588,6 +584,8 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
         }
         key.messageId = messageId != nullptr ? messageId : "";
         key.internalDate = static_cast<int64_t>(received);
+        // The virtual (CRLF) size: what IMAP reports as RFC822.SIZE and what the source sent.
+        // The physical size differs where the storage keeps LF line ends (maildir, by default).
         key.size = size;
         keys.push_back(std::move(key));
         return Status::ok();

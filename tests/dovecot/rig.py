@@ -249,6 +249,16 @@ class Instance:
         self._passwd_mtime = max(int(time.time()), self._passwd_mtime + 1)
         _write_atomic(self.passwd, ''.join(l + '\n' for l in lines), 0o644,
                       mtime=self._passwd_mtime)
+        # ... but auth stat()s the file at most once per second (passwd_file_sync():
+        # last_sync_time == ioloop_time serves the cached copy), so a lookup in the same second
+        # as an earlier one may still see the old file. The change is visible from the next second.
+        self.users_visible_at = int(time.time()) + 1.02
+
+    def wait_users_visible(self):
+        """Sleep until a passwd-file change is certainly visible to auth (at most ~1 s)."""
+        delay = getattr(self, 'users_visible_at', 0) - time.time()
+        if delay > 0:
+            time.sleep(delay)
 
     def log_tail(self, n=40):
         try:
@@ -269,10 +279,16 @@ class Instance:
 
     def start(self, argv_prefix=(), timeout=20):
         cmd = list(argv_prefix) + [DOVECOT, '-c', self.conf]
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        # Not pipes: the daemonized master keeps stdout/stderr open, so communicate() would hang.
+        out_path = os.path.join(self.dir, 'log', 'start.out')
+        with open(out_path, 'w+') as out:
+            r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                               timeout=timeout)
+            out.seek(0)
+            output = out.read()
         if r.returncode != 0:
             raise RigError('%s Dovecot failed to start (rc=%d): %s\n%s\n--- %s (tail) ---\n%s' % (
-                self.side, r.returncode, ' '.join(cmd), r.stderr.strip(), self.log_path,
+                self.side, r.returncode, ' '.join(cmd), output.strip(), self.log_path,
                 self.log_tail()))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -536,6 +552,7 @@ class Rig:
             'listen = %s' % LOCALHOST,
             'log_path = %s' % inst.log_path,
             'auth_verbose = yes',
+            'auth_failure_delay = 0',   # tests of wrong passwords need no 2 s penalty
             'disable_plaintext_auth = no',
             'auth_mechanisms = plain login',
             'first_valid_uid = 20000',
@@ -783,7 +800,10 @@ class Rig:
         """argv for doveadm against an instance ('src', 'dst' or a config path). For the dest (or
         a path) it runs in a private mount namespace with the dev doveadm modules mounted."""
         if conf == 'src':
+            # (no wait: the source's userdb is static, only its passdb reads the passwd-file)
             return [DOVEADM, '-c', self.src.conf] + [str(a) for a in args]
+        if self.dst is not None:
+            self.dst.wait_users_visible()
         path = self.dst.conf if conf == 'dst' else conf
         return self._bind_prefix() + [DOVEADM, '-c', path] + [str(a) for a in args]
 
@@ -801,8 +821,16 @@ class Rig:
         """doveadm -f tab ... (check=True), parsed into a list of dicts."""
         return parse_tab(self.doveadm('-f', 'tab', *args, conf=conf, check=True).stdout)
 
+    def wait_users_visible(self):
+        """Block until add_*_user changes are visible to Dovecot's auth (at most ~1 s after the
+        last change; doveadm(), imap_login() and http_api() call this themselves)."""
+        for inst in (self.src, self.dst):
+            if inst is not None:
+                inst.wait_users_visible()
+
     def http_api(self, commands, timeout=300):
         """POST [[cmd, {params}, tag], ...] to the dest's doveadm HTTP API; returns parsed JSON."""
+        self.dst.wait_users_visible()
         req = urllib.request.Request(
             'http://%s:%d/doveadm/v1' % (LOCALHOST, self.http_port),
             data=json.dumps(commands).encode(),
@@ -1058,8 +1086,8 @@ class Rig:
         fields = 'messages uidvalidity uidnext highestmodseq vsize guid'
         r = self.doveadm('-f', 'tab', 'mailbox', 'status', '-u', user, fields, *names, conf=side)
         status = {row['mailbox']: row for row in parse_tab(r.stdout)}
-        su = self._batch_values(side, user, [('mailbox', 'metadata', 'get', n, '/private/specialuse')
-                                             for n in names])
+        su = self._batch_values(side, user, ('mailbox', 'metadata', 'get'),
+                                [(n, '/private/specialuse') for n in names])
         out = []
         for n, special in zip(names, su):
             st = status.get(n)
@@ -1077,20 +1105,29 @@ class Rig:
             })
         return sorted(out, key=lambda m: m['name'])
 
-    def _batch_values(self, side, user, commands):
-        """Run single-value doveadm mail commands in one `doveadm batch` process; returns one
-        value per command (the tab formatter puts all values in one row)."""
+    def _batch_values(self, side, user, words, args_list):
+        """Run the single-value doveadm mail command `words` (e.g. ('mailbox', 'path')) once per
+        args tuple in one `doveadm batch` process; returns one value per args tuple (the tab
+        formatter puts all values in one row). Note: batch does not parse sub-command options."""
+        if not args_list:
+            return []
         sep = '::rig-batch::'
-        args = ['-f', 'tab', 'batch', '-u', user]
-        for c in commands:
-            args += [sep] + list(c)
-        r = self.doveadm(*args, conf=side)
+        argv = ['-f', 'tab', 'batch', '-u', user]
+        for a in args_list:
+            argv += [sep] + list(words) + list(a)
+        r = self.doveadm(*argv, conf=side)
         lines = r.stdout.split('\n')
-        if len(lines) < 2:
-            return [''] * len(commands)
-        vals = lines[1].split('\t')
-        vals += [''] * (len(commands) - len(vals))
-        return vals[:len(commands)]
+        if r.returncode == 0 and len(lines) >= 2:
+            vals = lines[1].split('\t')
+            if len(vals) == len(args_list):
+                return vals
+        # One failing command spoils the row: ask one by one.
+        out = []
+        for a in args_list:
+            r = self.doveadm('-f', 'tab', *words, '-u', user, *a, conf=side)
+            rows = parse_tab(r.stdout) if r.returncode == 0 else []
+            out.append(list(rows[0].values())[0] if rows else '')
+        return out
 
     def messages(self, side, user, content=True):
         """Every message of every selectable mailbox:
@@ -1102,39 +1139,54 @@ class Rig:
         boxes = [b for b in self.mailboxes(side, user) if b['selectable']]
         paths = {}
         if content and boxes:
-            vals = self._batch_values(side, user, [('mailbox', 'path', '-t', 'mail', b['name'])
-                                                   for b in boxes])
+            # (no -t: doveadm batch does not parse sub-command options; the default is the
+            # mail directory)
+            vals = self._batch_values(side, user, ('mailbox', 'path'), [(b['name'],) for b in boxes])
             paths = {b['name']: v for b, v in zip(boxes, vals)}
         fields = ('mailbox uid guid hdr.message-id flags date.received.unixtime size.physical '
                   'size.virtual')
-        for b in boxes:
-            if not b['messages']:
+        # One fetch over all mailboxes when the '*' query covers them (it does not with a
+        # namespace prefix like "INBOX."), else one fetch per mailbox (by GUID: names may
+        # contain wildcards).
+        wanted = {b['name']: b for b in boxes if b['messages']}
+        rows = self.doveadm_tab('fetch', '-u', user, fields, 'mailbox', '*', conf=side)
+        counts = {}
+        for row in rows:
+            counts[row['mailbox']] = counts.get(row['mailbox'], 0) + 1
+        if counts != {n: b['messages'] for n, b in wanted.items()}:
+            rows = []
+            for b in wanted.values():
+                rows += self.doveadm_tab('fetch', '-u', user, fields, 'mailbox-guid', b['guid'],
+                                         'all', conf=side)
+        files = {}
+        for row in rows:
+            name = row['mailbox']
+            if content and name not in files:
+                files[name] = self._maildir_files(paths.get(name))
+            if name not in wanted:
                 continue
-            rows = self.doveadm_tab('fetch', '-u', user, fields, 'mailbox-guid', b['guid'], 'all',
-                                    conf=side)
-            files = self._maildir_files(paths.get(b['name'])) if content else {}
-            for row in rows:
-                uid = int(row['uid'])
-                msg = {
-                    'mailbox': row['mailbox'],
-                    'uid': uid,
-                    'guid': row['guid'],
-                    'message_id': row['hdr.message-id'],
-                    'flags': tuple(sorted(f for f in row['flags'].split() if f != r'\Recent')),
-                    'date_received': int(row['date.received.unixtime']),
-                    'size': int(row['size.physical']),
-                    'vsize': int(row['size.virtual']),
-                    'sha256': None,
-                }
-                if content:
-                    path = files.get(uid)
-                    if path is not None:
-                        with open(path, 'rb') as f:
-                            data = f.read()
-                    else:
-                        data = self._fetch_text(side, user, b['guid'], uid, msg['size'])
-                    msg['sha256'] = hashlib.sha256(crlf(data)).hexdigest()
-                out.append(msg)
+            b = wanted[name]
+            uid = int(row['uid'])
+            msg = {
+                'mailbox': row['mailbox'],
+                'uid': uid,
+                'guid': row['guid'],
+                'message_id': row['hdr.message-id'],
+                'flags': tuple(sorted(f for f in row['flags'].split() if f != r'\Recent')),
+                'date_received': int(row['date.received.unixtime']),
+                'size': int(row['size.physical']),
+                'vsize': int(row['size.virtual']),
+                'sha256': None,
+            }
+            if content:
+                path = files[name].get(uid)
+                if path is not None:
+                    with open(path, 'rb') as f:
+                        data = f.read()
+                else:
+                    data = self._fetch_text(side, user, b['guid'], uid, msg['size'])
+                msg['sha256'] = hashlib.sha256(crlf(data)).hexdigest()
+            out.append(msg)
         return sorted(out, key=lambda m: (m['mailbox'], m['uid']))
 
     @staticmethod
@@ -1200,6 +1252,9 @@ class Rig:
     def imap_login(self, port, user, password, tls='none', timeout=30):
         """A logged-in imaplib client. tls: 'none', 'starttls' or 'imaps' (both verify the rig cert).
         Use as a context manager (logs out on exit)."""
+        for inst in (self.src, self.dst):
+            if inst is not None and port in inst.ports.values():
+                inst.wait_users_visible()
         if tls == 'imaps':
             c = imaplib.IMAP4_SSL(LOCALHOST, port, ssl_context=self.ssl_context(), timeout=timeout)
         else:

@@ -6,6 +6,7 @@
 #include "adapter/dovecot_cxx.h"
 
 extern "C" {
+#include "istream-crlf.h"
 #include "master-service.h"
 #include "test-mail-storage-common.h"
 }

@@ -217,15 +217,14 @@ TEST(TcpTransport, EofAfterDataIsClosed) {
 // The server resets the connection; writes must fail with Closed rather than kill the process
 // with SIGPIPE (the test binary keeps SIGPIPE's default action).
 TEST(TcpTransport, WriteAfterResetIsClosedWithoutSigpipe) {
-  std::promise<void> closed;
   LoopbackServer server([&](int fd) {
-    struct linger lg = {1, 0};  // close() sends RST
+    char c = 0;
+    ::recv(fd, &c, 1, 0);       // the client's first write
+    struct linger lg = {1, 0};  // close() with unread data and no linger sends RST
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    closed.set_value();
   });
   auto r = connectTcp(loopback(server.port()), false, TlsOptions(), quickTimeouts());
   ASSERT_TRUE(r.isOk()) << r.status().describe();
-  closed.get_future().wait();
   const std::string chunk(65536, 'x');
   Status s;
   for (int i = 0; i < 200 && s.isOk(); ++i) {
@@ -308,6 +307,9 @@ TEST(TlsTransport, HostNameSentAsSniAndVerified) {
   TlsServer server(cert);
   auto r = connectTcp(Endpoint{"localhost", server.port()}, true, trusting(cert), quickTimeouts());
   ASSERT_TRUE(r.isOk()) << r.status().describe();
+  const std::string msg = "a1 NOOP\r\n";
+  ASSERT_TRUE(r.value()->writeAll(msg.data(), msg.size()).isOk());
+  EXPECT_EQ(readExactly(*r.value(), msg.size()), msg);  // the server has finished its handshake
   EXPECT_EQ(server.sni(), "localhost");
   EXPECT_TRUE(contains(r.value()->describe(), "localhost:" + std::to_string(server.port()) + " (127.0.0.1), TLSv1"));
 }
@@ -319,6 +321,9 @@ TEST(TlsTransport, ServerNameOverridesSniAndVerification) {
   tls.serverName = "imap.old.example";
   auto r = connectTcp(loopback(server.port()), true, tls, quickTimeouts());
   ASSERT_TRUE(r.isOk()) << r.status().describe();
+  const std::string msg = "a1 NOOP\r\n";
+  ASSERT_TRUE(r.value()->writeAll(msg.data(), msg.size()).isOk());
+  EXPECT_EQ(readExactly(*r.value(), msg.size()), msg);
   EXPECT_EQ(server.sni(), "imap.old.example");
 }
 

@@ -1,0 +1,124 @@
+// Quota, with Dovecot's real quota plugin loaded into this process the way a mail process loads
+// it (module_dir_load + module_dir_init from the stock module directory) and enabled per user with
+// mail_plugins=quota. test_mail_storage_init() itself uses NO_PLUGINS, so nothing else sees it.
+
+#include "test_sink_fixture.h"
+
+#include <dlfcn.h>
+
+#include "adapter/quota_glue.h"
+
+namespace migrate::dovecot::testing {
+namespace {
+
+#ifndef MIGRATE_DOVECOT_MODULEDIR
+#define MIGRATE_DOVECOT_MODULEDIR "/usr/lib/dovecot/modules"
+#endif
+
+class SinkQuotaTest : public StorageTest {
+ protected:
+  void SetUp() override {
+    struct module_dir_load_settings set;
+    i_zero(&set);
+    set.abi_version = DOVECOT_ABI_VERSION;
+    set.require_init_funcs = TRUE;
+    const char* error = nullptr;
+    if (module_dir_try_load_missing(&modules_, MIGRATE_DOVECOT_MODULEDIR, "quota", &set, &error) < 0) {
+      GTEST_SKIP() << "cannot load the quota plugin: " << error;
+    }
+    module_dir_init(modules_);
+  }
+  void TearDown() override {
+    StorageTest::TearDown();
+    if (modules_ != nullptr) {
+      module_dir_unload(&modules_);
+    }
+  }
+  // 1 MiB storage quota with the count backend (needs quota_vsizes, as in the test rig).
+  void startQuotaUser(const std::string& rule = "*:storage=1M") {
+    startUser("maildir", {"mail_plugins=quota", "quota=count:User quota", "quota_rule=" + rule, "quota_vsizes=yes"});
+  }
+
+  struct module* modules_ = nullptr;
+};
+
+TEST_F(SinkQuotaTest, ReportsTheLimitInBytes) {
+  startQuotaUser();
+  ASSERT_TRUE(quotaPluginLoaded());
+  ASSERT_TRUE(sink().prepareFolder("INBOX", PrepareFolderOptions{}).isOk());
+  Result<QuotaInfo> q = sink().quota();
+  ASSERT_TRUE(q.isOk()) << q.status().describe();
+  EXPECT_TRUE(q.value().limited);
+  EXPECT_EQ(q.value().limitBytes, 1024u * 1024u);
+  EXPECT_EQ(q.value().usedBytes, 0u);
+  EXPECT_EQ(q.value().root, "User quota");
+
+  saveSimple("INBOX", 3);
+  Result<QuotaInfo> q2 = sink().quota();
+  ASSERT_TRUE(q2.isOk());
+  EXPECT_GT(q2.value().usedBytes, 3u * 200u);
+  EXPECT_LT(q2.value().usedBytes, 3u * 1000u);
+}
+
+TEST_F(SinkQuotaTest, UnlimitedUserIsNotLimited) {
+  startUser("maildir", {"mail_plugins=quota", "quota=count:User quota", "quota_vsizes=yes"});
+  Result<QuotaInfo> q = sink().quota();
+  ASSERT_TRUE(q.isOk()) << q.status().describe();
+  EXPECT_FALSE(q.value().limited);
+}
+
+TEST_F(SinkQuotaTest, UserWithoutTheQuotaPluginIsNotLimited) {
+  startUser("maildir");  // plugin loaded in the process, not enabled for this user
+  Result<QuotaInfo> q = sink().quota();
+  ASSERT_TRUE(q.isOk()) << q.status().describe();
+  EXPECT_FALSE(q.value().limited);
+}
+
+// Over quota in the middle of a batch: the save fails with Quota and Dovecot's message, and the
+// commit keeps the messages saved before it.
+TEST_F(SinkQuotaTest, OverQuotaSaveFailsAndTheBatchCommitsTheEarlierMessages) {
+  startQuotaUser();
+  ASSERT_TRUE(sink().prepareFolder("Fill", PrepareFolderOptions{}).isOk());
+  ASSERT_TRUE(sink().beginBatch("Fill").isOk());
+  int saved = 0;
+  Status failure;
+  for (int i = 1; i <= 20; i++) {
+    TestMessage m(makeRfc822(i, 100000));
+    m.msg.guid = "fill" + std::to_string(i);
+    m.msg.sourceUid = static_cast<uint32_t>(i);
+    Status st = sink().save(m.msg);
+    if (!st.isOk()) {
+      failure = st;
+      break;
+    }
+    saved++;
+  }
+  ASSERT_FALSE(failure.isOk());
+  EXPECT_EQ(failure.kind(), ErrorKind::Quota);
+  EXPECT_NE(failure.message().find("Quota exceeded"), std::string::npos) << failure.message();
+  EXPECT_NE(failure.message().find("\"Fill\""), std::string::npos) << failure.message();
+  EXPECT_FALSE(failure.hint().empty());
+  EXPECT_GE(saved, 8);
+  EXPECT_LE(saved, 10);
+
+  // A smaller message still fits into the rest of the quota in the same batch.
+  TestMessage small(makeRfc822(99, 100));
+  small.msg.guid = "small";
+  Status st = sink().save(small.msg);
+  EXPECT_TRUE(st.isOk()) << st.describe();
+
+  Result<Sink::CommitResult> c = sink().commitBatch();
+  ASSERT_TRUE(c.isOk()) << c.status().describe();
+  EXPECT_EQ(c.value().uids.size(), static_cast<size_t>(saved + 1));
+  std::vector<StoredMail> got = readAll("Fill");
+  ASSERT_EQ(got.size(), static_cast<size_t>(saved + 1));
+  EXPECT_EQ(got.back().guid, "small");
+
+  Result<QuotaInfo> q = sink().quota();
+  ASSERT_TRUE(q.isOk());
+  EXPECT_TRUE(q.value().limited);
+  EXPECT_LE(q.value().usedBytes, q.value().limitBytes);
+}
+
+}  // namespace
+}  // namespace migrate::dovecot::testing

@@ -1,0 +1,273 @@
+#include "fakes/fake_source.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "common/base64.h"
+
+namespace migrate::testing {
+
+namespace {
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+// Splits a command into words, keeping quoted strings and parenthesised groups together.
+std::vector<std::string> words(const std::string& s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    if (s[i] == ' ') {
+      i++;
+      continue;
+    }
+    std::string w;
+    if (s[i] == '"') {
+      i++;
+      while (i < s.size() && s[i] != '"') {
+        if (s[i] == '\\' && i + 1 < s.size()) {
+          i++;
+        }
+        w += s[i++];
+      }
+      i++;
+      out.push_back(w);
+      continue;
+    }
+    int depth = 0;
+    while (i < s.size() && (depth > 0 || s[i] != ' ')) {
+      if (s[i] == '(' || s[i] == '[') {
+        depth++;
+      } else if (s[i] == ')' || s[i] == ']') {
+        depth--;
+      }
+      w += s[i++];
+    }
+    out.push_back(w);
+  }
+  return out;
+}
+
+std::string quote(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+    }
+    o += c;
+  }
+  return o + "\"";
+}
+
+std::string joinFlags(const std::vector<std::string>& f) {
+  std::string o;
+  for (const std::string& x : f) {
+    o += (o.empty() ? "" : " ") + x;
+  }
+  return o;
+}
+
+}  // namespace
+
+FakeSource::FakeSource() { folder("INBOX"); }
+
+FakeFolder& FakeSource::folder(const std::string& name, std::vector<std::string> attributes) {
+  FakeFolder& f = folders[name];
+  if (f.name.empty()) {
+    f.name = name;
+    f.uidValidity = 100 + static_cast<uint32_t>(folders.size());
+    f.uidNext = 1;
+  }
+  if (!attributes.empty()) {
+    f.attributes = std::move(attributes);
+  }
+  return f;
+}
+
+uint32_t FakeSource::add(const std::string& name, const std::string& bytes, std::vector<std::string> flags,
+                         const std::string& internalDate) {
+  FakeFolder& f = folder(name);
+  FakeMessage m;
+  m.uid = f.uidNext++;
+  m.flags = std::move(flags);
+  m.internalDate = internalDate;
+  m.bytes = bytes;
+  m.modseq = ++highestModSeq;
+  f.messages.push_back(m);
+  return m.uid;
+}
+
+void FakeSource::setFlags(const std::string& name, uint32_t uid, std::vector<std::string> flags) {
+  for (FakeMessage& m : folder(name).messages) {
+    if (m.uid == uid) {
+      m.flags = std::move(flags);
+      m.modseq = ++highestModSeq;
+    }
+  }
+}
+
+std::string FakeSource::makeMessage(const std::string& subject, const std::string& messageId, size_t bodyBytes) {
+  std::string m = "From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\nMessage-ID: " + messageId +
+                  "\r\n\r\n";
+  while (m.size() < bodyBytes) {
+    m += "line of text " + std::to_string(m.size()) + "\r\n";
+  }
+  return m;
+}
+
+std::unique_ptr<net::Transport> FakeSource::connect() {
+  servers_.push_back(std::make_unique<FakeImapServer>(
+      "* OK [CAPABILITY " + capabilities + "] Fake ready.\r\n",
+      [this](const std::string& tag, const std::string& cmd) { return handle(tag, cmd); }));
+  return servers_.back()->clientTransport();
+}
+
+std::string FakeSource::handle(const std::string& tag, const std::string& command) {
+  std::vector<std::string> w = words(command);
+  std::string verb = w.empty() ? "" : upper(w[0]);
+  std::ostringstream o;
+  auto folderMaxModSeq = [](const FakeFolder& f) {
+    uint64_t m = 1;
+    for (const FakeMessage& x : f.messages) {
+      m = std::max(m, x.modseq);
+    }
+    return m;
+  };
+  if (verb == "CAPABILITY") {
+    o << "* CAPABILITY " << capabilities << "\r\n" << tag << " OK done\r\n";
+  } else if (verb == "AUTHENTICATE" && w.size() >= 3) {
+    std::string dec;
+    base64Decode(w[2], dec);
+    std::string pw = dec.substr(dec.rfind('\0') + 1);
+    if (pw == password) {
+      o << tag << " OK [CAPABILITY " << capabilities << "] Logged in\r\n";
+    } else {
+      o << tag << " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n";
+    }
+  } else if (verb == "LOGIN" && w.size() >= 3) {
+    o << tag << (w[2] == password ? " OK Logged in\r\n" : " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+  } else if (verb == "NAMESPACE") {
+    o << "* NAMESPACE ((" << quote(namespacePrefix) << " \"" << delimiter << "\")) NIL NIL\r\n"
+      << tag << " OK done\r\n";
+  } else if (verb == "LIST" || verb == "LSUB") {
+    for (const auto& [name, f] : folders) {
+      if (verb == "LSUB" && !f.subscribed) {
+        continue;
+      }
+      std::string raw = name == "INBOX" ? name : namespacePrefix + name;
+      std::replace(raw.begin(), raw.end(), '/', delimiter);
+      o << "* " << verb << " (" << joinFlags(f.attributes) << ") \"" << delimiter << "\" " << quote(raw) << "\r\n";
+    }
+    o << tag << " OK done\r\n";
+  } else if (verb == "STATUS" || verb == "EXAMINE" || verb == "SELECT") {
+    if (verb == "SELECT") {
+      sawWrite = true;
+    }
+    std::string raw = w.size() > 1 ? w[1] : "";
+    std::string name = raw;
+    if (!namespacePrefix.empty() && name.compare(0, namespacePrefix.size(), namespacePrefix) == 0) {
+      name = name.substr(namespacePrefix.size());
+    }
+    std::replace(name.begin(), name.end(), delimiter, '/');
+    auto it = folders.find(name);
+    if (it == folders.end()) {
+      return tag + " NO [NONEXISTENT] Mailbox doesn't exist: " + raw + "\r\n";
+    }
+    const FakeFolder& f = it->second;
+    if (verb == "STATUS") {
+      o << "* STATUS " << quote(raw) << " (MESSAGES " << f.messages.size() << " UIDNEXT " << f.uidNext
+        << " UIDVALIDITY " << f.uidValidity;
+      if (command.find("HIGHESTMODSEQ") != std::string::npos) {
+        o << " HIGHESTMODSEQ " << folderMaxModSeq(f);
+      }
+      o << ")\r\n" << tag << " OK done\r\n";
+    } else {
+      examines++;
+      selected_ = name;
+      o << "* " << f.messages.size() << " EXISTS\r\n* OK [UIDVALIDITY " << f.uidValidity << "] ok\r\n* OK [UIDNEXT "
+        << f.uidNext << "] ok\r\n* OK [HIGHESTMODSEQ " << folderMaxModSeq(f) << "] ok\r\n"
+        << tag << " OK [READ-ONLY] done\r\n";
+    }
+  } else if (verb == "UID" && w.size() >= 4 && upper(w[1]) == "FETCH") {
+    fetches++;
+    const FakeFolder& f = folders[selected_];
+    std::string set = w[2];
+    uint32_t first = 0, last = UINT32_MAX;
+    size_t colon = set.find(':');
+    first = static_cast<uint32_t>(std::stoul(set.substr(0, colon)));
+    if (colon == std::string::npos) {
+      last = first;
+    } else if (set.substr(colon + 1) != "*") {
+      last = static_cast<uint32_t>(std::stoul(set.substr(colon + 1)));
+    }
+    std::string items = upper(w[3]);
+    uint64_t changedSince = 0;
+    size_t cs = upper(command).find("CHANGEDSINCE ");
+    if (cs != std::string::npos) {
+      changedSince = std::stoull(command.substr(cs + 13));
+    }
+    if (items.find("BODY[]") != std::string::npos && items.find("BODY.PEEK[]") == std::string::npos) {
+      sawWrite = true;
+    }
+    std::vector<const FakeMessage*> hits;
+    for (const FakeMessage& m : f.messages) {
+      if (m.uid >= first && m.uid <= last && m.modseq > changedSince) {
+        hits.push_back(&m);
+      }
+    }
+    if (hits.empty() && last == UINT32_MAX && !f.messages.empty() && changedSince == 0) {
+      hits.push_back(&f.messages.back());  // "n:*" always matches the last message
+    }
+    for (const FakeMessage* m : hits) {
+      size_t seq = static_cast<size_t>(m - f.messages.data()) + 1;
+      o << "* " << seq << " FETCH (UID " << m->uid;
+      if (items.find("FLAGS") != std::string::npos) {
+        o << " FLAGS (" << joinFlags(m->flags) << ")";
+      }
+      if (items.find("INTERNALDATE") != std::string::npos) {
+        o << " INTERNALDATE \"" << m->internalDate << "\"";
+      }
+      if (items.find("RFC822.SIZE") != std::string::npos) {
+        o << " RFC822.SIZE " << m->bytes.size();
+      }
+      if (items.find("X-GUID") != std::string::npos) {
+        o << " X-GUID fake" << m->uid;
+      }
+      if (items.find("HEADER.FIELDS") != std::string::npos) {
+        std::string mid;
+        size_t p = m->bytes.find("Message-ID: ");
+        if (p != std::string::npos) {
+          mid = m->bytes.substr(p, m->bytes.find("\r\n", p) - p) + "\r\n";
+        }
+        mid += "\r\n";
+        o << " BODY[HEADER.FIELDS (MESSAGE-ID)] {" << mid.size() << "}\r\n" << mid;
+      }
+      if (items.find("BODY.PEEK[]") != std::string::npos) {
+        if (dropAfterBodies >= 0 && bodiesSent >= dropAfterBodies) {
+          std::string partial = o.str();
+          // Send half of this message's literal, then drop: a connection lost mid-literal.
+          partial += " BODY[] {" + std::to_string(m->bytes.size()) + "}\r\n" + m->bytes.substr(0, m->bytes.size() / 2);
+          dropAfterBodies = -1;
+          return partial + "\x01DROP";
+        }
+        o << " BODY[] {" << m->bytes.size() << "}\r\n" << m->bytes;
+        bodiesSent++;
+      }
+      o << ")\r\n";
+    }
+    o << tag << " OK Fetch completed\r\n";
+  } else if (verb == "LOGOUT") {
+    o << "* BYE Logging out\r\n" << tag << " OK done\r\n";
+  } else {
+    if (verb == "STORE" || verb == "APPEND" || verb == "EXPUNGE" || verb == "COPY" || verb == "MOVE") {
+      sawWrite = true;
+    }
+    o << tag << " BAD Unknown command\r\n";
+  }
+  return o.str();
+}
+
+}  // namespace migrate::testing

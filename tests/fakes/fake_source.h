@@ -1,0 +1,65 @@
+#pragma once
+// A small IMAP server model (folders, messages, flags, UIDVALIDITY, MODSEQ) answering exactly the
+// commands the migration engine sends, over FakeImapServer. Lets engine tests change the source
+// between runs (new mail, flag changes, UIDVALIDITY change) and inject faults.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fakes/fake_imap_server.h"
+
+namespace migrate::testing {
+
+struct FakeMessage {
+  uint32_t uid = 0;
+  std::vector<std::string> flags;  // e.g. "\\Seen", "$Forwarded"
+  std::string internalDate = "01-Jan-2020 10:00:00 +0000";
+  std::string bytes;
+  uint64_t modseq = 1;
+};
+
+struct FakeFolder {
+  std::string name;  // raw (mUTF-7), with '/' as delimiter
+  std::vector<std::string> attributes;
+  uint32_t uidValidity = 1;
+  uint32_t uidNext = 1;
+  bool subscribed = true;
+  std::vector<FakeMessage> messages;
+};
+
+class FakeSource {
+ public:
+  FakeSource();
+  std::string password = "secret";
+  std::string capabilities = "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE LIST-EXTENDED SPECIAL-USE CONDSTORE LITERAL+";
+  std::string namespacePrefix;  // e.g. "INBOX."
+  char delimiter = '/';
+  std::map<std::string, FakeFolder> folders;
+  uint64_t highestModSeq = 1;
+  // Drop the connection after this many BODY[] messages have been sent (-1: never).
+  int dropAfterBodies = -1;
+  std::atomic<int> bodiesSent{0};
+  std::atomic<int> examines{0};
+  std::atomic<int> fetches{0};
+  std::atomic<bool> sawWrite{false};  // a SELECT/STORE/APPEND/EXPUNGE/COPY/BODY[] without PEEK
+
+  FakeFolder& folder(const std::string& name, std::vector<std::string> attributes = {});
+  // Appends a message with the next UID; returns the UID.
+  uint32_t add(const std::string& folder, const std::string& bytes, std::vector<std::string> flags = {},
+               const std::string& internalDate = "01-Jan-2020 10:00:00 +0000");
+  void setFlags(const std::string& folder, uint32_t uid, std::vector<std::string> flags);
+  static std::string makeMessage(const std::string& subject, const std::string& messageId, size_t bodyBytes = 100);
+
+  // A new connection to this source.
+  std::unique_ptr<net::Transport> connect();
+
+ private:
+  std::string handle(const std::string& tag, const std::string& command);
+  std::string selected_;
+  std::vector<std::unique_ptr<FakeImapServer>> servers_;
+};
+
+}  // namespace migrate::testing

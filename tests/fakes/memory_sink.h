@@ -1,0 +1,70 @@
+#pragma once
+// An in-memory Sink for engine unit tests: folders, messages with flags/GUIDs/UIDs, a quota, and
+// failure injection. The real lib-storage Sink is tested against Dovecot in tests/dovecot.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/sink.h"
+
+namespace migrate::testing {
+
+struct StoredMessage {
+  uint32_t uid = 0;
+  std::string guid;
+  MessageFlags flags;
+  int64_t internalDate = 0;
+  int tz = 0;
+  std::string bytes;
+};
+
+struct MemoryFolder {
+  uint32_t uidValidity = 0;
+  uint32_t uidNext = 1;
+  uint8_t specialUse = 0;
+  bool subscribed = false;
+  bool exists = false;  // false: declared special-use folder not created yet
+  std::vector<StoredMessage> messages;
+};
+
+class MemorySink : public Sink {
+ public:
+  explicit MemorySink(std::string stateDir);
+
+  // Test knobs.
+  std::map<std::string, MemoryFolder> folders;
+  uint64_t quotaLimit = 0;      // 0: no quota
+  int failSaveAfter = -1;       // saves that succeed before one fails (with failKind); -1: never
+  ErrorKind failKind = ErrorKind::Quota;
+  int saves = 0;
+  int commits = 0;
+
+  uint64_t usedBytes() const;
+  std::vector<const StoredMessage*> all(const std::string& folder) const;
+
+  char separator() const override { return '/'; }
+  Result<std::string> stateDir() override { return stateDir_; }
+  std::string tempDir() const override { return "/tmp"; }
+  Result<std::vector<DestFolder>> listFolders() override;
+  Result<DestFolderStatus> prepareFolder(const std::string& name, const PrepareFolderOptions& options) override;
+  Result<DestFolderStatus> folderStatus(const std::string& name) override;
+  Status setSubscribed(const std::string& name) override;
+  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
+  Status beginBatch(const std::string& name) override;
+  Status save(const IncomingMessage& message) override;
+  Result<CommitResult> commitBatch() override;
+  void rollbackBatch() override;
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<QuotaInfo> quota() override;
+
+ private:
+  DestFolderStatus statusOf(const MemoryFolder& f, bool created) const;
+  std::string stateDir_;
+  std::string batchFolder_;
+  std::vector<StoredMessage> batch_;
+  uint32_t nextUidValidity_ = 1000;
+};
+
+}  // namespace migrate::testing

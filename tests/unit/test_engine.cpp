@@ -1,0 +1,310 @@
+// The migration engine against the scripted source model and the in-memory sink: what lands
+// where, re-runs, deltas, crashes, drops, quota and UIDVALIDITY changes.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "engine/migrator.h"
+#include "fakes/fake_source.h"
+#include "fakes/memory_sink.h"
+
+namespace migrate {
+namespace {
+
+using testing::FakeSource;
+using testing::MemorySink;
+
+class EngineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/migrate-engine-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    sink_ = std::make_unique<MemorySink>(dir_);
+    options_.localUser = "alice";
+    options_.source.host = "imap.old.example";
+    options_.source.user = "alice@old.example";
+    options_.source.password = "secret";
+    options_.source.tlsModeSet = true;
+    options_.source.tlsMode = TlsMode::None;
+    options_.source.port = 143;
+  }
+  void TearDown() override {
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+  }
+
+  MigrationReport run() {
+    return runMigration(options_, *sink_, nullptr, [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+      return source_.connect();
+    });
+  }
+
+  std::string statePath() const {
+    std::string cmd = "ls " + dir_ + "/*.state";
+    FILE* p = popen(cmd.c_str(), "r");
+    char buf[512] = {0};
+    if (p != nullptr) {
+      if (std::fgets(buf, sizeof(buf), p) == nullptr) {
+        buf[0] = 0;
+      }
+      pclose(p);
+    }
+    std::string s = buf;
+    while (!s.empty() && s.back() == '\n') {
+      s.pop_back();
+    }
+    return s;
+  }
+
+  // The messages of a destination folder as "subject|flags" strings, sorted.
+  std::multiset<std::string> contents(const std::string& folder) const {
+    std::multiset<std::string> out;
+    for (const testing::StoredMessage* m : sink_->all(folder)) {
+      size_t p = m->bytes.find("Subject: ");
+      std::string subject = m->bytes.substr(p + 9, m->bytes.find("\r\n", p) - p - 9);
+      out.insert(subject + "|" + formatFlags(m->flags));
+    }
+    return out;
+  }
+
+  void addMany(const std::string& folder, int n, const std::string& prefix) {
+    for (int i = 0; i < n; i++) {
+      std::string id = "<" + prefix + std::to_string(i) + "@example.org>";
+      source_.add(folder, FakeSource::makeMessage(prefix + std::to_string(i), id, 200 + static_cast<size_t>(i)));
+    }
+  }
+
+  std::string dir_;
+  FakeSource source_;
+  std::unique_ptr<MemorySink> sink_;
+  MigrationOptions options_;
+};
+
+TEST_F(EngineTest, FullPassCopiesEveryFolderWithFlagsDatesAndUids) {
+  source_.folder("Sent", {"\\Sent"});
+  source_.folder("Work/Projects");
+  source_.folder("Empty");
+  source_.add("INBOX", FakeSource::makeMessage("hello", "<1@x>"), {"\\Seen", "$Forwarded"},
+              "17-Jul-1996 02:44:25 -0700");
+  source_.add("INBOX", FakeSource::makeMessage("second", "<2@x>"), {"\\Flagged", "\\Answered", "\\Recent"});
+  source_.add("Sent", FakeSource::makeMessage("sent one", "<3@x>"), {"\\Seen"});
+  source_.add("Work/Projects", FakeSource::makeMessage("deep", "<4@x>"), {"\\Draft", "\\Deleted", "project-x"});
+
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 4u);
+  EXPECT_EQ(r.failed, 0u);
+  EXPECT_EQ(contents("INBOX"), (std::multiset<std::string>{"hello|\\Seen $Forwarded", "second|\\Answered \\Flagged"}));
+  EXPECT_EQ(contents("Sent"), (std::multiset<std::string>{"sent one|\\Seen"}));
+  EXPECT_EQ(contents("Work/Projects"), (std::multiset<std::string>{"deep|\\Deleted \\Draft project-x"}));
+  ASSERT_TRUE(sink_->folders.count("Empty"));
+  EXPECT_TRUE(sink_->folders["Empty"].exists);
+
+  // INTERNALDATE with its zone, exact bytes, and the source UIDs in a folder we created.
+  const testing::StoredMessage* first = sink_->all("INBOX")[0];
+  EXPECT_EQ(first->internalDate, 837596665);  // 1996-07-17 09:44:25 UTC
+  EXPECT_EQ(first->tz, -420);
+  EXPECT_EQ(first->bytes, source_.folders["INBOX"].messages[0].bytes);
+  EXPECT_EQ(sink_->folders["Work/Projects"].uidValidity, source_.folders["Work/Projects"].uidValidity);
+  EXPECT_EQ(sink_->all("Work/Projects")[0]->uid, 1u);
+  EXPECT_FALSE(source_.sawWrite.load()) << "the source must only be read (EXAMINE, BODY.PEEK)";
+}
+
+TEST_F(EngineTest, SecondRunWithNothingNewFetchesNothing) {
+  addMany("INBOX", 20, "m");
+  addMany("Archive", 5, "a");
+  ASSERT_TRUE(run().status.isOk());
+  int examinesBefore = source_.examines;
+  int bodiesBefore = source_.bodiesSent;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(source_.bodiesSent, bodiesBefore);
+  // Unchanged folders are not opened; only INBOX may be, for the "source is this server" check
+  // (its local copy looks exactly like the source's when the UIDs were kept).
+  EXPECT_LE(source_.examines, examinesBefore + 1);
+  EXPECT_EQ(sink_->all("INBOX").size(), 20u);
+}
+
+TEST_F(EngineTest, DeltaCopiesNewMailAndCarriesFlagChanges) {
+  addMany("INBOX", 3, "m");
+  ASSERT_TRUE(run().status.isOk());
+  source_.add("INBOX", FakeSource::makeMessage("new", "<new@x>"), {"\\Seen"});
+  source_.setFlags("INBOX", 2, {"\\Seen", "\\Flagged"});
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 1u);
+  EXPECT_EQ(r.flagsUpdated, 1u);
+  EXPECT_EQ(contents("INBOX"),
+            (std::multiset<std::string>{"m0|", "m1|\\Seen \\Flagged", "m2|", "new|\\Seen"}));
+}
+
+TEST_F(EngineTest, MergesIntoAFolderThatAlreadyHoldsMail) {
+  // Mail delivered locally after the MX switch stays, and the source's mail joins it.
+  sink_->folders["INBOX"].messages.push_back({1, "local-guid", {}, 0, 0, "Subject: local\r\n\r\nhi"});
+  sink_->folders["INBOX"].uidNext = 2;
+  addMany("INBOX", 2, "m");
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(contents("INBOX"), (std::multiset<std::string>{"local|", "m0|", "m1|"}));
+  EXPECT_FALSE(r.folders[0].uidsPreserved);
+}
+
+TEST_F(EngineTest, DropMidLiteralThenRerunCompletesWithoutDuplicates) {
+  options_.batchMessages = 3;
+  addMany("INBOX", 10, "m");
+  source_.dropAfterBodies = 7;
+  MigrationReport r = run();
+  EXPECT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Closed) << r.status.describe();
+  EXPECT_STREQ(r.result(), "partial");
+  EXPECT_EQ(sink_->all("INBOX").size(), 7u) << "what arrived whole before the drop is kept";
+
+  MigrationReport r2 = run();
+  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
+  EXPECT_EQ(r2.copied, 3u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 10u);
+  std::set<std::string> guids;
+  for (auto* m : sink_->all("INBOX")) {
+    guids.insert(m->guid);
+  }
+  EXPECT_EQ(guids.size(), 10u);
+}
+
+TEST_F(EngineTest, CommitWithoutStateWriteIsNotCopiedAgain) {
+  // A run killed after the local commit but before the state write: simulated by putting back
+  // the state file of an earlier point.
+  options_.batchMessages = 2;
+  addMany("INBOX", 4, "m");
+  ASSERT_TRUE(run().status.isOk());
+  std::string path = statePath();
+  ASSERT_FALSE(path.empty());
+  std::string early;
+  {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    early = ss.str();
+  }
+  addMany("INBOX", 5, "n");
+  ASSERT_TRUE(run().status.isOk());
+  ASSERT_EQ(sink_->all("INBOX").size(), 9u);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    out << early;
+  }
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(r.skipped, 5u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 9u);
+
+  // And with the state file gone entirely.
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  MigrationReport r2 = run();
+  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
+  EXPECT_EQ(r2.copied, 0u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 9u);
+}
+
+TEST_F(EngineTest, QuotaPrecheckRefusesWithNumbersAndCopiesNothing) {
+  addMany("INBOX", 10, "m");  // about 2.5 KB
+  sink_->quotaLimit = 1000;
+  MigrationReport r = run();
+  ASSERT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Quota);
+  EXPECT_NE(r.status.message().find("insufficient space for alice: needs "), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("free of 1000 bytes quota"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.hint().find("raise"), std::string::npos);
+  EXPECT_EQ(sink_->all("INBOX").size(), 0u);
+}
+
+TEST_F(EngineTest, QuotaHitDuringSaveKeepsWhatWasSavedAndRerunContinues) {
+  options_.quotaPrecheck = false;
+  options_.batchMessages = 100;
+  addMany("INBOX", 10, "m");
+  sink_->quotaLimit = 1300;  // room for about 5 messages
+  MigrationReport r = run();
+  ASSERT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Quota);
+  EXPECT_STREQ(r.result(), "partial");
+  size_t kept = sink_->all("INBOX").size();
+  EXPECT_GT(kept, 0u) << "saves before the failing one are committed";
+  EXPECT_LT(kept, 10u);
+  EXPECT_NE(r.status.message().find("insufficient space for alice"), std::string::npos);
+  EXPECT_NE(r.status.message().find("quota"), std::string::npos) << r.status.message();
+
+  sink_->quotaLimit = 0;  // the admin raised the quota
+  MigrationReport r2 = run();
+  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
+  EXPECT_EQ(r2.copied, 10u - kept);
+  EXPECT_EQ(sink_->all("INBOX").size(), 10u);
+}
+
+TEST_F(EngineTest, UidValidityChangeIsReportedAndMatchedByContent) {
+  addMany("INBOX", 4, "m");
+  ASSERT_TRUE(run().status.isOk());
+  // The source rebuilt its index: new UIDVALIDITY, UIDs renumbered, and one new message.
+  testing::FakeFolder& f = source_.folders["INBOX"];
+  f.uidValidity = 999;
+  uint32_t uid = 50;
+  for (auto& m : f.messages) {
+    m.uid = uid++;
+  }
+  f.uidNext = uid;
+  source_.add("INBOX", FakeSource::makeMessage("after", "<after@x>"));
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 1u);
+  EXPECT_EQ(r.skipped, 4u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 5u);
+  ASSERT_FALSE(r.warnings.empty());
+  bool mentioned = false;
+  for (const std::string& w : r.warnings) {
+    mentioned = mentioned || w.find("UIDVALIDITY changed") != std::string::npos;
+  }
+  EXPECT_TRUE(mentioned);
+}
+
+TEST_F(EngineTest, WrongPasswordIsAnAuthErrorWithHints) {
+  options_.source.password = "wrong";
+  MigrationReport r = run();
+  ASSERT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Auth);
+  EXPECT_NE(r.status.message().find("login as 'alice@old.example' failed"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.hint().find("password"), std::string::npos);
+  EXPECT_EQ(r.status.message().find("wrong"), std::string::npos) << "the password never appears in messages";
+}
+
+TEST_F(EngineTest, CourierStyleNamespaceAndSpecialUseByName) {
+  source_.capabilities = "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE CONDSTORE";
+  source_.namespacePrefix = "INBOX.";
+  source_.delimiter = '.';
+  source_.folder("Sent Items");
+  source_.folder("Sent Items/2019");
+  source_.folder("Clients/ACME");
+  source_.add("Sent Items", FakeSource::makeMessage("s", "<s@x>"));
+  source_.add("Sent Items/2019", FakeSource::makeMessage("old", "<o@x>"));
+  source_.add("Clients/ACME", FakeSource::makeMessage("c", "<c@x>"));
+  // The local server's \Sent folder has another name and does not exist yet.
+  testing::MemoryFolder sent;
+  sent.specialUse = kSpecialSent;
+  sink_->folders["Sent Messages"] = sent;
+
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(contents("Sent Messages"), (std::multiset<std::string>{"s|"}));
+  EXPECT_EQ(contents("Sent Messages/2019"), (std::multiset<std::string>{"old|"}));
+  EXPECT_EQ(contents("Clients/ACME"), (std::multiset<std::string>{"c|"}));
+}
+
+}  // namespace
+}  // namespace migrate

@@ -1,0 +1,138 @@
+// The state file: round trip, escaping, damage, versions, the lock.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "engine/guid.h"
+#include "engine/state.h"
+
+namespace migrate {
+namespace {
+
+AccountState sample() {
+  AccountState s;
+  s.host = "imap.old.example";
+  s.user = "alice@old.example";
+  s.runStarted = 1700000000;
+  s.runEnded = 1700000100;
+  s.runResult = "partial";
+  s.runMessage = "insufficient space\tfor alice\nline2 \\ backslash";
+  FolderState f;
+  f.rawName = "Tab\there\\and\nnewline &ZeVnLIqe-";
+  f.uidValidity = 4000000000u;
+  f.lastUid = 77;
+  f.uidNext = 78;
+  f.highestModSeq = 18446744073709551615ull;
+  f.destName = "日本語/Sub";
+  f.destUidValidity = 123;
+  f.destUidNext = 78;
+  f.preserveUids = true;
+  f.complete = true;
+  s.folders[f.rawName] = f;
+  FolderState g;
+  g.rawName = "INBOX";
+  s.folders["INBOX"] = g;
+  return s;
+}
+
+TEST(State, RoundTripKeepsEveryField) {
+  AccountState s = sample();
+  Result<AccountState> back = parseState(serializeState(s));
+  ASSERT_TRUE(back.isOk()) << back.status().describe();
+  EXPECT_EQ(serializeState(back.value()), serializeState(s));
+  const FolderState& f = back.value().folders.at("Tab\there\\and\nnewline &ZeVnLIqe-");
+  EXPECT_EQ(f.uidValidity, 4000000000u);
+  EXPECT_EQ(f.highestModSeq, 18446744073709551615ull);
+  EXPECT_TRUE(f.preserveUids);
+  EXPECT_EQ(back.value().runMessage, s.runMessage);
+}
+
+TEST(State, DamageIsReportedWithTheLine) {
+  std::string text = serializeState(sample());
+  Result<AccountState> r = parseState(text.substr(0, text.size() - 3));
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("truncated"), std::string::npos);
+
+  std::string bad = text;
+  bad.replace(bad.find("\t77\t"), 4, "\tx7\t");
+  r = parseState(bad);
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("line 5"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().hint().find("GUID"), std::string::npos);
+
+  EXPECT_FALSE(parseState("").isOk());
+  EXPECT_FALSE(parseState("hello\n").isOk());
+  EXPECT_FALSE(parseState("dovecot-migrate-state\t1\nfolder\t1\t2\n").isOk());
+  EXPECT_FALSE(parseState("dovecot-migrate-state\t1\nfolder\ta\t99999999999\t0\t0\t0\tb\t0\t0\t\n").isOk());
+}
+
+TEST(State, NewerVersionIsAConfigError) {
+  Result<AccountState> r = parseState("dovecot-migrate-state\t2\n");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_EQ(r.status().kind(), ErrorKind::Config);
+  EXPECT_NE(r.status().message().find("newer"), std::string::npos);
+}
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/migrate-state-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
+  std::string dir_;
+};
+
+TEST_F(StateStoreTest, SaveThenReopen) {
+  {
+    auto s = StateStore::open(dir_, "Imap.Old.Example", "alice");
+    ASSERT_TRUE(s.isOk()) << s.status().describe();
+    s.value()->state().folders["INBOX"].lastUid = 42;
+    ASSERT_TRUE(s.value()->save().isOk());
+  }
+  auto s = StateStore::open(dir_, "imap.old.example", "alice");
+  ASSERT_TRUE(s.isOk());
+  EXPECT_EQ(s.value()->state().folders["INBOX"].lastUid, 42u) << "host names compare case-insensitively";
+  auto peek = StateStore::peek(dir_, "imap.old.example", "alice");
+  ASSERT_TRUE(peek.isOk());
+  EXPECT_EQ(peek.value().folders.at("INBOX").lastUid, 42u);
+}
+
+TEST_F(StateStoreTest, SecondRunForTheSameAccountIsRefused) {
+  auto a = StateStore::open(dir_, "h", "alice");
+  ASSERT_TRUE(a.isOk());
+  auto b = StateStore::open(dir_, "h", "alice");
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find("another migration"), std::string::npos);
+  auto c = StateStore::open(dir_, "h", "bob");
+  EXPECT_TRUE(c.isOk()) << "other accounts are independent";
+}
+
+TEST_F(StateStoreTest, DamagedFileNamesThePath) {
+  auto a = StateStore::open(dir_, "h", "alice");
+  ASSERT_TRUE(a.isOk());
+  std::string path = a.value()->path();
+  a = Status(ErrorKind::Internal, "release");
+  std::ofstream(path) << "garbage\n";
+  auto b = StateStore::open(dir_, "h", "alice");
+  ASSERT_FALSE(b.isOk());
+  EXPECT_NE(b.status().message().find(path), std::string::npos);
+}
+
+TEST(Guid, DeterministicAndDistinct) {
+  std::string g = sourceMessageGuid("Imap.Example", "alice", "INBOX", 5, 7);
+  EXPECT_EQ(g.size(), 32u);
+  EXPECT_EQ(g, sourceMessageGuid("imap.example", "alice", "INBOX", 5, 7));
+  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "INBOX", 5, 8));
+  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "INBOX", 6, 7));
+  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "Sent", 5, 7));
+  EXPECT_NE(g, sourceMessageGuid("imap.example", "bob", "INBOX", 5, 7));
+  EXPECT_EQ(g.find_first_not_of("0123456789abcdef"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace migrate
