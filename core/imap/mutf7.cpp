@@ -27,7 +27,9 @@ int base64Value(char c) {
   return -1;
 }
 
-bool isPrintableAscii(uint32_t c) { return c >= 0x20 && c <= 0x7e; }
+bool isPrintableAscii(uint32_t c) {
+  return c >= 0x20 && c <= 0x7e;
+}
 
 // For messages: the name with non-printable bytes as \xNN, shortened.
 std::string sanitized(const std::string& s) {
@@ -135,8 +137,8 @@ Result<std::string> mutf7Decode(const std::string& in) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c != '&') {
       if (!isPrintableAscii(c)) {
-        return decodeError(in, "byte " + sanitized(std::string(1, static_cast<char>(c))) +
-                                   " is not printable US-ASCII");
+        return decodeError(
+            in, "byte " + sanitized(std::string(1, static_cast<char>(c))) + " is not printable US-ASCII");
       }
       out += static_cast<char>(c);
       ++i;
@@ -155,8 +157,8 @@ Result<std::string> mutf7Decode(const std::string& in) {
     for (; j < in.size() && in[j] != '-'; ++j) {
       const int v = base64Value(in[j]);
       if (v < 0) {
-        return decodeError(in, "character \"" + sanitized(std::string(1, in[j])) +
-                                   "\" is not allowed in a \"&\" sequence");
+        return decodeError(
+            in, "character \"" + sanitized(std::string(1, in[j])) + "\" is not allowed in a \"&\" sequence");
       }
       bits = (bits << 6) | static_cast<uint32_t>(v);
       nbits += 6;

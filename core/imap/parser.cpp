@@ -17,7 +17,9 @@ constexpr const char* kLimitHint =
 constexpr size_t kExcerptChars = 60;
 constexpr size_t kExcerptLead = 20;  // bytes shown before the offending position
 
-char asciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char asciiUpper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 std::string upperCopy(const char* p, size_t n) {
   std::string s(p, n);
@@ -27,11 +29,15 @@ std::string upperCopy(const char* p, size_t n) {
   return s;
 }
 
-bool isCtl(unsigned char c) { return c < 0x20 || c == 0x7f; }
+bool isCtl(unsigned char c) {
+  return c < 0x20 || c == 0x7f;
+}
 
 // Bytes that end an atom in a data response. 8-bit bytes are accepted in atoms (unquoted mailbox
 // names in raw UTF-8 from servers that ignore mUTF-7); '[' is handled by the caller.
-bool endsAtom(unsigned char c) { return c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == '"'; }
+bool endsAtom(unsigned char c) {
+  return c <= 0x20 || c == 0x7f || c == '(' || c == ')' || c == '"';
+}
 
 // RFC 3501 tag: 1*<any ASTRING-CHAR except "+">.
 bool isTagChar(unsigned char c) {
@@ -54,7 +60,9 @@ bool isTagChar(unsigned char c) {
 }
 
 // Response names (CAPABILITY, FETCH, X-GM-...) are atoms.
-bool isNameChar(unsigned char c) { return !endsAtom(c) && c < 0x80 && c != '[' && c != ']' && c != '{'; }
+bool isNameChar(unsigned char c) {
+  return !endsAtom(c) && c < 0x80 && c != '[' && c != ']' && c != '{';
+}
 
 // A short, printable excerpt of p[0..n) around `at`, for error messages: an admin reads it in a log.
 std::string excerpt(const char* p, size_t n, size_t at) {
@@ -104,8 +112,8 @@ struct ResponseParser::Impl {
   // Framing. A response is a sequence of segments, each ending in LF: the first holds the tag and
   // name, later ones follow a literal. `line` holds the bytes of an incomplete segment only.
   std::string line;
-  bool inResponse = false;     // a segment ending in a literal was parsed; more segments follow
-  uint64_t lineBytes = 0;      // completed segments of the current response, for maxLineLength
+  bool inResponse = false;  // a segment ending in a literal was parsed; more segments follow
+  uint64_t lineBytes = 0;   // completed segments of the current response, for maxLineLength
   uint64_t memLiteralBytes = 0;
 
   bool inLiteral = false;
@@ -230,8 +238,8 @@ Status ResponseParser::Impl::checkPartialLine() {
 
 Status ResponseParser::Impl::processSegment(const char* p, size_t n, std::vector<Response>& out) {
   if (lineBytes + n > limits.maxLineLength) {
-    return limitError("IMAP response line longer than " + std::to_string(limits.maxLineLength) + " bytes",
-                      p, n, 0);
+    return limitError("IMAP response line longer than " + std::to_string(limits.maxLineLength) + " bytes", p,
+                      n, 0);
   }
   if (const void* nul = std::memchr(p, '\0', n); nul != nullptr) {
     return protocolError("NUL byte outside a literal", p, n,
@@ -422,8 +430,8 @@ Status ResponseParser::Impl::parseValues(const char* p, size_t n, size_t pos, bo
     switch (c) {
       case '(': {
         if (stack.size() > limits.maxNesting) {
-          return limitError("IMAP response nested deeper than " + std::to_string(limits.maxNesting) + " lists",
-                            p, n, pos);
+          return limitError(
+              "IMAP response nested deeper than " + std::to_string(limits.maxNesting) + " lists", p, n, pos);
         }
         Value v;
         v.type = Value::Type::List;
@@ -561,8 +569,9 @@ Status ResponseParser::Impl::parseLiteral(const char* p, size_t n, size_t& pos) 
     return protocolError("missing CRLF after literal size", p, n, i);
   }
   if (overflow || size > limits.maxLiteralSize) {
-    const std::string what = overflow ? std::string(p + digitsStart, std::min<size_t>(i - digitsStart - 1, 30))
-                                      : std::to_string(size);
+    const std::string what = overflow
+                                 ? std::string(p + digitsStart, std::min<size_t>(i - digitsStart - 1, 30))
+                                 : std::to_string(size);
     return limitError("literal of " + what + " bytes exceeds the limit of " +
                           std::to_string(limits.maxLiteralSize) + " bytes",
                       p, n, start);

@@ -25,12 +25,12 @@
 namespace migrate::imap {
 
 struct ParserLimits {
-  size_t maxLineLength = 1 << 20;         // bytes of one response outside literals
-  size_t maxNesting = 64;                 // parenthesis depth
-  uint64_t maxLiteralSize = 4ULL << 30;   // any literal, streamed or not
-  size_t maxInMemoryLiteral = 1 << 20;    // literals not claimed by the LiteralHandler
-  size_t maxInMemoryTotal = 16 << 20;     // all unclaimed literals of one response together
-  size_t maxValues = 200000;              // total values in one response
+  size_t maxLineLength = 1 << 20;        // bytes of one response outside literals
+  size_t maxNesting = 64;                // parenthesis depth
+  uint64_t maxLiteralSize = 4ULL << 30;  // any literal, streamed or not
+  size_t maxInMemoryLiteral = 1 << 20;   // literals not claimed by the LiteralHandler
+  size_t maxInMemoryTotal = 16 << 20;    // all unclaimed literals of one response together
+  size_t maxValues = 200000;             // total values in one response
 };
 
 // Receives the bytes of one claimed literal. Called in order; finish() after the last byte.

@@ -4,7 +4,9 @@ namespace migrate::imap {
 
 namespace {
 
-char asciiUpper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
+char asciiUpper(char c) {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 // uint64 fits 20 decimal digits; reject anything that would overflow.
 bool parseDecimal(const std::string& s, uint64_t& value) {

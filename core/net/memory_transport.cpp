@@ -35,7 +35,9 @@ struct End {
   uint64_t read = 0;
 };
 
-const char* sideName(int side) { return side == 0 ? "client" : "server"; }
+const char* sideName(int side) {
+  return side == 0 ? "client" : "server";
+}
 
 }  // namespace
 
@@ -49,11 +51,15 @@ struct MemoryTransport::Shared {
 MemoryTransport::MemoryTransport(std::shared_ptr<Shared> shared, int side)
     : shared_(std::move(shared)), side_(side) {}
 
-MemoryTransport::~MemoryTransport() { close(); }
+MemoryTransport::~MemoryTransport() {
+  close();
+}
 
 namespace {
 
-Status ownEndClosed() { return Status(ErrorKind::Closed, "the connection is already closed"); }
+Status ownEndClosed() {
+  return Status(ErrorKind::Closed, "the connection is already closed");
+}
 
 Status peerClosedStatus(int readerSide, bool reset) {
   std::string msg = std::string("the ") + sideName(1 - readerSide) + " closed the connection";
@@ -145,8 +151,8 @@ Status MemoryTransport::startTls(const TlsOptions& tls) {
     return s;
   }
   if (me.tls) {
-    return Status(ErrorKind::Internal, "STARTTLS on memory:" + std::string(sideName(1 - side_)) +
-                                           ", which already uses TLS");
+    return Status(ErrorKind::Internal,
+                  "STARTTLS on memory:" + std::string(sideName(1 - side_)) + ", which already uses TLS");
   }
   me.tls = true;
   me.tlsOptions = tls;

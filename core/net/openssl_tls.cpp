@@ -21,7 +21,9 @@ namespace {
 
 // ---- socket BIO -------------------------------------------------------------------------------
 
-SocketBioState* bioState(BIO* b) { return static_cast<SocketBioState*>(BIO_get_data(b)); }
+SocketBioState* bioState(BIO* b) {
+  return static_cast<SocketBioState*>(BIO_get_data(b));
+}
 
 int bioWrite(BIO* b, const char* data, int len) {
   SocketBioState* s = bioState(b);
@@ -85,8 +87,12 @@ long bioCtrl(BIO* b, int cmd, long /*num*/, void* /*ptr*/) {
   }
 }
 
-int bioCreate(BIO* /*b*/) { return 1; }
-int bioDestroy(BIO* /*b*/) { return 1; }  // the state belongs to the transport
+int bioCreate(BIO* /*b*/) {
+  return 1;
+}
+int bioDestroy(BIO* /*b*/) {
+  return 1;
+}  // the state belongs to the transport
 
 const BIO_METHOD* socketBioMethod() {
   // Created once and never freed: connections may outlive static destruction order.
@@ -161,8 +167,7 @@ std::string certificateNames(X509* cert) {
     }
   }
   std::vector<std::string> alt;
-  auto* names =
-      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
+  auto* names = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
   if (names != nullptr) {
     const int count = sk_GENERAL_NAME_num(names);
     for (int i = 0; i < count; ++i) {
@@ -289,11 +294,16 @@ SslErrors drainSslErrors() {
 
 std::string tlsVersionName(int version) {
   switch (version) {
-    case TLS1_VERSION: return "TLS 1.0";
-    case TLS1_1_VERSION: return "TLS 1.1";
-    case TLS1_2_VERSION: return "TLS 1.2";
-    case TLS1_3_VERSION: return "TLS 1.3";
-    default: return "TLS (version " + std::to_string(version) + ")";
+    case TLS1_VERSION:
+      return "TLS 1.0";
+    case TLS1_1_VERSION:
+      return "TLS 1.1";
+    case TLS1_2_VERSION:
+      return "TLS 1.2";
+    case TLS1_3_VERSION:
+      return "TLS 1.3";
+    default:
+      return "TLS (version " + std::to_string(version) + ")";
   }
 }
 
@@ -333,8 +343,7 @@ Result<std::shared_ptr<SSL_CTX>> clientContext(const TlsOptions& tls) {
                     "--ca-file must name a readable PEM file with the CA certificate(s)");
     }
     if (!tls.caDir.empty() && ::access(tls.caDir.c_str(), R_OK | X_OK) != 0) {
-      return Status(ErrorKind::Config,
-                    "cannot read CA directory '" + tls.caDir + "': " + errnoText(errno),
+      return Status(ErrorKind::Config, "cannot read CA directory '" + tls.caDir + "': " + errnoText(errno),
                     "the CA directory must be readable and hashed (openssl rehash)");
     }
     int rc = 0;
@@ -345,7 +354,7 @@ Result<std::shared_ptr<SSL_CTX>> clientContext(const TlsOptions& tls) {
                                          tls.caDir.empty() ? nullptr : tls.caDir.c_str());
     }
     if (rc != 1) {
-      const std::string what = !tls.caFile.empty() ? "CA file '" + tls.caFile + "'"
+      const std::string what = !tls.caFile.empty()  ? "CA file '" + tls.caFile + "'"
                                : !tls.caDir.empty() ? "CA directory '" + tls.caDir + "'"
                                                     : std::string("the system's CA certificates");
       return Status(ErrorKind::Config, "cannot load " + what + ": " + drainSslErrors().text,
@@ -369,8 +378,8 @@ Status verificationFailure(const VerifyFailure& v, const std::string& where,
   const std::string trustHint = "give the server's CA with --ca-file, or " + std::string(kInsecureHint);
   switch (v.error) {
     case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-      return Status(ErrorKind::Tls, prefix + "self-signed certificate (" + subject + ", issuer " + v.issuer + ")",
-                    trustHint);
+      return Status(ErrorKind::Tls,
+                    prefix + "self-signed certificate (" + subject + ", issuer " + v.issuer + ")", trustHint);
     case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
       return Status(ErrorKind::Tls,
                     prefix + "the chain ends in an untrusted self-signed root (root " + subject + ")",
@@ -381,26 +390,30 @@ Status verificationFailure(const VerifyFailure& v, const std::string& where,
       return Status(ErrorKind::Tls,
                     prefix + "certificate issued by an unknown CA (" + subject + ", issuer " + v.issuer + ")",
                     "give the issuing CA with --ca-file (if it is an intermediate CA, the server may not "
-                    "send its chain), or " + std::string(kInsecureHint));
-    case X509_V_ERR_CERT_HAS_EXPIRED:
-      return Status(ErrorKind::Tls,
-                    prefix + (v.depth == 0 ? "certificate has expired (" : "a CA certificate has expired (") +
-                        subject + ", not after " + v.notAfter + ")",
-                    "the certificate on the source server must be renewed (or this host's clock is wrong); or " +
+                    "send its chain), or " +
                         std::string(kInsecureHint));
+    case X509_V_ERR_CERT_HAS_EXPIRED:
+      return Status(
+          ErrorKind::Tls,
+          prefix + (v.depth == 0 ? "certificate has expired (" : "a CA certificate has expired (") + subject +
+              ", not after " + v.notAfter + ")",
+          "the certificate on the source server must be renewed (or this host's clock is wrong), or " +
+              std::string(kInsecureHint));
     case X509_V_ERR_CERT_NOT_YET_VALID:
-      return Status(ErrorKind::Tls,
-                    prefix + (v.depth == 0 ? "certificate is not yet valid (" : "a CA certificate is not yet valid (") +
-                        subject + ", not before " + v.notBefore + ")",
-                    "check the clocks of this host and of the source server; or " + std::string(kInsecureHint));
+      return Status(
+          ErrorKind::Tls,
+          prefix + (v.depth == 0 ? "certificate is not yet valid (" : "a CA certificate is not yet valid (") +
+              subject + ", not before " + v.notBefore + ")",
+          "check the clocks of this host and of the source server, or " + std::string(kInsecureHint));
     case X509_V_ERR_HOSTNAME_MISMATCH:
     case X509_V_ERR_IP_ADDRESS_MISMATCH:
       return Status(ErrorKind::Tls, prefix + "certificate is for " + v.leafNames + ", not " + expectedName,
                     "connect with a host name the certificate covers, or " + std::string(kInsecureHint));
     default:
-      return Status(ErrorKind::Tls,
-                    prefix + X509_verify_cert_error_string(v.error) + " (" + subject + ", issuer " + v.issuer + ")",
-                    "check the certificate on the source server, or " + std::string(kInsecureHint));
+      return Status(
+          ErrorKind::Tls,
+          prefix + X509_verify_cert_error_string(v.error) + " (" + subject + ", issuer " + v.issuer + ")",
+          "check the certificate on the source server, or " + std::string(kInsecureHint));
   }
 }
 
@@ -426,8 +439,8 @@ Status handshakeFailure(const HandshakeContext& ctx) {
                         : "this port does not speak implicit TLS: check the port (993 is IMAPS), or if the "
                           "server offers STARTTLS try --source-tls starttls";
     if (printableText(got)) {
-      return Status(ErrorKind::Tls, prefix + "the server answered in plain text (\"" + firstLine(got) + "\"), not TLS",
-                    hint);
+      return Status(ErrorKind::Tls,
+                    prefix + "the server answered in plain text (\"" + firstLine(got) + "\"), not TLS", hint);
     }
     return Status(ErrorKind::Tls, prefix + "the server's answer is not TLS", hint);
   }
@@ -448,9 +461,10 @@ Status handshakeFailure(const HandshakeContext& ctx) {
       what += " (" + errnoText(ctx.socket->lastErrno) + ")";
     }
     return Status(ErrorKind::Tls, prefix + what,
-                  ctx.port == 143 ? "port 143 usually speaks STARTTLS, not implicit TLS: try --source-tls starttls"
-                                  : "the server may refuse our TLS versions or ciphers; check its TLS "
-                                    "configuration and log");
+                  ctx.port == 143
+                      ? "port 143 usually speaks STARTTLS, not implicit TLS: try --source-tls starttls"
+                      : "the server may refuse our TLS versions or ciphers; check its TLS "
+                        "configuration and log");
   }
 
   return Status(ErrorKind::Tls, prefix + (errors.text.empty() ? "unknown TLS error" : errors.text),

@@ -18,10 +18,10 @@ namespace migrate::net::detail {
 // The socket under the TLS layer, read and written by the BIO from newSocketBio().
 struct SocketBioState {
   int fd = -1;
-  int lastErrno = 0;      // errno of the last failed recv/send other than EAGAIN/EINTR
-  bool eof = false;       // recv() returned 0
-  bool capture = false;   // while set, the first bytes received are kept in `captured`
-  std::string captured;   // what the server sent during the handshake (diagnostics)
+  int lastErrno = 0;     // errno of the last failed recv/send other than EAGAIN/EINTR
+  bool eof = false;      // recv() returned 0
+  bool capture = false;  // while set, the first bytes received are kept in `captured`
+  std::string captured;  // what the server sent during the handshake (diagnostics)
 };
 
 // A BIO over state->fd using recv()/send(MSG_NOSIGNAL). OpenSSL's own socket BIO uses write(),
@@ -80,7 +80,6 @@ Status handshakeFailure(const HandshakeContext& ctx);
 
 // The Status for a failed verification (kind Tls), e.g. "TLS certificate verification failed
 // for imap.example.org:993: self-signed certificate (subject CN=x, issuer CN=x)".
-Status verificationFailure(const VerifyFailure& v, const std::string& where,
-                           const std::string& expectedName);
+Status verificationFailure(const VerifyFailure& v, const std::string& where, const std::string& expectedName);
 
 }  // namespace migrate::net::detail

@@ -138,8 +138,9 @@ ConnectAttempt connectOne(const struct addrinfo* ai, const std::string& target, 
   if (err != 0) {
     ::close(fd);
     if (err == ECONNREFUSED) {
-      out.status = Status(ErrorKind::Connect, "connection to " + who + " refused",
-                          "is the IMAP server running and is the port right? 993 is IMAPS, 143 is IMAP/STARTTLS");
+      out.status =
+          Status(ErrorKind::Connect, "connection to " + who + " refused",
+                 "is the IMAP server running and is the port right? 993 is IMAPS, 143 is IMAP/STARTTLS");
     } else if (err == ENETUNREACH || err == EHOSTUNREACH || err == EADDRNOTAVAIL) {
       out.status = Status(ErrorKind::Connect, "cannot reach " + who + ": " + errnoText(err),
                           "check the host name and this host's network route and firewall");
@@ -233,7 +234,8 @@ Status TcpTransport::waitFor(short events, bool reading) {
     case WaitResult::Error:
       break;
   }
-  return Status(ErrorKind::Internal, "poll() on the connection to " + where() + " failed: " + errnoText(errno));
+  return Status(ErrorKind::Internal,
+                "poll() on the connection to " + where() + " failed: " + errnoText(errno));
 }
 
 Result<size_t> TcpTransport::readSome(void* buf, size_t cap) {
@@ -413,7 +415,8 @@ Status TcpTransport::handshake(const TlsOptions& tls) {
   BIO* bio = ssl != nullptr ? detail::newSocketBio(&sock_) : nullptr;
   if (bio == nullptr) {
     SSL_free(ssl);
-    return Status(ErrorKind::Internal, "cannot set up TLS for " + where() + ": " + detail::drainSslErrors().text);
+    return Status(ErrorKind::Internal,
+                  "cannot set up TLS for " + where() + ": " + detail::drainSslErrors().text);
   }
   SSL_set_bio(ssl, bio, bio);
 
@@ -436,7 +439,8 @@ Status TcpTransport::handshake(const TlsOptions& tls) {
     }
     if (rc != 1) {
       SSL_free(ssl);
-      return Status(ErrorKind::Config, "invalid TLS server name '" + name + "': " + detail::drainSslErrors().text);
+      return Status(ErrorKind::Config,
+                    "invalid TLS server name '" + name + "': " + detail::drainSslErrors().text);
     }
     detail::enableVerification(ssl, &verifyFailure_);
   } else {
@@ -457,20 +461,22 @@ Status TcpTransport::handshake(const TlsOptions& tls) {
     }
     const int err = SSL_get_error(ssl, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      const WaitResult w = waitFd(sock_.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, remainingMs(deadline));
+      const WaitResult w =
+          waitFd(sock_.fd, err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, remainingMs(deadline));
       if (w == WaitResult::Ready) {
         continue;
       }
       detail::drainSslErrors();
-      result = w == WaitResult::Timeout
-                   ? Status(ErrorKind::Timeout,
-                            "TLS handshake with " + where() + " timed out after " +
-                                formatDurationMs(timeouts_.tlsHandshakeMs),
-                            port_ == 143 ? "port 143 usually speaks STARTTLS, not implicit TLS: try --source-tls "
-                                           "starttls"
-                                         : "the server does not answer the TLS handshake; check that this port "
-                                           "speaks TLS")
-                   : Status(ErrorKind::Internal, "poll() during the TLS handshake failed: " + errnoText(errno));
+      result =
+          w == WaitResult::Timeout
+              ? Status(ErrorKind::Timeout,
+                       "TLS handshake with " + where() + " timed out after " +
+                           formatDurationMs(timeouts_.tlsHandshakeMs),
+                       port_ == 143 ? "port 143 usually speaks STARTTLS, not implicit TLS: try --source-tls "
+                                      "starttls"
+                                    : "the server does not answer the TLS handshake; check that this port "
+                                      "speaks TLS")
+              : Status(ErrorKind::Internal, "poll() during the TLS handshake failed: " + errnoText(errno));
       break;
     }
     detail::HandshakeContext hc;
@@ -536,8 +542,8 @@ void TcpTransport::close() {
 
 }  // namespace
 
-Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool implicitTls, const TlsOptions& tls,
-                                              const TimeoutOptions& timeouts) {
+Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool implicitTls,
+                                              const TlsOptions& tls, const TimeoutOptions& timeouts) {
   if (endpoint.port == 0) {
     return Status(ErrorKind::Config, "no port given for " + endpoint.host,
                   "use 993 for IMAPS or 143 for IMAP/STARTTLS");
@@ -560,7 +566,8 @@ Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool imp
     const std::string addr = numericAddress(ai->ai_addr, ai->ai_addrlen);
     ConnectAttempt attempt = connectOne(ai, target, addr == endpoint.host ? "" : addr, timeouts.connectMs);
     if (attempt.fd >= 0) {
-      auto transport = std::make_unique<TcpTransport>(attempt.fd, endpoint.host, endpoint.port, addr, timeouts);
+      auto transport =
+          std::make_unique<TcpTransport>(attempt.fd, endpoint.host, endpoint.port, addr, timeouts);
       if (implicitTls) {
         Status s = transport->handshake(tls);
         if (!s.isOk()) {

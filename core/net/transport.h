@@ -13,12 +13,12 @@
 namespace migrate::net {
 
 struct TlsOptions {
-  bool verify = true;        // verify the certificate chain and the host name
-  std::string caFile;        // PEM bundle; empty: the system store
-  std::string caDir;         // hashed CA directory; empty: the system store
-  std::string serverName;    // SNI and the name to verify; empty: the host we connected to
+  bool verify = true;      // verify the certificate chain and the host name
+  std::string caFile;      // PEM bundle; empty: the system store
+  std::string caDir;       // hashed CA directory; empty: the system store
+  std::string serverName;  // SNI and the name to verify; empty: the host we connected to
   // Minimum protocol: TLS 1.2 unless the admin lowers it.
-  int minVersion = 0x0303;   // TLS1_2_VERSION
+  int minVersion = 0x0303;  // TLS1_2_VERSION
 };
 
 struct Endpoint {

@@ -433,7 +433,8 @@ Result<std::vector<DestFolder>> DovecotSink::listFolders() {
     sets = array_get(&ns->set->mailboxes, &count);
     for (unsigned int i = 0; i < count; i++) {
       const struct mailbox_settings* set = sets[i];
-      if (set->special_use == nullptr || *set->special_use == '\0') {
+      if (set->name == nullptr || *set->name == '\0' || set->special_use == nullptr ||
+          *set->special_use == '\0') {
         continue;
       }
       std::string vname = std::string(ns->prefix) + set->name;
@@ -737,14 +738,20 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
     }
   }
   batchSaved_ = 0;
+  // The cached mailbox's view still shows the index as it was when it was opened (the commit
+  // does not sync it, and syncing a maildir would rescan cur/). A second instance opened now
+  // reads the index header the commit just wrote.
+  Result<MailboxHandle> fresh = allocMailbox(boxName_, static_cast<enum mailbox_flags>(0));
+  if (!fresh.isOk()) {
+    return fresh.status();
+  }
   struct mailbox_status st;
-  if (mailbox_get_status(box, STATUS_UIDNEXT, &st) < 0) {
-    return storageError(box, folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
+  if (mailbox_get_status(fresh.value().get(), STATUS_UIDNEXT, &st) < 0) {
+    return storageError(fresh.value().get(), folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
   }
   result.uidNext = st.uidnext;
   for (uint32_t uid : result.uids) {
-    // The view of a SAVEONLY mailbox is not synced by the commit: never report a UIDNEXT at or
-    // below what we just saved.
+    // Never report a UIDNEXT at or below a UID we just saved.
     if (uid != kUidMax && uid + 1 > result.uidNext) {
       result.uidNext = uid + 1;
     }

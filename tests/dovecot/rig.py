@@ -216,6 +216,163 @@ def _write_atomic(path, data, mode=0o644, uid=None, mtime=None):
     os.replace(tmp, path)
 
 
+# --------------------------------------------------------------------------- maildir writer
+
+class MaildirWriter:
+    """Writes a corpus straight into a Maildir the way Dovecot 2.3 lays it out, owned by the
+    mail uid. layout 'fs' (maildir:...:LAYOUT=fs, folders are directories with mUTF-7 names,
+    INBOX is the root; a level may contain '.') or 'maildir++' (folders are .a.b dirs); sep is
+    the namespace separator ('.' implies the "INBOX." prefix, so ('INBOX', 'x') == ('x',))."""
+
+    _seq = 0   # process-wide, so that file names stay unique across calls
+
+    def __init__(self, maildir, layout='fs', sep='/', owner=(MAIL_UID, MAIL_GID)):
+        self.maildir = maildir
+        self.layout = layout
+        self.sep = sep
+        self.owner = owner
+
+    def vname(self, components):
+        components = tuple(components)
+        if self.sep == '.':
+            if components == ('INBOX',):
+                return 'INBOX'
+            if components[0] == 'INBOX':
+                components = components[1:]
+            return 'INBOX.' + '.'.join(components)
+        return '/'.join(components)
+
+    def folder_dir(self, components):
+        components = tuple(components)
+        if components == ('INBOX',):
+            return self.maildir
+        if self.sep == '.' and components[0] == 'INBOX':
+            components = components[1:]   # INBOX.x -> .x (INBOX is the Maildir++ root)
+        for c in components:
+            if (not c or c in ('.', '..') or '/' in c or c.startswith('~')
+                    or (self.layout == 'maildir++' and '.' in c)):
+                raise ValueError('folder level %r cannot be stored in a %s maildir (sep %r)'
+                                 % (c, self.layout, self.sep))
+            if self.layout == 'fs' and c in ('cur', 'new', 'tmp'):
+                raise ValueError('folder name %r is reserved in maildir LAYOUT=fs' % c)
+        enc = [mutf7_encode(c) for c in components]
+        if self.layout == 'fs':
+            return os.path.join(self.maildir, *enc)
+        return os.path.join(self.maildir, '.' + '.'.join(enc))
+
+    def subscription_name(self, components):
+        # subscriptions file v2: names relative to the namespace prefix, hierarchy levels
+        # separated by TAB, each level mUTF-7 (checked against what doveadm writes).
+        components = tuple(components)
+        if self.sep == '.' and components[0] == 'INBOX' and len(components) > 1:
+            components = components[1:]
+        return '\t'.join(mutf7_encode(c) for c in components)
+
+    def _chown(self, path):
+        if self.owner:
+            os.chown(path, *self.owner)
+
+    def write(self, corpus, clock=None):
+        t0 = time.monotonic()
+        maildir = self.maildir
+        if not os.path.isdir(maildir):
+            os.makedirs(maildir)
+        self._chown(maildir)
+        stamp = int(time.time()) if clock is None else clock
+        pid = os.getpid()
+        n_msgs = n_bytes = 0
+        subs = _read_subscriptions(maildir)
+        for folder in corpus.folders:
+            comps = tuple(folder.name)
+            fdir = self.folder_dir(comps)
+            p = fdir
+            while p != maildir and p.startswith(maildir):   # new parents (\NoSelect levels)
+                if not os.path.isdir(p):
+                    os.makedirs(p)
+                self._chown(p)
+                p = os.path.dirname(p)
+            for sub in ('cur', 'new', 'tmp'):
+                os.makedirs(os.path.join(fdir, sub), exist_ok=True)
+                self._chown(os.path.join(fdir, sub))
+            if self.layout == 'maildir++' and fdir != maildir:
+                mf = os.path.join(fdir, 'maildirfolder')
+                open(mf, 'a').close()
+                self._chown(mf)
+            kw_path = os.path.join(fdir, 'dovecot-keywords')
+            keywords = _read_keywords(kw_path)
+            kw_changed = False
+            cur = os.path.join(fdir, 'cur')
+            for m in folder.messages:
+                letters = []
+                for fl in m.flags:
+                    if fl == r'\Recent':
+                        continue
+                    if fl in _FLAG_LETTERS:
+                        letters.append(_FLAG_LETTERS[fl])
+                        continue
+                    if fl.startswith('\\'):
+                        raise ValueError('unknown system flag %r' % fl)
+                    if fl not in keywords:
+                        if len(keywords) >= 26:
+                            raise ValueError('more than 26 keywords in one maildir folder')
+                        keywords[fl] = len(keywords)
+                        kw_changed = True
+                    letters.append(chr(ord('a') + keywords[fl]))
+                data = m.data
+                MaildirWriter._seq += 1
+                # Dovecot assigns UIDs to new files in file name order (time, then M<n>).
+                fname = '%d.M%dP%d.migrate-rig,S=%d,W=%d:2,%s' % (
+                    stamp, MaildirWriter._seq, pid, len(data), vsize_of(data),
+                    ''.join(sorted(set(letters))))
+                path = os.path.join(cur, fname)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[os.write(fd, view):]
+                    if self.owner:
+                        os.fchown(fd, *self.owner)
+                    os.utime(fd, (m.internaldate, m.internaldate))
+                finally:
+                    os.close(fd)
+                n_msgs += 1
+                n_bytes += len(data)
+            if kw_changed:
+                _write_atomic(kw_path, ''.join('%d %s\n' % (i, k) for k, i in
+                                               sorted(keywords.items(), key=lambda x: x[1])),
+                              0o600, uid=self.owner[0] if self.owner else None)
+            if getattr(folder, 'subscribed', True):
+                subs.add(self.subscription_name(comps))
+        _write_atomic(os.path.join(maildir, 'subscriptions'),
+                      'V\t2\n\n' + ''.join(s + '\n' for s in sorted(subs)), 0o600,
+                      uid=self.owner[0] if self.owner else None)
+        return {'messages': n_msgs, 'bytes': n_bytes, 'seconds': time.monotonic() - t0}
+
+
+def _read_keywords(path):
+    kws = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                idx, _, name = line.rstrip('\n').partition(' ')
+                if idx.isdigit() and name:
+                    kws[name] = int(idx)
+    except FileNotFoundError:
+        pass
+    return kws
+
+
+def _read_subscriptions(maildir):
+    try:
+        with open(os.path.join(maildir, 'subscriptions')) as f:
+            lines = f.read().split('\n')
+    except FileNotFoundError:
+        return set()
+    if lines and lines[0].startswith('V\t'):
+        lines = lines[2:]
+    return {l for l in lines if l}
+
+
 # --------------------------------------------------------------------------- one instance
 
 class Instance:
@@ -913,33 +1070,14 @@ class Rig:
 
     # ------------------------------------------------------------------ source mail
 
-    def _src_folder_dir(self, maildir, components):
-        """On-disk maildir directory of a source folder (components: tuple of names)."""
-        if tuple(components) == ('INBOX',):
-            return maildir
-        if self.src_sep == '.' and components[0] == 'INBOX':
-            components = components[1:]   # INBOX.x -> .x (INBOX is the Maildir++ root)
-        for c in components:
-            if not c or c in ('.', '..') or '/' in c or (self.src_layout == 'maildir++' and '.' in c):
-                raise ValueError('folder component %r cannot be stored in a %s source (sep %r)'
-                                 % (c, self.src_layout, self.src_sep))
-            if self.src_layout == 'fs' and c in ('cur', 'new', 'tmp'):
-                raise ValueError('folder name %r is reserved in maildir LAYOUT=fs' % c)
-        enc = [mutf7_encode(c) for c in components]
-        if self.src_layout == 'fs':
-            return os.path.join(maildir, *enc)
-        return os.path.join(maildir, '.' + '.'.join(enc))
-
     def src_vname(self, components):
         """The source's IMAP/doveadm name of a folder given as components."""
-        components = tuple(components)
-        if self.src_sep == '.':
-            if components == ('INBOX',):
-                return 'INBOX'
-            if components[0] == 'INBOX':
-                components = components[1:]
-            return 'INBOX.' + '.'.join(components)
-        return '/'.join(components)
+        return MaildirWriter(None, self.src_layout, self.src_sep).vname(components)
+
+    def src_folder_dir(self, user, components):
+        """On-disk maildir directory of a source folder."""
+        return MaildirWriter(self.src_maildir(user), self.src_layout, self.src_sep).folder_dir(
+            components)
 
     def load_source(self, user, corpus, clock=None):
         """Write corpus straight into the source user's maildir (fast: no IMAP, no doveadm).
@@ -947,127 +1085,14 @@ class Rig:
         corpus: an object with .folders, each with .name (tuple of components, ('INBOX',) for
         INBOX; for a '.' source ('INBOX', 'x') and ('x',) both mean INBOX.x), .subscribed (bool)
         and .messages (iterable of objects with .data bytes, .flags iterable of str and
-        .internaldate unix int). May be called again to add folders/messages (keywords files
-        and subscriptions are merged). Files get S= and W= sizes, flags in the info part and
-        INTERNALDATE as mtime. UIDs follow the order of .messages. Returns stats."""
-        t0 = time.monotonic()
-        maildir = self.src_maildir(user)
-        home = self.src_home(user)
-        made = []
-        for p in (home, maildir):
-            if not os.path.isdir(p):
-                os.makedirs(p)
-                made.append(p)
-        stamp = int(time.time()) if clock is None else clock
-        pid = os.getpid()
-        n_msgs = n_bytes = 0
-        subs = self._read_subscriptions(maildir)
-        seq = getattr(self, '_load_seq', 0)
-        for folder in corpus.folders:
-            comps = tuple(folder.name)
-            fdir = self._src_folder_dir(maildir, comps)
-            new_dirs = []
-            p = fdir
-            while not os.path.isdir(p):
-                new_dirs.append(p)
-                p = os.path.dirname(p)
-            for sub in ('cur', 'new', 'tmp'):
-                os.makedirs(os.path.join(fdir, sub), exist_ok=True)
-            if self.src_layout == 'maildir++' and fdir != maildir:
-                open(os.path.join(fdir, 'maildirfolder'), 'a').close()
-            kw_path = os.path.join(fdir, 'dovecot-keywords')
-            keywords = self._read_keywords(kw_path)
-            kw_changed = False
-            cur = os.path.join(fdir, 'cur')
-            for m in folder.messages:
-                letters = []
-                for fl in m.flags:
-                    if fl == r'\Recent':
-                        continue
-                    if fl in _FLAG_LETTERS:
-                        letters.append(_FLAG_LETTERS[fl])
-                        continue
-                    if fl.startswith('\\'):
-                        raise ValueError('unknown system flag %r' % fl)
-                    if fl not in keywords:
-                        if len(keywords) >= 26:
-                            raise ValueError('more than 26 keywords in one maildir folder')
-                        keywords[fl] = len(keywords)
-                        kw_changed = True
-                    letters.append(chr(ord('a') + keywords[fl]))
-                data = m.data
-                seq += 1
-                fname = '%d.M%dP%d.migrate-rig,S=%d,W=%d:2,%s' % (
-                    stamp, seq, pid, len(data), vsize_of(data),
-                    ''.join(sorted(set(letters))))
-                path = os.path.join(cur, fname)
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                try:
-                    view = memoryview(data)
-                    while view:
-                        view = view[os.write(fd, view):]
-                    os.fchown(fd, MAIL_UID, MAIL_GID)
-                finally:
-                    os.close(fd)
-                os.utime(path, (m.internaldate, m.internaldate))
-                n_msgs += 1
-                n_bytes += len(data)
-            if kw_changed:
-                _write_atomic(kw_path, ''.join('%d %s\n' % (i, k) for k, i in
-                                               sorted(keywords.items(), key=lambda x: x[1])),
-                              0o600, uid=MAIL_UID)
-            if getattr(folder, 'subscribed', True):
-                subs.add(self._subscription_name(comps))
-            for d in new_dirs + [os.path.join(fdir, s) for s in ('cur', 'new', 'tmp')]:
-                os.chown(d, MAIL_UID, MAIL_GID)
-            # Intermediate directories of the fs layout (\NoSelect parents).
-            p = os.path.dirname(fdir)
-            while p.startswith(maildir) and p != maildir:
-                os.chown(p, MAIL_UID, MAIL_GID)
-                p = os.path.dirname(p)
-            if fdir != maildir:
-                mf = os.path.join(fdir, 'maildirfolder')
-                if os.path.exists(mf):
-                    os.chown(mf, MAIL_UID, MAIL_GID)
-        self._load_seq = seq
-        _write_atomic(os.path.join(maildir, 'subscriptions'),
-                      'V\t2\n\n' + ''.join(s + '\n' for s in sorted(subs)), 0o600, uid=MAIL_UID)
-        for p in made:
-            os.chown(p, MAIL_UID, MAIL_GID)
-        os.chown(maildir, MAIL_UID, MAIL_GID)
-        os.chown(home, MAIL_UID, MAIL_GID)
-        return {'messages': n_msgs, 'bytes': n_bytes, 'seconds': time.monotonic() - t0}
-
-    def _subscription_name(self, comps):
-        # subscriptions file v2: names relative to the namespace prefix, hierarchy levels
-        # separated by TAB, each level mUTF-7 (checked against what doveadm writes).
-        if self.src_sep == '.' and comps[0] == 'INBOX' and len(comps) > 1:
-            comps = comps[1:]
-        return '\t'.join(mutf7_encode(c) for c in comps)
-
-    @staticmethod
-    def _read_keywords(path):
-        kws = {}
-        try:
-            with open(path) as f:
-                for line in f:
-                    idx, _, name = line.rstrip('\n').partition(' ')
-                    if idx.isdigit() and name:
-                        kws[name] = int(idx)
-        except FileNotFoundError:
-            pass
-        return kws
-
-    @staticmethod
-    def _read_subscriptions(maildir):
-        try:
-            with open(os.path.join(maildir, 'subscriptions')) as f:
-                lines = f.read().split('\n')
-        except FileNotFoundError:
-            return set()
-        if lines and lines[0].startswith('V\t'):
-            lines = lines[2:]
-        return {l for l in lines if l}
+        .internaldate unix int; may be a generator). May be called again to add folders or
+        messages (keywords files and subscriptions are merged; Dovecot picks new files up).
+        Files get S= and W= sizes, flags in the info part and INTERNALDATE as mtime; UIDs
+        follow the order of .messages. Returns {'messages', 'bytes', 'seconds'}."""
+        os.makedirs(self.src_home(user), exist_ok=True)
+        os.chown(self.src_home(user), MAIL_UID, MAIL_GID)
+        return MaildirWriter(self.src_maildir(user), self.src_layout, self.src_sep).write(
+            corpus, clock=clock)
 
     # ------------------------------------------------------------------ inspection
 

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "istream-crlf.h"
+#include "mail-index-alloc-cache.h"
 #include "master-service.h"
 #include "test-mail-storage-common.h"
 }

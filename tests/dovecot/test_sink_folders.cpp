@@ -219,14 +219,21 @@ TEST_F(SinkTest, SubscribesWhenAskedAndListsSubscriptions) {
 class SinkSpecialUseTest : public StorageTest {
  protected:
   void SetUp() override {
+    // What doveconf hands over for namespace inbox { mailbox Sent { special_use = \Sent } ...}:
+    // the section's name is a setting of its own.
     startUser("maildir", {
                              "namespace/inbox/mailbox=Sent Drafts Trash Archive Junk",
+                             "namespace/inbox/mailbox/Sent/name=Sent",
                              "namespace/inbox/mailbox/Sent/special_use=\\Sent",
+                             "namespace/inbox/mailbox/Drafts/name=Drafts",
                              "namespace/inbox/mailbox/Drafts/special_use=\\Drafts",
+                             "namespace/inbox/mailbox/Trash/name=Trash",
                              "namespace/inbox/mailbox/Trash/special_use=\\Trash",
                              "namespace/inbox/mailbox/Trash/auto=subscribe",
+                             "namespace/inbox/mailbox/Archive/name=Archive",
                              "namespace/inbox/mailbox/Archive/special_use=\\Archive \\All",
                              // Declared without special-use: not a mapping target.
+                             "namespace/inbox/mailbox/Junk/name=Junk",
                              "namespace/inbox/mailbox/Junk/auto=no",
                          });
   }
@@ -239,8 +246,6 @@ TEST_F(SinkSpecialUseTest, ListsConfigDeclaredSpecialUseFoldersEvenIfMissing) {
 
   Result<std::vector<DestFolder>> list = sink().listFolders();
   ASSERT_TRUE(list.isOk()) << list.status().describe();
-  for (auto& f : list.value()) fprintf(stderr, "DBG %s su=%d sub=%d sel=%d\n", f.name.c_str(), f.specialUse, f.subscribed, f.selectable);
-  for (struct mail_namespace* ns = user()->namespaces; ns; ns = ns->next) fprintf(stderr, "NS '%s' boxes=%d\n", ns->prefix, array_is_created(&ns->set->mailboxes) ? (int)array_count(&ns->set->mailboxes) : -1);
   const DestFolder* sent = findFolder(list.value(), "Sent");
   const DestFolder* drafts = findFolder(list.value(), "Drafts");
   const DestFolder* trash = findFolder(list.value(), "Trash");
@@ -284,7 +289,7 @@ class SinkPrefixNamespaceTest : public StorageTest {
  protected:
   void SetUp() override {
     startUser("maildir", {"namespace/inbox/prefix=INBOX/", "namespace/inbox/mailbox=Sent",
-                          "namespace/inbox/mailbox/Sent/special_use=\\Sent"});
+                          "namespace/inbox/mailbox/Sent/name=Sent", "namespace/inbox/mailbox/Sent/special_use=\\Sent"});
   }
 };
 

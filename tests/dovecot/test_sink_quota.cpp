@@ -18,6 +18,10 @@ namespace {
 class SinkQuotaTest : public StorageTest {
  protected:
   void SetUp() override {
+    // Keep lib-storage initialised until the plugin is unloaded: its deinit removes its hooks,
+    // which mail_storage_deinit() (called by test_mail_storage_deinit()) would have freed.
+    mail_storage_init();
+    storageRef_ = true;
     struct module_dir_load_settings set;
     i_zero(&set);
     set.abi_version = DOVECOT_ABI_VERSION;
@@ -33,6 +37,9 @@ class SinkQuotaTest : public StorageTest {
     if (modules_ != nullptr) {
       module_dir_unload(&modules_);
     }
+    if (storageRef_) {
+      mail_storage_deinit();
+    }
   }
   // 1 MiB storage quota with the count backend (needs quota_vsizes, as in the test rig).
   void startQuotaUser(const std::string& rule = "*:storage=1M") {
@@ -40,6 +47,7 @@ class SinkQuotaTest : public StorageTest {
   }
 
   struct module* modules_ = nullptr;
+  bool storageRef_ = false;
 };
 
 TEST_F(SinkQuotaTest, ReportsTheLimitInBytes) {

@@ -77,7 +77,7 @@ TEST(CommandQuote, NeedsContinuation) {
   EXPECT_TRUE(needsContinuation(quoteAstring("a\r\nb", false)));
   EXPECT_FALSE(needsContinuation(quoteAstring("a\r\nb", true)));
   EXPECT_FALSE(needsContinuation(quoteAstring("INBOX", false)));
-  EXPECT_FALSE(needsContinuation(quoteString("{3}", false)));  // quoted: "{3}"
+  EXPECT_FALSE(needsContinuation(quoteString("{3}", false)));     // quoted: "{3}"
   EXPECT_TRUE(needsContinuation(quoteString("{3}\r\n", false)));  // a literal holding "{3}\r\n"
   EXPECT_TRUE(needsContinuation("{0}\r\n"));
   EXPECT_FALSE(needsContinuation("{}\r\n"));

@@ -24,7 +24,9 @@ std::string readExactly(Transport& t, size_t n) {
   return out;
 }
 
-Status write(Transport& t, const std::string& s) { return t.writeAll(s.data(), s.size()); }
+Status write(Transport& t, const std::string& s) {
+  return t.writeAll(s.data(), s.size());
+}
 
 TEST(MemoryTransport, BytesArriveInOrderBothWays) {
   MemoryPipe pipe = makeMemoryPipe();
@@ -204,8 +206,9 @@ TEST(MemoryTransport, StartTlsIsSimulated) {
 
 TEST(MemoryTransport, InjectedStartTlsFailureClosesTheEnd) {
   MemoryPipe pipe = makeMemoryPipe();
-  pipe.client->failNextStartTls(Status(ErrorKind::Tls, "TLS certificate verification failed for x:993: "
-                                                       "self-signed certificate"));
+  pipe.client->failNextStartTls(Status(ErrorKind::Tls,
+                                       "TLS certificate verification failed for x:993: "
+                                       "self-signed certificate"));
   Status s = pipe.client->startTls(TlsOptions());
   ASSERT_FALSE(s.isOk());
   EXPECT_EQ(s.kind(), ErrorKind::Tls);

@@ -22,9 +22,7 @@ const std::vector<Vector>& knownVectors() {
       {"&", "&-"},
       {"Tom & Jerry", "Tom &- Jerry"},
       {"&&", "&-&-"},
-      {"Entw\xc3\xbc"
-       "rfe",
-       "Entw&APw-rfe"},
+      {"Entw\xc3\xbcrfe", "Entw&APw-rfe"},
       {"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "&ZeVnLIqe-"},
       // RFC 3501 5.1.3 example: ~peter/mail/<taipei>/<japanese>
       {"~peter/mail/\xe5\x8f\xb0\xe5\x8c\x97/\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e",
@@ -34,9 +32,7 @@ const std::vector<Vector>& knownVectors() {
       {"\xd0\x92\xd1\x85\xd0\xbe\xd0\xb4\xd1\x8f\xd1\x89\xd0\xb8\xd0\xb5", "&BBIERQQ+BDQETwRJBDgENQ-"},
       // Non-BMP: U+1F600 as the surrogate pair D83D DE00.
       {"\xf0\x9f\x98\x80", "&2D3eAA-"},
-      {"a\xf0\x9f\x98\x80"
-       "b",
-       "a&2D3eAA-b"},
+      {"a\xf0\x9f\x98\x80z", "a&2D3eAA-z"},
       // The last code point, U+10FFFF = DBFF DFFF.
       {"\xf4\x8f\xbf\xbf", "&2,,f,w-"},
       // Control characters cannot represent themselves.
@@ -65,8 +61,7 @@ TEST(Mutf7Vectors, Encode) {
 
 TEST(Mutf7RoundTrip, EncodeThenDecode) {
   std::vector<std::string> names = {
-      "INBOX/Entw\xc3\xbc"
-      "rfe/2024 & more",
+      "INBOX/Entw\xc3\xbcrfe/2024 & more",
       "\xe2\x82\xac uro",
       "\xf0\x9f\x93\xa7 Mail \xf0\x9f\x93\xa8\xf0\x9f\x93\xa9",
       "x\xc3\xa9y\xc3\xa9z",
@@ -74,8 +69,8 @@ TEST(Mutf7RoundTrip, EncodeThenDecode) {
       "a-b&-c",
   };
   // Every code point boundary class, one at a time and in runs of 1..4 (all base64 paddings).
-  for (uint32_t cp : {0x01u, 0x1fu, 0x80u, 0x7ffu, 0x800u, 0xd7ffu, 0xe000u, 0xfffdu, 0xffffu, 0x10000u,
-                      0x10ffffu}) {
+  for (uint32_t cp :
+       {0x01u, 0x1fu, 0x80u, 0x7ffu, 0x800u, 0xd7ffu, 0xe000u, 0xfffdu, 0xffffu, 0x10000u, 0x10ffffu}) {
     std::string one;
     if (cp < 0x80) {
       one = std::string(1, static_cast<char>(cp));
@@ -123,8 +118,8 @@ TEST(Mutf7Decode, MalformedIsAProtocolErrorNamingTheName) {
       {"&AO=-", "not allowed in a \"&\" sequence"},
       {"&A-", "too short"},
       {"&AO-", "too short"},
-      {"&AOQA-", "extra base64"},       // one 16-bit unit plus a stray sextet
-      {"&AOR-", "non-zero padding"},    // AOR = 0x00E4 with a 1 in the padding bits
+      {"&AOQA-", "extra base64"},     // one 16-bit unit plus a stray sextet
+      {"&AOR-", "non-zero padding"},  // AOR = 0x00E4 with a 1 in the padding bits
       {"&AEE-", "printable character \"A\""},
       {"&ACY-", "printable character \"&\""},  // "&" must be "&-"
       {"&ACA-", "printable character \" \""},
@@ -166,9 +161,7 @@ TEST(Mutf7Decode, AmpersandDashAfterSequenceIsFine) {
 }
 
 TEST(Mutf7Encode, InvalidUtf8IsAConfigError) {
-  for (const std::string& bad : {"Entw\xfc"
-                                 "rfe"s,
-                                 "\xc0\xaf"s, "\xed\xa0\x80"s, "\xe2\x82"s}) {
+  for (const std::string& bad : {"Entw\xfcrfe"s, "\xc0\xaf"s, "\xed\xa0\x80"s, "\xe2\x82"s}) {
     Result<std::string> r = mutf7Encode(bad);
     ASSERT_FALSE(r.isOk());
     EXPECT_EQ(r.status().kind(), ErrorKind::Config);
@@ -194,24 +187,24 @@ TEST(Mutf7Utf8, Validation) {
       "\xf4\x8f\xbf\xbf",  // U+10FFFF
   };
   const std::vector<std::string> invalid = {
-      "\x80",               // lone continuation
+      "\x80",  // lone continuation
       "\xbf",
-      "\xc0\x80",           // overlong NUL
-      "\xc1\xbf",           // overlong
-      "\xe0\x80\x80",       // overlong
-      "\xe0\x9f\xbf",       // overlong
-      "\xf0\x80\x80\x80",   // overlong
-      "\xf0\x8f\xbf\xbf",   // overlong
-      "\xed\xa0\x80",       // U+D800 surrogate
-      "\xed\xbf\xbf",       // U+DFFF surrogate
-      "\xf4\x90\x80\x80",   // U+110000
+      "\xc0\x80",          // overlong NUL
+      "\xc1\xbf",          // overlong
+      "\xe0\x80\x80",      // overlong
+      "\xe0\x9f\xbf",      // overlong
+      "\xf0\x80\x80\x80",  // overlong
+      "\xf0\x8f\xbf\xbf",  // overlong
+      "\xed\xa0\x80",      // U+D800 surrogate
+      "\xed\xbf\xbf",      // U+DFFF surrogate
+      "\xf4\x90\x80\x80",  // U+110000
       "\xf5\x80\x80\x80",
       "\xff",
       "\xfe",
-      "\xc3",               // truncated
+      "\xc3",  // truncated
       "\xe2\x82",
       "\xf0\x9f\x98",
-      "\xc3\x28",           // bad continuation
+      "\xc3\x28",  // bad continuation
       "a\xe2\x28\xa1",
   };
   for (const std::string& s : valid) {

@@ -123,9 +123,9 @@ struct Transcript {
 };
 
 std::string describe(const Transcript& run) {
-  std::string out = run.status.isOk() ? std::string("ok")
-                                      : std::string(errorKindName(run.status.kind())) + ": " +
-                                            run.status.message();
+  std::string out = run.status.isOk()
+                        ? std::string("ok")
+                        : std::string(errorKindName(run.status.kind())) + ": " + run.status.message();
   out += "\nidle=" + std::to_string(run.idle);
   for (const Response& r : run.responses) {
     out += "\n" + dump(r);
@@ -325,8 +325,9 @@ TEST(ParserStatus, CodeWithBracketTextAfter) {
 }
 
 TEST(ParserStatus, Continuation) {
-  Transcript run = replay("+ Ready for literal data\r\n+\r\n+ YGgGCSqGSIb3EgECAgIBAAD/////6jcyG4GE3KkTzNYYP+3VcUC6k2+t\r\n"
-                   "+ [ALERT] careful\r\n");
+  Transcript run = replay(
+      "+ Ready for literal data\r\n+\r\n+ YGgGCSqGSIb3EgECAgIBAAD/////6jcyG4GE3KkTzNYYP+3VcUC6k2+t\r\n"
+      "+ [ALERT] careful\r\n");
   ASSERT_TRUE(run.status.isOk()) << run.status.describe();
   ASSERT_EQ(run.responses.size(), 4u);
   for (const Response& r : run.responses) {
@@ -501,11 +502,15 @@ TEST(ParserData, BareLfLineEndings) {
 // ---------------------------------------------------------------------------------------------
 // FETCH
 
-const std::string kMessage =
-    "From: a@example.org\r\nSubject: ( \"{3}\r\n\r\nbody ) with \x00 NUL and \xff\r\n"s;
+// A message with the bytes that would confuse a parser that looked inside literals.
+const std::string& messageBytes() {
+  static const std::string m =
+      "From: a@example.org\r\nSubject: ( \"{3}\r\n\r\nbody ) with \x00 NUL and \xff\r\n"s;
+  return m;
+}
 
 std::string fetchTranscript() {
-  const std::string& msg = kMessage;
+  const std::string& msg = messageBytes();
   return "* 12 FETCH (UID 5 FLAGS (\\Seen $Forwarded) INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
          "RFC822.SIZE " +
          std::to_string(msg.size()) + " BODY[] {" + std::to_string(msg.size()) + "}\r\n" + msg +
@@ -513,7 +518,7 @@ std::string fetchTranscript() {
 }
 
 TEST(ParserFetch, InMemoryLiteral) {
-  const std::string& msg = kMessage;
+  const std::string& msg = messageBytes();
   Transcript run = replay(fetchTranscript());
   ASSERT_TRUE(run.status.isOk()) << run.status.describe();
   ASSERT_EQ(run.responses.size(), 2u);
@@ -539,7 +544,7 @@ TEST(ParserFetch, InMemoryLiteral) {
 }
 
 TEST(ParserFetch, StreamedLiteral) {
-  const std::string& msg = kMessage;
+  const std::string& msg = messageBytes();
   Transcript run = replay(fetchTranscript(), claimItem("BODY[]"));
   ASSERT_TRUE(run.status.isOk()) << run.status.describe();
   ASSERT_EQ(run.responses.size(), 2u);
@@ -651,7 +656,7 @@ TEST(ParserFetch, SinkErrorsAreReturnedUnchanged) {
   EXPECT_EQ(f.status.kind(), ErrorKind::Quota);
   EXPECT_EQ(f.status.message(), "quota exceeded at commit");
   ASSERT_EQ(f.literals.size(), 1u);
-  EXPECT_EQ(f.literals[0].bytes, kMessage);
+  EXPECT_EQ(f.literals[0].bytes, messageBytes());
 
   Transcript empty = replay("* 1 FETCH (BODY[] {0}\r\n)\r\n", failFinish);
   ASSERT_FALSE(empty.status.isOk());
@@ -892,8 +897,9 @@ TEST(ParserLimit, InMemoryLiteral) {
   Response r = single("* 1 FETCH (BODY[] {10}\r\n0123456789)\r\n", o);
   EXPECT_EQ(r.args[0].list[1].text, "0123456789");
   Status st = failure("* 1 FETCH (BODY[] {11}\r\n01234567890)\r\n", o);
-  EXPECT_NE(st.message().find("literal of 11 bytes exceeds the limit of 10 bytes for literals kept in memory"),
-            std::string::npos)
+  EXPECT_NE(
+      st.message().find("literal of 11 bytes exceeds the limit of 10 bytes for literals kept in memory"),
+      std::string::npos)
       << st.message();
   // A claimed literal is not held in memory, so the limit does not apply.
   Options claimed = claimAll();
@@ -1031,9 +1037,9 @@ TEST(ParserMalformed, ErrorExcerptIsShortAndSanitized) {
 
 TEST(ParserMalformed, RandomInputIsSplitInvariantAndBounded) {
   const std::vector<std::string> pieces = {
-      "* ",  "A1 ", "+ ",   "OK ", "FETCH ", "1 ",     "(",      ")",     "{3}\r\n", "{0}\r\n", "~{2}\r\n",
-      "\"",  "\\",  "\r\n", "\n",  "\r",     "BODY[", "]",      " ",     "NIL",     "\x00"s,    "\xff",
-      "abc", "[",   "{",    "}",   "12",     "LIST ", "<0>",    "{9999999}\r\n"};
+      "* ",       "A1 ",  "+ ",  "OK ",  "FETCH ", "1 ", "(",     ")",     "{3}\r\n", "{0}\r\n",
+      "~{2}\r\n", "\"",   "\\",  "\r\n", "\n",     "\r", "BODY[", "]",     " ",       "NIL",
+      "\x00"s,    "\xff", "abc", "[",    "{",      "}",  "12",    "LIST ", "<0>",     "{9999999}\r\n"};
   Options o;
   o.limits.maxLineLength = 200;
   o.limits.maxInMemoryLiteral = 64;
@@ -1054,7 +1060,8 @@ TEST(ParserMalformed, RandomInputIsSplitInvariantAndBounded) {
     Transcript bytewise = runWithCuts(input, every, o);
     ASSERT_EQ(describe(bytewise), describe(whole)) << "input: \"" << escaped(input) << "\"";
     std::vector<size_t> middle = {input.size() / 2};
-    ASSERT_EQ(describe(runWithCuts(input, middle, o)), describe(whole)) << "input: \"" << escaped(input) << "\"";
+    ASSERT_EQ(describe(runWithCuts(input, middle, o)), describe(whole))
+        << "input: \"" << escaped(input) << "\"";
     EXPECT_LE(bytewise.maxBuffered, 202u + 64);
     EXPECT_LE(whole.maxBuffered, 200u + 202 + 64);
     if (!whole.status.isOk()) {
@@ -1112,9 +1119,11 @@ TEST(ParserMalformed, MutatedTranscriptsAreSplitInvariant) {
     for (size_t cut = 1; cut < input.size(); ++cut) {
       every.push_back(cut);
     }
-    ASSERT_EQ(describe(runWithCuts(input, every, o)), describe(whole)) << "input: \"" << escaped(input) << "\"";
+    ASSERT_EQ(describe(runWithCuts(input, every, o)), describe(whole))
+        << "input: \"" << escaped(input) << "\"";
     const std::vector<size_t> third = {input.size() / 3};
-    ASSERT_EQ(describe(runWithCuts(input, third, o)), describe(whole)) << "input: \"" << escaped(input) << "\"";
+    ASSERT_EQ(describe(runWithCuts(input, third, o)), describe(whole))
+        << "input: \"" << escaped(input) << "\"";
     (whole.status.isOk() ? ok : failed)++;
   }
   // The generator must exercise both paths for this test to mean anything.

@@ -40,9 +40,13 @@ TimeoutOptions quickTimeouts() {
   return t;
 }
 
-Endpoint loopback(uint16_t port) { return Endpoint{"127.0.0.1", port}; }
+Endpoint loopback(uint16_t port) {
+  return Endpoint{"127.0.0.1", port};
+}
 
-std::string where(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
+std::string where(uint16_t port) {
+  return "127.0.0.1:" + std::to_string(port);
+}
 
 TlsOptions trusting(const TestCert& cert) {
   TlsOptions tls;
@@ -103,8 +107,7 @@ void tlsEcho(SSL* ssl) {
 class TlsServer {
  public:
   explicit TlsServer(const TestCert& cert, std::function<void(SSL*)> body = tlsEcho, int maxVersion = 0)
-      : ctx_(testutil::makeServerContext(cert, maxVersion)),
-        server_([this, body](int fd) {
+      : ctx_(testutil::makeServerContext(cert, maxVersion)), server_([this, body](int fd) {
           SSL* ssl = testutil::tlsAccept(ctx_.get(), fd);
           if (ssl == nullptr) {
             return;
@@ -183,6 +186,43 @@ TEST(TcpTransport, ConnectionRefusedByNameShowsAddress) {
   // "connection to localhost:P (127.0.0.1) refused", maybe with "; ::1 failed too".
   EXPECT_TRUE(contains(r.status().message(), "connection to localhost:" + std::to_string(port) + " ("));
   EXPECT_TRUE(contains(r.status().message(), ") refused"));
+}
+
+// Loopback never drops packets, except SYNs to a listener whose accept queue is full: listen(0)
+// and never accept, and a later connect hangs like one behind a dropping firewall.
+TEST(TcpTransport, ConnectTimeoutWhenSynIsDropped) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  struct sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<struct sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<struct sockaddr*>(&addr), &len), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  const uint16_t port = ntohs(addr.sin_port);
+  TimeoutOptions timeouts = quickTimeouts();
+  timeouts.connectMs = 300;
+  std::vector<std::unique_ptr<Transport>> queued;  // fill the queue and keep it full
+  Status timedOut;
+  std::chrono::steady_clock::duration elapsed{};
+  for (int i = 0; i < 8 && timedOut.isOk(); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = connectTcp(loopback(port), false, TlsOptions(), timeouts);
+    elapsed = std::chrono::steady_clock::now() - start;
+    if (r.isOk()) {
+      queued.push_back(std::move(r).value());
+    } else {
+      timedOut = r.status();
+    }
+  }
+  ::close(listener);
+  ASSERT_FALSE(timedOut.isOk()) << "every connect succeeded";
+  EXPECT_EQ(timedOut.kind(), ErrorKind::Timeout);
+  EXPECT_EQ(timedOut.message(), "connecting to " + where(port) + " timed out after 300 ms");
+  EXPECT_TRUE(contains(timedOut.hint(), "a firewall may drop the traffic"));
+  EXPECT_GE(elapsed, std::chrono::milliseconds(290));
+  EXPECT_LT(elapsed, std::chrono::seconds(3));
 }
 
 TEST(TcpTransport, ReadTimeoutWhenServerSendsNothing) {
@@ -280,9 +320,11 @@ TEST(TlsTransport, SelfSignedCertificateIsRejectedWithSubject) {
   auto r = connectTcp(loopback(server.port()), true, TlsOptions(), quickTimeouts());
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().kind(), ErrorKind::Tls);
-  EXPECT_EQ(r.status().message(), "TLS certificate verification failed for " + where(server.port()) +
-                                      ": self-signed certificate (subject CN=localhost, issuer CN=localhost)");
-  EXPECT_EQ(r.status().hint(), "give the server's CA with --ca-file, or --insecure to skip verification (not recommended)");
+  EXPECT_EQ(r.status().message(),
+            "TLS certificate verification failed for " + where(server.port()) +
+                ": self-signed certificate (subject CN=localhost, issuer CN=localhost)");
+  EXPECT_EQ(r.status().hint(),
+            "give the server's CA with --ca-file, or --insecure to skip verification (not recommended)");
   EXPECT_FALSE(r.status().retriable());
   EXPECT_EQ(ERR_peek_error(), 0u) << "OpenSSL errors left in the queue";
 }
@@ -311,7 +353,8 @@ TEST(TlsTransport, HostNameSentAsSniAndVerified) {
   ASSERT_TRUE(r.value()->writeAll(msg.data(), msg.size()).isOk());
   EXPECT_EQ(readExactly(*r.value(), msg.size()), msg);  // the server has finished its handshake
   EXPECT_EQ(server.sni(), "localhost");
-  EXPECT_TRUE(contains(r.value()->describe(), "localhost:" + std::to_string(server.port()) + " (127.0.0.1), TLSv1"));
+  EXPECT_TRUE(
+      contains(r.value()->describe(), "localhost:" + std::to_string(server.port()) + " (127.0.0.1), TLSv1"));
 }
 
 TEST(TlsTransport, ServerNameOverridesSniAndVerification) {
@@ -346,7 +389,8 @@ TEST(TlsTransport, IpAddressNotInCertificateIsRejected) {
   TlsServer server(cert);
   auto r = connectTcp(loopback(server.port()), true, trusting(cert), quickTimeouts());
   ASSERT_FALSE(r.isOk());
-  EXPECT_TRUE(contains(r.status().message(), ": certificate is for CN=localhost / DNS:localhost, not 127.0.0.1"));
+  EXPECT_TRUE(
+      contains(r.status().message(), ": certificate is for CN=localhost / DNS:localhost, not 127.0.0.1"));
 }
 
 TEST(TlsTransport, ExpiredCertificateIsRejectedWithDate) {
@@ -362,6 +406,22 @@ TEST(TlsTransport, ExpiredCertificateIsRejectedWithDate) {
                                       ": certificate has expired (subject CN=localhost, not after " +
                                       cert.notAfterDate() + ")");
   EXPECT_TRUE(contains(r.status().hint(), "renewed"));
+}
+
+TEST(TlsTransport, NotYetValidCertificateIsRejected) {
+  CertSpec caSpec{"Migrate Test CA", {}, {}};
+  caSpec.isCa = true;
+  TestCert ca(caSpec);
+  CertSpec leafSpec;
+  leafSpec.notBeforeOffsetSec = 5L * 86400;
+  leafSpec.notAfterOffsetSec = 50L * 86400;
+  TestCert leaf(leafSpec, &ca);
+  TlsServer server(leaf);
+  auto r = connectTcp(loopback(server.port()), true, trusting(ca), quickTimeouts());
+  ASSERT_FALSE(r.isOk());
+  EXPECT_TRUE(
+      contains(r.status().message(), ": certificate is not yet valid (subject CN=localhost, not before "));
+  EXPECT_TRUE(contains(r.status().hint(), "clocks"));
 }
 
 TEST(TlsTransport, UnknownCaThenTrustedCa) {
@@ -401,7 +461,8 @@ TEST(TlsTransport, MissingCaFileIsConfigError) {
   auto r = connectTcp(loopback(server.port()), true, tls, quickTimeouts());
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().kind(), ErrorKind::Config);
-  EXPECT_EQ(r.status().message(), "cannot read CA file '/nonexistent/migrate-ca.pem': No such file or directory");
+  EXPECT_EQ(r.status().message(),
+            "cannot read CA file '/nonexistent/migrate-ca.pem': No such file or directory");
 }
 
 TEST(TlsTransport, PlainTextServerOnTlsPort) {
@@ -479,7 +540,8 @@ TEST(TlsTransport, StartTlsUpgradesInPlace) {
     if (ssl == nullptr) {
       return;
     }
-    serverOk = testutil::sslReadLine(ssl) == "a2 CAPABILITY\r\n" && testutil::sslWriteAll(ssl, "* CAPABILITY IMAP4rev1\r\n");
+    serverOk = testutil::sslReadLine(ssl) == "a2 CAPABILITY\r\n" &&
+               testutil::sslWriteAll(ssl, "* CAPABILITY IMAP4rev1\r\n");
     SSL_shutdown(ssl);
     SSL_free(ssl);
   });
@@ -521,7 +583,8 @@ TEST(TlsTransport, StartTlsRejectsPlainTextInjectedBeforeHandshake) {
   Status s = t.startTls(TlsOptions());
   ASSERT_FALSE(s.isOk());
   EXPECT_EQ(s.kind(), ErrorKind::Tls);
-  EXPECT_EQ(s.message(), "the server " + where(server.port()) + " sent unencrypted data after agreeing to STARTTLS");
+  EXPECT_EQ(s.message(),
+            "the server " + where(server.port()) + " sent unencrypted data after agreeing to STARTTLS");
   EXPECT_FALSE(t.isTls());
   const std::string more = "x";
   EXPECT_EQ(t.writeAll(more.data(), more.size()).kind(), ErrorKind::Closed);

@@ -227,7 +227,9 @@ bool sslWriteAll(SSL* ssl, const void* data, size_t len) {
   return true;
 }
 
-bool sslWriteAll(SSL* ssl, const std::string& data) { return sslWriteAll(ssl, data.data(), data.size()); }
+bool sslWriteAll(SSL* ssl, const std::string& data) {
+  return sslWriteAll(ssl, data.data(), data.size());
+}
 
 bool sslReadExactly(SSL* ssl, void* buf, size_t len) {
   char* p = static_cast<char*>(buf);
