@@ -75,8 +75,8 @@ void wipeSecret(std::string& secret) {
 }
 
 Result<uint16_t> parsePort(const std::string& value, const std::string& option) {
-  bool digits = !value.empty() && value.size() <= 5 &&
-                value.find_first_not_of("0123456789") == std::string::npos;
+  bool digits =
+      !value.empty() && value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos;
   unsigned long port = digits ? std::stoul(value) : 0;
   if (port < 1 || port > 65535) {
     return configError(option + ": '" + value + "' is not a port number",
@@ -141,9 +141,9 @@ Result<std::string> commandLinePath(const std::string& path, const std::string& 
   char cwd[4096];
   if (::getcwd(cwd, sizeof(cwd)) == nullptr) {
     int err = errno;
-    return configError(option + " " + path + ": cannot resolve the relative path: getcwd: " +
-                           std::strerror(err),
-                       "give an absolute path");
+    return configError(
+        option + " " + path + ": cannot resolve the relative path: getcwd: " + std::strerror(err),
+        "give an absolute path");
   }
   return std::string(cwd) + "/" + path;
 }

@@ -5,18 +5,21 @@
 // Every function doveadm calls is noexcept and catches everything: no C++ exception may unwind
 // through doveadm's C frames.
 
-#include <sysexits.h>
+#include <unistd.h>
 
-#include <cinttypes>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
-#include <unistd.h>
+#include <utility>
 
+// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
+// (which brings doveadm.h) before the other doveadm headers, whose enums C++ needs declared first.
 extern "C" {
 #include "lib.h"
-#include "doveadm-mail.h"  // first of the doveadm headers: it brings doveadm.h in the order C++ needs
+
+#include "doveadm-mail.h"
 #include "doveadm-print.h"
 }
 #include "adapter/dovecot_cxx.h"
@@ -88,8 +91,8 @@ bool paramBool(doveadm_mail_cmd_context* ctx, const char* name) {
 // file may be root-only.
 Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   const std::pair<const char*, std::optional<std::string>*> strings[] = {
-      {"source-host", &cli.host},      {"source-user", &cli.user}, {"source-master-user", &cli.masterUser},
-      {"ca-file", &cli.caFile},        {"ca-dir", &cli.caDir},
+      {"source-host", &cli.host}, {"source-user", &cli.user}, {"source-master-user", &cli.masterUser},
+      {"ca-file", &cli.caFile},   {"ca-dir", &cli.caDir},
   };
   for (const auto& [name, field] : strings) {
     if (paramStr(ctx, name, *field) && field->value().empty()) {
@@ -116,9 +119,10 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   }
   value.reset();
   if (paramStr(ctx, "source-tls", value)) {
-    Result<TlsMode> mode = value->empty() ? Result<TlsMode>(Status(ErrorKind::Config, "empty TLS mode",
-                                                                   "use imaps, starttls or none"))
-                                          : parseTlsMode(*value);
+    Result<TlsMode> mode =
+        value->empty()
+            ? Result<TlsMode>(Status(ErrorKind::Config, "empty TLS mode", "use imaps, starttls or none"))
+            : parseTlsMode(*value);
     if (!mode.isOk()) {
       return mode.status().withPrefix("--source-tls");
     }
@@ -255,8 +259,8 @@ void logDryRunPlan(const char* user, const MigrationReport& report) {
                      formatBytes(report.sourceBytes) + ") in " + std::to_string(report.folders.size()) +
                      " folders; ";
   if (report.quotaLimited) {
-    line += formatBytes(quotaFreeBytes(report)) + " free of " + formatBytes(report.quotaLimit) + " quota: " +
-            (report.sourceBytes <= quotaFreeBytes(report) ? "fits" : "does NOT fit");
+    line += formatBytes(quotaFreeBytes(report)) + " free of " + formatBytes(report.quotaLimit) +
+            " quota: " + (report.sourceBytes <= quotaFreeBytes(report) ? "fits" : "does NOT fit");
   } else {
     line += "no quota limit";
   }
@@ -309,11 +313,12 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
   MigrationReport report;
   SourceOptions fromSettings;
   Status settings = dovecot::loadSourceSettings(user, fromSettings);
-  Result<MigrationOptions> options =
-      settings.isOk() ? buildUserOptions(cli, std::move(fromSettings), localUser, verbose)
-                      : Result<MigrationOptions>(settings);
-  wipeSecret(fromSettings.password);
-  if (!options.isOk()) {
+  if (!settings.isOk()) {
+    wipeSecret(fromSettings.password);
+    report.status = settings;
+  } else if (Result<MigrationOptions> options =
+                 buildUserOptions(cli, std::move(fromSettings), localUser, verbose);
+             !options.isOk()) {
     report.status = options.status();
   } else {
     std::unique_ptr<Sink> sink = dovecot::makeDovecotSink(user);
@@ -338,8 +343,18 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
 bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
   // The values are read by name in init(); doveadm only needs to hear that the letter is ours.
   switch (c) {
-    case 'H': case 'P': case 'T': case 'U': case 'M': case 'w': case 'W':
-    case 'C': case 'd': case 'k': case 'n': case 'v':
+    case 'H':
+    case 'P':
+    case 'T':
+    case 'U':
+    case 'M':
+    case 'w':
+    case 'W':
+    case 'C':
+    case 'd':
+    case 'k':
+    case 'n':
+    case 'v':
       return true;
     default:
       return false;
@@ -403,7 +418,8 @@ doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
 }
 
 // DOVEADM_CMD_MAIL_COMMON spelled out: its literal 0 flags do not convert to the enum in C++.
-#define MIGRATE_PARAM(opt, name, type) {opt, name, type, false, {}, CMD_PARAM_FLAG_NONE}
+#define MIGRATE_PARAM(opt, name, type) \
+  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
 
 // Every named option needs a short letter: doveadm 2.3.19's mail-command wrapper rejects a named
 // parameter without one ("invalid parameter: source-host", exit 64), on the CLI and the HTTP API.

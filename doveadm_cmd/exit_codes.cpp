@@ -4,7 +4,9 @@
 
 namespace migrate::cmd {
 
-int usageExitCode() { return EX_USAGE; }
+int usageExitCode() {
+  return EX_USAGE;
+}
 
 int exitCodeFor(ErrorKind kind) {
   switch (kind) {
@@ -16,20 +18,28 @@ int exitCodeFor(ErrorKind kind) {
     case ErrorKind::LocalStorage:
     case ErrorKind::Cancelled:
       return EX_TEMPFAIL;
-    case ErrorKind::Tls: return EX_UNAVAILABLE;
-    case ErrorKind::Auth: return EX_NOPERM;
-    case ErrorKind::Protocol: return EX_PROTOCOL;
-    case ErrorKind::Quota: return EX_CANTCREAT;
+    case ErrorKind::Tls:
+      return EX_UNAVAILABLE;
+    case ErrorKind::Auth:
+      return EX_NOPERM;
+    case ErrorKind::Protocol:
+      return EX_PROTOCOL;
+    case ErrorKind::Quota:
+      return EX_CANTCREAT;
     case ErrorKind::Config:
     case ErrorKind::SourceIsSelf:
       return EX_CONFIG;
-    case ErrorKind::NotFound: return EX_NOUSER;
-    case ErrorKind::Internal: return EX_SOFTWARE;
+    case ErrorKind::NotFound:
+      return EX_NOUSER;
+    case ErrorKind::Internal:
+      return EX_SOFTWARE;
   }
   return EX_SOFTWARE;
 }
 
-int exitCodeFor(const Status& status) { return status.isOk() ? 0 : exitCodeFor(status.kind()); }
+int exitCodeFor(const Status& status) {
+  return status.isOk() ? 0 : exitCodeFor(status.kind());
+}
 
 int mergeExitCode(int current, int next) {
   if (next == 0) {

@@ -4,21 +4,36 @@ namespace migrate {
 
 const char* errorKindName(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::Dns: return "dns";
-    case ErrorKind::Connect: return "connect";
-    case ErrorKind::Timeout: return "timeout";
-    case ErrorKind::Tls: return "tls";
-    case ErrorKind::Auth: return "auth";
-    case ErrorKind::SourceIsSelf: return "source-is-self";
-    case ErrorKind::Protocol: return "protocol";
-    case ErrorKind::Closed: return "closed";
-    case ErrorKind::Throttled: return "throttled";
-    case ErrorKind::Quota: return "quota";
-    case ErrorKind::LocalStorage: return "local-storage";
-    case ErrorKind::NotFound: return "not-found";
-    case ErrorKind::Cancelled: return "cancelled";
-    case ErrorKind::Config: return "config";
-    case ErrorKind::Internal: return "internal";
+    case ErrorKind::Dns:
+      return "dns";
+    case ErrorKind::Connect:
+      return "connect";
+    case ErrorKind::Timeout:
+      return "timeout";
+    case ErrorKind::Tls:
+      return "tls";
+    case ErrorKind::Auth:
+      return "auth";
+    case ErrorKind::SourceIsSelf:
+      return "source-is-self";
+    case ErrorKind::Protocol:
+      return "protocol";
+    case ErrorKind::Closed:
+      return "closed";
+    case ErrorKind::Throttled:
+      return "throttled";
+    case ErrorKind::Quota:
+      return "quota";
+    case ErrorKind::LocalStorage:
+      return "local-storage";
+    case ErrorKind::NotFound:
+      return "not-found";
+    case ErrorKind::Cancelled:
+      return "cancelled";
+    case ErrorKind::Config:
+      return "config";
+    case ErrorKind::Internal:
+      return "internal";
   }
   return "internal";
 }

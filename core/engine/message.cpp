@@ -98,7 +98,8 @@ Status MessageBody::reset(uint64_t expectedSize) {
   if (fd_ >= 0) {
     // Reuse the spool file of the previous large message.
     if (::ftruncate(fd_, 0) < 0) {
-      return Status(ErrorKind::LocalStorage, std::string("cannot truncate spool file: ") + std::strerror(errno));
+      return Status(ErrorKind::LocalStorage,
+                    std::string("cannot truncate spool file: ") + std::strerror(errno));
     }
     return Status::ok();
   }
@@ -114,8 +115,8 @@ Status MessageBody::reset(uint64_t expectedSize) {
   }
   if (fd_ < 0) {
     return Status(ErrorKind::LocalStorage,
-                  "cannot create a spool file for a " + std::to_string(expectedSize >> 20) + " MiB message in " +
-                      tempDir_ + ": " + std::strerror(errno),
+                  "cannot create a spool file for a " + std::to_string(expectedSize >> 20) +
+                      " MiB message in " + tempDir_ + ": " + std::strerror(errno),
                   "check that the directory exists and has free space");
   }
   return Status::ok();
@@ -133,8 +134,8 @@ Status MessageBody::append(const char* data, size_t len) {
       if (errno == EINTR) {
         continue;
       }
-      return Status(ErrorKind::LocalStorage, std::string("cannot write spool file in ") + tempDir_ + ": " +
-                                                 std::strerror(errno),
+      return Status(ErrorKind::LocalStorage,
+                    std::string("cannot write spool file in ") + tempDir_ + ": " + std::strerror(errno),
                     "check free space in the temp directory");
     }
     data += n;

@@ -66,7 +66,7 @@ class MessageBody {
 
 struct IncomingMessage {
   uint32_t sourceUid = 0;
-  std::string guid;          // deterministic GUID of this source message (see engine/guid.h)
+  std::string guid;  // deterministic GUID of this source message (see engine/guid.h)
   MessageFlags flags;
   int64_t internalDate = 0;  // unix time
   int tzOffsetMinutes = 0;   // the INTERNALDATE's zone, e.g. +120 for +0200

@@ -33,7 +33,8 @@ struct ContentKeyHash {
 
 class Migration {
  public:
-  Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress, const TransportFactory& connect)
+  Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress,
+            const TransportFactory& connect)
       : opt_(options), sink_(sink), progress_(progress), connect_(connect) {
     src_ = opt_.source;
     src_.applyDefaults();
@@ -91,9 +92,10 @@ class Migration {
                     "give --source-user or set plugin { migrate_source_user }");
     }
     if (src_.password.empty()) {
-      return Status(ErrorKind::Config, "no source password for " + opt_.localUser,
-                    "give --source-password-file or --source-password-stdin, or set migrate_source_password in "
-                    "the userdb");
+      return Status(
+          ErrorKind::Config, "no source password for " + opt_.localUser,
+          "give --source-password-file or --source-password-stdin, or set migrate_source_password in "
+          "the userdb");
     }
     if (src_.tlsMode == TlsMode::None) {
       report_.warnings.push_back("the password is sent without encryption (--source-tls none)");
@@ -102,7 +104,8 @@ class Migration {
       report_.warnings.push_back("TLS certificate verification is off (--insecure)");
     }
     net::Endpoint ep{src_.host, src_.port};
-    auto t = connect_ ? connect_(src_) : net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
+    auto t = connect_ ? connect_(src_)
+                      : net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
     if (!t.isOk()) {
       return t.status();
     }
@@ -142,13 +145,11 @@ class Migration {
     }
     std::string xguid;
     uint32_t uid = 0;
-    Status st = session_->uidFetch(
-        inbox.uidNext - 1, 0, "UID X-GUID",
-        [&](const imap::FetchedMessage& m) {
-          xguid = m.xGuid;
-          uid = m.uid;
-          return Status::ok();
-        });
+    Status st = session_->uidFetch(inbox.uidNext - 1, 0, "UID X-GUID", [&](const imap::FetchedMessage& m) {
+      xguid = m.xGuid;
+      uid = m.uid;
+      return Status::ok();
+    });
     if (!st.isOk() && st.kind() != ErrorKind::Protocol) {
       return st;
     }
@@ -161,11 +162,12 @@ class Migration {
     }
     auto it = local.value().find(xguid);
     if (it != local.value().end() && it->second == uid) {
-      return Status(ErrorKind::SourceIsSelf,
-                    "the source " + src_.host + ":" + std::to_string(src_.port) + " is this server: " + src_.user +
-                        "'s INBOX there is " + opt_.localUser + "'s local INBOX",
-                    "--source-host must name the OLD server; after the DNS switch its name may point here: use "
-                    "the old server's IP address or another name for it");
+      return Status(
+          ErrorKind::SourceIsSelf,
+          "the source " + src_.host + ":" + std::to_string(src_.port) + " is this server: " + src_.user +
+              "'s INBOX there is " + opt_.localUser + "'s local INBOX",
+          "--source-host must name the OLD server; after the DNS switch its name may point here: use "
+          "the old server's IP address or another name for it");
     }
     return Status::ok();
   }
@@ -175,7 +177,7 @@ class Migration {
     imap::MailboxStatus status;
     Status statusError;
     FolderState* state = nullptr;
-    bool known = false;        // there is state from an earlier run
+    bool known = false;  // there is state from an earlier run
     bool uidValidityChanged = false;
     bool nothingNew = false;
     uint32_t firstNewUid = 1;
@@ -338,7 +340,8 @@ class Migration {
       fr.sourceMessages = w.status.messages;
       if (!w.statusError.isOk()) {
         fr.note = w.statusError.describe();
-        report_.warnings.push_back("folder '" + w.plan->sourceName + "' skipped: " + w.statusError.describe());
+        report_.warnings.push_back("folder '" + w.plan->sourceName +
+                                   "' skipped: " + w.statusError.describe());
         report_.folders.push_back(fr);
         continue;
       }
@@ -348,7 +351,8 @@ class Migration {
           fr.sourceBytes += p.second;
         }
         if (w.uidValidityChanged) {
-          fr.note = "UIDVALIDITY changed at the source: messages will be matched by Message-ID, date and size";
+          fr.note =
+              "UIDVALIDITY changed at the source: messages will be matched by Message-ID, date and size";
         }
         report_.folders.push_back(fr);
         continue;
@@ -396,25 +400,28 @@ class Migration {
     return n;
   }
 
-  Status quotaStop(const FolderWork& w, const std::vector<FolderWork>* /*unused*/, uint32_t uid, uint64_t size,
-                   const Status& saveError) {
+  Status quotaStop(const FolderWork& w, const std::vector<FolderWork>* /*unused*/, uint32_t uid,
+                   uint64_t size, const Status& saveError) {
     Result<QuotaInfo> q = sink_.quota();
     uint64_t needed = w.prescanned ? pendingAfter(w, uid) : size;
     std::string numbers;
     if (q.isOk() && q.value().limited) {
-      uint64_t free = q.value().limitBytes > q.value().usedBytes ? q.value().limitBytes - q.value().usedBytes : 0;
-      numbers = "needs " + formatBytes(needed) + (w.prescanned ? "" : " or more") + " more, " + formatBytes(free) +
-                " free of " + formatBytes(q.value().limitBytes) + " quota";
+      uint64_t free =
+          q.value().limitBytes > q.value().usedBytes ? q.value().limitBytes - q.value().usedBytes : 0;
+      numbers = "needs " + formatBytes(needed) + (w.prescanned ? "" : " or more") + " more, " +
+                formatBytes(free) + " free of " + formatBytes(q.value().limitBytes) + " quota";
     } else {
-      numbers = "the destination refused a message of " + formatBytes(size) + " (" + saveError.message() + ")";
+      numbers =
+          "the destination refused a message of " + formatBytes(size) + " (" + saveError.message() + ")";
     }
-    return Status(ErrorKind::Quota,
-                  "insufficient space for " + opt_.localUser + ": " + numbers + "; stopped in folder '" +
-                      w.plan->destName + "' after copying " + std::to_string(report_.copied + folderCopied_) +
-                      " messages",
-                  "what was copied stays; raise " + opt_.localUser +
-                      "'s quota (e.g. userdb quota_rule=*:storage=...) or free space, then run the same command "
-                      "again: it continues where it stopped");
+    return Status(
+        ErrorKind::Quota,
+        "insufficient space for " + opt_.localUser + ": " + numbers + "; stopped in folder '" +
+            w.plan->destName + "' after copying " + std::to_string(report_.copied + folderCopied_) +
+            " messages",
+        "what was copied stays; raise " + opt_.localUser +
+            "'s quota (e.g. userdb quota_rule=*:storage=...) or free space, then run the same command "
+            "again: it continues where it stopped");
   }
 
   Status migrateFolder(FolderWork& w, FolderReport& fr) {
@@ -587,13 +594,15 @@ class Migration {
       batchBytes = 0;
       Status ss = store_ ? store_->save() : Status::ok();
       event(pf.destName, fr.copied + fr.skipped, total,
-            pf.destName + ": " + std::to_string(fr.copied + fr.skipped) + "/" + std::to_string(total) + " messages");
+            pf.destName + ": " + std::to_string(fr.copied + fr.skipped) + "/" + std::to_string(total) +
+                " messages");
       return ss;
     };
 
     Status stop;  // set when a save failed: the fetch is aborted
     Status fst = session_->uidFetch(
-        first, 0, contentMatch ? kFetchItemsWithMessageId : kFetchItems, [&](const imap::FetchedMessage& m) -> Status {
+        first, 0, contentMatch ? kFetchItemsWithMessageId : kFetchItems,
+        [&](const imap::FetchedMessage& m) -> Status {
           if (m.uid <= fs.lastUid) {
             return Status::ok();
           }
@@ -630,9 +639,9 @@ class Migration {
           im.body = m.body;
           Status s = sink_.save(im);
           if (!s.isOk()) {
-            stop = s.kind() == ErrorKind::Quota ? quotaStop(w, nullptr, m.uid, m.body->size(), s)
-                                                : s.withPrefix("folder '" + pf.destName + "', UID " +
-                                                               std::to_string(m.uid));
+            stop = s.kind() == ErrorKind::Quota
+                       ? quotaStop(w, nullptr, m.uid, m.body->size(), s)
+                       : s.withPrefix("folder '" + pf.destName + "', UID " + std::to_string(m.uid));
             return stop;
           }
           fr.copied++;

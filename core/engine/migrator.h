@@ -12,10 +12,10 @@
 namespace migrate {
 
 struct ProgressEvent {
-  std::string folder;       // destination name
+  std::string folder;  // destination name
   uint32_t done = 0, total = 0;
   uint64_t bytes = 0;
-  std::string message;      // human-readable line
+  std::string message;  // human-readable line
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
 
@@ -23,7 +23,7 @@ using ProgressFn = std::function<void(const ProgressEvent&)>;
 using TransportFactory = std::function<Result<std::unique_ptr<net::Transport>>(const SourceOptions&)>;
 
 // Runs the whole migration. Never throws; every failure is in report.status.
-MigrationReport runMigration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress = nullptr,
-                             const TransportFactory& connect = nullptr);
+MigrationReport runMigration(const MigrationOptions& options, Sink& sink,
+                             const ProgressFn& progress = nullptr, const TransportFactory& connect = nullptr);
 
 }  // namespace migrate

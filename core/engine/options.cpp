@@ -23,9 +23,12 @@ Result<TlsMode> parseTlsMode(const std::string& s) {
 
 const char* tlsModeName(TlsMode mode) {
   switch (mode) {
-    case TlsMode::Imaps: return "imaps";
-    case TlsMode::StartTls: return "starttls";
-    case TlsMode::None: return "none";
+    case TlsMode::Imaps:
+      return "imaps";
+    case TlsMode::StartTls:
+      return "starttls";
+    case TlsMode::None:
+      return "none";
   }
   return "imaps";
 }

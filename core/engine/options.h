@@ -18,12 +18,12 @@ const char* tlsModeName(TlsMode mode);
 
 struct SourceOptions {
   std::string host;
-  uint16_t port = 0;            // 0: 993 for imaps, 143 otherwise
-  bool tlsModeSet = false;      // false: imaps on 993 (or when port is 0), STARTTLS otherwise
+  uint16_t port = 0;        // 0: 993 for imaps, 143 otherwise
+  bool tlsModeSet = false;  // false: imaps on 993 (or when port is 0), STARTTLS otherwise
   TlsMode tlsMode = TlsMode::Imaps;
-  std::string user;             // remote login
-  std::string password;         // never logged
-  std::string masterUser;       // AUTHENTICATE PLAIN authzid=user, authcid=masterUser
+  std::string user;        // remote login
+  std::string password;    // never logged
+  std::string masterUser;  // AUTHENTICATE PLAIN authzid=user, authcid=masterUser
   net::TlsOptions tls;
   net::TimeoutOptions timeouts;
 
@@ -35,12 +35,12 @@ struct SourceOptions {
 
 struct MigrationOptions {
   SourceOptions source;
-  std::string localUser;        // for messages and reports
-  bool dryRun = false;          // plan only: nothing is written
-  bool verbose = false;         // progress events
-  bool quotaPrecheck = true;    // refuse to start when the new mail does not fit the quota
-  uint32_t batchMessages = 500;           // commit after this many messages ...
-  uint64_t batchBytes = 64ull << 20;      // ... or this many bytes
+  std::string localUser;              // for messages and reports
+  bool dryRun = false;                // plan only: nothing is written
+  bool verbose = false;               // progress events
+  bool quotaPrecheck = true;          // refuse to start when the new mail does not fit the quota
+  uint32_t batchMessages = 500;       // commit after this many messages ...
+  uint64_t batchBytes = 64ull << 20;  // ... or this many bytes
 };
 
 }  // namespace migrate

@@ -15,7 +15,9 @@ std::string lowerAscii(std::string s) {
   return s;
 }
 
-bool iequals(const std::string& a, const std::string& b) { return lowerAscii(a) == lowerAscii(b); }
+bool iequals(const std::string& a, const std::string& b) {
+  return lowerAscii(a) == lowerAscii(b);
+}
 
 struct NamedUse {
   const char* name;  // lower case (ASCII part); UTF-8 compared as bytes after ASCII lowering
@@ -26,32 +28,79 @@ struct NamedUse {
 // defaults, and the localized names of Czech, Slovak, German, French, Italian, Swedish and
 // Norwegian/Danish webmails).
 const NamedUse kWellKnownNames[] = {
-    {"sent", kSpecialSent}, {"sent items", kSpecialSent}, {"sent messages", kSpecialSent},
-    {"sent mail", kSpecialSent}, {"sent-mail", kSpecialSent}, {"[gmail]/sent mail", kSpecialSent},
-    {"[google mail]/sent mail", kSpecialSent}, {"gesendet", kSpecialSent},
-    {"gesendete objekte", kSpecialSent}, {"gesendete elemente", kSpecialSent}, {"envoyés", kSpecialSent},
-    {"éléments envoyés", kSpecialSent}, {"odeslaná pošta", kSpecialSent}, {"odeslané", kSpecialSent},
-    {"odoslaná pošta", kSpecialSent}, {"odoslané", kSpecialSent}, {"posta inviata", kSpecialSent},
-    {"inviata", kSpecialSent}, {"skickat", kSpecialSent}, {"skickade objekt", kSpecialSent},
-    {"sendt", kSpecialSent}, {"sendte elementer", kSpecialSent},
-    {"drafts", kSpecialDrafts}, {"draft", kSpecialDrafts}, {"[gmail]/drafts", kSpecialDrafts},
-    {"[google mail]/drafts", kSpecialDrafts}, {"entwürfe", kSpecialDrafts}, {"brouillons", kSpecialDrafts},
-    {"koncepty", kSpecialDrafts}, {"rozepsané", kSpecialDrafts}, {"bozze", kSpecialDrafts},
-    {"utkast", kSpecialDrafts}, {"kladder", kSpecialDrafts},
-    {"trash", kSpecialTrash}, {"deleted items", kSpecialTrash}, {"deleted messages", kSpecialTrash},
-    {"deleted", kSpecialTrash}, {"bin", kSpecialTrash}, {"[gmail]/trash", kSpecialTrash},
-    {"[gmail]/bin", kSpecialTrash}, {"[google mail]/trash", kSpecialTrash}, {"papierkorb", kSpecialTrash},
-    {"gelöschte objekte", kSpecialTrash}, {"gelöschte elemente", kSpecialTrash}, {"corbeille", kSpecialTrash},
-    {"koš", kSpecialTrash}, {"kôš", kSpecialTrash}, {"cestino", kSpecialTrash},
-    {"papperskorgen", kSpecialTrash}, {"borttaget", kSpecialTrash}, {"borttagna objekt", kSpecialTrash},
-    {"papirkurv", kSpecialTrash}, {"slettede elementer", kSpecialTrash},
-    {"junk", kSpecialJunk}, {"spam", kSpecialJunk}, {"junk e-mail", kSpecialJunk},
-    {"junk email", kSpecialJunk}, {"junk mail", kSpecialJunk}, {"bulk mail", kSpecialJunk},
-    {"[gmail]/spam", kSpecialJunk}, {"[google mail]/spam", kSpecialJunk}, {"nevyžádaná pošta", kSpecialJunk},
-    {"nevyžiadaná pošta", kSpecialJunk}, {"spam-verdacht", kSpecialJunk}, {"courrier indésirable", kSpecialJunk},
-    {"posta indesiderata", kSpecialJunk}, {"skräppost", kSpecialJunk}, {"uønsket e-post", kSpecialJunk},
-    {"archive", kSpecialArchive}, {"archives", kSpecialArchive}, {"archiv", kSpecialArchive},
-    {"archivio", kSpecialArchive}, {"arkiv", kSpecialArchive},
+    {"sent", kSpecialSent},
+    {"sent items", kSpecialSent},
+    {"sent messages", kSpecialSent},
+    {"sent mail", kSpecialSent},
+    {"sent-mail", kSpecialSent},
+    {"[gmail]/sent mail", kSpecialSent},
+    {"[google mail]/sent mail", kSpecialSent},
+    {"gesendet", kSpecialSent},
+    {"gesendete objekte", kSpecialSent},
+    {"gesendete elemente", kSpecialSent},
+    {"envoyés", kSpecialSent},
+    {"éléments envoyés", kSpecialSent},
+    {"odeslaná pošta", kSpecialSent},
+    {"odeslané", kSpecialSent},
+    {"odoslaná pošta", kSpecialSent},
+    {"odoslané", kSpecialSent},
+    {"posta inviata", kSpecialSent},
+    {"inviata", kSpecialSent},
+    {"skickat", kSpecialSent},
+    {"skickade objekt", kSpecialSent},
+    {"sendt", kSpecialSent},
+    {"sendte elementer", kSpecialSent},
+    {"drafts", kSpecialDrafts},
+    {"draft", kSpecialDrafts},
+    {"[gmail]/drafts", kSpecialDrafts},
+    {"[google mail]/drafts", kSpecialDrafts},
+    {"entwürfe", kSpecialDrafts},
+    {"brouillons", kSpecialDrafts},
+    {"koncepty", kSpecialDrafts},
+    {"rozepsané", kSpecialDrafts},
+    {"bozze", kSpecialDrafts},
+    {"utkast", kSpecialDrafts},
+    {"kladder", kSpecialDrafts},
+    {"trash", kSpecialTrash},
+    {"deleted items", kSpecialTrash},
+    {"deleted messages", kSpecialTrash},
+    {"deleted", kSpecialTrash},
+    {"bin", kSpecialTrash},
+    {"[gmail]/trash", kSpecialTrash},
+    {"[gmail]/bin", kSpecialTrash},
+    {"[google mail]/trash", kSpecialTrash},
+    {"papierkorb", kSpecialTrash},
+    {"gelöschte objekte", kSpecialTrash},
+    {"gelöschte elemente", kSpecialTrash},
+    {"corbeille", kSpecialTrash},
+    {"koš", kSpecialTrash},
+    {"kôš", kSpecialTrash},
+    {"cestino", kSpecialTrash},
+    {"papperskorgen", kSpecialTrash},
+    {"borttaget", kSpecialTrash},
+    {"borttagna objekt", kSpecialTrash},
+    {"papirkurv", kSpecialTrash},
+    {"slettede elementer", kSpecialTrash},
+    {"junk", kSpecialJunk},
+    {"spam", kSpecialJunk},
+    {"junk e-mail", kSpecialJunk},
+    {"junk email", kSpecialJunk},
+    {"junk mail", kSpecialJunk},
+    {"bulk mail", kSpecialJunk},
+    {"[gmail]/spam", kSpecialJunk},
+    {"[google mail]/spam", kSpecialJunk},
+    {"nevyžádaná pošta", kSpecialJunk},
+    {"nevyžiadaná pošta", kSpecialJunk},
+    {"spam-verdacht", kSpecialJunk},
+    {"courrier indésirable", kSpecialJunk},
+    {"posta indesiderata", kSpecialJunk},
+    {"skräppost", kSpecialJunk},
+    {"uønsket e-post", kSpecialJunk},
+    {"archive", kSpecialArchive},
+    {"archives", kSpecialArchive},
+    {"archiv", kSpecialArchive},
+    {"archivio", kSpecialArchive},
+    {"arkiv", kSpecialArchive},
 };
 
 std::string replaceAll(std::string s, char from, char to) {
@@ -121,14 +170,22 @@ uint8_t specialUseFromName(const std::string& decodedPath) {
 
 const char* specialUseName(uint8_t specialUse) {
   switch (specialUse) {
-    case kSpecialAll: return "\\All";
-    case kSpecialArchive: return "\\Archive";
-    case kSpecialDrafts: return "\\Drafts";
-    case kSpecialFlagged: return "\\Flagged";
-    case kSpecialJunk: return "\\Junk";
-    case kSpecialSent: return "\\Sent";
-    case kSpecialTrash: return "\\Trash";
-    default: return "";
+    case kSpecialAll:
+      return "\\All";
+    case kSpecialArchive:
+      return "\\Archive";
+    case kSpecialDrafts:
+      return "\\Drafts";
+    case kSpecialFlagged:
+      return "\\Flagged";
+    case kSpecialJunk:
+      return "\\Junk";
+    case kSpecialSent:
+      return "\\Sent";
+    case kSpecialTrash:
+      return "\\Trash";
+    default:
+      return "";
   }
 }
 
@@ -249,8 +306,9 @@ FolderPlan buildPlan(const PlanInput& in) {
   };
   for (Candidate& c : cands) {
     uint8_t use = c.f.specialUse & static_cast<uint8_t>(kSpecialSent | kSpecialDrafts | kSpecialTrash |
-                                                         kSpecialJunk | kSpecialArchive);
-    for (uint8_t bit = kSpecialArchive; use != 0 && bit <= kSpecialTrash; bit = static_cast<uint8_t>(bit << 1)) {
+                                                        kSpecialJunk | kSpecialArchive);
+    for (uint8_t bit = kSpecialArchive; use != 0 && bit <= kSpecialTrash;
+         bit = static_cast<uint8_t>(bit << 1)) {
       if ((use & bit) != 0 && destSpecial.count(bit) != 0) {
         std::string path;
         for (size_t i = 0; i < c.levels.size(); i++) {
@@ -276,7 +334,8 @@ FolderPlan buildPlan(const PlanInput& in) {
       if (std::equal(rootLevels.begin(), rootLevels.end(), c.levels.begin())) {
         bestLen = rootLevels.size();
         dest = destLevels;
-        std::vector<std::string> rest(c.levels.begin() + static_cast<long>(rootLevels.size()), c.levels.end());
+        std::vector<std::string> rest(c.levels.begin() + static_cast<long>(rootLevels.size()),
+                                      c.levels.end());
         for (const std::string& l : levelsToDest(rest)) {
           dest.push_back(l);
         }
@@ -308,19 +367,20 @@ FolderPlan buildPlan(const PlanInput& in) {
     bool special = false;
     for (size_t i : idxs) {
       special = special || specialRoots.count([&] {
-                  std::string p;
-                  for (size_t k = 0; k < cands[i].levels.size(); k++) {
-                    p += (k ? "/" : "") + cands[i].levels[k];
-                  }
-                  return p;
-                }()) > 0;
+        std::string p;
+        for (size_t k = 0; k < cands[i].levels.size(); k++) {
+          p += (k ? "/" : "") + cands[i].levels[k];
+        }
+        return p;
+      }()) > 0;
     }
     if (special) {
       std::string names;
       for (size_t i : idxs) {
         names += (names.empty() ? "'" : ", '") + cands[i].f.sourceName + "'";
       }
-      plan.warnings.push_back("source folders " + names + " all go into the special-use folder '" + dest + "'");
+      plan.warnings.push_back("source folders " + names + " all go into the special-use folder '" + dest +
+                              "'");
       continue;
     }
     // The folder whose name needed no replacement keeps it.
@@ -336,8 +396,8 @@ FolderPlan buildPlan(const PlanInput& in) {
         }
       }
       plan.warnings.push_back("source folder '" + c.f.sourceName + "' would land in '" + dest +
-                              "' together with '" + cands[idxs[0]].f.sourceName + "'; it goes to '" + candidate +
-                              "' instead");
+                              "' together with '" + cands[idxs[0]].f.sourceName + "'; it goes to '" +
+                              candidate + "' instead");
       c.f.destName = candidate;
     }
   }

@@ -27,9 +27,9 @@
 namespace migrate {
 
 struct PlannedFolder {
-  std::string rawName;     // as on the wire: used for EXAMINE/STATUS and as the state key
-  std::string sourceName;  // decoded, with the source delimiter (for reports)
-  std::string destName;    // destination vname
+  std::string rawName;                // as on the wire: used for EXAMINE/STATUS and as the state key
+  std::string sourceName;             // decoded, with the source delimiter (for reports)
+  std::string destName;               // destination vname
   uint8_t specialUse = kSpecialNone;  // the source folder's special use (attribute or name)
   bool selectable = true;
   bool subscribed = false;

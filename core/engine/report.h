@@ -17,24 +17,24 @@ struct FolderReport {
   uint32_t sourceMessages = 0;
   uint64_t sourceBytes = 0;
   uint32_t copied = 0;
-  uint32_t skipped = 0;     // already present (earlier run, or matched by content)
+  uint32_t skipped = 0;  // already present (earlier run, or matched by content)
   uint32_t failed = 0;
-  uint64_t bytes = 0;       // bytes copied
+  uint64_t bytes = 0;  // bytes copied
   uint32_t flagsUpdated = 0;
-  uint32_t pending = 0;     // dry run: messages that a real run would copy
-  std::string note;         // e.g. "UIDVALIDITY changed 5 -> 9: matched by Message-ID/date/size"
+  uint32_t pending = 0;  // dry run: messages that a real run would copy
+  std::string note;      // e.g. "UIDVALIDITY changed 5 -> 9: matched by Message-ID/date/size"
 };
 
 struct MigrationReport {
   std::string user;
-  std::string source;       // SourceOptions::describe()
-  Status status;            // ok, or why the user stopped
-  bool partial = false;     // some messages were copied before the failure
+  std::string source;    // SourceOptions::describe()
+  Status status;         // ok, or why the user stopped
+  bool partial = false;  // some messages were copied before the failure
   bool dryRun = false;
   std::vector<FolderReport> folders;
   uint32_t copied = 0, skipped = 0, failed = 0, flagsUpdated = 0;
   uint64_t bytes = 0;
-  uint64_t sourceBytes = 0;   // total size of the source mailbox
+  uint64_t sourceBytes = 0;  // total size of the source mailbox
   uint32_t sourceMessages = 0;
   double seconds = 0;
   // Quota as seen before copying (limited == false: none).

@@ -33,7 +33,7 @@ struct DestFolder {
 };
 
 struct DestFolderStatus {
-  bool created = false;     // prepareFolder() created it just now
+  bool created = false;  // prepareFolder() created it just now
   uint32_t uidValidity = 0;
   uint32_t uidNext = 0;
   uint32_t messages = 0;
@@ -42,33 +42,33 @@ struct DestFolderStatus {
 };
 
 struct PrepareFolderOptions {
-  bool create = true;          // create (with parents) if missing
-  uint32_t uidValidity = 0;    // when creating, or when the folder exists but is empty and has
-                               // never held mail (uidNext == 1): use this UIDVALIDITY (0: any)
-  bool subscribe = false;      // subscribe it (never unsubscribes)
+  bool create = true;        // create (with parents) if missing
+  uint32_t uidValidity = 0;  // when creating, or when the folder exists but is empty and has
+                             // never held mail (uidNext == 1): use this UIDVALIDITY (0: any)
+  bool subscribe = false;    // subscribe it (never unsubscribes)
 };
 
 struct QuotaInfo {
-  bool limited = false;        // false: no quota (or no quota plugin)
+  bool limited = false;  // false: no quota (or no quota plugin)
   uint64_t usedBytes = 0;
   uint64_t limitBytes = 0;
-  std::string root;            // quota root name for messages
+  std::string root;  // quota root name for messages
 };
 
 // Identity of a message independent of UIDs, for matching after a UIDVALIDITY change.
 struct ContentKey {
   std::string messageId;  // the Message-ID header as is ("" if none)
   int64_t internalDate = 0;
-  uint64_t size = 0;      // physical size in bytes
+  uint64_t size = 0;  // physical size in bytes
   bool operator==(const ContentKey& o) const {
     return messageId == o.messageId && internalDate == o.internalDate && size == o.size;
   }
 };
 
 struct FlagUpdate {
-  std::string guid;     // the message's GUID (as saved by this tool)
-  uint32_t uidHint = 0; // its likely destination UID (0: unknown)
-  MessageFlags flags;   // set exactly these flags/keywords
+  std::string guid;      // the message's GUID (as saved by this tool)
+  uint32_t uidHint = 0;  // its likely destination UID (0: unknown)
+  MessageFlags flags;    // set exactly these flags/keywords
 };
 
 class Sink {
@@ -100,8 +100,8 @@ class Sink {
   virtual Status save(const IncomingMessage& message) = 0;
   struct CommitResult {
     uint32_t uidValidity = 0;
-    uint32_t uidNext = 0;         // the folder's UIDNEXT after the commit
-    std::vector<uint32_t> uids;   // the UIDs assigned, in save order
+    uint32_t uidNext = 0;        // the folder's UIDNEXT after the commit
+    std::vector<uint32_t> uids;  // the UIDs assigned, in save order
   };
   virtual Result<CommitResult> commitBatch() = 0;
   virtual void rollbackBatch() = 0;

@@ -22,11 +22,20 @@ std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += c;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -43,11 +52,20 @@ bool unescape(const std::string& s, std::string& out) {
       return false;
     }
     switch (s[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      default: return false;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      default:
+        return false;
     }
   }
   return true;
@@ -140,16 +158,18 @@ Result<AccountState> parseState(const std::string& text) {
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) {
-      return Status(ErrorKind::LocalStorage, "state file is truncated at line " + std::to_string(lineNo + 1),
-                    "the file is rewritten atomically, so this is damage from outside; move it away to start over");
+      return Status(
+          ErrorKind::LocalStorage, "state file is truncated at line " + std::to_string(lineNo + 1),
+          "the file is rewritten atomically, so this is damage from outside; move it away to start over");
     }
     std::string line = text.substr(pos, nl - pos);
     pos = nl + 1;
     lineNo++;
     std::vector<std::string> f = splitTabs(line);
     auto bad = [&](const std::string& why) {
-      return Status(ErrorKind::LocalStorage, "state file line " + std::to_string(lineNo) + ": " + why,
-                    "move the file away to start over (messages already copied are recognised by their GUIDs)");
+      return Status(
+          ErrorKind::LocalStorage, "state file line " + std::to_string(lineNo) + ": " + why,
+          "move the file away to start over (messages already copied are recognised by their GUIDs)");
     };
     if (!sawHeader) {
       uint64_t version = 0;
@@ -212,7 +232,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
   }
   if (::flock(s->lockFd_, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) {
-      return Status(ErrorKind::Config, "another migration from " + user + " at " + host + " is running for this user",
+      return Status(ErrorKind::Config,
+                    "another migration from " + user + " at " + host + " is running for this user",
                     "wait for it to finish, or stop it first");
     }
     return sysError("cannot lock", lockPath);
@@ -225,7 +246,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
   return s;
 }
 
-Result<AccountState> StateStore::peek(const std::string& dir, const std::string& host, const std::string& user) {
+Result<AccountState> StateStore::peek(const std::string& dir, const std::string& host,
+                                      const std::string& user) {
   std::string path = dir + "/" + accountKey(host, user) + ".state";
   AccountState fresh;
   fresh.host = host;

@@ -23,15 +23,15 @@ namespace migrate {
 
 struct FolderState {
   std::string rawName;
-  uint32_t uidValidity = 0;     // source UIDVALIDITY the UIDs below refer to
-  uint32_t lastUid = 0;         // every source UID <= lastUid is committed locally (or skipped)
-  uint32_t uidNext = 0;         // source UIDNEXT at the end of the last complete pass
-  uint64_t highestModSeq = 0;   // source HIGHESTMODSEQ at the start of the last complete pass
+  uint32_t uidValidity = 0;    // source UIDVALIDITY the UIDs below refer to
+  uint32_t lastUid = 0;        // every source UID <= lastUid is committed locally (or skipped)
+  uint32_t uidNext = 0;        // source UIDNEXT at the end of the last complete pass
+  uint64_t highestModSeq = 0;  // source HIGHESTMODSEQ at the start of the last complete pass
   std::string destName;
   uint32_t destUidValidity = 0;
-  uint32_t destUidNext = 0;     // destination UIDNEXT after our last commit
-  bool preserveUids = false;    // destination UIDs equal source UIDs
-  bool complete = false;        // the last pass over this folder finished
+  uint32_t destUidNext = 0;   // destination UIDNEXT after our last commit
+  bool preserveUids = false;  // destination UIDs equal source UIDs
+  bool complete = false;      // the last pass over this folder finished
 };
 
 struct AccountState {
@@ -39,7 +39,7 @@ struct AccountState {
   std::string user;
   int64_t runStarted = 0;
   int64_t runEnded = 0;
-  std::string runResult;   // ok / partial / failed / running
+  std::string runResult;  // ok / partial / failed / running
   std::string runMessage;
   std::map<std::string, FolderState> folders;  // by raw name
 };

@@ -97,6 +97,48 @@ bool needsContinuation(const std::string& encoded) {
   return i > 1 && encoded.compare(i, 3, "}\r\n") == 0;
 }
 
+std::vector<size_t> syncLiteralCuts(const std::string& line) {
+  std::vector<size_t> cuts;
+  const size_t n = line.size();
+  size_t i = 0;
+  while (i < n) {
+    if (line[i] == '"') {
+      for (++i; i < n && line[i] != '"'; ++i) {
+        if (line[i] == '\\') {
+          ++i;
+        }
+      }
+      ++i;
+      continue;
+    }
+    if (line[i] != '{') {
+      ++i;
+      continue;
+    }
+    size_t j = i + 1;
+    uint64_t size = 0;
+    while (j < n && j - i <= 19 && line[j] >= '0' && line[j] <= '9') {
+      size = size * 10 + static_cast<uint64_t>(line[j] - '0');
+      ++j;
+    }
+    const bool hasDigits = j > i + 1;
+    const bool nonSync = j < n && line[j] == '+';
+    if (nonSync) {
+      ++j;
+    }
+    if (!hasDigits || line.compare(j, 3, "}\r\n") != 0) {
+      ++i;
+      continue;
+    }
+    j += 3;
+    if (!nonSync) {
+      cuts.push_back(j);
+    }
+    i = j + static_cast<size_t>(std::min<uint64_t>(size, n - j));
+  }
+  return cuts;
+}
+
 std::string uidSet(uint32_t first, uint32_t last) {
   if (last == 0) {
     return std::to_string(first) + ":*";

@@ -2,6 +2,7 @@
 // IMAP command encoding: quoting of astrings, literals for strings that cannot be quoted,
 // mUTF-7 mailbox names, sequence sets.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,6 +22,11 @@ std::string quoteString(const std::string& s, bool nonSyncLiteral);
 // "{N}\r\n<bytes>": send the command up to and including "{N}\r\n", wait for the server's "+",
 // then send the bytes and the rest of the command.
 bool needsContinuation(const std::string& encoded);
+// For a whole command line built from atoms and this file's encodings: the offsets just after each
+// synchronizing literal header "{N}\r\n". Send the line up to each offset, wait for the server's
+// "+", go on. Literal bytes are skipped, so a CRLF inside a literal (or "{3}" in a quoted string)
+// never counts as a cut. Empty when no continuation is needed.
+std::vector<size_t> syncLiteralCuts(const std::string& line);
 
 // "first:last", "first" if equal, "first:*" if last==0. Written as given (IMAP reads "9:5" as 5:9).
 std::string uidSet(uint32_t first, uint32_t last);

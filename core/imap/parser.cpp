@@ -127,6 +127,9 @@ struct ResponseParser::Impl {
   std::vector<std::vector<Value>*> stack;
   size_t valueCount = 0;
   bool needSeparator = false;  // after a string or literal: SP, ')' or end of line must follow
+  // Within the current segment, no "]" follows this position: later "[" need not search again
+  // (keeps a line of many "[" linear).
+  size_t noBracketFrom = SIZE_MAX;
 
   Status feed(const char* data, size_t len, std::vector<Response>& out);
   size_t lineCap() const;
@@ -189,8 +192,9 @@ Status ResponseParser::Impl::feed(const char* data, size_t len, std::vector<Resp
     size_t segLen = n;
     if (!line.empty()) {
       if (line.size() + n > lineCap()) {
+        // Certainly too long (lineCap() > maxLineLength + 1): fails like an incomplete line.
         appendToLine(data + pos, n);
-        return checkPartialLine();  // certainly too long
+        return checkPartialLine();
       }
       line.append(data + pos, n);
       seg = line.data();
@@ -250,6 +254,7 @@ Status ResponseParser::Impl::processSegment(const char* p, size_t n, std::vector
                          static_cast<size_t>(static_cast<const char*>(cr) - p));
   }
   bool complete = false;
+  noBracketFrom = SIZE_MAX;
   Status st = inResponse ? parseValues(p, n, 0, complete) : parseStart(p, n, complete);
   if (!st.isOk()) {
     return st;
@@ -514,7 +519,7 @@ Status ResponseParser::Impl::parseAtom(const char* p, size_t n, size_t& pos) {
   const size_t start = pos;
   while (pos < n) {
     const auto c = static_cast<unsigned char>(p[pos]);
-    if (c == '[') {
+    if (c == '[' && pos < noBracketFrom) {
       // A section spec: "BODY[HEADER.FIELDS (MESSAGE-ID DATE)]<0>" is one atom, spaces and
       // parentheses included. Without a closing "]" on the line (an unquoted mailbox name
       // "foo[bar") the "[" is an ordinary atom character.
@@ -523,6 +528,7 @@ Status ResponseParser::Impl::parseAtom(const char* p, size_t n, size_t& pos) {
         pos = static_cast<size_t>(close - p) + 1;
         continue;
       }
+      noBracketFrom = pos;
     } else if (endsAtom(c)) {
       break;
     }

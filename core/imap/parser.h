@@ -33,7 +33,9 @@ struct ParserLimits {
   size_t maxValues = 200000;             // total values in one response
 };
 
-// Receives the bytes of one claimed literal. Called in order; finish() after the last byte.
+// Receives the bytes of one claimed literal. Called in order; finish() after the last byte (also
+// for an empty literal). `data` points into the buffer given to feed(): copy what you keep. If the
+// parser is destroyed or fails mid-literal, finish() is not called.
 class LiteralSink {
  public:
   virtual ~LiteralSink() = default;
@@ -42,7 +44,8 @@ class LiteralSink {
 };
 
 // Where the literal appears: inside an untagged FETCH list, right after item `itemName`
-// (upper-cased, e.g. "BODY[]", "BODY[HEADER]", "RFC822"), message number `fetchNumber`.
+// (upper-cased, e.g. "BODY[]", "BODY[HEADER]", "RFC822"), message number `fetchNumber` (set for
+// any literal of an untagged FETCH). Valid only during the LiteralHandler call.
 struct LiteralContext {
   const Response* partial = nullptr;  // the response parsed so far (kind/status/number valid)
   std::string itemName;               // empty when not directly after a FETCH item name

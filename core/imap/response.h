@@ -17,9 +17,10 @@ struct Value {
     Streamed,  // a literal whose bytes went to a LiteralSink; `size` tells how many
   };
   Type type = Type::Atom;
-  std::string text;         // Atom / String
+  // Atom: as sent (case kept; compare with isAtom). String: unescaped bytes. Nil: "".
+  std::string text;
   std::vector<Value> list;  // List
-  uint64_t size = 0;        // Streamed: literal size; String from literal: its size
+  uint64_t size = 0;        // Streamed: literal size; String from literal: its size (0 if quoted)
 
   bool isAtom(const char* upper) const;  // case-insensitive atom comparison
   bool isNumber() const;

@@ -71,7 +71,8 @@ std::string extractHeaderValue(const std::string& headers, const char* name) {
       size_t start = pos + key.size();
       size_t end = start;
       while (end < headers.size()) {
-        if (headers[end] == '\n' && (end + 1 >= headers.size() || (headers[end + 1] != ' ' && headers[end + 1] != '\t'))) {
+        if (headers[end] == '\n' &&
+            (end + 1 >= headers.size() || (headers[end + 1] != ' ' && headers[end + 1] != '\t'))) {
           break;
         }
         end++;
@@ -120,8 +121,8 @@ bool parseInternalDate(const std::string& s, int64_t& unixTime, int& tzOffsetMin
     return false;
   }
   t = t.substr(b);
-  if (std::sscanf(t.c_str(), "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign, &zone) !=
-      8) {
+  if (std::sscanf(t.c_str(), "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, mon, &year, &hh, &mm, &ss, &sign,
+                  &zone) != 8) {
     return false;
   }
   int month = -1;
@@ -200,7 +201,9 @@ void Session::close() {
   }
 }
 
-std::string Session::nextTag() { return "A" + std::to_string(++tagCounter_); }
+std::string Session::nextTag() {
+  return "A" + std::to_string(++tagCounter_);
+}
 
 Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
   if (closed_) {
@@ -322,7 +325,9 @@ void Session::parseCapabilities(const std::string& text) {
   }
 }
 
-bool Session::hasCapability(const std::string& cap) const { return caps_.count(upper(cap)) > 0; }
+bool Session::hasCapability(const std::string& cap) const {
+  return caps_.count(upper(cap)) > 0;
+}
 
 Status Session::handleCommonUntagged(const Response& r) {
   if (r.kind != Response::Kind::Untagged) {
@@ -345,7 +350,8 @@ Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& o
     Result<Response> rr = readResponse();
     if (!rr.isOk()) {
       if (byeThrottle_) {
-        return Status(ErrorKind::Throttled, closedMessage(), "the server limits connections or traffic; run again later");
+        return Status(ErrorKind::Throttled, closedMessage(),
+                      "the server limits connections or traffic; run again later");
       }
       return rr.status();
     }
@@ -353,8 +359,8 @@ Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& o
     if (r.kind == Response::Kind::Tagged) {
       if (r.tag != tag) {
         close();
-        return Status(ErrorKind::Protocol,
-                      options_.peerName + " answered with unknown tag '" + sanitize(r.tag) + "' (expected " + tag + ")");
+        return Status(ErrorKind::Protocol, options_.peerName + " answered with unknown tag '" +
+                                               sanitize(r.tag) + "' (expected " + tag + ")");
       }
       if (r.code == "CAPABILITY") {
         parseCapabilities(r.codeArgs);
@@ -419,10 +425,12 @@ Status Session::readGreeting() {
   }
   if (r.kind == Response::Kind::Untagged && r.status == "BYE") {
     if (isThrottle(r)) {
-      return Status(ErrorKind::Throttled, options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"",
+      return Status(ErrorKind::Throttled,
+                    options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"",
                     "the server limits connections; run again later");
     }
-    return Status(ErrorKind::Closed, options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"");
+    return Status(ErrorKind::Closed,
+                  options_.peerName + " refused the connection: \"" + sanitize(r.text) + "\"");
   }
   return Status(ErrorKind::Protocol, options_.peerName + " does not greet like an IMAP server",
                 "is this the IMAP port? 993 is IMAPS, 143 is IMAP/STARTTLS");
@@ -483,7 +491,8 @@ Status Session::login(const std::string& user, const std::string& password, cons
   Status st;
   bool plain = hasCapability("AUTH=PLAIN");
   if (!masterUser.empty() && !plain) {
-    return Status(ErrorKind::Auth, options_.peerName + " does not offer AUTHENTICATE PLAIN, needed for a master-user login",
+    return Status(ErrorKind::Auth,
+                  options_.peerName + " does not offer AUTHENTICATE PLAIN, needed for a master-user login",
                   "log in as the user, or use the server's user*master login form as --source-user");
   }
   if (plain) {
@@ -534,7 +543,8 @@ Status Session::login(const std::string& user, const std::string& password, cons
     return Status(ErrorKind::Throttled, options_.peerName + " refused the login for now: " + text,
                   "the server limits logins; run again later");
   }
-  std::string who = masterUser.empty() ? "'" + user + "'" : "'" + user + "' (master user '" + masterUser + "')";
+  std::string who =
+      masterUser.empty() ? "'" + user + "'" : "'" + user + "' (master user '" + masterUser + "')";
   std::string hint =
       "check the password (it may have been changed at the old provider), that the login name is complete "
       "(often the full e-mail address), and that --source-host is the old server";
@@ -563,7 +573,8 @@ Result<NamespaceEntry> Session::personalNamespace() {
   NamespaceEntry ns;
   if (!hasCapability("NAMESPACE")) {
     Result<Response> r = simpleCommand("LIST \"\" \"\"", [&ns](const Response& u) {
-      if (u.status == "LIST" && u.args.size() >= 2 && u.args[1].type != Value::Type::Nil && !u.args[1].text.empty()) {
+      if (u.status == "LIST" && u.args.size() >= 2 && u.args[1].type != Value::Type::Nil &&
+          !u.args[1].text.empty()) {
         ns.delimiter = u.args[1].text[0];
       }
       return Status::ok();
@@ -682,7 +693,8 @@ Result<Session::StatusResult> Session::statusMany(const std::vector<std::string>
   StatusResult res;
   res.statuses.resize(rawNames.size());
   res.errors.resize(rawNames.size());
-  std::string items = withModSeq ? " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)" : " (MESSAGES UIDNEXT UIDVALIDITY)";
+  std::string items =
+      withModSeq ? " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)" : " (MESSAGES UIDNEXT UIDVALIDITY)";
   bool nonSync = hasCapability("LITERAL+");
   size_t next = 0;
   while (next < rawNames.size()) {
@@ -742,7 +754,8 @@ Result<MailboxStatus> Session::examine(const std::string& rawName) {
   if (r.value().status != "OK") {
     Status f = taggedFailure(r.value(), "EXAMINE '" + sanitize(rawName) + "'");
     if (f.kind() == ErrorKind::Protocol) {
-      return Status(ErrorKind::NotFound, f.message(), "the folder may have been deleted or renamed at the source");
+      return Status(ErrorKind::NotFound, f.message(),
+                    "the folder may have been deleted or renamed at the source");
     }
     return f;
   }
@@ -786,8 +799,8 @@ Status Session::uidFetch(uint32_t first, uint32_t last, const std::string& items
         m.hasSize = true;
       } else if (k.isAtom("X-GUID")) {
         m.xGuid = v.text;
-      } else if (k.type == Value::Type::Atom && (upper(k.text) == "BODY[]" || upper(k.text) == "RFC822" ||
-                                                 upper(k.text) == "BINARY[]")) {
+      } else if (k.type == Value::Type::Atom &&
+                 (upper(k.text) == "BODY[]" || upper(k.text) == "RFC822" || upper(k.text) == "BINARY[]")) {
         bodyRequested = true;
         if (v.type == Value::Type::Streamed) {
           if (streamedIndex < inUse_.size()) {

@@ -25,9 +25,9 @@
 namespace migrate::imap {
 
 struct ListEntry {
-  std::string rawName;                  // as on the wire (mUTF-7 unless UTF8=ACCEPT)
-  char delimiter = 0;                   // 0: NIL (flat)
-  std::vector<std::string> attributes;  // e.g. "\HasNoChildren", "\Sent"; as sent
+  std::string rawName;                        // as on the wire (mUTF-7 unless UTF8=ACCEPT)
+  char delimiter = 0;                         // 0: NIL (flat)
+  std::vector<std::string> attributes;        // e.g. "\HasNoChildren", "\Sent"; as sent
   bool hasAttribute(const char* name) const;  // case-insensitive
 };
 
@@ -62,7 +62,7 @@ struct FetchedMessage {
 struct SessionOptions {
   std::string tempDir = "/tmp";  // for spooling large bodies
   ParserLimits limits;
-  std::string peerName;          // for messages, e.g. "imap.old.example:993"
+  std::string peerName;  // for messages, e.g. "imap.old.example:993"
 };
 
 class Session {
@@ -149,9 +149,9 @@ class Session {
 
   // Bodies of FETCH BODY[] literals, in the order of the responses that carry them.
   class BodySink;
-  std::deque<std::unique_ptr<MessageBody>> bodies_;       // filled, waiting for their response
+  std::deque<std::unique_ptr<MessageBody>> bodies_;  // filled, waiting for their response
   std::vector<std::unique_ptr<MessageBody>> spareBodies_;
-  std::vector<std::unique_ptr<MessageBody>> inUse_;       // bodies of the last returned response
+  std::vector<std::unique_ptr<MessageBody>> inUse_;  // bodies of the last returned response
   std::unique_ptr<BodySink> bodySink_;
   Status pendingError_;
   std::string byeText_;

@@ -209,7 +209,7 @@ class TcpTransport final : public Transport {
   std::shared_ptr<SSL_CTX> ctx_;  // keeps the shared context alive while ssl_ uses it
   SSL* ssl_ = nullptr;
   bool sslBroken_ = false;  // after a fatal TLS error SSL_shutdown must not be called
-  bool verified_ = false;
+  std::string tlsSummary_;  // ", TLSv1.3" etc., kept for describe() after close()
   detail::VerifyFailure verifyFailure_;
   Status pendingError_;  // an error met after returning data; reported by the next read
 };
@@ -505,7 +505,7 @@ Status TcpTransport::handshake(const TlsOptions& tls) {
   }
   ssl_ = ssl;
   ctx_ = std::move(ctx).value();
-  verified_ = tls.verify;
+  tlsSummary_ = std::string(", ") + SSL_get_version(ssl_) + (tls.verify ? "" : ", certificate not verified");
   return Status::ok();
 }
 
@@ -514,13 +514,7 @@ std::string TcpTransport::describe() const {
   if (!address_.empty() && address_ != host_) {
     out += " (" + address_ + ")";
   }
-  if (ssl_ != nullptr) {
-    out += std::string(", ") + SSL_get_version(ssl_);
-    if (!verified_) {
-      out += ", certificate not verified";
-    }
-  }
-  return out;
+  return out + tlsSummary_;
 }
 
 void TcpTransport::close() {

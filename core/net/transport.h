@@ -74,7 +74,7 @@ class Transport {
 Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool implicitTls,
                                               const TlsOptions& tls, const TimeoutOptions& timeouts);
 
-// The addresses endpoint.host resolves to, as numeric strings (for the "source is this server" check).
+// The first address `host` resolves to, as a numeric string (for the "source is this server" check).
 Result<std::string> resolveFirstAddress(const std::string& host);
 
 // Every address `host` resolves to (numeric strings, resolver order, no duplicates). Dns error as

@@ -3,6 +3,8 @@
 // guards, need HAVE_CONFIG_H (set by the dovecot_headers CMake target) and use `typeof`
 // (module-context.h), which the adapters get through -std=gnu++17.
 
+// Order matters (lib.h first, then headers whose enums later ones use): keep clang-format away.
+// clang-format off
 extern "C" {
 #include "lib.h"
 #include "array.h"
@@ -27,3 +29,4 @@ extern "C" {
    (quota_glue.cpp), so including quota.h adds no link-time dependency. */
 #include "quota.h"
 }
+// clang-format on

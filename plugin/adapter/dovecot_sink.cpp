@@ -1,5 +1,5 @@
-#include "adapter/dovecot_cxx.h"
 #include "adapter/dovecot_sink.h"
+#include "adapter/dovecot_cxx.h"
 #include "adapter/handles.h"
 #include "adapter/quota_glue.h"
 
@@ -108,8 +108,8 @@ uint8_t parseSpecialUse(const char* s) {
     const char* name;
     uint8_t bit;
   } kNames[] = {
-      {"\\All", kSpecialAll},     {"\\Archive", kSpecialArchive}, {"\\Drafts", kSpecialDrafts},
-      {"\\Flagged", kSpecialFlagged}, {"\\Junk", kSpecialJunk},   {"\\Sent", kSpecialSent},
+      {"\\All", kSpecialAll},         {"\\Archive", kSpecialArchive}, {"\\Drafts", kSpecialDrafts},
+      {"\\Flagged", kSpecialFlagged}, {"\\Junk", kSpecialJunk},       {"\\Sent", kSpecialSent},
       {"\\Trash", kSpecialTrash},
   };
   uint8_t bits = 0;
@@ -136,7 +136,8 @@ uint8_t parseSpecialUse(const char* s) {
 }
 
 std::string lowerAscii(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return s;
 }
 
@@ -150,15 +151,33 @@ std::vector<std::string> normalizedKeywords(std::vector<std::string> kws) {
   return kws;
 }
 
-// maildir uses the save GUID as the file's base name, so it must not contain '/', ':' (the
-// flags separator) or ',' (",S=size" fields). The engine's GUIDs are hex; anything else is a bug.
-bool guidUsableAsFileName(const std::string& g) {
+// maildir keeps a save GUID in dovecot-uidlist ("G<guid>" in a space-separated line) and even
+// uses it as the file name when it carries ",S=<size>" (dsync's case), so it must not contain
+// blanks, '/', ':' or ','. The engine's GUIDs are hex; anything else is a bug.
+bool guidIsSafe(const std::string& g) {
   if (g.empty() || g.size() > 128 || g[0] == '.') {
     return false;
   }
   return std::all_of(g.begin(), g.end(), [](unsigned char c) {
     return std::isalnum(c) != 0 || c == '-' || c == '_' || c == '.';
   });
+}
+
+// A header value as the engine extracts it from the source's BODY[HEADER.FIELDS]: line breaks
+// of folded headers removed, surrounding blanks trimmed.
+std::string normalizedHeaderValue(const char* value) {
+  std::string out;
+  for (const char* p = value; p != nullptr && *p != '\0'; p++) {
+    if (*p != '\r' && *p != '\n') {
+      out += *p;
+    }
+  }
+  size_t b = out.find_first_not_of(" \t");
+  if (b == std::string::npos) {
+    return {};
+  }
+  size_t e = out.find_last_not_of(" \t");
+  return out.substr(b, e - b + 1);
 }
 
 // The GUID of the current message of `mail`, "" when it has none. false on error (not for
@@ -175,10 +194,10 @@ bool mailGuid(struct mail* mail, std::string& guid) {
 // Runs `search` (UIDs from minUid) over `box` and calls fn(mail) for each message.
 // fn returns a Status; the first failure stops the search.
 template <class Fn>
-Status forEachMail(struct mailbox* box, const std::string& name, uint32_t minUid, enum mail_fetch_field wanted,
-                   const char* const* wantedHeaders, Fn&& fn) {
-  TransactionHandle t(mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0),
-                                                kTransactionReason));
+Status forEachMail(struct mailbox* box, const std::string& name, uint32_t minUid,
+                   enum mail_fetch_field wanted, const char* const* wantedHeaders, Fn&& fn) {
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
   SearchArgsHandle args(mail_search_build_init());
   struct mail_search_arg* arg = mail_search_build_add(args.get(), SEARCH_UIDSET);
   p_array_init(&arg->value.seqset, args.get()->pool, 1);
@@ -257,10 +276,12 @@ class DovecotSink final : public Sink {
   }
 
   Result<std::vector<DestFolder>> listFolders() override;
-  Result<DestFolderStatus> prepareFolder(const std::string& name, const PrepareFolderOptions& options) override;
+  Result<DestFolderStatus> prepareFolder(const std::string& name,
+                                         const PrepareFolderOptions& options) override;
   Result<DestFolderStatus> folderStatus(const std::string& name) override;
   Status setSubscribed(const std::string& name) override;
-  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name, uint32_t minUid) override;
+  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
+                                                              uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
@@ -308,9 +329,10 @@ class DovecotSink final : public Sink {
 
   Result<DestFolderStatus> statusOf(struct mailbox* box, const std::string& name, bool created) {
     struct mailbox_status st;
-    if (mailbox_get_status(box, static_cast<enum mailbox_status_items>(STATUS_MESSAGES | STATUS_UIDVALIDITY |
-                                                                        STATUS_UIDNEXT),
-                           &st) < 0) {
+    if (mailbox_get_status(
+            box,
+            static_cast<enum mailbox_status_items>(STATUS_MESSAGES | STATUS_UIDVALIDITY | STATUS_UIDNEXT),
+            &st) < 0) {
       return storageError(box, folderLabel(name) + ": cannot read its status");
     }
     DestFolderStatus out;
@@ -338,8 +360,9 @@ class DovecotSink final : public Sink {
       if (!k.empty() && mailbox_keyword_is_valid(box, k.c_str(), &error)) {
         out.push_back(k);
       } else if (reportedKeywords_.insert(k).second) {
-        i_warning("migrate: user %s, %s: keyword '%s' cannot be stored and was dropped: %s", userName().c_str(),
-                  folderLabel(folder).c_str(), k.c_str(), error != nullptr ? error : "empty keyword");
+        i_warning("migrate: user %s, %s: keyword '%s' cannot be stored and was dropped: %s",
+                  userName().c_str(), folderLabel(folder).c_str(), k.c_str(),
+                  error != nullptr ? error : "empty keyword");
       }
     }
     return out;
@@ -371,8 +394,8 @@ class DovecotSink final : public Sink {
         if (mail->expunged) {
           return Status::ok();
         }
-        return storageError(mail->box, folderLabel(name) + ": cannot read the GUID of UID " +
-                                           std::to_string(mail->uid));
+        return storageError(mail->box,
+                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(mail->uid));
       }
       if (!guid.empty()) {
         map.emplace(guid, mail->uid);  // duplicates: the lowest UID wins
@@ -459,7 +482,8 @@ Result<std::vector<DestFolder>> DovecotSink::listFolders() {
   return out;
 }
 
-Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name, const PrepareFolderOptions& options) {
+Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name,
+                                                    const PrepareFolderOptions& options) {
   DataStackFrame frame;
   if (name == boxName_ && !trans_) {
     // Its uidvalidity may change below; reopen it for the next batch.
@@ -511,8 +535,8 @@ Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name, con
     i_zero(&update);
     update.uid_validity = options.uidValidity;
     if (mailbox_update(box.get(), &update) < 0) {
-      return storageError(box.get(), folderLabel(name) + ": cannot set UIDVALIDITY " +
-                                         std::to_string(options.uidValidity));
+      return storageError(
+          box.get(), folderLabel(name) + ": cannot set UIDVALIDITY " + std::to_string(options.uidValidity));
     }
     if (mailbox_sync(box.get(), static_cast<enum mailbox_sync_flags>(0)) < 0) {
       return storageError(box.get(), folderLabel(name) + ": cannot synchronize");
@@ -551,7 +575,8 @@ Status DovecotSink::setSubscribed(const std::string& name) {
   return Status::ok();
 }
 
-Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const std::string& name, uint32_t minUid) {
+Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const std::string& name,
+                                                                         uint32_t minUid) {
   DataStackFrame frame;
   Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
   if (!r.isOk()) {
@@ -583,7 +608,7 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
           }
           return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
         }
-        key.messageId = messageId != nullptr ? messageId : "";
+        key.messageId = normalizedHeaderValue(messageId);
         key.internalDate = static_cast<int64_t>(received);
         // The virtual (CRLF) size: what IMAP reports as RFC822.SIZE and what the source sent.
         // The physical size differs where the storage keeps LF line ends (maildir, by default).
@@ -599,8 +624,8 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
 
 Status DovecotSink::beginBatch(const std::string& name) {
   if (trans_) {
-    return Status(ErrorKind::Internal, "beginBatch(" + name + "): the batch of " + folderLabel(boxName_) +
-                                           " is still open");
+    return Status(ErrorKind::Internal,
+                  "beginBatch(" + name + "): the batch of " + folderLabel(boxName_) + " is still open");
   }
   DataStackFrame frame;
   if (!box_ || boxName_ != name) {
@@ -636,7 +661,7 @@ Status DovecotSink::save(const IncomingMessage& message) {
   const std::string what = folderLabel(boxName_) + ": saving the message with source UID " +
                            std::to_string(message.sourceUid) + " failed";
   bool setGuid = haveSaveGuids_ && !message.guid.empty();
-  if (setGuid && !guidUsableAsFileName(message.guid)) {
+  if (setGuid && !guidIsSafe(message.guid)) {
     return Status(ErrorKind::Internal, what + ": invalid GUID '" + message.guid + "'");
   }
   if (!body.inMemory() && body.fd() < 0) {
@@ -691,7 +716,8 @@ Status DovecotSink::save(const IncomingMessage& message) {
     }
   } while (i_stream_read(input.get()) > 0);
   if (input.get()->stream_errno != 0) {
-    Status st(ErrorKind::LocalStorage, what + ": reading the message body: " + i_stream_get_error(input.get()),
+    Status st(ErrorKind::LocalStorage,
+              what + ": reading the message body: " + i_stream_get_error(input.get()),
               "check the temp directory " + tempDir());
     save.reset();  // cancel
     return st;
@@ -717,8 +743,8 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
   struct mail_transaction_commit_changes changes;
   // Frees the transaction whatever the outcome; ptr() lets the handle see that.
   if (mailbox_transaction_commit_get_changes(trans_.ptr(), &changes) < 0) {
-    Status st = storageError(box, folderLabel(boxName_) + ": committing " + std::to_string(batchSaved_) +
-                                      " messages failed");
+    Status st = storageError(
+        box, folderLabel(boxName_) + ": committing " + std::to_string(batchSaved_) + " messages failed");
     batchSaved_ = 0;
     return st;
   }
@@ -747,7 +773,8 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
   }
   struct mailbox_status st;
   if (mailbox_get_status(fresh.value().get(), STATUS_UIDNEXT, &st) < 0) {
-    return storageError(fresh.value().get(), folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
+    return storageError(fresh.value().get(),
+                        folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
   }
   result.uidNext = st.uidnext;
   for (uint32_t uid : result.uids) {
@@ -787,7 +814,8 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     bool found = false;
     if (u.uidHint != 0 && mail_set_uid(mail.get(), u.uidHint)) {
       if (!mailGuid(mail.get(), guid) && !mail.get()->expunged) {
-        return storageError(box, folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(u.uidHint));
+        return storageError(box,
+                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(u.uidHint));
       }
       found = !mail.get()->expunged && guid == u.guid;
     }

@@ -1,6 +1,6 @@
+#include "adapter/quota_glue.h"
 #include "adapter/dovecot_cxx.h"
 #include "adapter/handles.h"
-#include "adapter/quota_glue.h"
 
 #include <dlfcn.h>
 
@@ -48,7 +48,9 @@ class QuotaRootIter {
   ~QuotaRootIter() { api_.iterDeinit(&iter_); }
   QuotaRootIter(const QuotaRootIter&) = delete;
   QuotaRootIter& operator=(const QuotaRootIter&) = delete;
-  struct quota_root* next() { return api_.iterNext(iter_); }
+  struct quota_root* next() {
+    return api_.iterNext(iter_);
+  }
 
  private:
   const QuotaApi& api_;
@@ -99,9 +101,10 @@ Result<QuotaInfo> readQuota(struct mail_user* user) {
                       "run the migration again in a moment");
       case QUOTA_GET_RESULT_INTERNAL_ERROR:
       default:
-        return Status(ErrorKind::LocalStorage,
-                      "cannot read quota root '" + name + "': " + (error != nullptr ? error : "unknown error"),
-                      "check the quota backend settings and the Dovecot log");
+        return Status(
+            ErrorKind::LocalStorage,
+            "cannot read quota root '" + name + "': " + (error != nullptr ? error : "unknown error"),
+            "check the quota backend settings and the Dovecot log");
     }
   }
   return best;

@@ -1,5 +1,5 @@
-#include "adapter/dovecot_cxx.h"
 #include "adapter/settings.h"
+#include "adapter/dovecot_cxx.h"
 
 #include <algorithm>
 #include <cctype>
@@ -35,7 +35,8 @@ bool parsePort(const std::string& s, uint16_t& port) {
 }
 
 bool parseBool(std::string s, bool& out) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (s == "yes" || s == "1" || s == "true") {
     out = true;
     return true;

@@ -22,7 +22,6 @@ free loopback ports picked at start, so rigs can run in parallel (ctest -j). Nee
 """
 
 import base64
-import errno
 import glob
 import hashlib
 import imaplib
@@ -587,6 +586,9 @@ class Rig:
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix='migrate-%s-' % self.name, dir='/tmp')
+        self._started = True        # from here on close() cleans up
+        import atexit
+        atexit.register(self.close)
         os.chmod(self.dir, 0o755)   # dovenull/dovecot/mail uid must traverse it
         self._tag = os.path.basename(self.dir)[len('migrate-'):]
         self.certs_dir = os.path.join(self.dir, 'certs')
@@ -601,9 +603,6 @@ class Rig:
             self.src = Instance(self, 'src')
         if self.opts['dest']:
             self.dst = Instance(self, 'dst')
-        self._started = True
-        import atexit
-        atexit.register(self.close)
         if self.src:
             self._start_instance(self.src, self._write_src_conf, ('imap', 'imaps'), ())
         if self.dst:
@@ -639,12 +638,39 @@ class Rig:
             leftovers += inst.stop_wait(pids)
         if leftovers:
             sys.stderr.write('rig: had to SIGKILL %s\n' % leftovers)
+        stray = self.leftover_processes()
+        if stray:
+            sys.stderr.write('rig: processes of this rig still running: %s\n' % stray)
         if self.keep:
             sys.stderr.write('rig: kept %s\n' % self.dir)
         elif self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     stop = close
+
+    def leftover_processes(self, wait=3.0):
+        """Pids whose command line carries this rig's unique instance tag (Dovecot names its
+        processes dovecot-<instance_name>/...), after waiting up to `wait` s for them to exit.
+        Empty after a clean close()."""
+        marks = [('migrate-%s-' % getattr(self, '_tag', '\0')).encode()]
+        if self.dir:
+            marks.append((self.dir + '/').encode())   # e.g. doveadm -c $RIG/dst/dovecot.conf
+        deadline = time.monotonic() + wait
+        while True:
+            found = []
+            for entry in os.listdir('/proc'):
+                if not entry.isdigit() or int(entry) == os.getpid():
+                    continue
+                try:
+                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                        cmd = f.read()
+                except OSError:
+                    continue
+                if any(m in cmd for m in marks) and _pid_alive(int(entry)):
+                    found.append(int(entry))
+            if not found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
 
     def _make_cert(self):
         os.makedirs(self.certs_dir)
@@ -964,12 +990,14 @@ class Rig:
         path = self.dst.conf if conf == 'dst' else conf
         return self._bind_prefix() + [DOVEADM, '-c', path] + [str(a) for a in args]
 
-    def doveadm(self, *args, input=None, conf='dst', check=False, timeout=300, env=None):
-        """Run doveadm; returns subprocess.CompletedProcess with text stdout/stderr.
-        check=True raises DoveadmError (which prints stderr) on a non-zero exit."""
+    def doveadm(self, *args, input=None, conf='dst', check=False, timeout=300, env=None,
+                text=True):
+        """Run doveadm; returns subprocess.CompletedProcess with text stdout/stderr (bytes with
+        text=False, e.g. to feed a raw message to `doveadm save`). check=True raises
+        DoveadmError (which shows stderr) on a non-zero exit."""
         argv = self.doveadm_argv(*args, conf=conf)
-        r = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout,
-                           env=env, errors='surrogateescape')
+        r = subprocess.run(argv, input=input, capture_output=True, text=text, timeout=timeout,
+                           env=env, errors='surrogateescape' if text else None)
         if check and r.returncode != 0:
             raise DoveadmError(r.returncode, argv, r.stdout, r.stderr)
         return r

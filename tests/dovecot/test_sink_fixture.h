@@ -5,12 +5,14 @@
 
 #include "adapter/dovecot_cxx.h"
 
+// clang-format off
 extern "C" {
 #include "istream-crlf.h"
 #include "mail-index-alloc-cache.h"
 #include "master-service.h"
 #include "test-mail-storage-common.h"
 }
+// clang-format on
 
 #include <gtest/gtest.h>
 
@@ -40,12 +42,12 @@ std::string makeRfc822(int n, size_t bodyBytes = 64);
 // What lib-storage has for one message.
 struct StoredMail {
   uint32_t uid = 0;
-  uint8_t flags = 0;                   // SystemFlag bits
-  std::vector<std::string> keywords;   // sorted
+  uint8_t flags = 0;                  // SystemFlag bits
+  std::vector<std::string> keywords;  // sorted
   int64_t received = 0;
   std::string guid;
   std::string messageId;
-  std::string body;                    // as IMAP FETCH BODY[] returns it (CRLF)
+  std::string body;  // as IMAP FETCH BODY[] returns it (CRLF)
   uint64_t virtualSize = 0;
 };
 
@@ -57,7 +59,9 @@ class StorageTest : public ::testing::Test {
                  const std::string& driverOpts = "");
   void TearDown() override;
 
-  struct mail_user* user() { return ctx_->user; }
+  struct mail_user* user() {
+    return ctx_->user;
+  }
   Sink& sink() { return *sink_; }
 
   // All messages of `folder` in UID order, read through lib-storage.

@@ -14,6 +14,15 @@ const DestFolder* findFolder(const std::vector<DestFolder>& folders, const std::
   return it == folders.end() ? nullptr : &*it;
 }
 
+TEST(SinkErrorKind, MapsMailErrors) {
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_NOQUOTA), ErrorKind::Quota);
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_NOTFOUND), ErrorKind::NotFound);
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_TEMP), ErrorKind::LocalStorage);
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_PERM), ErrorKind::LocalStorage);
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_EXISTS), ErrorKind::LocalStorage);
+  EXPECT_EQ(errorKindFromMailError(MAIL_ERROR_LIMIT), ErrorKind::LocalStorage);
+}
+
 TEST_F(SinkTest, SeparatorIsTheInboxNamespaceSeparator) {
   EXPECT_EQ(sink().separator(), '/');
 }
@@ -91,7 +100,9 @@ TEST_F(SinkTest, CreatesNestedFoldersWithTheirParents) {
   ASSERT_NE(leaf, nullptr);
   EXPECT_TRUE(leaf->selectable);
   // The parents are listed; with maildir++ they are placeholders, not mailboxes.
-  EXPECT_NE(findFolder(list.value(), "Archive"), nullptr);
+  const DestFolder* archive = findFolder(list.value(), "Archive");
+  ASSERT_NE(archive, nullptr);
+  EXPECT_FALSE(archive->selectable);
   EXPECT_NE(findFolder(list.value(), "Archive/2023"), nullptr);
 
   // A parent can still be made a real folder afterwards.
@@ -288,8 +299,9 @@ TEST_F(SinkSpecialUseTest, ListsConfigDeclaredSpecialUseFoldersEvenIfMissing) {
 class SinkPrefixNamespaceTest : public StorageTest {
  protected:
   void SetUp() override {
-    startUser("maildir", {"namespace/inbox/prefix=INBOX/", "namespace/inbox/mailbox=Sent",
-                          "namespace/inbox/mailbox/Sent/name=Sent", "namespace/inbox/mailbox/Sent/special_use=\\Sent"});
+    startUser("maildir",
+              {"namespace/inbox/prefix=INBOX/", "namespace/inbox/mailbox=Sent",
+               "namespace/inbox/mailbox/Sent/name=Sent", "namespace/inbox/mailbox/Sent/special_use=\\Sent"});
   }
 };
 

@@ -20,12 +20,17 @@ TestMessage::TestMessage(const std::string& bytes, const std::string& tempDir) :
 }
 
 std::string makeRfc822(int n, size_t bodyBytes) {
-  std::string m = "From: Alice <alice@example.org>\r\n"
-                  "To: Bob <bob@example.org>\r\n"
-                  "Subject: message " + std::to_string(n) + "\r\n"
-                  "Date: Fri, 13 Feb 2009 23:31:30 +0000\r\n"
-                  "Message-ID: <" + std::to_string(n) + "@test>\r\n"
-                  "\r\n";
+  std::string m =
+      "From: Alice <alice@example.org>\r\n"
+      "To: Bob <bob@example.org>\r\n"
+      "Subject: message " +
+      std::to_string(n) +
+      "\r\n"
+      "Date: Fri, 13 Feb 2009 23:31:30 +0000\r\n"
+      "Message-ID: <" +
+      std::to_string(n) +
+      "@test>\r\n"
+      "\r\n";
   std::string line = "line of message " + std::to_string(n) + " 0123456789abcdefghijklmnopqrstuvwxyz\r\n";
   while (bodyBytes > 0) {
     size_t take = std::min(bodyBytes, line.size());
@@ -103,11 +108,12 @@ std::vector<StoredMail> StorageTest::readAll(const std::string& folder) {
     ADD_FAILURE() << "cannot open " << folder << ": " << mailbox_get_last_internal_error(box.get(), nullptr);
     return out;
   }
-  TransactionHandle t(mailbox_transaction_begin(box.get(), static_cast<enum mailbox_transaction_flags>(0), "test"));
+  TransactionHandle t(
+      mailbox_transaction_begin(box.get(), static_cast<enum mailbox_transaction_flags>(0), "test"));
   SearchArgsHandle args(mail_search_build_init());
   mail_search_build_add_all(args.get());
-  SearchHandle search(mailbox_search_init(t.get(), args.get(), nullptr, static_cast<enum mail_fetch_field>(0),
-                                          nullptr));
+  SearchHandle search(
+      mailbox_search_init(t.get(), args.get(), nullptr, static_cast<enum mail_fetch_field>(0), nullptr));
   struct mail* mail = nullptr;
   while (mailbox_search_next(search.get(), &mail)) {
     DataStackFrame inner;
@@ -149,11 +155,12 @@ void StorageTest::expungeAll(const std::string& folder) {
   MailboxHandle box(mailbox_alloc(ns->list, folder.c_str(), static_cast<enum mailbox_flags>(0)));
   ASSERT_EQ(mailbox_open(box.get()), 0);
   ASSERT_EQ(mailbox_sync(box.get(), static_cast<enum mailbox_sync_flags>(0)), 0);
-  TransactionHandle t(mailbox_transaction_begin(box.get(), static_cast<enum mailbox_transaction_flags>(0), "test"));
+  TransactionHandle t(
+      mailbox_transaction_begin(box.get(), static_cast<enum mailbox_transaction_flags>(0), "test"));
   SearchArgsHandle args(mail_search_build_init());
   mail_search_build_add_all(args.get());
-  SearchHandle search(mailbox_search_init(t.get(), args.get(), nullptr, static_cast<enum mail_fetch_field>(0),
-                                          nullptr));
+  SearchHandle search(
+      mailbox_search_init(t.get(), args.get(), nullptr, static_cast<enum mail_fetch_field>(0), nullptr));
   struct mail* mail = nullptr;
   while (mailbox_search_next(search.get(), &mail)) {
     mail_expunge(mail);
@@ -193,12 +200,12 @@ int main(int argc, char** argv) {
     std::perror("sink_tests: cannot create a work directory here");
     return 2;
   }
-  master_service = master_service_init(
-      "sink-tests",
-      static_cast<enum master_service_flags>(MASTER_SERVICE_FLAG_STANDALONE | MASTER_SERVICE_FLAG_DONT_SEND_STATS |
-                                             MASTER_SERVICE_FLAG_NO_CONFIG_SETTINGS |
-                                             MASTER_SERVICE_FLAG_NO_SSL_INIT),
-      &argc, &argv, "");
+  master_service =
+      master_service_init("sink-tests",
+                          static_cast<enum master_service_flags>(
+                              MASTER_SERVICE_FLAG_STANDALONE | MASTER_SERVICE_FLAG_DONT_SEND_STATS |
+                              MASTER_SERVICE_FLAG_NO_CONFIG_SETTINGS | MASTER_SERVICE_FLAG_NO_SSL_INIT),
+                          &argc, &argv, "");
   int r = RUN_ALL_TESTS();
   master_service_deinit(&master_service);
   if (chdir("..") == 0) {

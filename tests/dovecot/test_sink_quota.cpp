@@ -43,7 +43,8 @@ class SinkQuotaTest : public StorageTest {
   }
   // 1 MiB storage quota with the count backend (needs quota_vsizes, as in the test rig).
   void startQuotaUser(const std::string& rule = "*:storage=1M") {
-    startUser("maildir", {"mail_plugins=quota", "quota=count:User quota", "quota_rule=" + rule, "quota_vsizes=yes"});
+    startUser("maildir",
+              {"mail_plugins=quota", "quota=count:User quota", "quota_rule=" + rule, "quota_vsizes=yes"});
   }
 
   struct module* modules_ = nullptr;

@@ -10,11 +10,11 @@ namespace {
 class SettingsTest : public StorageTest {};
 
 TEST_F(SettingsTest, ReadsEverySetting) {
-  startUser("maildir", {"migrate_source_host=imap.old.example", "migrate_source_port=10993",
-                        "migrate_source_tls=starttls", "migrate_source_user=alice@old.example",
-                        "migrate_source_password=s3cret pass", "migrate_source_master_user=admin",
-                        "migrate_ca_file=/etc/ssl/old-ca.pem", "migrate_ca_dir=/etc/ssl/certs",
-                        "migrate_insecure=yes"});
+  startUser("maildir",
+            {"migrate_source_host=imap.old.example", "migrate_source_port=10993",
+             "migrate_source_tls=starttls", "migrate_source_user=alice@old.example",
+             "migrate_source_password=s3cret pass", "migrate_source_master_user=admin",
+             "migrate_ca_file=/etc/ssl/old-ca.pem", "migrate_ca_dir=/etc/ssl/certs", "migrate_insecure=yes"});
   SourceOptions s;
   Status st = loadSourceSettings(user(), s);
   ASSERT_TRUE(st.isOk()) << st.describe();
@@ -46,7 +46,7 @@ TEST_F(SettingsTest, UnsetSettingsLeaveFieldsAlone) {
 }
 
 TEST_F(SettingsTest, InsecureAcceptsTheUsualBooleans) {
-  const std::pair<const char*, bool> cases[] = {{"no", false}, {"0", false}, {"FALSE", false},
+  const std::pair<const char*, bool> cases[] = {{"no", false}, {"0", false},   {"FALSE", false},
                                                 {"1", true},   {"True", true}, {"YES", true}};
   for (const auto& c : cases) {
     startUser("maildir", {std::string("migrate_insecure=") + c.first});
@@ -88,8 +88,10 @@ TEST_F(SettingsTest, MalformedValuesAreConfigErrorsNamingTheSetting) {
 }
 
 TEST_F(SettingsTest, TlsModeSpellings) {
-  const std::pair<const char*, TlsMode> cases[] = {
-      {"imaps", TlsMode::Imaps}, {"ssl", TlsMode::Imaps}, {"STARTTLS", TlsMode::StartTls}, {"none", TlsMode::None}};
+  const std::pair<const char*, TlsMode> cases[] = {{"imaps", TlsMode::Imaps},
+                                                   {"ssl", TlsMode::Imaps},
+                                                   {"STARTTLS", TlsMode::StartTls},
+                                                   {"none", TlsMode::None}};
   for (const auto& c : cases) {
     startUser("maildir", {std::string("migrate_source_tls=") + c.first});
     SourceOptions s;

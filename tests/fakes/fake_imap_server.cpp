@@ -19,7 +19,9 @@ FakeImapServer::~FakeImapServer() {
   thread_.join();
 }
 
-std::unique_ptr<net::Transport> FakeImapServer::clientTransport() { return std::move(pipe_.client); }
+std::unique_ptr<net::Transport> FakeImapServer::clientTransport() {
+  return std::move(pipe_.client);
+}
 
 std::vector<std::string> FakeImapServer::commands() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -95,7 +97,8 @@ void FakeImapServer::serve() {
     }
     std::string out = handler_(tag, cmd);
     const std::string dropMark = "\x01DROP";
-    if (out.size() >= dropMark.size() && out.compare(out.size() - dropMark.size(), dropMark.size(), dropMark) == 0) {
+    if (out.size() >= dropMark.size() &&
+        out.compare(out.size() - dropMark.size(), dropMark.size(), dropMark) == 0) {
       out.resize(out.size() - dropMark.size());
       if (!out.empty()) {
         (void)t.writeAll(out.data(), out.size());

@@ -72,7 +72,9 @@ std::string joinFlags(const std::vector<std::string>& f) {
 
 }  // namespace
 
-FakeSource::FakeSource() { folder("INBOX"); }
+FakeSource::FakeSource() {
+  folder("INBOX");
+}
 
 FakeFolder& FakeSource::folder(const std::string& name, std::vector<std::string> attributes) {
   FakeFolder& f = folders[name];
@@ -109,9 +111,10 @@ void FakeSource::setFlags(const std::string& name, uint32_t uid, std::vector<std
   }
 }
 
-std::string FakeSource::makeMessage(const std::string& subject, const std::string& messageId, size_t bodyBytes) {
-  std::string m = "From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject + "\r\nMessage-ID: " + messageId +
-                  "\r\n\r\n";
+std::string FakeSource::makeMessage(const std::string& subject, const std::string& messageId,
+                                    size_t bodyBytes) {
+  std::string m = "From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject +
+                  "\r\nMessage-ID: " + messageId + "\r\n\r\n";
   while (m.size() < bodyBytes) {
     m += "line of text " + std::to_string(m.size()) + "\r\n";
   }
@@ -148,7 +151,8 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       o << tag << " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n";
     }
   } else if (verb == "LOGIN" && w.size() >= 3) {
-    o << tag << (w[2] == password ? " OK Logged in\r\n" : " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
+    o << tag
+      << (w[2] == password ? " OK Logged in\r\n" : " NO [AUTHENTICATIONFAILED] Authentication failed.\r\n");
   } else if (verb == "NAMESPACE") {
     o << "* NAMESPACE ((" << quote(namespacePrefix) << " \"" << delimiter << "\")) NIL NIL\r\n"
       << tag << " OK done\r\n";
@@ -159,7 +163,8 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       }
       std::string raw = name == "INBOX" ? name : namespacePrefix + name;
       std::replace(raw.begin(), raw.end(), '/', delimiter);
-      o << "* " << verb << " (" << joinFlags(f.attributes) << ") \"" << delimiter << "\" " << quote(raw) << "\r\n";
+      o << "* " << verb << " (" << joinFlags(f.attributes) << ") \"" << delimiter << "\" " << quote(raw)
+        << "\r\n";
     }
     o << tag << " OK done\r\n";
   } else if (verb == "STATUS" || verb == "EXAMINE" || verb == "SELECT") {
@@ -187,8 +192,9 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
     } else {
       examines++;
       selected_ = name;
-      o << "* " << f.messages.size() << " EXISTS\r\n* OK [UIDVALIDITY " << f.uidValidity << "] ok\r\n* OK [UIDNEXT "
-        << f.uidNext << "] ok\r\n* OK [HIGHESTMODSEQ " << folderMaxModSeq(f) << "] ok\r\n"
+      o << "* " << f.messages.size() << " EXISTS\r\n* OK [UIDVALIDITY " << f.uidValidity
+        << "] ok\r\n* OK [UIDNEXT " << f.uidNext << "] ok\r\n* OK [HIGHESTMODSEQ " << folderMaxModSeq(f)
+        << "] ok\r\n"
         << tag << " OK [READ-ONLY] done\r\n";
     }
   } else if (verb == "UID" && w.size() >= 4 && upper(w[1]) == "FETCH") {
@@ -249,7 +255,8 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
         if (dropAfterBodies >= 0 && bodiesSent >= dropAfterBodies) {
           std::string partial = o.str();
           // Send half of this message's literal, then drop: a connection lost mid-literal.
-          partial += " BODY[] {" + std::to_string(m->bytes.size()) + "}\r\n" + m->bytes.substr(0, m->bytes.size() / 2);
+          partial += " BODY[] {" + std::to_string(m->bytes.size()) + "}\r\n" +
+                     m->bytes.substr(0, m->bytes.size() / 2);
           dropAfterBodies = -1;
           return partial + "\x01DROP";
         }

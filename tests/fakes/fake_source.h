@@ -34,7 +34,8 @@ class FakeSource {
  public:
   FakeSource();
   std::string password = "secret";
-  std::string capabilities = "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE LIST-EXTENDED SPECIAL-USE CONDSTORE LITERAL+";
+  std::string capabilities =
+      "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE LIST-EXTENDED SPECIAL-USE CONDSTORE LITERAL+";
   std::string namespacePrefix;  // e.g. "INBOX."
   char delimiter = '/';
   std::map<std::string, FakeFolder> folders;
@@ -51,7 +52,8 @@ class FakeSource {
   uint32_t add(const std::string& folder, const std::string& bytes, std::vector<std::string> flags = {},
                const std::string& internalDate = "01-Jan-2020 10:00:00 +0000");
   void setFlags(const std::string& folder, uint32_t uid, std::vector<std::string> flags);
-  static std::string makeMessage(const std::string& subject, const std::string& messageId, size_t bodyBytes = 100);
+  static std::string makeMessage(const std::string& subject, const std::string& messageId,
+                                 size_t bodyBytes = 100);
 
   // A new connection to this source.
   std::unique_ptr<net::Transport> connect();

@@ -80,7 +80,8 @@ Status MemorySink::setSubscribed(const std::string& name) {
   return Status::ok();
 }
 
-Result<std::unordered_map<std::string, uint32_t>> MemorySink::guidsFrom(const std::string& name, uint32_t minUid) {
+Result<std::unordered_map<std::string, uint32_t>> MemorySink::guidsFrom(const std::string& name,
+                                                                        uint32_t minUid) {
   std::unordered_map<std::string, uint32_t> out;
   for (const StoredMessage& m : folders[name].messages) {
     if (m.uid >= minUid) {
@@ -159,7 +160,9 @@ Result<Sink::CommitResult> MemorySink::commitBatch() {
   return r;
 }
 
-void MemorySink::rollbackBatch() { batch_.clear(); }
+void MemorySink::rollbackBatch() {
+  batch_.clear();
+}
 
 Result<uint32_t> MemorySink::updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) {
   uint32_t n = 0;

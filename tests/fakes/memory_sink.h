@@ -34,8 +34,8 @@ class MemorySink : public Sink {
 
   // Test knobs.
   std::map<std::string, MemoryFolder> folders;
-  uint64_t quotaLimit = 0;      // 0: no quota
-  int failSaveAfter = -1;       // saves that succeed before one fails (with failKind); -1: never
+  uint64_t quotaLimit = 0;  // 0: no quota
+  int failSaveAfter = -1;   // saves that succeed before one fails (with failKind); -1: never
   ErrorKind failKind = ErrorKind::Quota;
   int saves = 0;
   int commits = 0;
@@ -47,10 +47,12 @@ class MemorySink : public Sink {
   Result<std::string> stateDir() override { return stateDir_; }
   std::string tempDir() const override { return "/tmp"; }
   Result<std::vector<DestFolder>> listFolders() override;
-  Result<DestFolderStatus> prepareFolder(const std::string& name, const PrepareFolderOptions& options) override;
+  Result<DestFolderStatus> prepareFolder(const std::string& name,
+                                         const PrepareFolderOptions& options) override;
   Result<DestFolderStatus> folderStatus(const std::string& name) override;
   Status setSubscribed(const std::string& name) override;
-  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name, uint32_t minUid) override;
+  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
+                                                              uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;

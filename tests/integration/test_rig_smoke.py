@@ -32,6 +32,7 @@ class RigSmokeTest(unittest.TestCase):
             cls.rig.__exit__(None, None, None)
             for p in pids:
                 assert p is None or not _pid_alive(p), 'master %s still running' % p
+            assert cls.rig.leftover_processes() == [], 'processes left running'
             assert not os.path.exists(cls.rig.dir) or cls.rig.keep
 
     def fail_with_logs(self, msg):

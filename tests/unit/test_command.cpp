@@ -85,6 +85,27 @@ TEST(CommandQuote, NeedsContinuation) {
   EXPECT_FALSE(needsContinuation(""));
 }
 
+TEST(CommandQuote, SyncLiteralCutsSkipLiteralBytesAndQuotedStrings) {
+  EXPECT_TRUE(syncLiteralCuts("A1 SELECT INBOX\r\n").empty());
+  EXPECT_TRUE(syncLiteralCuts("A1 LOGIN \"{3}\" \"a\\\"{1}\"\r\n").empty());
+  EXPECT_TRUE(syncLiteralCuts("A1 LOGIN joe {4+}\r\nab\r\n\r\n").empty());
+
+  const std::string pass = "p\r\n{2}\r\nw";  // CRLF and a fake literal header inside the literal
+  const std::string line =
+      "A1 LOGIN " + quoteString("j\xc3\xb6rg", false) + " " + quoteString(pass, false) + "\r\n";
+  const std::vector<size_t> cuts = syncLiteralCuts(line);
+  ASSERT_EQ(cuts.size(), 2u);
+  EXPECT_EQ(line.substr(0, cuts[0]), "A1 LOGIN {5}\r\n");
+  EXPECT_EQ(line.substr(cuts[0], cuts[1] - cuts[0]), "j\xc3\xb6rg {9}\r\n");
+  EXPECT_EQ(line.substr(cuts[1]), pass + "\r\n");
+
+  // Mixed: the non-synchronizing literal is skipped, not cut.
+  const std::string mixed = "A2 X {3+}\r\n{1} ~{2}\r\nab {0}\r\n\r\n";
+  EXPECT_EQ(syncLiteralCuts(mixed), (std::vector<size_t>{21, 29}));
+  // A literal that claims more bytes than the line has ends the scan.
+  EXPECT_EQ(syncLiteralCuts("A3 X {99}\r\nab {1}\r\nc\r\n"), (std::vector<size_t>{11}));
+}
+
 TEST(CommandUidSet, Ranges) {
   EXPECT_EQ(uidSet(1, 5), "1:5");
   EXPECT_EQ(uidSet(7, 7), "7");

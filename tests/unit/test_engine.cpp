@@ -42,9 +42,10 @@ class EngineTest : public ::testing::Test {
   }
 
   MigrationReport run() {
-    return runMigration(options_, *sink_, nullptr, [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-      return source_.connect();
-    });
+    return runMigration(options_, *sink_, nullptr,
+                        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+                          return source_.connect();
+                        });
   }
 
   std::string statePath() const {
@@ -78,7 +79,8 @@ class EngineTest : public ::testing::Test {
   void addMany(const std::string& folder, int n, const std::string& prefix) {
     for (int i = 0; i < n; i++) {
       std::string id = "<" + prefix + std::to_string(i) + "@example.org>";
-      source_.add(folder, FakeSource::makeMessage(prefix + std::to_string(i), id, 200 + static_cast<size_t>(i)));
+      source_.add(folder,
+                  FakeSource::makeMessage(prefix + std::to_string(i), id, 200 + static_cast<size_t>(i)));
     }
   }
 
@@ -96,13 +98,15 @@ TEST_F(EngineTest, FullPassCopiesEveryFolderWithFlagsDatesAndUids) {
               "17-Jul-1996 02:44:25 -0700");
   source_.add("INBOX", FakeSource::makeMessage("second", "<2@x>"), {"\\Flagged", "\\Answered", "\\Recent"});
   source_.add("Sent", FakeSource::makeMessage("sent one", "<3@x>"), {"\\Seen"});
-  source_.add("Work/Projects", FakeSource::makeMessage("deep", "<4@x>"), {"\\Draft", "\\Deleted", "project-x"});
+  source_.add("Work/Projects", FakeSource::makeMessage("deep", "<4@x>"),
+              {"\\Draft", "\\Deleted", "project-x"});
 
   MigrationReport r = run();
   ASSERT_TRUE(r.status.isOk()) << r.status.describe();
   EXPECT_EQ(r.copied, 4u);
   EXPECT_EQ(r.failed, 0u);
-  EXPECT_EQ(contents("INBOX"), (std::multiset<std::string>{"hello|\\Seen $Forwarded", "second|\\Answered \\Flagged"}));
+  EXPECT_EQ(contents("INBOX"),
+            (std::multiset<std::string>{"hello|\\Seen $Forwarded", "second|\\Answered \\Flagged"}));
   EXPECT_EQ(contents("Sent"), (std::multiset<std::string>{"sent one|\\Seen"}));
   EXPECT_EQ(contents("Work/Projects"), (std::multiset<std::string>{"deep|\\Deleted \\Draft project-x"}));
   ASSERT_TRUE(sink_->folders.count("Empty"));
@@ -221,7 +225,8 @@ TEST_F(EngineTest, QuotaPrecheckRefusesWithNumbersAndCopiesNothing) {
   MigrationReport r = run();
   ASSERT_FALSE(r.status.isOk());
   EXPECT_EQ(r.status.kind(), ErrorKind::Quota);
-  EXPECT_NE(r.status.message().find("insufficient space for alice: needs "), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("insufficient space for alice: needs "), std::string::npos)
+      << r.status.message();
   EXPECT_NE(r.status.message().find("free of 1000 bytes quota"), std::string::npos) << r.status.message();
   EXPECT_NE(r.status.hint().find("raise"), std::string::npos);
   EXPECT_EQ(sink_->all("INBOX").size(), 0u);
@@ -279,7 +284,8 @@ TEST_F(EngineTest, WrongPasswordIsAnAuthErrorWithHints) {
   MigrationReport r = run();
   ASSERT_FALSE(r.status.isOk());
   EXPECT_EQ(r.status.kind(), ErrorKind::Auth);
-  EXPECT_NE(r.status.message().find("login as 'alice@old.example' failed"), std::string::npos) << r.status.message();
+  EXPECT_NE(r.status.message().find("login as 'alice@old.example' failed"), std::string::npos)
+      << r.status.message();
   EXPECT_NE(r.status.hint().find("password"), std::string::npos);
   EXPECT_EQ(r.status.message().find("wrong"), std::string::npos) << "the password never appears in messages";
 }

@@ -70,7 +70,8 @@ TEST(Plan, SpecialUseAttributeGoesToTheLocalSpecialFolderWithChildren) {
   PlanInput in;
   in.entries = {entry("Gesendet", '/', {"\\Sent", "\\HasChildren"}), entry("Gesendet/2019", '/'),
                 entry("Papierkorb", '/', {"\\Trash"}), entry("Spam", '/')};
-  in.destFolders = {{"Sent", kSpecialSent, false, true}, {"Trash", kSpecialTrash, false, true},
+  in.destFolders = {{"Sent", kSpecialSent, false, true},
+                    {"Trash", kSpecialTrash, false, true},
                     {"Junk", kSpecialJunk, false, true}};
   auto m = mapping(buildPlan(in));
   EXPECT_EQ(m["Gesendet"], "Sent");
@@ -81,9 +82,10 @@ TEST(Plan, SpecialUseAttributeGoesToTheLocalSpecialFolderWithChildren) {
 
 TEST(Plan, WellKnownNamesWhenTheServerHasNoSpecialUse) {
   PlanInput in;
-  in.entries = {entry("Sent Items", '/'), entry("Deleted Items", '/'), entry("Junk E-mail", '/'),
+  in.entries = {entry("Sent Items", '/'),        entry("Deleted Items", '/'),  entry("Junk E-mail", '/'),
                 entry("[Gmail]/Sent Mail", '/'), entry("Odeslaná pošta", '/'), entry("Projects", '/')};
-  in.destFolders = {{"Sent", kSpecialSent, false, true}, {"Trash", kSpecialTrash, false, true},
+  in.destFolders = {{"Sent", kSpecialSent, false, true},
+                    {"Trash", kSpecialTrash, false, true},
                     {"Junk", kSpecialJunk, false, true}};
   FolderPlan p = buildPlan(in);
   auto m = mapping(p);
@@ -103,9 +105,9 @@ TEST(Plan, WellKnownNamesWhenTheServerHasNoSpecialUse) {
 TEST(Plan, OtherNamespacesAndNoselect) {
   PlanInput in;
   in.personal.otherPrefixes = {"shared/", "Other Users/"};
-  in.entries = {entry("INBOX", '/'), entry("shared/team/inbox", '/'), entry("Other Users/bob", '/'),
-                entry("Parent", '/', {"\\Noselect"}), entry("Parent/Child", '/'),
-                entry("Ghost", '/', {"\\NonExistent"})};
+  in.entries = {entry("INBOX", '/'),           entry("shared/team/inbox", '/'),
+                entry("Other Users/bob", '/'), entry("Parent", '/', {"\\Noselect"}),
+                entry("Parent/Child", '/'),    entry("Ghost", '/', {"\\NonExistent"})};
   FolderPlan p = buildPlan(in);
   auto m = mapping(p);
   EXPECT_EQ(m.count("shared/team/inbox"), 0u);

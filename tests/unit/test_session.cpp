@@ -69,7 +69,8 @@ TEST(Session, LoginFallbackQuotesAndUsesALiteralFor8BitPasswords) {
   Script s;
   s.replies["CAPABILITY"] = "* CAPABILITY IMAP4rev1\r\nTAG OK done\r\n";
   s.replies["LOGIN "] = "TAG OK Logged in\r\n";
-  FakeImapServer server("* OK hi\r\n", [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
+  FakeImapServer server("* OK hi\r\n",
+                        [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
   auto sess = session(server);
   ASSERT_TRUE(sess->readGreeting().isOk());
   Status st = sess->login("alice", "p\xc3\xa4ss", "");
@@ -136,7 +137,8 @@ TEST(Session, ThrottledGreetingAndAuthFailureAreClassified) {
 TEST(Session, UnknownTagIsAProtocolError) {
   Script s;
   s.replies["CAPABILITY"] = "* CAPABILITY IMAP4rev1\r\nZ99 OK done\r\n";
-  FakeImapServer server("* OK hi\r\n", [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
+  FakeImapServer server("* OK hi\r\n",
+                        [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
   auto sess = session(server);
   ASSERT_TRUE(sess->readGreeting().isOk());
   Status st = sess->capability();
@@ -150,7 +152,8 @@ TEST(Session, PipelinedStatusMatchesRepliesByOrderEvenWhenNamesDiffer) {
   s.replies["STATUS \"inbox\""] = "* STATUS INBOX (MESSAGES 3 UIDNEXT 10 UIDVALIDITY 7)\r\nTAG OK done\r\n";
   s.replies["STATUS \"Gone\""] = "TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n";
   s.replies["STATUS \"Work\""] = "* STATUS \"Work\" (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 8)\r\nTAG OK done\r\n";
-  FakeImapServer server("* OK hi\r\n", [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
+  FakeImapServer server("* OK hi\r\n",
+                        [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
   auto sess = session(server);
   ASSERT_TRUE(sess->readGreeting().isOk());
   auto r = sess->statusMany({"inbox", "Gone", "Work"}, false);
@@ -166,23 +169,27 @@ TEST(Session, LargeBodiesAreSpooledAndArriveExact) {
     big[i] = static_cast<char>('a' + i % 26);
   }
   Script s;
-  s.replies["UID FETCH"] = "* 1 FETCH (UID 5 FLAGS (\\Seen) INTERNALDATE \" 2-Mar-2024 23:59:59 +1345\" "
-                           "RFC822.SIZE " + std::to_string(big.size()) + " BODY[] {" + std::to_string(big.size()) +
-                           "}\r\n" + big + ")\r\n* 2 FETCH (UID 6 BODY[] {3}\r\nabc)\r\nTAG OK done\r\n";
-  FakeImapServer server("* OK hi\r\n", [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
+  s.replies["UID FETCH"] =
+      "* 1 FETCH (UID 5 FLAGS (\\Seen) INTERNALDATE \" 2-Mar-2024 23:59:59 +1345\" "
+      "RFC822.SIZE " +
+      std::to_string(big.size()) + " BODY[] {" + std::to_string(big.size()) + "}\r\n" + big +
+      ")\r\n* 2 FETCH (UID 6 BODY[] {3}\r\nabc)\r\nTAG OK done\r\n";
+  FakeImapServer server("* OK hi\r\n",
+                        [&](const std::string& t, const std::string& c) { return s.reply(t, c); });
   auto sess = session(server);
   ASSERT_TRUE(sess->readGreeting().isOk());
   std::vector<std::string> bodies;
   std::vector<bool> spooled;
   FetchedMessage first;
-  Status st = sess->uidFetch(5, 0, "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]", [&](const FetchedMessage& m) {
-    spooled.push_back(!m.body->inMemory());
-    bodies.push_back(m.body->readAll().value());
-    if (m.uid == 5) {
-      first = m;
-    }
-    return Status::ok();
-  });
+  Status st =
+      sess->uidFetch(5, 0, "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]", [&](const FetchedMessage& m) {
+        spooled.push_back(!m.body->inMemory());
+        bodies.push_back(m.body->readAll().value());
+        if (m.uid == 5) {
+          first = m;
+        }
+        return Status::ok();
+      });
   ASSERT_TRUE(st.isOk()) << st.describe();
   ASSERT_EQ(bodies.size(), 2u);
   EXPECT_TRUE(bodies[0] == big);

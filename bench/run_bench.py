@@ -1,0 +1,325 @@
+#!/usr/bin/python3
+"""Benchmark `doveadm migrate` against the built-in baseline and the local-write floor, in ONE run
+on the same corpus and machine (see bench/README.md).
+
+    sudo python3 bench/run_bench.py [--messages 10000] [--size-scale 1] [--json out.json]
+    sudo python3 bench/run_bench.py --messages 500 --size-scale 0.1      # quick smoke run
+
+Per round, into fresh destination users of one rig (source and destination Dovecot 2.3 on
+loopback):
+  migrate   doveadm migrate -u migN --source-host 127.0.0.1 --source-port P --source-tls none
+            --source-user bench --source-password-file F       (full pass, then nothing-new pass)
+  imapc     doveadm -o imapc_* -o mail_prefetch_count=20 backup -R -u imapcN imapc:
+            (imapc_features='rfc822.size fetch-headers')          (full, then nothing-new)
+  floor     doveadm backup -R -u floorN maildir:<source Maildir>:LAYOUT=fs:INDEX=MEMORY
+            (no IMAP at all: the cost of reading the files and saving them locally)
+Each is timed with time.monotonic(); peak RSS and CPU of the doveadm process come from GNU time;
+"src cpu" is the CPU the source Dovecot (imap + auth + login) used during the run.
+Before each run the source files are read once (page cache) so all runs start equally warm.
+The migrate module is optional: without a built doveadm module its rows are skipped.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
+sys.path.insert(0, HERE)
+
+from rig import Rig  # noqa: E402
+import gen_corpus  # noqa: E402
+
+SRC_USER = 'bench'
+SRC_PASSWORD = 'bench-pw-0123'
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+TIME = '/usr/bin/time'   # GNU time (Debian package "time")
+
+
+def log(msg):
+    sys.stderr.write('[bench %s] %s\n' % (time.strftime('%H:%M:%S'), msg))
+    sys.stderr.flush()
+
+
+def measure(argv, timeout):
+    """Run argv; return wall seconds (time.monotonic), rc, and peak RSS (KiB) and CPU of the
+    command as reported by GNU time (wait4 rusage). GNU time rather than our own wait4(): a
+    child forked from this Python process starts with Python's RSS as its high-water mark,
+    which would be reported as the peak RSS of every small command."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile('r') as tf:
+        full = [TIME, '-o', tf.name, '-f', '%M %U %S %x'] + list(argv)
+        t0 = time.monotonic()
+        p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        wall = time.monotonic() - t0
+        out.seek(0)
+        err.seek(0)
+        fields = tf.read().split()
+        r = {'wall': wall, 'rc': p.returncode, 'maxrss_kib': 0, 'utime': 0.0, 'stime': 0.0,
+             'stdout_tail': out.read()[-2000:].decode('utf-8', 'replace'),
+             'stderr_tail': err.read()[-4000:].decode('utf-8', 'replace')}
+        # A command killed by a signal makes GNU time write "Command terminated by signal N"
+        # before the format line.
+        if len(fields) >= 4:
+            r['maxrss_kib'] = int(fields[-4])
+            r['utime'] = float(fields[-3])
+            r['stime'] = float(fields[-2])
+        return r
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.results = {}
+        self.rig = None
+
+    # -------------------------------------------------------------- helpers
+
+    def src_children_cpu(self):
+        """CPU seconds of the source master's reaped children (imap, imap-login, auth...)."""
+        with open('/proc/%d/stat' % self.rig.src.master_pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[13]) + int(fields[14])) / CLK_TCK   # cutime, cstime
+
+    def wait_src_idle(self, timeout=10):
+        """Wait until the source has no imap process left (so its CPU is accounted)."""
+        import rig as rigmod
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            kids = rigmod._descendants(self.rig.src.master_pid)
+            if not any(rigmod._comm(k) == 'imap' for k in kids):
+                return
+            time.sleep(0.05)
+
+    def warm_source(self):
+        """Read every source file once so that each run starts with the same page cache."""
+        t0 = time.monotonic()
+        n = 0
+        for root, _, files in os.walk(self.rig.src_maildir(SRC_USER)):
+            for name in files:
+                with open(os.path.join(root, name), 'rb') as f:
+                    while f.read(1 << 20):
+                        pass
+                n += 1
+        return time.monotonic() - t0
+
+    def run(self, label, argv):
+        self.warm_source()
+        self.wait_src_idle()
+        cpu0 = self.src_children_cpu()
+        r = measure(argv, self.a.timeout)
+        self.wait_src_idle()
+        r['src_cpu'] = self.src_children_cpu() - cpu0
+        status = 'ok' if r['rc'] == 0 else 'rc=%d' % r['rc']
+        log('%-24s %8.2f s  rss %6.1f MB  cpu %.2f+%.2f s  src cpu %.2f s  %s' % (
+            label, r['wall'], r['maxrss_kib'] / 1024, r['utime'], r['stime'], r['src_cpu'],
+            status))
+        if r['rc'] != 0:
+            log('  stderr: ' + r['stderr_tail'][-1500:].replace('\n', '\n  '))
+        return r
+
+    def dest_count(self, user):
+        return sum(b['messages'] or 0 for b in self.rig.mailboxes('dst', user))
+
+    def migrate_available(self):
+        if not self.rig.has_dev_doveadm_module:
+            return 'no doveadm module in %s/doveadm_cmd (build the project first)' % \
+                self.rig.build_dir
+        listed = self.rig.doveadm('help').stderr
+        if '\n  migrate ' not in listed:
+            return 'the doveadm module in %s does not register "migrate"' % self.rig.build_dir
+        return None
+
+    # -------------------------------------------------------------- the tools
+
+    def cmd_migrate(self, user):
+        tls = self.a.tls
+        port = self.rig.src_imaps_port if tls == 'imaps' else self.rig.src_imap_port
+        argv = ['migrate', '-u', user, '--source-host', '127.0.0.1', '--source-port', str(port),
+                '--source-tls', tls, '--source-user', SRC_USER,
+                '--source-password-file', self.pwfile]
+        if tls != 'none':
+            argv += ['--ca-file', self.rig.ca_file]
+        return self.rig.doveadm_argv(*(argv + self.a.migrate_arg), conf='dst')
+
+    def cmd_imapc(self, user):
+        return self.rig.doveadm_argv(*self.rig.imapc_args(SRC_USER, SRC_PASSWORD, self.a.tls),
+                                     'backup', '-R', '-u', user, 'imapc:', conf='dst')
+
+    def cmd_floor(self, user):
+        loc = 'maildir:%s:LAYOUT=fs:INDEX=MEMORY' % self.rig.src_maildir(SRC_USER)
+        return self.rig.doveadm_argv('backup', '-R', '-u', user, loc, conf='dst')
+
+    # -------------------------------------------------------------- main
+
+    def main(self):
+        a = self.a
+        out = {'started': datetime.datetime.now().isoformat(timespec='seconds'),
+               'params': {'messages': a.messages, 'size_scale': a.size_scale, 'tls': a.tls,
+                          'rounds': a.rounds, 'mail_fsync': a.mail_fsync},
+               'env': self.env(), 'rounds': []}
+        with Rig(name='bench', dst_quota_rule='*:storage=1T', mail_fsync=a.mail_fsync,
+                 build_dir=a.build_dir, keep=a.keep) as rig:
+            self.rig = rig
+            rig.add_source_user(SRC_USER, SRC_PASSWORD)
+            self.pwfile = rig.password_file(SRC_PASSWORD)
+            corpus = gen_corpus.bench_corpus(a.messages, a.size_scale)
+            log('generating and writing the corpus (%d messages, scale %g) ...' % (
+                a.messages, a.size_scale))
+            st = rig.load_source(SRC_USER, corpus)
+            log('corpus written: %d messages, %.1f MB in %.1f s' % (
+                st['messages'], st['bytes'] / 1e6, st['seconds']))
+            t0 = time.monotonic()
+            boxes = rig.mailboxes('src', SRC_USER)   # the source indexes the maildir once
+            rig.doveadm('fetch', '-u', SRC_USER, 'guid flags date.received size.virtual '
+                        'hdr.message-id', 'mailbox', '*', conf='src', check=True)
+            vsize = sum(b['vsize'] or 0 for b in boxes)
+            log('source indexed in %.1f s: %d folders, vsize %.1f MB' % (
+                time.monotonic() - t0, len([b for b in boxes if b['selectable']]), vsize / 1e6))
+            out['corpus'] = {'messages': st['messages'], 'bytes': st['bytes'], 'vsize': vsize,
+                             'folders': len([b for b in boxes if b['selectable']]),
+                             'write_seconds': st['seconds']}
+            skip = self.migrate_available()
+            if skip:
+                log('SKIP migrate: ' + skip)
+                out['migrate_skipped'] = skip
+            for rnd in range(1, a.rounds + 1):
+                order = ['imapc', 'migrate', 'floor']
+                if rnd % 2 == 0:
+                    order.reverse()
+                res = {}
+                for tool in order:
+                    if tool == 'migrate' and skip:
+                        continue
+                    user = '%s%d' % (tool, rnd)
+                    rig.add_dest_user(user)
+                    cmd = getattr(self, 'cmd_' + tool)(user)
+                    full = self.run('%s full (r%d)' % (tool, rnd), cmd)
+                    full['dest_messages'] = self.dest_count(user)
+                    if full['rc'] == 0 and full['dest_messages'] != st['messages']:
+                        log('  WARNING: %s copied %d of %d messages' % (
+                            tool, full['dest_messages'], st['messages']))
+                    again = self.run('%s nothing-new (r%d)' % (tool, rnd), cmd)
+                    res[tool] = {'full': full, 'nothing_new': again}
+                out['rounds'].append({'order': order, 'results': res})
+            if a.keep:
+                out['rig'] = rig.dir
+        out['summary'] = self.summary(out)
+        self.print_table(out)
+        if a.json:
+            with open(a.json, 'w') as f:
+                json.dump(out, f, indent=2)
+            log('wrote ' + a.json)
+        return 0 if all(r['full']['rc'] == 0 and r['nothing_new']['rc'] == 0
+                        for rd in out['rounds'] for r in rd['results'].values()) else 1
+
+    @staticmethod
+    def env():
+        try:
+            ver = subprocess.run(['dovecot', '--version'], capture_output=True,
+                                 text=True).stdout.strip()
+        except OSError:
+            ver = '?'
+        return {'dovecot': ver, 'kernel': platform.release(), 'python': platform.python_version(),
+                'cpus': os.cpu_count(), 'host': platform.node()}
+
+    @staticmethod
+    def summary(out):
+        """Best (minimum) wall time per tool and phase over the rounds, and the ratios."""
+        best = {}
+        for rd in out['rounds']:
+            for tool, r in rd['results'].items():
+                for phase in ('full', 'nothing_new'):
+                    x = r[phase]
+                    if x['rc'] != 0:
+                        continue
+                    b = best.setdefault(tool, {}).setdefault(phase, x)
+                    if x['wall'] < b['wall']:
+                        best[tool][phase] = x
+        s = {'best': {t: {p: {'wall': v['wall'], 'maxrss_kib': v['maxrss_kib'],
+                              'cpu': v['utime'] + v['stime'], 'src_cpu': v['src_cpu']}
+                          for p, v in d.items()} for t, d in best.items()}}
+
+        def ratio(t1, p1, t2, p2):
+            try:
+                return best[t1][p1]['wall'] / best[t2][p2]['wall']
+            except (KeyError, ZeroDivisionError):
+                return None
+        s['ratios'] = {
+            'migrate/imapc full': ratio('migrate', 'full', 'imapc', 'full'),
+            'migrate/floor full': ratio('migrate', 'full', 'floor', 'full'),
+            'imapc/floor full': ratio('imapc', 'full', 'floor', 'full'),
+            'migrate/imapc nothing-new': ratio('migrate', 'nothing_new', 'imapc', 'nothing_new'),
+        }
+        c = out.get('corpus', {})
+        if c.get('vsize'):
+            s['throughput_mb_s'] = {t: c['vsize'] / 1e6 / d['full']['wall']
+                                    for t, d in best.items() if 'full' in d}
+        return s
+
+    @staticmethod
+    def print_table(out):
+        c = out.get('corpus', {})
+        print()
+        print('corpus: %d messages in %d folders, %.1f MB (vsize %.1f MB); Dovecot %s, %s CPUs' % (
+            c.get('messages', 0), c.get('folders', 0), c.get('bytes', 0) / 1e6,
+            c.get('vsize', 0) / 1e6, out['env']['dovecot'], out['env']['cpus']))
+        hdr = '%-8s %-12s %5s %9s %9s %8s %8s %8s %10s' % (
+            'round', 'tool', 'rc', 'full s', 'no-new s', 'MB/s', 'cpu s', 'src cpu', 'peak RSS')
+        print(hdr)
+        print('-' * len(hdr))
+        for i, rd in enumerate(out['rounds'], 1):
+            for tool in rd['order']:
+                r = rd['results'].get(tool)
+                if r is None:
+                    print('%-8s %-12s %s' % (i, tool, 'skipped: ' + out.get('migrate_skipped', '')))
+                    continue
+                f, n = r['full'], r['nothing_new']
+                rc = f['rc'] if f['rc'] else n['rc']
+                mbs = c.get('vsize', 0) / 1e6 / f['wall'] if f['wall'] else 0
+                print('%-8s %-12s %5s %9.2f %9.2f %8.1f %8.2f %8.2f %7.1f MB' % (
+                    i, tool, rc, f['wall'], n['wall'], mbs, f['utime'] + f['stime'],
+                    f['src_cpu'], max(f['maxrss_kib'], n['maxrss_kib']) / 1024))
+        print()
+        for k, v in out['summary']['ratios'].items():
+            print('%-28s %s' % (k, '%.2f' % v if v is not None else 'n/a'))
+        print()
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Benchmark doveadm migrate vs. doveadm backup '
+                                 'imapc: vs. the local-write floor (see bench/README.md).')
+    ap.add_argument('--messages', type=int, default=10000)
+    ap.add_argument('--size-scale', type=float, default=1.0,
+                    help='multiply every message body size (0.1 -> ~100 MB corpus)')
+    ap.add_argument('--rounds', type=int, default=1,
+                    help='repeat the runs (even rounds in reverse order); best time is reported')
+    ap.add_argument('--tls', choices=('none', 'starttls', 'imaps'), default='none')
+    ap.add_argument('--mail-fsync', choices=('optimized', 'always', 'never'), default=None,
+                    help="mail_fsync for both instances (default: Dovecot's, optimized)")
+    ap.add_argument('--migrate-arg', action='append', default=[],
+                    help='extra argument for doveadm migrate (repeatable)')
+    ap.add_argument('--json', help='write the results as JSON to this path')
+    ap.add_argument('--build-dir', default=os.environ.get('MIGRATE_BUILD_DIR',
+                                                          os.path.join(HERE, '..', 'build')))
+    ap.add_argument('--timeout', type=float, default=3600, help='per command, seconds')
+    ap.add_argument('--keep', action='store_true', help='keep the rig directory')
+    a = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit('run_bench.py needs root (the rig uses unshare -m / mount --bind and chown)')
+    sys.exit(Bench(a).main())
+
+
+if __name__ == '__main__':
+    main()

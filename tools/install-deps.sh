@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what dovecot-migrate needs to build, test and run its demo on Debian 12 (bookworm).
+# Run as root. Idempotent.
+set -euo pipefail
+
+packages=(
+  build-essential cmake g++ pkg-config git
+  libssl-dev zlib1g-dev googletest libgtest-dev libgmock-dev
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev
+  python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: run as root (it uses apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+# In CI and in chroots there is no init system: don't let dovecot-core's postinst try to start
+# the system Dovecot (our tests start their own instances on loopback).
+policy_created=
+if [ "${CI:-}" = "true" ] && [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  policy_created=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+if [ -n "$policy_created" ]; then
+  rm -f /usr/sbin/policy-rc.d
+fi
