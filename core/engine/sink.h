@@ -59,7 +59,7 @@ struct QuotaInfo {
 struct ContentKey {
   std::string messageId;  // the Message-ID header as is ("" if none)
   int64_t internalDate = 0;
-  uint64_t size = 0;  // physical size in bytes
+  uint64_t size = 0;  // virtual size (CRLF line ends), comparable with RFC822.SIZE
   bool operator==(const ContentKey& o) const {
     return messageId == o.messageId && internalDate == o.internalDate && size == o.size;
   }
