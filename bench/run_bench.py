@@ -115,6 +115,9 @@ class Bench:
         return time.monotonic() - t0
 
     def run(self, label, argv):
+        # Flush the previous runs' dirty pages first: otherwise the first run writes into an
+        # empty writeback budget and later runs are throttled flushing their predecessors' data.
+        os.sync()
         self.warm_source()
         self.wait_src_idle()
         cpu0 = self.src_children_cpu()
@@ -215,6 +218,7 @@ class Bench:
                 out['rounds'].append({'order': order, 'results': res})
             if a.keep:
                 out['rig'] = rig.dir
+            log('stopping the rig and removing its files ...')
         out['summary'] = self.summary(out)
         self.print_table(out)
         if a.json:

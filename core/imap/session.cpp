@@ -212,26 +212,12 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
   // Synchronizing literals ("{N}\r\n") need the server's "+" before the rest is sent.
   std::string line = tag + " " + cmd + "\r\n";
   size_t start = 0;
-  while (true) {
-    size_t crlf = line.find("\r\n", start);
-    bool last = crlf + 2 == line.size();
-    bool syncLiteral = !last && crlf > 0 && line[crlf - 1] == '}' && line.rfind("+}", crlf) != crlf - 2;
-    if (last || !syncLiteral) {
-      if (last) {
-        return transport_->writeAll(line.data() + start, line.size() - start);
-      }
-      // A non-synchronizing literal: keep going.
-      crlf = line.find("\r\n", crlf + 2);
-      if (crlf == std::string::npos) {
-        return transport_->writeAll(line.data() + start, line.size() - start);
-      }
-      continue;
-    }
-    Status st = transport_->writeAll(line.data() + start, crlf + 2 - start);
+  for (size_t cut : syncLiteralCuts(line)) {
+    Status st = transport_->writeAll(line.data() + start, cut - start);
     if (!st.isOk()) {
       return st;
     }
-    start = crlf + 2;
+    start = cut;
     while (true) {
       Result<Response> r = readResponse();
       if (!r.isOk()) {
@@ -242,7 +228,7 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
       }
       if (r.value().kind == Response::Kind::Tagged) {
         queue_.push_front(std::move(r).value());
-        return Status::ok();  // the caller's waitTagged() will see the refusal
+        return Status::ok();  // the caller's waitTagged() sees the refusal
       }
       Status hs = handleCommonUntagged(r.value());
       if (!hs.isOk()) {
@@ -250,6 +236,7 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
       }
     }
   }
+  return transport_->writeAll(line.data() + start, line.size() - start);
 }
 
 Result<Response> Session::readResponse() {
