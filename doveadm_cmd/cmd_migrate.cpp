@@ -328,6 +328,9 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
         i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
       };
     }
+    // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
+    // commits what it saved and keeps its state, so the next run continues.
+    options.value().cancelled = [] { return doveadm_is_killed(); };
     report = runMigration(options.value(), *sink, progress);
     wipeSecret(options.value().source.password);
   }

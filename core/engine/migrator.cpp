@@ -112,6 +112,9 @@ class Migration {
     imap::SessionOptions so;
     so.tempDir = sink_.tempDir();
     so.peerName = src_.host + ":" + std::to_string(src_.port);
+    so.greetingTimeoutMs = src_.timeouts.connectMs;
+    so.ioTimeoutMs = src_.timeouts.ioMs;
+    so.implicitTls = src_.tlsMode == TlsMode::Imaps;
     session_ = std::make_unique<imap::Session>(std::move(t).value(), so);
     Status st = session_->readGreeting();
     if (!st.isOk()) {
@@ -242,6 +245,7 @@ class Migration {
     pin.personal = ns.value();
     pin.subscribed.insert(subs.value().begin(), subs.value().end());
     pin.destSeparator = sink_.separator();
+    pin.destUnsafeChars = sink_.unsafeNameChars();
     pin.destFolders = std::move(dest).value();
     plan_ = buildPlan(pin);
     for (const std::string& w : plan_.warnings) {
@@ -334,6 +338,11 @@ class Migration {
     }
 
     for (FolderWork& w : work) {
+      if (opt_.cancelled && opt_.cancelled()) {
+        return Status(ErrorKind::Cancelled,
+                      "stopped on request after copying " + std::to_string(report_.copied) + " messages",
+                      "what was copied stays; run the same command again to continue");
+      }
       FolderReport fr;
       fr.source = w.plan->sourceName;
       fr.destination = w.plan->destName;
@@ -605,6 +614,13 @@ class Migration {
         [&](const imap::FetchedMessage& m) -> Status {
           if (m.uid <= fs.lastUid) {
             return Status::ok();
+          }
+          if (opt_.cancelled && opt_.cancelled()) {
+            stop = Status(ErrorKind::Cancelled,
+                          "stopped on request in folder '" + pf.destName + "' after copying " +
+                              std::to_string(report_.copied + folderCopied_) + " messages",
+                          "what was copied stays; run the same command again to continue");
+            return stop;
           }
           std::string guid = sourceMessageGuid(host, src_.user, pf.rawName, fs.uidValidity, m.uid);
           if (existing.count(guid) != 0) {

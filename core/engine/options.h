@@ -3,6 +3,7 @@
 // (doveadm options, plugin { migrate_* } settings, userdb fields, a batch line).
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "net/transport.h"
@@ -35,10 +36,12 @@ struct SourceOptions {
 
 struct MigrationOptions {
   SourceOptions source;
-  std::string localUser;              // for messages and reports
-  bool dryRun = false;                // plan only: nothing is written
-  bool verbose = false;               // progress events
-  bool quotaPrecheck = true;          // refuse to start when the new mail does not fit the quota
+  std::string localUser;      // for messages and reports
+  bool dryRun = false;        // plan only: nothing is written
+  bool verbose = false;       // progress events
+  bool quotaPrecheck = true;  // refuse to start when the new mail does not fit the quota
+  // Polled between messages and folders; true stops the run cleanly (state saved, batch committed).
+  std::function<bool()> cancelled;
   uint32_t batchMessages = 500;       // commit after this many messages ...
   uint64_t batchBytes = 64ull << 20;  // ... or this many bytes
 };

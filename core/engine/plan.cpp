@@ -297,10 +297,15 @@ FolderPlan buildPlan(const PlanInput& in) {
 
   // Level-wise destination names; special-use folders (and their children) are re-rooted.
   std::map<std::string, std::vector<std::string>> specialRoots;  // source slash path -> dest levels
+  const std::string unsafe = std::string(1, destSep) + in.destUnsafeChars;
+  auto isUnsafe = [&](const std::string& l) { return l.find_first_of(unsafe) != std::string::npos; };
   auto levelsToDest = [&](const std::vector<std::string>& levels) {
     std::vector<std::string> out;
-    for (const std::string& l : levels) {
-      out.push_back(replaceAll(l, destSep, '_'));
+    for (std::string l : levels) {
+      for (char c : unsafe) {
+        l = replaceAll(l, c, '_');
+      }
+      out.push_back(l);
     }
     return out;
   };
@@ -345,7 +350,7 @@ FolderPlan buildPlan(const PlanInput& in) {
       dest = levelsToDest(c.levels);
     }
     for (const std::string& l : c.levels) {
-      c.replaced = c.replaced || l.find(destSep) != std::string::npos;
+      c.replaced = c.replaced || isUnsafe(l);
     }
     std::string name;
     for (size_t i = 0; i < dest.size(); i++) {

@@ -6,7 +6,8 @@
 //  2. The personal namespace prefix ("INBOX." on Courier/Cyrus-style servers) is stripped; INBOX
 //     (any case) is INBOX.
 //  3. Names are decoded from modified UTF-7; each level is joined with the destination separator.
-//  4. A level that contains the destination separator gets it replaced by '_' (as dsync does);
+//  4. A level that contains the destination separator, or a character the destination storage
+//     cannot keep in names ('.' on Maildir++), gets it replaced by '_' (as dsync does);
 //     if two source folders would then land in the same destination folder, the later one gets
 //     "_2", "_3"... appended, and the plan carries a warning. Folders are never silently merged.
 //  5. Special-use folders (by \Sent \Drafts \Trash \Junk \Archive attributes, or, when the server
@@ -46,6 +47,7 @@ struct PlanInput {
   imap::NamespaceEntry personal;
   std::set<std::string> subscribed;  // raw names from LSUB
   char destSeparator = '/';
+  std::string destUnsafeChars;  // replaced by '_' like the separator
   std::vector<DestFolder> destFolders;
 };
 

@@ -34,7 +34,7 @@ struct MigrationReport {
   std::vector<FolderReport> folders;
   uint32_t copied = 0, skipped = 0, failed = 0, flagsUpdated = 0;
   uint64_t bytes = 0;
-  uint64_t sourceBytes = 0;  // total size of the source mailbox
+  uint64_t sourceBytes = 0;  // bytes of the messages to copy (known in dry runs and with a quota)
   uint32_t sourceMessages = 0;
   double seconds = 0;
   // Quota as seen before copying (limited == false: none).

@@ -76,6 +76,9 @@ class Sink {
   virtual ~Sink() = default;
 
   virtual char separator() const = 0;
+  // Characters the destination cannot keep in a folder name besides the separator (e.g. '.' on
+  // Maildir++, whose directories use it as their own separator).
+  virtual std::string unsafeNameChars() const { return {}; }
   // Directory for the migration state of this user (created if missing), e.g. <home>/.migrate.
   virtual Result<std::string> stateDir() = 0;
   // Directory for spooling large message bodies.

@@ -390,8 +390,18 @@ Result<Response> Session::simpleCommand(const std::string& cmd, const UntaggedFn
 }
 
 Status Session::readGreeting() {
+  transport_->setIoTimeoutMs(options_.greetingTimeoutMs);
   Result<Response> rr = readResponse();
+  transport_->setIoTimeoutMs(options_.ioTimeoutMs);
   if (!rr.isOk()) {
+    if (rr.status().kind() == ErrorKind::Timeout) {
+      return Status(ErrorKind::Timeout,
+                    options_.peerName + " sent no IMAP greeting within " +
+                        std::to_string(options_.greetingTimeoutMs / 1000) + " s",
+                    options_.implicitTls
+                        ? "the port may speak STARTTLS or plain IMAP: try --source-tls starttls"
+                        : "the port may expect implicit TLS (usually 993): try --source-tls imaps");
+    }
     if (rr.status().kind() == ErrorKind::Closed) {
       return Status(ErrorKind::Closed, options_.peerName + " closed the connection before greeting us",
                     "the server may be overloaded, or may refuse this client's address");

@@ -62,7 +62,10 @@ struct FetchedMessage {
 struct SessionOptions {
   std::string tempDir = "/tmp";  // for spooling large bodies
   ParserLimits limits;
-  std::string peerName;  // for messages, e.g. "imap.old.example:993"
+  std::string peerName;           // for messages, e.g. "imap.old.example:993"
+  int greetingTimeoutMs = 30000;  // a server that says nothing this long is not speaking IMAP to us
+  int ioTimeoutMs = 300000;       // restored after the greeting
+  bool implicitTls = false;       // for hints
 };
 
 class Session {

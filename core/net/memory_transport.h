@@ -51,7 +51,7 @@ class MemoryTransport final : public Transport {
   // The next startTls() on this end fails with `status` (must not be ok).
   void failNextStartTls(Status status);
   // The read timeout of this end (default: makeMemoryPipe's). < 0 waits forever.
-  void setIoTimeoutMs(int ms);
+  void setIoTimeoutMs(int ms) override;
 
   int startTlsCount() const;
   TlsOptions lastTlsOptions() const;  // of the last successful startTls()

@@ -174,6 +174,7 @@ class TcpTransport final : public Transport {
   bool isTls() const override { return ssl_ != nullptr; }
   std::string describe() const override;
   void close() override;
+  void setIoTimeoutMs(int ms) override { timeouts_.ioMs = ms; }
 
   // The TLS handshake on the connected socket (implicit TLS and STARTTLS).
   Status handshake(const TlsOptions& tls);

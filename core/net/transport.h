@@ -45,6 +45,8 @@ class Transport {
   // Description for messages and reports, e.g. "imap.example.org:993 (127.0.0.1), TLSv1.3".
   virtual std::string describe() const = 0;
   virtual void close() = 0;
+  // Changes the read/write inactivity timeout (e.g. a shorter one for the greeting).
+  virtual void setIoTimeoutMs(int ms) = 0;
 };
 
 // Resolves endpoint.host (Dns error names the host), connects with a timeout trying every address

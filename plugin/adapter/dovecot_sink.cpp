@@ -234,6 +234,22 @@ class DovecotSink final : public Sink {
     return ns != nullptr ? mail_namespace_get_sep(ns) : '/';
   }
 
+  std::string unsafeNameChars() const override {
+    // Maildir++ keeps "A/B" as ".A.B": without an escape character the storage separator cannot
+    // appear inside a folder name.
+    struct mail_namespace* ns = mail_namespace_find_inbox(user_->namespaces);
+    if (ns == nullptr) {
+      return {};
+    }
+    const struct mailbox_list_settings* set = mailbox_list_get_settings(ns->list);
+    char storageSep = mailbox_list_get_hierarchy_sep(ns->list);
+    if (storageSep != '\0' && storageSep != mail_namespace_get_sep(ns) &&
+        set->storage_name_escape_char == '\0') {
+      return std::string(1, storageSep);
+    }
+    return {};
+  }
+
   Result<std::string> stateDir() override {
     DataStackFrame frame;
     const char* home = nullptr;
