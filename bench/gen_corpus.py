@@ -6,7 +6,8 @@ Default shape (--messages 10000 --size-scale 1):
     Projects/Alpha, Projects/Beta, Lists/dovecot), weighted like a real mailbox;
   - 90 % text messages of 2-30 KB (log-uniform), 10 % multipart messages with a base64
     attachment of 100 KB - 3 MB (log-uniform), plus two messages of 10-25 MB;
-  - flags: ~80 % \\Seen, some \\Answered/\\Flagged/$Forwarded, \\Draft in Drafts, \\Deleted in Trash;
+  - flags: ~80 % \\Seen, some \\Answered/\\Flagged/$Forwarded, \\Draft in Drafts,
+    \\Deleted in Trash;
   - INTERNALDATEs spread over five years.
 --size-scale multiplies every body size (0.1 gives ~100 MB); --messages scales the counts
 (the two big messages are always there, scaled by --size-scale).
@@ -129,9 +130,9 @@ class BenchCorpus:
         flags = self._flags(folder.profile, rnd)
         date = time.strftime('%a, %d %b %Y %H:%M:%S +0000', time.gmtime(ts))
         msgid = 'bench-%d-%d@bench.migrate.test' % (self.seed, i)
-        frm, to = (('Bench User <bench@example.org>', 'Peer %d <peer%d@example.net>' % (i % 97, i % 97))
-                   if folder.profile == 'sent' else
-                   ('Peer %d <peer%d@example.net>' % (i % 97, i % 97), 'Bench User <bench@example.org>'))
+        me = 'Bench User <bench@example.org>'
+        peer = 'Peer %d <peer%d@example.net>' % (i % 97, i % 97)
+        frm, to = (me, peer) if folder.profile == 'sent' else (peer, me)
         head = ('From: %s\r\nTo: %s\r\nSubject: Bench message %d about %s\r\nDate: %s\r\n'
                 'Message-ID: <%s>\r\nMIME-Version: 1.0\r\n' % (
                     frm, to, i, rnd.choice(WORDS), date, msgid)).encode()

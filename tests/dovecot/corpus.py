@@ -9,7 +9,8 @@
     assert rig.project(rig.messages('src', 'alice')) == rig.project(c.expected(sep='/'))
 
 A folder name is a tuple of hierarchy levels: ('Ünïcödé', 'Sub') is "Ünïcödé/Sub" on a '/'
-server and "INBOX.Ünïcödé.Sub" on a '.' server; ('Projects.2024',) is one level containing a dot.
+server and "INBOX.Ünïcödé.Sub" on a '.' server; ('Projects.2024',) is one level containing a
+dot.
 Flags are IMAP flag strings (r'\\Seen', '$Forwarded', ...). internaldate is a unix time; the zone
 of the original INTERNALDATE is in .tz for information only (maildir keeps only the instant).
 """
@@ -227,8 +228,8 @@ def _inbox_messages():
         note='plain')
     # Every system flag, alone and all together.
     for fl in SYSTEM_FLAGS:
-        add(make_message('Flag %s' % fl, 'Only %s.\n' % fl, msgid='flag-%s@corpus' % fl[1:].lower()),
-            [fl], note='flag ' + fl)
+        add(make_message('Flag %s' % fl, 'Only %s.\n' % fl,
+                         msgid='flag-%s@corpus' % fl[1:].lower()), [fl], note='flag ' + fl)
     add(make_message('All flags', 'Every system flag.\n', msgid='allflags@corpus'),
         list(SYSTEM_FLAGS), note='all system flags')
     add(make_message('No flags', 'Nothing set.\n', msgid='noflags@corpus'), [], note='no flags')
@@ -264,7 +265,8 @@ def _inbox_messages():
         + b'CRLF line\r\nLF line\nCR-only\rtext\r\nend\r\n', [], note='mixed line endings')
     add(make_message('No final newline', 'The body ends without a newline.',
                      msgid='no-final-eol@corpus').rstrip(b'\r\n'), [], note='no final EOL')
-    add(b'From: a@example.org\r\nSubject: Headers only\r\nMessage-ID: <headers-only@corpus>\r\n\r\n',
+    add(b'From: a@example.org\r\nSubject: Headers only\r\n'
+        b'Message-ID: <headers-only@corpus>\r\n\r\n',
         [], note='empty body')
     add(make_message('No Message-ID', 'There is no Message-ID.\n', date_header=False), [],
         note='no Message-ID, no Date')

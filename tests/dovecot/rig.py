@@ -55,6 +55,8 @@ SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', '
 DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
                    'Archive': r'\Archive'}
 
+KEEP_HINT = '(set MIGRATE_KEEP_RIG=1 to keep the rig directory with its configs and logs)\n'
+
 # Maildir info letters for system flags (maildir(5)); keywords use a..z via dovecot-keywords.
 _FLAG_LETTERS = {r'\Draft': 'D', r'\Flagged': 'F', r'\Answered': 'R', r'\Seen': 'S',
                  r'\Deleted': 'T'}
@@ -443,9 +445,9 @@ class Instance:
             out.seek(0)
             output = out.read()
         if r.returncode != 0:
-            raise RigError('%s Dovecot failed to start (rc=%d): %s\n%s\n--- %s (tail) ---\n%s' % (
+            raise RigError('%s Dovecot failed to start (rc=%d): %s\n%s\n--- %s (tail) ---\n%s%s' % (
                 self.side, r.returncode, ' '.join(cmd), output.strip(), self.log_path,
-                self.log_tail()))
+                self.log_tail(), KEEP_HINT))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.master_pid is None:
@@ -463,8 +465,9 @@ class Instance:
         pid, self.master_pid = self.master_pid, None
         if pid and _pid_alive(pid):
             self._kill_tree(pid)
-        raise RigError('%s Dovecot did not come up (ports %s) within %ss\n--- %s (tail) ---\n%s' % (
-            self.side, self.ports, timeout, self.log_path, self.log_tail()))
+        raise RigError('%s Dovecot did not come up (ports %s) within %ss\n'
+                       '--- %s (tail) ---\n%s%s' % (
+            self.side, self.ports, timeout, self.log_path, self.log_tail(), KEEP_HINT))
 
     def stop_begin(self):
         """Send SIGTERM to the master; returns the pids to wait for."""
@@ -972,7 +975,8 @@ class Rig:
         lines = ['rig %s' % self.dir]
         for i in (self.src, self.dst):
             if i:
-                lines.append('  %s: conf=%s log=%s ports=%s' % (i.side, i.conf, i.log_path, i.ports))
+                lines.append('  %s: conf=%s log=%s ports=%s' % (i.side, i.conf, i.log_path,
+                                                                 i.ports))
         lines.append('  dev doveadm modules: %s' % (self.dev_doveadm_modules() or 'none'))
         lines.append('  dev mail modules: %s' % (self.dev_mail_modules() or 'none'))
         return '\n'.join(lines)
@@ -1194,7 +1198,8 @@ class Rig:
         if content and boxes:
             # (no -t: doveadm batch does not parse sub-command options; the default is the
             # mail directory)
-            vals = self._batch_values(side, user, ('mailbox', 'path'), [(b['name'],) for b in boxes])
+            vals = self._batch_values(side, user, ('mailbox', 'path'),
+                                      [(b['name'],) for b in boxes])
             paths = {b['name']: v for b, v in zip(boxes, vals)}
         fields = ('mailbox uid guid hdr.message-id flags date.received.unixtime size.physical '
                   'size.virtual')
@@ -1303,7 +1308,8 @@ class Rig:
         return ctx
 
     def imap_login(self, port, user, password, tls='none', timeout=30):
-        """A logged-in imaplib client. tls: 'none', 'starttls' or 'imaps' (both verify the rig cert).
+        """A logged-in imaplib client. tls: 'none', 'starttls' or 'imaps' (both verify the rig
+        cert).
         Use as a context manager (logs out on exit)."""
         for inst in (self.src, self.dst):
             if inst is not None and port in inst.ports.values():

@@ -78,7 +78,8 @@ class RigSmokeTest(unittest.TestCase):
             got = by_box.get(self.corpus.vname(f.name), [])
             self.assertEqual([m['uid'] for m in got], list(range(1, len(f.messages) + 1)))
             self.assertEqual([m['size'] for m in got], [len(x.data) for x in f.messages])
-            self.assertEqual([m['date_received'] for m in got], [x.internaldate for x in f.messages])
+            self.assertEqual([m['date_received'] for m in got],
+                             [x.internaldate for x in f.messages])
             self.assertEqual([m['flags'] for m in got], [x.flags for x in f.messages])
 
     def test_source_mailboxes(self):
