@@ -210,10 +210,8 @@ class Migration {
       as->runEnded = 0;
       as->runResult = "running";
       as->runMessage.clear();
-      st = store_->save();
-      if (!st.isOk()) {
-        return st;
-      }
+      // Written with the first folder that changes (and always at the end), so a run with
+      // nothing new costs one state write.
     } else {
       Result<std::string> dir = sink_.stateDir();
       if (dir.isOk()) {

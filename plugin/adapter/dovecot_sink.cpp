@@ -3,7 +3,9 @@
 #include "adapter/handles.h"
 #include "adapter/quota_glue.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -223,7 +225,7 @@ Status forEachMail(struct mailbox* box, const std::string& name, uint32_t minUid
 
 class DovecotSink final : public Sink {
  public:
-  explicit DovecotSink(struct mail_user* user) : user_(user) {}
+  DovecotSink(struct mail_user* user, const SinkOptions& options) : user_(user), options_(options) {}
   ~DovecotSink() override {
     trans_.reset();
     box_.reset();
@@ -308,6 +310,30 @@ class DovecotSink final : public Sink {
 
  private:
   std::string userName() const { return user_->username != nullptr ? user_->username : "?"; }
+
+  // One syncfs() for everything the batch wrote (mails, index, uidlist): see SinkOptions.
+  Status flushFileSystem(struct mailbox* box) {
+    const char* path = nullptr;
+    if (mailbox_list_get_path(mailbox_get_namespace(box)->list, mailbox_get_name(box),
+                              MAILBOX_LIST_PATH_TYPE_MAILBOX, &path) <= 0 ||
+        path == nullptr) {
+      return Status::ok();  // no file system path (e.g. a virtual storage): nothing to flush
+    }
+    std::string p = path;
+    int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      return Status(ErrorKind::LocalStorage, "cannot open " + p + " to flush it: " + std::strerror(errno));
+    }
+    int r = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (r < 0) {
+      return Status(ErrorKind::LocalStorage,
+                    "cannot flush the file system of " + p + ": " + std::strerror(err),
+                    "check the disk and the kernel log");
+    }
+    return Status::ok();
+  }
 
   // Allocates `name` (a vname) in its namespace; not opened.
   Result<MailboxHandle> allocMailbox(const std::string& name, enum mailbox_flags flags) {
@@ -425,6 +451,7 @@ class DovecotSink final : public Sink {
   }
 
   struct mail_user* user_;
+  SinkOptions options_;
   std::set<std::string> reportedKeywords_;
 
   // The batch: the mailbox stays open between batches of the same folder.
@@ -780,6 +807,12 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
     }
   }
   batchSaved_ = 0;
+  if (options_.syncAfterCommit) {
+    Status fs = flushFileSystem(box);
+    if (!fs.isOk()) {
+      return fs.withPrefix(folderLabel(boxName_));
+    }
+  }
   // The cached mailbox's view still shows the index as it was when it was opened (the commit
   // does not sync it, and syncing a maildir would rescan cur/). A second instance opened now
   // reads the index header the commit just wrote.
@@ -882,8 +915,8 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
 
 }  // namespace
 
-std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user) {
-  return std::make_unique<DovecotSink>(user);
+std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user, const SinkOptions& options) {
+  return std::make_unique<DovecotSink>(user, options);
 }
 
 }  // namespace migrate::dovecot

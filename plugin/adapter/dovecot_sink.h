@@ -37,7 +37,14 @@ namespace migrate::dovecot {
 // - contentKeys(): size is the virtual (CRLF) size, i.e. IMAP RFC822.SIZE, comparable with the
 //   source's RFC822.SIZE; messageId has line breaks removed and blanks trimmed.
 // - Misuse (save/commit without beginBatch, beginBatch with a batch open) is an Internal error.
-std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user);
+struct SinkOptions {
+  // Make every committed batch durable with one syncfs() on the folder's file system before
+  // commitBatch() returns. Used when the doveadm command has switched the user's mail_fsync from
+  // "optimized" to "never" for the run: one flush per batch instead of one fsync per message,
+  // and the engine still records a batch only after it is on disk.
+  bool syncAfterCommit = false;
+};
+std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user, const SinkOptions& options = {});
 
 // Maps a lib-storage error (enum mail_error) to our ErrorKind: NOQUOTA -> Quota, NOTFOUND ->
 // NotFound, everything else -> LocalStorage.

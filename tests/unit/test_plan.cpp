@@ -66,6 +66,20 @@ TEST(Plan, SeparatorReplacementNeverMergesSilently) {
   EXPECT_NE(p.warnings[0].find("goes to 'a_b_2'"), std::string::npos) << p.warnings[0];
 }
 
+TEST(Plan, CharactersTheDestinationCannotHoldAreReplacedWithoutMerging) {
+  // Maildir++ keeps "A/B" as ".A.B": a '.' inside a name cannot be stored there.
+  PlanInput in;
+  in.destUnsafeChars = ".";
+  in.entries = {entry("Projects", '/'), entry("Projects/2024", '/'), entry("Projects.2024", '/'),
+                entry("Projects_2024", '/')};
+  FolderPlan p = buildPlan(in);
+  auto m = mapping(p);
+  EXPECT_EQ(m["Projects/2024"], "Projects/2024");
+  EXPECT_EQ(m["Projects_2024"], "Projects_2024");
+  EXPECT_EQ(m["Projects.2024"], "Projects_2024_2");
+  EXPECT_EQ(p.warnings.size(), 1u);
+}
+
 TEST(Plan, SpecialUseAttributeGoesToTheLocalSpecialFolderWithChildren) {
   PlanInput in;
   in.entries = {entry("Gesendet", '/', {"\\Sent", "\\HasChildren"}), entry("Gesendet/2019", '/'),
