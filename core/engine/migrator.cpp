@@ -196,7 +196,7 @@ class Migration {
     AccountState peeked;
     AccountState* as = &peeked;
     if (!opt_.dryRun) {
-      Result<std::string> dir = sink_.stateDir();
+      Result<std::string> dir = sink_.stateDir(true);
       if (!dir.isOk()) {
         return dir.status();
       }
@@ -213,7 +213,7 @@ class Migration {
       // Written with the first folder that changes (and always at the end), so a run with
       // nothing new costs one state write.
     } else {
-      Result<std::string> dir = sink_.stateDir();
+      Result<std::string> dir = sink_.stateDir(false);
       if (dir.isOk()) {
         auto peek = StateStore::peek(dir.value(), src_.host, src_.user);
         if (peek.isOk()) {

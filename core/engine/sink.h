@@ -79,8 +79,9 @@ class Sink {
   // Characters the destination cannot keep in a folder name besides the separator (e.g. '.' on
   // Maildir++, whose directories use it as their own separator).
   virtual std::string unsafeNameChars() const { return {}; }
-  // Directory for the migration state of this user (created if missing), e.g. <home>/.migrate.
-  virtual Result<std::string> stateDir() = 0;
+  // Directory for the migration state of this user, e.g. <home>/.migrate.
+  // With create=false nothing is created (dry runs): the path is returned whether it exists or not.
+  virtual Result<std::string> stateDir(bool create) = 0;
   // Directory for spooling large message bodies.
   virtual std::string tempDir() const = 0;
 

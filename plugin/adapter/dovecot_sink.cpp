@@ -252,7 +252,7 @@ class DovecotSink final : public Sink {
     return {};
   }
 
-  Result<std::string> stateDir() override {
+  Result<std::string> stateDir(bool create) override {
     DataStackFrame frame;
     const char* home = nullptr;
     int r = mail_user_get_home(user_, &home);
@@ -265,6 +265,9 @@ class DovecotSink final : public Sink {
                     "set mail_home or a userdb home: the migration keeps its state there");
     }
     std::string homeDir = home;
+    if (!create) {
+      return homeDir + "/.migrate";
+    }
     if (mail_user_home_mkdir(user_) < 0) {
       return Status(ErrorKind::LocalStorage, "cannot create the home directory " + homeDir,
                     "check its parent's permissions and the Dovecot log");

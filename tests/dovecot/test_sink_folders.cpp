@@ -28,7 +28,7 @@ TEST_F(SinkTest, SeparatorIsTheInboxNamespaceSeparator) {
 }
 
 TEST_F(SinkTest, StateDirIsCreatedInTheHomeWithMode0700) {
-  Result<std::string> dir = sink().stateDir();
+  Result<std::string> dir = sink().stateDir(true);
   ASSERT_TRUE(dir.isOk()) << dir.status().describe();
   const char* home = nullptr;
   ASSERT_EQ(mail_user_get_home(user(), &home), 1);
@@ -38,7 +38,7 @@ TEST_F(SinkTest, StateDirIsCreatedInTheHomeWithMode0700) {
   EXPECT_TRUE(S_ISDIR(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   // Idempotent.
-  Result<std::string> again = sink().stateDir();
+  Result<std::string> again = sink().stateDir(true);
   ASSERT_TRUE(again.isOk()) << again.status().describe();
   EXPECT_EQ(again.value(), dir.value());
 }

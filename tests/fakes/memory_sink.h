@@ -44,7 +44,7 @@ class MemorySink : public Sink {
   std::vector<const StoredMessage*> all(const std::string& folder) const;
 
   char separator() const override { return '/'; }
-  Result<std::string> stateDir() override { return stateDir_; }
+  Result<std::string> stateDir(bool /*create*/) override { return stateDir_; }
   std::string tempDir() const override { return "/tmp"; }
   Result<std::vector<DestFolder>> listFolders() override;
   Result<DestFolderStatus> prepareFolder(const std::string& name,

@@ -1,0 +1,156 @@
+"""Interrupted migrations: kill -9 of doveadm at several points and SIGTERM, each followed by a
+re-run that must complete the mailbox without duplicates (and without copying again what the
+interrupted run had already stored)."""
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from migrate_helpers import (  # noqa: E402
+    CONTENT_KEYS, EX_TEMPFAIL, Rig, content_multiset, corpus, expected_messages, migrate,
+    migrate_argv, parse_tab, per_folder_counts, proc_comm, project, src_snapshot, wait_for_exec)
+
+SRC_USER = 'bigsrc'
+SRC_PW = 'bigsrc-pw'
+FOLDERS = (('INBOX',), ('Projects',), ('Archive', '2019'), ('Lists', 'dovecot'))
+PER_FOLDER = 750   # 3000 messages of ~2 kB: a full run takes a few seconds
+
+
+class ResumeTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(name='mig-resume')
+        cls.rig.__enter__()
+        cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='resume', size=2000)
+        cls.rig.add_source_user(SRC_USER, SRC_PW)
+        cls.rig.load_source(SRC_USER, cls.corpus)
+        for u in ('kill02', 'kill05', 'kill10', 'killchain', 'term'):
+            cls.rig.add_dest_user(u)
+        cls.src0 = src_snapshot(cls.rig, SRC_USER)
+        cls.expected = expected_messages(cls.rig, cls.corpus)
+        cls.expected_counts = collections.Counter(e[0] for e in cls.expected)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.__exit__(None, None, None)
+
+    def start(self, user):
+        """Popen of doveadm migrate for `user` (source account SRC_USER); returns it once the
+        process is doveadm itself (the rig's argv execs unshare -> sh -> doveadm)."""
+        argv = migrate_argv(self.rig, user, password=SRC_PW, source_user=SRC_USER)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.assertTrue(wait_for_exec(p.pid), 'pid %d never became doveadm' % p.pid)
+        return p
+
+    def interrupt(self, p, after, sig):
+        """Send sig to the doveadm process `after` seconds after it started; True when it was
+        still running then (i.e. the signal interrupted a migration)."""
+        time.sleep(after)
+        if p.poll() is not None or proc_comm(p.pid) != 'doveadm':
+            return False
+        os.kill(p.pid, sig)   # the doveadm process this test started (checked above)
+        return True
+
+    def assert_complete(self, user, what):
+        msgs = self.rig.messages('dst', user)
+        counts = per_folder_counts(msgs)
+        self.assertEqual(dict(counts), dict(self.expected_counts), '%s: messages per folder' % what)
+        dup = {k: n for k, n in content_multiset(msgs).items() if n > 1}
+        self.assertEqual(dup, {}, '%s: duplicates' % what)
+        self.assertEqual(project(msgs, CONTENT_KEYS), self.expected, what)
+        return msgs
+
+    def kill9_then_rerun(self, user, after):
+        p = self.start(user)
+        landed = self.interrupt(p, after, signal.SIGKILL)
+        out, err = p.communicate(timeout=120)
+        self.assertTrue(landed, 'the run for %s ended before the kill at %.1f s:\n%s\n%s'
+                        % (user, after, out, err))
+        self.assertEqual(p.returncode, -signal.SIGKILL)
+        partial = self.rig.messages('dst', user)
+        self.assertLess(len(partial), len(self.expected),
+                        'kill at %.1f s came after everything was copied' % after)
+        dup = {k: n for k, n in content_multiset(partial).items() if n > 1}
+        self.assertEqual(dup, {}, 'duplicates right after kill -9 at %.1f s' % after)
+        run = migrate(self.rig, user, password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe() + self.rig.logs_tail())
+        self.assertEqual(run.row['result'], 'ok', run.describe())
+        self.assert_complete(user, 'after kill -9 at %.1f s and a re-run' % after)
+        # what the killed run had stored is not copied again
+        self.assertEqual(int(run.row['copied']), len(self.expected) - len(partial), run.describe())
+        return len(partial)
+
+    def test_kill9_after_0_2s(self):
+        self.kill9_then_rerun('kill02', 0.2)
+
+    def test_kill9_after_0_5s(self):
+        self.kill9_then_rerun('kill05', 0.5)
+
+    def test_kill9_after_1s(self):
+        self.kill9_then_rerun('kill10', 1.0)
+
+    def test_kill9_repeatedly(self):
+        """Killed again and again 0.4 s into each run; each run continues where the last one
+        stopped, until one completes."""
+        user = 'killchain'
+        have = []
+        for _ in range(40):
+            p = self.start(user)
+            landed = self.interrupt(p, 0.4, signal.SIGKILL)
+            out, err = p.communicate(timeout=120)
+            if not landed:
+                self.assertEqual(p.returncode, 0, out + err)
+                break
+            n = len(self.rig.messages('dst', user, content=False))
+            have.append(n)
+        else:
+            self.fail('40 runs killed and still not complete: %s' % have)
+        self.assertGreaterEqual(len(have), 2, 'too few kills landed: %s' % have)
+        self.assertEqual(have, sorted(have), 'progress went backwards: %s' % have)
+        self.assert_complete(user, 'after %d kills' % len(have))
+        again = migrate(self.rig, user, password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual((again.rc, int(again.row['copied'])), (0, 0), again.describe())
+
+    def test_sigterm_stops_cleanly_and_rerun_completes(self):
+        user = 'term'
+        p = self.start(user)
+        landed = self.interrupt(p, 0.6, signal.SIGTERM)
+        out, err = p.communicate(timeout=120)
+        self.assertTrue(landed, 'the run ended before SIGTERM:\n%s\n%s' % (out, err))
+        self.assertEqual(p.returncode, EX_TEMPFAIL, out + err)
+        rows = parse_tab(out)
+        self.assertEqual(len(rows), 1, out)
+        row = rows[0]
+        self.assertIn(row['result'], ('partial', 'failed'), out)
+        self.assertIn('stopped on request', row['error'])
+        self.assertIn('run the same command again', row['error'])
+        self.assertIn('stopped on request', err)
+        copied = int(row['copied'])
+        have = self.rig.messages('dst', user)
+        # what the report says was copied is what is there
+        self.assertEqual(len(have), copied, out)
+        self.assertEqual(row['result'], 'partial' if copied else 'failed', out)
+        self.assertLess(copied, len(self.expected))
+        run = migrate(self.rig, user, password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        self.assertEqual(run.row['result'], 'ok')
+        self.assertEqual(int(run.row['copied']), len(self.expected) - copied, run.describe())
+        self.assert_complete(user, 'after SIGTERM and a re-run')
+
+    def test_zz_source_untouched(self):
+        """(runs last) None of the interrupted runs changed the source."""
+        self.assertEqual(src_snapshot(self.rig, SRC_USER), self.src0)
+
+
+if __name__ == '__main__':
+    unittest.main()
