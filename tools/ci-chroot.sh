@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs .ci/run the way CI does, on a bare Debian 12: a fresh `debootstrap --variant=minbase
+# bookworm` chroot, a clean clone of HEAD, CI=true and no stdin. Needs root and debootstrap.
+#   tools/ci-chroot.sh [CHROOT_DIR]     (default /tmp/migrate-ci-chroot; reused if it exists)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+root=${1:-/tmp/migrate-ci-chroot}
+
+if [ ! -x "$root/bin/bash" ]; then
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+fi
+cleanup() {
+  for m in dev/pts dev sys proc; do
+    umount -l "$root/$m" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+mount -t proc proc "$root/proc"
+mount --rbind /sys "$root/sys"
+mount --rbind /dev "$root/dev"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+
+rm -rf "$root/work/repo"
+mkdir -p "$root/work"
+git clone -q "$repo" "$root/work/repo"
+if [ -d "$repo/../shared" ]; then
+  rm -rf "$root/work/shared"
+  cp -r "$repo/../shared" "$root/work/shared"
+fi
+chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  HOME=/root CI=true bash -c 'cd /work/repo && bash .ci/run' < /dev/null
