@@ -10,15 +10,20 @@ if [ ! -x "$root/bin/bash" ]; then
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
 fi
 cleanup() {
-  for m in dev/pts dev sys proc; do
+  for m in dev sys proc; do
     umount -l "$root/$m" 2>/dev/null || true
   done
+  umount -l "$root" 2>/dev/null || true
 }
 trap cleanup EXIT
+# A real machine's / is a mount point (the tests' `unshare -m --propagation private` needs one).
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount --rbind /sys "$root/sys"
 mount --rbind /dev "$root/dev"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap leaves no /etc/hosts; every installed Debian has one (localhost must resolve).
+[ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 
 rm -rf "$root/work/repo"
 mkdir -p "$root/work"
