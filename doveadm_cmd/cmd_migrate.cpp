@@ -181,6 +181,7 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("copied", "copied", number);
   doveadm_print_header("skipped", "skipped", number);
   doveadm_print_header("failed", "failed", number);
+  doveadm_print_header("flags_updated", "flags_updated", number);
   doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", number);
   if (dryRun) {
@@ -224,6 +225,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print_num(report.copied);
   doveadm_print_num(report.skipped);
   doveadm_print_num(report.failed);
+  doveadm_print_num(report.flagsUpdated);
   doveadm_print_num(report.bytes);
   doveadm_print(seconds);
   if (dryRun) {

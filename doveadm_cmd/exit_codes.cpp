@@ -17,6 +17,7 @@ int exitCodeFor(ErrorKind kind) {
     case ErrorKind::Throttled:
     case ErrorKind::LocalStorage:
     case ErrorKind::Cancelled:
+    case ErrorKind::Busy:
       return EX_TEMPFAIL;
     case ErrorKind::Tls:
       return EX_UNAVAILABLE;

@@ -30,6 +30,8 @@ const char* errorKindName(ErrorKind kind) {
       return "not-found";
     case ErrorKind::Cancelled:
       return "cancelled";
+    case ErrorKind::Busy:
+      return "busy";
     case ErrorKind::Config:
       return "config";
     case ErrorKind::Internal:
@@ -44,6 +46,7 @@ bool errorKindRetriable(ErrorKind kind) {
     case ErrorKind::Timeout:
     case ErrorKind::Closed:
     case ErrorKind::Throttled:
+    case ErrorKind::Busy:
       return true;
     default:
       return false;

@@ -26,6 +26,7 @@ enum class ErrorKind {
   LocalStorage,  // lib-storage failed for another reason
   NotFound,      // a folder/user that should exist does not
   Cancelled,     // stopped by signal or by the admin
+  Busy,          // another migration of the same account is running
   Config,        // bad option or setting
   Internal,      // a bug in this tool
 };

@@ -28,13 +28,11 @@ std::string lower(std::string s) {
 
 }  // namespace
 
-std::string sourceMessageGuid(const std::string& host, const std::string& user, const std::string& rawFolder,
-                              uint32_t uidValidity, uint32_t uid) {
-  std::string key = "dovecot-migrate/1";
+std::string sourceMessageGuid(const std::string& user, const std::string& rawFolder, uint32_t uidValidity,
+                              uint32_t uid) {
+  std::string key = "dovecot-migrate/2";
   key += '\0';
-  key += lower(host);
-  key += '\0';
-  key += user;
+  key += lower(user);
   key += '\0';
   key += rawFolder;
   key += '\0';
@@ -47,7 +45,7 @@ std::string sourceMessageGuid(const std::string& host, const std::string& user, 
 std::string accountKey(const std::string& host, const std::string& user) {
   std::string key = lower(host);
   key += '\0';
-  key += user;
+  key += lower(user);
   return hexDigest(key, 8);
 }
 

@@ -1,5 +1,6 @@
 #include "engine/migrator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "engine/guid.h"
 #include "engine/plan.h"
 #include "engine/state.h"
+#include "imap/command.h"
 #include "imap/session.h"
 
 namespace migrate {
@@ -21,8 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kFetchItems = "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]";
-constexpr const char* kFetchItemsWithMessageId =
-    "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)] BODY.PEEK[]";
 
 struct ContentKeyHash {
   size_t operator()(const ContentKey& k) const {
@@ -184,8 +184,13 @@ class Migration {
     bool uidValidityChanged = false;
     bool nothingNew = false;
     uint32_t firstNewUid = 1;
-    std::vector<std::pair<uint32_t, uint64_t>> pending;  // prescan: (uid, size) to copy
-    bool prescanned = false;
+    // After reconcile(): the source messages from firstNewUid on that still have to be copied,
+    // (uid, size), and how many were found to be here already.
+    bool reconciled = false;
+    std::vector<std::pair<uint32_t, uint64_t>> toCopy;
+    uint32_t reconciledSkipped = 0;
+    uint32_t listedMaxUid = 0;
+    uint32_t reconciledUidValidity = 0;
   };
 
   Status runInner() {
@@ -307,8 +312,9 @@ class Migration {
       report_.quotaUsed = quota.value().usedBytes;
       report_.quotaLimit = quota.value().limitBytes;
     }
-    bool needSizes = opt_.dryRun || report_.quotaLimited;
+    bool needSizes = opt_.dryRun || report_.quotaLimited || (quota.isOk() && quota.value().messagesLimited);
     uint64_t needed = 0;
+    uint64_t neededMessages = 0;
     if (needSizes) {
       for (FolderWork& w : work) {
         if (!w.statusError.isOk() || w.nothingNew || w.status.messages == 0) {
@@ -318,20 +324,38 @@ class Migration {
         if (!st.isOk()) {
           return st;
         }
-        for (const auto& p : w.pending) {
+        for (const auto& p : w.toCopy) {
           needed += p.second;
         }
+        neededMessages += w.toCopy.size();
       }
     }
     report_.sourceBytes = needed;
-    if (report_.quotaLimited && opt_.quotaPrecheck) {
-      uint64_t free = report_.quotaLimit > report_.quotaUsed ? report_.quotaLimit - report_.quotaUsed : 0;
-      if (needed > free) {
-        return Status(ErrorKind::Quota,
-                      "insufficient space for " + opt_.localUser + ": needs " + formatBytes(needed) + ", " +
-                          formatBytes(free) + " free of " + formatBytes(report_.quotaLimit) + " quota",
-                      "nothing was copied; raise " + opt_.localUser +
-                          "'s quota (e.g. userdb quota_rule=*:storage=...) and run the same command again");
+    Status quotaShort;  // the new mail does not fit
+    if (quota.isOk() && opt_.quotaPrecheck) {
+      const QuotaInfo& q = quota.value();
+      uint64_t free = q.limitBytes > q.usedBytes ? q.limitBytes - q.usedBytes : 0;
+      uint64_t freeMessages = q.limitMessages > q.usedMessages ? q.limitMessages - q.usedMessages : 0;
+      std::string what = opt_.dryRun ? "a run would copy nothing" : "nothing was copied";
+      if (q.limited && needed > free) {
+        quotaShort =
+            Status(ErrorKind::Quota,
+                   "insufficient space for " + opt_.localUser + ": needs " + formatBytes(needed) + ", " +
+                       formatBytes(free) + " free of " + formatBytes(q.limitBytes) + " quota",
+                   what + "; raise " + opt_.localUser +
+                       "'s quota (e.g. userdb quota_rule=*:storage=...) and run the same command again");
+      } else if (q.messagesLimited && neededMessages > freeMessages) {
+        quotaShort =
+            Status(ErrorKind::Quota,
+                   "insufficient space for " + opt_.localUser + ": needs " + std::to_string(neededMessages) +
+                       " messages, " + std::to_string(freeMessages) + " free of a " +
+                       std::to_string(q.limitMessages) + "-message quota",
+                   what + "; raise " + opt_.localUser +
+                       "'s message limit (quota_rule = *:messages=...) and run the same command again");
+      }
+      // A dry run still shows its plan; a real run stops before copying anything.
+      if (!quotaShort.isOk() && !opt_.dryRun) {
+        return quotaShort;
       }
     }
 
@@ -353,8 +377,9 @@ class Migration {
         continue;
       }
       if (opt_.dryRun) {
-        fr.pending = static_cast<uint32_t>(w.pending.size());
-        for (const auto& p : w.pending) {
+        fr.pending = static_cast<uint32_t>(w.toCopy.size());
+        fr.skipped = w.reconciledSkipped;
+        for (const auto& p : w.toCopy) {
           fr.sourceBytes += p.second;
         }
         if (w.uidValidityChanged) {
@@ -380,55 +405,152 @@ class Migration {
     }
     // Empty parents and \Noselect folders with no selectable children need nothing; subscriptions
     // of \Noselect folders are not carried (Dovecot drops them too).
+    return opt_.dryRun ? quotaShort : Status::ok();
+  }
+
+  // The destination messages that may be copies of source messages without our records saying
+  // so: none when the folder is as we left it; those from the UIDNEXT after our last commit on
+  // (a run that died between its commit and its state write, mail delivered locally since);
+  // all of them when there is no usable state (first run into a folder that holds mail, state
+  // file lost, UIDVALIDITY changed at the source). Returns the first such UID, or 0.
+  uint32_t uncertainFrom(const FolderWork& w, const DestFolderStatus& d) const {
+    if (d.messages == 0) {
+      return 0;
+    }
+    const FolderState& fs = *w.state;
+    bool asRecorded =
+        w.known && !w.uidValidityChanged && fs.destName == w.plan->destName && fs.destUidNext > 0;
+    uint32_t from = asRecorded ? fs.destUidNext : 1;
+    return d.uidNext > from ? from : 0;
+  }
+
+  // Lists the source messages from `first` on (the folder must be EXAMINEd) and decides which
+  // need copying. With destFrom != 0, a source message is already here when a destination
+  // message (UID >= destFrom) has its deterministic GUID, or else the same Message-ID,
+  // INTERNALDATE and size: the content match catches copies whose GUID never reached the storage
+  // (a maildir commit cut short by kill -9 leaves files in cur/ that dovecot-uidlist never
+  // recorded) and copies made before a UIDVALIDITY change. A destination message matched by
+  // GUID is not used for content matching, so exact duplicates at the source stay distinct.
+  Status reconcile(FolderWork& w, uint32_t uidValidity, uint32_t first, const std::string& destName,
+                   uint32_t destFrom) {
+    w.reconciled = false;
+    w.toCopy.clear();
+    w.reconciledSkipped = 0;
+    w.listedMaxUid = 0;
+    struct Listed {
+      uint32_t uid;
+      uint64_t size;
+      ContentKey key;
+    };
+    std::vector<Listed> listed;
+    const char* items = destFrom != 0 ? "UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
+                                      : "UID RFC822.SIZE";
+    Status st = session_->uidFetch(first, 0, items, [&](const imap::FetchedMessage& m) {
+      listed.push_back({m.uid, m.size, ContentKey{m.messageId, m.internalDate, m.size, 0, {}}});
+      return Status::ok();
+    });
+    if (!st.isOk()) {
+      return st;
+    }
+    std::unordered_set<std::string> destGuids;
+    std::unordered_map<ContentKey, uint32_t, ContentKeyHash> destContent;
+    if (destFrom != 0) {
+      Result<std::vector<ContentKey>> keys = sink_.contentKeys(destName, destFrom);
+      if (!keys.isOk()) {
+        return keys.status();
+      }
+      std::unordered_set<std::string> sourceGuids;
+      for (const Listed& l : listed) {
+        sourceGuids.insert(sourceMessageGuid(src_.user, w.plan->rawName, uidValidity, l.uid));
+      }
+      for (const ContentKey& k : keys.value()) {
+        if (!k.guid.empty() && sourceGuids.count(k.guid) != 0) {
+          destGuids.insert(k.guid);
+        } else {
+          destContent[k]++;
+        }
+      }
+    }
+    for (const Listed& l : listed) {
+      w.listedMaxUid = std::max(w.listedMaxUid, l.uid);
+      if (destFrom != 0) {
+        if (destGuids.count(sourceMessageGuid(src_.user, w.plan->rawName, uidValidity, l.uid)) != 0) {
+          w.reconciledSkipped++;
+          continue;
+        }
+        auto it = destContent.find(l.key);
+        if (it != destContent.end() && it->second > 0) {
+          it->second--;
+          w.reconciledSkipped++;
+          continue;
+        }
+      }
+      w.toCopy.emplace_back(l.uid, l.size);
+    }
+    w.reconciledUidValidity = uidValidity;
+    w.reconciled = true;
     return Status::ok();
   }
 
+  // Before copying (quota check, dry run): what each folder would copy.
   Status prescan(FolderWork& w) {
     Result<imap::MailboxStatus> ex = session_->examine(w.plan->rawName);
     if (!ex.isOk()) {
       return ex.status().kind() == ErrorKind::NotFound ? Status::ok() : ex.status();
     }
-    uint32_t first = ex.value().uidValidity == w.state->uidValidity ? w.firstNewUid : 1;
-    Status st = session_->uidFetch(first, 0, "UID RFC822.SIZE", [&](const imap::FetchedMessage& m) {
-      w.pending.emplace_back(m.uid, m.size);
-      return Status::ok();
-    });
-    w.prescanned = st.isOk();
-    return st;
+    if (ex.value().uidValidity != w.status.uidValidity) {
+      return Status::ok();  // changed since STATUS: migrateFolder() sorts it out
+    }
+    uint32_t destFrom = 0;
+    Result<DestFolderStatus> d = sink_.folderStatus(w.plan->destName);
+    if (d.isOk()) {
+      destFrom = uncertainFrom(w, d.value());
+    } else if (d.status().kind() != ErrorKind::NotFound) {
+      return d.status();
+    }
+    return reconcile(w, ex.value().uidValidity, w.firstNewUid, w.plan->destName, destFrom);
   }
 
-  uint64_t pendingAfter(const FolderWork& w, uint32_t uid) const {
-    uint64_t n = 0;
-    for (const auto& p : w.pending) {
-      if (p.first >= uid) {
-        n += p.second;
+  // The quota refused a message: what was saved before it is committed; say what is missing.
+  Status quotaStop(const FolderWork& w, uint32_t uid, uint64_t size, const Status& saveError) {
+    Result<QuotaInfo> q = sink_.quota();
+    uint64_t neededBytes = size;
+    uint64_t neededMessages = 1;
+    bool exact = w.reconciled;
+    if (exact) {
+      neededBytes = 0;
+      neededMessages = 0;
+      for (const auto& p : w.toCopy) {
+        if (p.first >= uid) {
+          neededBytes += p.second;
+          neededMessages++;
+        }
       }
     }
-    return n;
-  }
-
-  Status quotaStop(const FolderWork& w, const std::vector<FolderWork>* /*unused*/, uint32_t uid,
-                   uint64_t size, const Status& saveError) {
-    Result<QuotaInfo> q = sink_.quota();
-    uint64_t needed = w.prescanned ? pendingAfter(w, uid) : size;
     std::string numbers;
-    if (q.isOk() && q.value().limited) {
+    std::string fix =
+        "raise " + opt_.localUser + "'s quota (e.g. userdb quota_rule=*:storage=...) or free space";
+    if (q.isOk() && q.value().messagesLimited && q.value().usedMessages >= q.value().limitMessages) {
+      numbers = "the message quota is full (" + std::to_string(q.value().usedMessages) + " of " +
+                std::to_string(q.value().limitMessages) + " messages) and " + std::to_string(neededMessages) +
+                (exact ? "" : " or more") + " messages of this folder are still to copy";
+      fix = "raise " + opt_.localUser + "'s message limit (quota_rule = *:messages=...)";
+    } else if (q.isOk() && q.value().limited) {
       uint64_t free =
           q.value().limitBytes > q.value().usedBytes ? q.value().limitBytes - q.value().usedBytes : 0;
-      numbers = "needs " + formatBytes(needed) + (w.prescanned ? "" : " or more") + " more, " +
+      numbers = "needs " + formatBytes(neededBytes) + (exact ? "" : " or more") + " more, " +
                 formatBytes(free) + " free of " + formatBytes(q.value().limitBytes) + " quota";
     } else {
       numbers =
           "the destination refused a message of " + formatBytes(size) + " (" + saveError.message() + ")";
     }
-    return Status(
-        ErrorKind::Quota,
-        "insufficient space for " + opt_.localUser + ": " + numbers + "; stopped in folder '" +
-            w.plan->destName + "' after copying " + std::to_string(report_.copied + folderCopied_) +
-            " messages",
-        "what was copied stays; raise " + opt_.localUser +
-            "'s quota (e.g. userdb quota_rule=*:storage=...) or free space, then run the same command "
-            "again: it continues where it stopped");
+    return Status(ErrorKind::Quota,
+                  "insufficient space for " + opt_.localUser + ": " + numbers + "; stopped in folder '" +
+                      w.plan->destName + "' after copying " + std::to_string(report_.copied + folderCopied_) +
+                      " messages",
+                  "what was copied stays; " + fix +
+                      ", then run the same command again: it continues where it "
+                      "stopped");
   }
 
   Status migrateFolder(FolderWork& w, FolderReport& fr) {
@@ -444,12 +566,10 @@ class Migration {
     }
     Result<DestFolderStatus> dst = sink_.prepareFolder(pf.destName, po);
     if (!dst.isOk()) {
-      return dst.status().withPrefix("folder '" + pf.destName + "'");
+      return dst.status();
     }
+    uint32_t destFrom = uncertainFrom(w, dst.value());
     fr.created = dst.value().created;
-    // Without state, messages already in the folder may be ours (state file lost, or a folder
-    // that several source folders go into): check all of their GUIDs once.
-    const bool checkAllGuids = !w.known && dst.value().messages > 0;
     if (!w.known) {
       fs.uidValidity = w.status.uidValidity;
       fs.lastUid = 0;
@@ -488,9 +608,6 @@ class Migration {
       fs.preserveUids = false;
     }
     fr.uidsPreserved = fs.preserveUids;
-    if (!dst.value().haveSaveGuids && dst.value().messages > 0) {
-      contentMatch = true;  // no GUIDs in this storage (mbox): recognise copies by content
-    }
 
     Result<imap::MailboxStatus> exr = session_->examine(pf.rawName);
     if (!exr.isOk()) {
@@ -505,13 +622,13 @@ class Migration {
     if (ex.uidValidity != fs.uidValidity) {
       // Changed between STATUS and EXAMINE: treat like a UIDVALIDITY change.
       contentMatch = true;
+      destFrom = dst.value().messages > 0 ? 1 : 0;
       fs.uidValidity = ex.uidValidity;
       fs.lastUid = 0;
       fs.preserveUids = false;
       fr.uidsPreserved = false;
     }
     bool condstore = session_->hasCapability("CONDSTORE");
-    const std::string& host = src_.host;
 
     // Flag changes at the source on messages copied earlier (source wins for those).
     if (fs.lastUid > 0 && !contentMatch) {
@@ -528,7 +645,7 @@ class Migration {
             [&](const imap::FetchedMessage& m) {
               if (m.uid <= fs.lastUid && m.hasFlags) {
                 FlagUpdate u;
-                u.guid = sourceMessageGuid(host, src_.user, pf.rawName, fs.uidValidity, m.uid);
+                u.guid = sourceMessageGuid(src_.user, pf.rawName, fs.uidValidity, m.uid);
                 u.uidHint = fs.preserveUids ? m.uid : 0;
                 u.flags = m.flags;
                 updates.push_back(std::move(u));
@@ -542,7 +659,7 @@ class Migration {
         if (!updates.empty()) {
           Result<uint32_t> n = sink_.updateFlags(pf.destName, updates);
           if (!n.isOk()) {
-            return n.status().withPrefix("folder '" + pf.destName + "'");
+            return n.status();
           }
           fr.flagsUpdated = n.value();
         }
@@ -556,28 +673,17 @@ class Migration {
       fs.complete = true;
       return store_ ? store_->save() : Status::ok();
     }
-
-    // Messages of this folder that may already be here: committed by a run that died before it
-    // recorded them (found by GUID), or, after a UIDVALIDITY change, copies by content.
-    std::unordered_map<std::string, uint32_t> existing;
-    if (dst.value().haveSaveGuids && (checkAllGuids || dst.value().uidNext > fs.destUidNext)) {
-      Result<std::unordered_map<std::string, uint32_t>> g =
-          sink_.guidsFrom(pf.destName, (checkAllGuids || fs.destUidNext == 0) ? 1 : fs.destUidNext);
-      if (!g.isOk()) {
-        return g.status().withPrefix("folder '" + pf.destName + "'");
-      }
-      existing = std::move(g).value();
+    // Which messages are already here (see reconcile()); reuse the prescan when it still holds.
+    if (w.reconciledUidValidity != fs.uidValidity) {
+      w.reconciled = false;
     }
-    std::unordered_map<ContentKey, uint32_t, ContentKeyHash> keys;
-    if (contentMatch) {
-      Result<std::vector<ContentKey>> k = sink_.contentKeys(pf.destName);
-      if (!k.isOk()) {
-        return k.status().withPrefix("folder '" + pf.destName + "'");
-      }
-      for (const ContentKey& ck : k.value()) {
-        keys[ck]++;
+    if (!w.reconciled && destFrom != 0) {
+      Status rs = reconcile(w, fs.uidValidity, first, pf.destName, destFrom);
+      if (!rs.isOk()) {
+        return rs;
       }
     }
+    fr.skipped += w.reconciled ? w.reconciledSkipped : 0;
 
     Status st = sink_.beginBatch(pf.destName);
     if (!st.isOk()) {
@@ -590,7 +696,7 @@ class Migration {
     auto commit = [&]() -> Status {
       Result<Sink::CommitResult> cr = sink_.commitBatch();
       if (!cr.isOk()) {
-        return cr.status().withPrefix("folder '" + pf.destName + "'");
+        return cr.status();
       }
       if (batchMaxUid > fs.lastUid) {
         fs.lastUid = batchMaxUid;
@@ -606,94 +712,97 @@ class Migration {
       return ss;
     };
 
-    Status stop;  // set when a save failed: the fetch is aborted
-    Status fst = session_->uidFetch(
-        first, 0, contentMatch ? kFetchItemsWithMessageId : kFetchItems,
-        [&](const imap::FetchedMessage& m) -> Status {
-          if (m.uid <= fs.lastUid) {
-            return Status::ok();
-          }
-          if (opt_.cancelled && opt_.cancelled()) {
-            stop = Status(ErrorKind::Cancelled,
-                          "stopped on request in folder '" + pf.destName + "' after copying " +
-                              std::to_string(report_.copied + folderCopied_) + " messages",
-                          "what was copied stays; run the same command again to continue");
-            return stop;
-          }
-          std::string guid = sourceMessageGuid(host, src_.user, pf.rawName, fs.uidValidity, m.uid);
-          if (existing.count(guid) != 0) {
-            fr.skipped++;
-            batchMaxUid = m.uid;
-            return Status::ok();
-          }
-          if (contentMatch) {
-            ContentKey ck{m.messageId, m.internalDate, m.size};
-            auto it = keys.find(ck);
-            if (it != keys.end() && it->second > 0) {
-              it->second--;
-              fr.skipped++;
-              batchMaxUid = m.uid;
-              return Status::ok();
-            }
-          }
-          if (m.body == nullptr) {
-            fr.failed++;
-            report_.warnings.push_back("folder '" + pf.sourceName + "': the server sent no content for UID " +
-                                       std::to_string(m.uid) + "; not copied");
-            batchMaxUid = m.uid;
-            return Status::ok();
-          }
-          IncomingMessage im;
-          im.sourceUid = m.uid;
-          im.guid = guid;
-          im.flags = m.flags;
-          im.internalDate = m.internalDate;
-          im.tzOffsetMinutes = m.tzOffsetMinutes;
-          im.wantUid = fs.preserveUids ? m.uid : 0;
-          im.body = m.body;
-          Status s = sink_.save(im);
-          if (!s.isOk()) {
-            stop = s.kind() == ErrorKind::Quota
-                       ? quotaStop(w, nullptr, m.uid, m.body->size(), s)
-                       : s.withPrefix("folder '" + pf.destName + "', UID " + std::to_string(m.uid));
-            return stop;
-          }
-          fr.copied++;
-          folderCopied_++;
-          fr.bytes += m.body->size();
-          report_.bytes += m.body->size();
-          batchMaxUid = m.uid;
-          batchCount++;
-          batchBytes += m.body->size();
-          if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes) {
-            Status cs = commit();
-            if (!cs.isOk()) {
-              stop = cs;
-              return cs;
-            }
-            cs = sink_.beginBatch(pf.destName);
-            if (!cs.isOk()) {
-              stop = cs;
-              return cs;
-            }
-          }
-          return Status::ok();
-        });
-    if (!stop.isOk()) {
-      // Keep what was saved before the failure.
+    Status stop;  // why the fetch was aborted: a failed save, or a stop request
+    uint32_t stopUid = 0;
+    uint64_t stopSize = 0;
+    auto onMessage = [&](const imap::FetchedMessage& m) -> Status {
+      if (m.uid <= fs.lastUid) {
+        return Status::ok();
+      }
+      if (opt_.cancelled && opt_.cancelled()) {
+        stop = Status(ErrorKind::Cancelled,
+                      "stopped on request in folder '" + pf.destName + "' after copying " +
+                          std::to_string(report_.copied + folderCopied_) + " messages",
+                      "what was copied stays; run the same command again to continue");
+        return stop;
+      }
+      if (m.body == nullptr) {
+        fr.failed++;
+        report_.warnings.push_back("folder '" + pf.sourceName + "': the server sent no content for UID " +
+                                   std::to_string(m.uid) + "; not copied");
+        batchMaxUid = m.uid;
+        return Status::ok();
+      }
+      IncomingMessage im;
+      im.sourceUid = m.uid;
+      im.guid = sourceMessageGuid(src_.user, pf.rawName, fs.uidValidity, m.uid);
+      im.flags = m.flags;
+      im.internalDate = m.internalDate;
+      im.tzOffsetMinutes = m.tzOffsetMinutes;
+      im.wantUid = fs.preserveUids ? m.uid : 0;
+      im.body = m.body;
+      Status s = sink_.save(im);
+      if (!s.isOk()) {
+        stop = s;
+        stopUid = m.uid;
+        stopSize = m.body->size();
+        return stop;
+      }
+      fr.copied++;
+      folderCopied_++;
+      fr.bytes += m.body->size();
+      report_.bytes += m.body->size();
+      batchMaxUid = m.uid;
+      batchCount++;
+      batchBytes += m.body->size();
+      if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes) {
+        Status cs = commit();
+        if (cs.isOk()) {
+          cs = sink_.beginBatch(pf.destName);
+        }
+        if (!cs.isOk()) {
+          stop = cs;
+          return cs;
+        }
+      }
+      return Status::ok();
+    };
+
+    Status fst;
+    if (w.reconciled) {
+      // Only what is missing, in UID sets of a bounded size.
+      std::vector<uint32_t> uids;
+      for (const auto& p : w.toCopy) {
+        if (p.first > fs.lastUid) {
+          uids.push_back(p.first);
+        }
+      }
+      constexpr size_t kUidsPerCommand = 2000;
+      for (size_t i = 0; i < uids.size() && fst.isOk(); i += kUidsPerCommand) {
+        std::vector<uint32_t> chunk(
+            uids.begin() + static_cast<long>(i),
+            uids.begin() + static_cast<long>(std::min(uids.size(), i + kUidsPerCommand)));
+        fst = session_->uidFetchSet(imap::compressUidSet(chunk), kFetchItems, onMessage);
+      }
+    } else {
+      fst = session_->uidFetch(first, 0, kFetchItems, onMessage);
+    }
+    if (!stop.isOk() || !fst.isOk()) {
+      // Keep what was saved before the failure, then explain it.
       Status cs = commit();
       if (!cs.isOk()) {
         sink_.rollbackBatch();
       }
-      return stop;
-    }
-    if (!fst.isOk()) {
-      Status cs = commit();
-      if (!cs.isOk()) {
-        sink_.rollbackBatch();
+      if (!stop.isOk() && stop.kind() == ErrorKind::Quota) {
+        return quotaStop(w, stopUid, stopSize, stop);
+      }
+      if (!stop.isOk()) {
+        return stop;
       }
       return fst;
     }
+    // Everything listed is copied or here already: the skipped tail counts as done too.
+    batchMaxUid = std::max(batchMaxUid, w.reconciled ? w.listedMaxUid : 0);
     st = commit();
     if (!st.isOk()) {
       return st;

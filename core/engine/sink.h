@@ -52,7 +52,10 @@ struct QuotaInfo {
   bool limited = false;  // false: no quota (or no quota plugin)
   uint64_t usedBytes = 0;
   uint64_t limitBytes = 0;
-  std::string root;  // quota root name for messages
+  std::string root;              // quota root name for messages
+  bool messagesLimited = false;  // a message-count rule (quota_rule = *:messages=N)
+  uint64_t usedMessages = 0;
+  uint64_t limitMessages = 0;
 };
 
 // Identity of a message independent of UIDs, for matching after a UIDVALIDITY change.
@@ -60,6 +63,9 @@ struct ContentKey {
   std::string messageId;  // the Message-ID header as is ("" if none)
   int64_t internalDate = 0;
   uint64_t size = 0;  // virtual size (CRLF line ends), comparable with RFC822.SIZE
+  // Where the key came from (contentKeys() fills them; ignored by ==).
+  uint32_t uid = 0;
+  std::string guid;
   bool operator==(const ContentKey& o) const {
     return messageId == o.messageId && internalDate == o.internalDate && size == o.size;
   }
@@ -95,8 +101,10 @@ class Sink {
   // GUID -> UID of the messages in `name` with UID >= minUid.
   virtual Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                                       uint32_t minUid) = 0;
-  // Content keys of all messages in `name` (for UIDVALIDITY changes and storages without GUIDs).
-  virtual Result<std::vector<ContentKey>> contentKeys(const std::string& name) = 0;
+  // Content keys (with UID and GUID) of the messages in `name` with UID >= minUid: to recognise
+  // copies after a UIDVALIDITY change, in storages without GUIDs, and messages whose commit was
+  // cut short (a maildir file renamed into cur/ before its GUID reached dovecot-uidlist).
+  virtual Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) = 0;
 
   // Saving happens in batches: begin, save..., commit. A failed save (Quota, LocalStorage) leaves
   // the batch usable: commitBatch() then commits the messages saved before the failure.

@@ -159,7 +159,7 @@ Result<AccountState> parseState(const std::string& text) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) {
       return Status(
-          ErrorKind::LocalStorage, "state file is truncated at line " + std::to_string(lineNo + 1),
+          ErrorKind::Config, "state file is truncated at line " + std::to_string(lineNo + 1),
           "the file is rewritten atomically, so this is damage from outside; move it away to start over");
     }
     std::string line = text.substr(pos, nl - pos);
@@ -168,7 +168,7 @@ Result<AccountState> parseState(const std::string& text) {
     std::vector<std::string> f = splitTabs(line);
     auto bad = [&](const std::string& why) {
       return Status(
-          ErrorKind::LocalStorage, "state file line " + std::to_string(lineNo) + ": " + why,
+          ErrorKind::Config, "state file line " + std::to_string(lineNo) + ": " + why,
           "move the file away to start over (messages already copied are recognised by their GUIDs)");
     };
     if (!sawHeader) {
@@ -215,7 +215,7 @@ Result<AccountState> parseState(const std::string& text) {
     }
   }
   if (!sawHeader) {
-    return Status(ErrorKind::LocalStorage, "state file is empty",
+    return Status(ErrorKind::Config, "state file is empty",
                   "move the file away to start over (messages already copied are recognised by their GUIDs)");
   }
   return st;
@@ -232,7 +232,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
   }
   if (::flock(s->lockFd_, LOCK_EX | LOCK_NB) < 0) {
     if (errno == EWOULDBLOCK) {
-      return Status(ErrorKind::Config,
+      return Status(ErrorKind::Busy,
                     "another migration from " + user + " at " + host + " is running for this user",
                     "wait for it to finish, or stop it first");
     }

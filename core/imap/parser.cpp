@@ -9,8 +9,8 @@ namespace migrate::imap {
 namespace {
 
 constexpr const char* kProtocolHint =
-    "the source IMAP server sent a response that does not follow RFC 3501; if it repeats, capture a "
-    "protocol trace of the session and report it";
+    "the source IMAP server sent a response that does not follow RFC 3501; if it repeats, report it "
+    "with the server's name and version";
 constexpr const char* kLimitHint =
     "the response exceeds a safety limit of this tool; the source server may be misbehaving";
 

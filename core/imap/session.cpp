@@ -375,7 +375,7 @@ Status Session::taggedFailure(const Response& r, const std::string& what) const 
   }
   if (isThrottle(r)) {
     return Status(ErrorKind::Throttled, options_.peerName + " is throttling us during " + what + ": " + text,
-                  "the server limits traffic; run again later or lower the number of parallel jobs");
+                  "the server limits traffic; run again later, with fewer migrations at once");
   }
   return Status(ErrorKind::Protocol, options_.peerName + " refused " + what + ": " + r.status + " " + text);
 }
@@ -761,7 +761,16 @@ Result<MailboxStatus> Session::examine(const std::string& rawName) {
 
 Status Session::uidFetch(uint32_t first, uint32_t last, const std::string& items, const MessageFn& onMessage,
                          const std::string& modifiers) {
-  std::string cmd = "UID FETCH " + uidSet(first, last) + " (" + items + ")";
+  return fetchImpl(uidSet(first, last), first, items, onMessage, modifiers);
+}
+
+Status Session::uidFetchSet(const std::string& set, const std::string& items, const MessageFn& onMessage) {
+  return fetchImpl(set, 1, items, onMessage, "");
+}
+
+Status Session::fetchImpl(const std::string& set, uint32_t first, const std::string& items,
+                          const MessageFn& onMessage, const std::string& modifiers) {
+  std::string cmd = "UID FETCH " + set + " (" + items + ")";
   if (!modifiers.empty()) {
     cmd += " " + modifiers;
   }

@@ -112,6 +112,8 @@ class Session {
   using MessageFn = std::function<Status(const FetchedMessage&)>;
   Status uidFetch(uint32_t first, uint32_t last, const std::string& items, const MessageFn& onMessage,
                   const std::string& modifiers = "");
+  // UID FETCH of an explicit UID set ("3:7,9"); every returned message goes to onMessage.
+  Status uidFetchSet(const std::string& uidSet, const std::string& items, const MessageFn& onMessage);
 
   // Bytes received from the server so far (for progress / bench).
   uint64_t bytesReceived() const { return bytesReceived_; }
@@ -131,6 +133,8 @@ class Session {
   // Reads the next response (blocking).
   Result<Response> readResponse();
   Status handleCommonUntagged(const Response& r);
+  Status fetchImpl(const std::string& set, uint32_t first, const std::string& items,
+                   const MessageFn& onMessage, const std::string& modifiers);
   Status taggedFailure(const Response& r, const std::string& what) const;
   Result<Response> simpleCommand(const std::string& cmd, const UntaggedFn& onUntagged);
   void parseCapabilities(const std::string& text);

@@ -450,8 +450,8 @@ Status handshakeFailure(const HandshakeContext& ctx) {
     const std::string min = tlsVersionName(ctx.minVersion != 0 ? ctx.minVersion : TLS1_2_VERSION);
     return Status(ErrorKind::Tls,
                   prefix + "the server does not support " + min + " or newer (" + errors.text + ")",
-                  "the source server's TLS is outdated; lowering the minimum TLS version works but "
-                  "weakens security");
+                  "the source server's TLS is outdated: update its TLS setup, or migrate over a trusted "
+                  "network with --source-tls none");
   }
 
   if (ctx.sslError == SSL_ERROR_SYSCALL || ctx.sslError == SSL_ERROR_ZERO_RETURN ||

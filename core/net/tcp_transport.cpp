@@ -185,8 +185,9 @@ class TcpTransport final : public Transport {
     return Status(ErrorKind::Closed, "the connection to " + where() + " is already closed");
   }
   Status readTimeout() const {
-    return Status(ErrorKind::Timeout, "no data from " + where() + " for " + formatDurationMs(timeouts_.ioMs),
-                  "the server or the network stalled; raise the I/O timeout if the server is just slow");
+    return Status(
+        ErrorKind::Timeout, "no data from " + where() + " for " + formatDurationMs(timeouts_.ioMs),
+        "the server or the network stalled; run the same command again: it continues where it stopped");
   }
   Status writeTimeout() const {
     return Status(ErrorKind::Timeout,

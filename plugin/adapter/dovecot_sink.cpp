@@ -303,7 +303,7 @@ class DovecotSink final : public Sink {
   Status setSubscribed(const std::string& name) override;
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
-  Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
+  Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
@@ -631,7 +631,7 @@ Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const s
   return guidMap(r.value().get(), name, minUid);
 }
 
-Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name) {
+Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name, uint32_t minUid) {
   DataStackFrame frame;
   Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
   if (!r.isOk()) {
@@ -641,7 +641,9 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
   std::vector<ContentKey> keys;
   const char* const headers[] = {"Message-ID", nullptr};
   Status st = forEachMail(
-      box, name, 1, static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE),
+      box, name, minUid,
+      static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE |
+                                         MAIL_FETCH_GUID),
       headers, [&](struct mail* mail) -> Status {
         ContentKey key;
         const char* messageId = nullptr;
@@ -659,6 +661,11 @@ Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name
         // The virtual (CRLF) size: what IMAP reports as RFC822.SIZE and what the source sent.
         // The physical size differs where the storage keeps LF line ends (maildir, by default).
         key.size = size;
+        key.uid = mail->uid;
+        const char* guid = nullptr;
+        if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) == 0 && guid != nullptr) {
+          key.guid = guid;
+        }
         keys.push_back(std::move(key));
         return Status::ok();
       });

@@ -78,6 +78,20 @@ Result<QuotaInfo> readQuota(struct mail_user* user) {
     const char* error = nullptr;
     const char* rootName = api.rootName(root);
     std::string name = rootName != nullptr ? rootName : "";
+    uint64_t usedMsgs = 0;
+    uint64_t limitMsgs = 0;
+    const char* msgError = nullptr;
+    if (api.getResource(root, "", QUOTA_NAME_MESSAGES, &usedMsgs, &limitMsgs, &msgError) ==
+        QUOTA_GET_RESULT_LIMITED) {
+      uint64_t freeMsgs = limitMsgs > usedMsgs ? limitMsgs - usedMsgs : 0;
+      uint64_t bestFreeMsgs =
+          best.limitMessages > best.usedMessages ? best.limitMessages - best.usedMessages : 0;
+      if (!best.messagesLimited || freeMsgs < bestFreeMsgs) {
+        best.messagesLimited = true;
+        best.usedMessages = usedMsgs;
+        best.limitMessages = limitMsgs;
+      }
+    }
     // STORAGE_BYTES: "STORAGE" would be in KiB.
     enum quota_get_result r = api.getResource(root, "", QUOTA_NAME_STORAGE_BYTES, &used, &limit, &error);
     switch (r) {

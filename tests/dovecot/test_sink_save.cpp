@@ -134,7 +134,7 @@ TEST_F(SinkCrlfStorageTest, FileOnDiskIsTheSameBytes) {
   std::vector<StoredMail> got = readAll("Big");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].body == raw);
-  Result<std::vector<ContentKey>> keys = sink().contentKeys("Big");
+  Result<std::vector<ContentKey>> keys = sink().contentKeys("Big", 1);
   ASSERT_TRUE(keys.isOk());
   ASSERT_EQ(keys.value().size(), 1u);
   EXPECT_EQ(keys.value()[0].size, raw.size());
@@ -333,7 +333,7 @@ TEST_F(SinkTest, ContentKeysHaveMessageIdDateAndSize) {
   ASSERT_TRUE(sink().save(m3.msg).isOk());
   ASSERT_TRUE(sink().commitBatch().isOk());
 
-  Result<std::vector<ContentKey>> keys = sink().contentKeys("C");
+  Result<std::vector<ContentKey>> keys = sink().contentKeys("C", 1);
   ASSERT_TRUE(keys.isOk()) << keys.status().describe();
   ASSERT_EQ(keys.value().size(), 3u);
   // Spelled and trimmed as the engine extracts it from the source (case-insensitive name,
@@ -484,11 +484,20 @@ TEST_P(SinkDriverTest, SaveReadBackAndFailedSave) {
     ASSERT_TRUE(g.isOk());
     EXPECT_EQ(g.value(), (std::unordered_map<std::string, uint32_t>{{"d3", 9}}));
   }
-  Result<std::vector<ContentKey>> keys = sink().contentKeys("Work/Sub");
+  Result<std::vector<ContentKey>> keys = sink().contentKeys("Work/Sub", 1);
   ASSERT_TRUE(keys.isOk()) << keys.status().describe();
   ASSERT_EQ(keys.value().size(), 2u);
   EXPECT_EQ(keys.value()[1].messageId, "<3@test>");
   EXPECT_EQ(keys.value()[1].size, raw3.size());
+  // From a UID on, with each key's UID and GUID (a cut-short commit is recognised by content).
+  Result<std::vector<ContentKey>> tail = sink().contentKeys("Work/Sub", keys.value()[1].uid);
+  ASSERT_TRUE(tail.isOk());
+  ASSERT_EQ(tail.value().size(), 1u);
+  EXPECT_EQ(tail.value()[0].uid, keys.value()[1].uid);
+  EXPECT_EQ(tail.value()[0].messageId, "<3@test>");
+  if (saveGuids) {
+    EXPECT_EQ(tail.value()[0].guid, "d3");
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Drivers, SinkDriverTest, ::testing::Values("maildir", "sdbox", "mdbox", "mbox"),
@@ -533,7 +542,7 @@ TEST_P(SinkScaleTest, GuidsFromTenThousandMessages) {
   auto t3 = std::chrono::steady_clock::now();
   ASSERT_TRUE(tail.isOk());
   EXPECT_EQ(tail.value().size(), 100u);
-  Result<std::vector<ContentKey>> keys = sink().contentKeys("Ten");
+  Result<std::vector<ContentKey>> keys = sink().contentKeys("Ten", 1);
   auto t4 = std::chrono::steady_clock::now();
   ASSERT_TRUE(keys.isOk());
   EXPECT_EQ(keys.value().size(), static_cast<size_t>(kCount));

@@ -91,10 +91,15 @@ Result<std::unordered_map<std::string, uint32_t>> MemorySink::guidsFrom(const st
   return out;
 }
 
-Result<std::vector<ContentKey>> MemorySink::contentKeys(const std::string& name) {
+Result<std::vector<ContentKey>> MemorySink::contentKeys(const std::string& name, uint32_t minUid) {
   std::vector<ContentKey> out;
   for (const StoredMessage& m : folders[name].messages) {
+    if (m.uid < minUid) {
+      continue;
+    }
     ContentKey k;
+    k.uid = m.uid;
+    k.guid = m.guid;
     size_t p = m.bytes.find("Message-ID: ");
     if (p != std::string::npos) {
       size_t e = m.bytes.find("\r\n", p);

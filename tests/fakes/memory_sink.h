@@ -53,7 +53,7 @@ class MemorySink : public Sink {
   Status setSubscribed(const std::string& name) override;
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
-  Result<std::vector<ContentKey>> contentKeys(const std::string& name) override;
+  Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;

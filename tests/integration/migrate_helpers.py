@@ -39,7 +39,8 @@ EX_NOPERM = 77      # auth
 EX_CONFIG = 78      # config, source is this server
 EX_UNAVAILABLE = 69  # TLS
 
-REPORT_KEYS = ('username', 'result', 'folders', 'copied', 'skipped', 'failed', 'bytes', 'seconds',
+REPORT_KEYS = ('username', 'result', 'folders', 'copied', 'skipped', 'failed', 'flags_updated', 'bytes',
+               'seconds',
                'error')
 DRY_RUN_KEYS = ('source_messages', 'source_bytes', 'pending', 'quota_free')
 
@@ -231,6 +232,18 @@ def expected_from_source(rig, src_msgs, c=None, keys=CONTENT_KEYS):
 def content_multiset(msgs):
     """Counter of (mailbox, sha256): duplicates show up as counts > 1."""
     return collections.Counter((m['mailbox'], m['sha256']) for m in msgs)
+
+
+def duplicates(msgs, expected):
+    """{(mailbox, sha256): extra copies} of msgs beyond what `expected` (a list of project()
+    tuples with CONTENT_KEYS, or of message dicts) holds: extra copies of one message."""
+    if expected and isinstance(expected[0], tuple):
+        i_box, i_sha = CONTENT_KEYS.index('mailbox'), CONTENT_KEYS.index('sha256')
+        want = collections.Counter((e[i_box], e[i_sha]) for e in expected)
+    else:
+        want = content_multiset(expected)
+    have = content_multiset(msgs)
+    return {k: n - want.get(k, 0) for k, n in have.items() if n > want.get(k, 0)}
 
 
 def per_folder_counts(msgs):

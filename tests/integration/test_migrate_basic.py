@@ -2,20 +2,23 @@
 INTERNALDATE), folder mapping (mUTF-7, '&', 5 levels, empty folder, subscriptions, special-use
 by attribute and by name, '.' separator with "INBOX." prefix, a name the destination cannot
 hold), UIDVALIDITY/UIDs kept, dry run, second run, delta run with flag changes, local mail kept,
-the source left untouched, -f json, and the doveadm HTTP API."""
+the source left untouched, -f json, --source-master-user, -F with one row per user, and the
+doveadm HTTP API with every setting from userdb fields."""
 
 import imaplib
 import json
 import os
+import shutil
+import subprocess
 import sys
-import time
+import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    CONTENT_KEYS, DRY_RUN_KEYS, REPORT_KEYS, Rig, corpus, expected_dest_name,
-    expected_from_source, expected_messages, migrate, project, src_snapshot)
+    CONTENT_KEYS, DRY_RUN_KEYS, EX_NOPERM, REPORT_KEYS, MigrateRun, Rig, corpus,
+    expected_dest_name, expected_from_source, expected_messages, migrate, project, src_snapshot)
 
 # Destination special-use folders named differently from the source's "Sent".
 DST_SPECIAL = {'Sent Messages': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash',
@@ -312,6 +315,92 @@ class DotSourceByNameTest(unittest.TestCase):
             self.assertEqual(src_snapshot(r, 'bob'), s0)
             self.assertEqual(sorted(m['sha256'] for m in src_msgs),
                              sorted(m['sha256'] for m in dst_msgs))
+
+            # flag changes at the source reach messages in merged / renamed folders too
+            # ("INBOX.Entwürfe" went into "Drafts" next to "INBOX.Drafts", whose UIDs it could
+            # not keep; "INBOX.Sent Items" is "Sent")
+            for op, flag, box in (('add', r'\Flagged', 'INBOX.Entwürfe'),
+                                  ('remove', r'\Draft', 'INBOX.Entwürfe'),
+                                  ('remove', r'\Seen', 'INBOX.Sent Items'),
+                                  ('add', 'Later', 'INBOX.Deleted Items')):
+                r.doveadm('flags', op, '-u', 'bob', flag, 'mailbox', box, 'uid', '1',
+                          conf='src', check=True)
+            src_msgs2 = r.messages('src', 'bob')
+            run3 = migrate(r, 'bob', password='bobpw')
+            self.assertEqual(run3.rc, 0, run3.describe())
+            self.assertEqual(int(run3.row['copied']), 0, run3.describe())
+            dst3 = r.messages('dst', 'bob')
+            self.assertEqual(project(dst3, CONTENT_KEYS), expected_from_source(r, src_msgs2))
+            got = {m['message_id']: m['flags'] for m in dst3}
+            self.assertEqual(got['<entwuerfe-0@corpus>'], (r'\Flagged',))
+            self.assertNotIn(r'\Seen', got['<sent-0@corpus>'])
+            self.assertIn('Later', got['<trash-0@corpus>'])
+
+
+class MasterUserTest(unittest.TestCase):
+    """--source-master-user: AUTHENTICATE PLAIN as a master user on behalf of the user."""
+
+    def test_master_user_login(self):
+        d = tempfile.mkdtemp(prefix='migrate-master-')
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        master = os.path.join(d, 'master-users')
+        with open(master, 'w') as f:
+            f.write('migadmin:{PLAIN}Master-Pw-5521\n')
+        os.chmod(master, 0o644)
+        conf = ('passdb {\n  driver = passwd-file\n  master = yes\n'
+                '  args = scheme=PLAIN %s\n}\n' % master)
+        c = corpus.simple_corpus(4, folders=(('INBOX',), ('Sent',)), tag='master')
+        with Rig(name='mig-master', src_extra_conf=conf) as r:
+            r.add_source_user('dave', 'dave-own-pw')
+            r.load_source('dave', c)
+            r.add_dest_user('dave')
+            run = migrate(r, 'dave', '--source-master-user', 'migadmin',
+                          password='Master-Pw-5521', source_user='dave')
+            self.assertEqual(run.rc, 0, run.describe() + r.logs_tail())
+            self.assertEqual(int(run.row['copied']), 8, run.describe())
+            self.assertEqual(project(r.messages('dst', 'dave'), CONTENT_KEYS),
+                             expected_messages(r, c))
+            # the source saw a master login for dave
+            self.assertIn('Master user logging in as dave', r.src.log_text())
+
+
+class UserFileTest(unittest.TestCase):
+    """-F: one report row per user; one user's failure does not stop the others."""
+
+    def test_user_file_rows_and_exit_code(self):
+        c1 = corpus.simple_corpus(3, tag='uf1')
+        c2 = corpus.simple_corpus(2, tag='uf2')
+        c3 = corpus.simple_corpus(4, tag='uf3')
+        with Rig(name='mig-userfile') as r:
+            for name, pw, c in (('ursula', 'ursula-pw', c1), ('victor', 'victor-pw', c2),
+                                ('wendy', 'wendy-pw', c3)):
+                r.add_source_user(name, pw)
+                r.load_source(name, c)
+                r.add_dest_user(name, extra={
+                    'migrate_source_host': '127.0.0.1',
+                    'migrate_source_port': str(r.src_imap_port),
+                    'migrate_source_tls': 'none',
+                    # victor's stored password is wrong
+                    'migrate_source_password': pw if name != 'victor' else 'stale-pw'})
+            users = os.path.join(r.dir, 'users.txt')
+            with open(users, 'w') as f:
+                f.write('ursula\nvictor\nwendy\n')
+            argv = r.doveadm_argv('-f', 'tab', 'migrate', '-F', users)
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+            run = MigrateRun(argv, p.returncode, p.stdout, p.stderr, 0, 'tab')
+            rows = {row['username']: row for row in run.rows}
+            self.assertEqual(sorted(rows), ['ursula', 'victor', 'wendy'], run.describe())
+            self.assertEqual(rows['ursula']['result'], 'ok')
+            self.assertEqual(rows['wendy']['result'], 'ok')
+            self.assertEqual(rows['victor']['result'], 'failed')
+            self.assertIn("login as 'victor' failed", rows['victor']['error'])
+            self.assertEqual(run.rc, EX_NOPERM, run.describe())
+            self.assertEqual(project(r.messages('dst', 'ursula'), CONTENT_KEYS),
+                             expected_messages(r, c1))
+            self.assertEqual(project(r.messages('dst', 'wendy'), CONTENT_KEYS),
+                             expected_messages(r, c3))
+            self.assertEqual(r.messages('dst', 'victor'), [])
 
 
 class HttpApiTest(unittest.TestCase):

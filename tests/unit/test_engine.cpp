@@ -219,6 +219,78 @@ TEST_F(EngineTest, CommitWithoutStateWriteIsNotCopiedAgain) {
   EXPECT_EQ(sink_->all("INBOX").size(), 9u);
 }
 
+TEST_F(EngineTest, CommitCutShortWithoutGuidsIsRecognisedByContent) {
+  // kill -9 inside a maildir commit: files land in cur/ but their GUIDs never reach
+  // dovecot-uidlist, so Dovecot later gives them UIDs and GUIDs of its own.
+  addMany("INBOX", 4, "m");
+  ASSERT_TRUE(run().status.isOk());
+  addMany("INBOX", 3, "n");
+  testing::MemoryFolder& inbox = sink_->folders["INBOX"];
+  for (int i = 0; i < 2; i++) {
+    const testing::FakeMessage& src = source_.folders["INBOX"].messages[static_cast<size_t>(4 + i)];
+    testing::StoredMessage landed;
+    landed.uid = inbox.uidNext++;
+    landed.guid = "dovecot-own-guid-" + std::to_string(i);
+    landed.internalDate = 1577872800;  // the fake source's INTERNALDATE, 01-Jan-2020 10:00:00 +0000
+    landed.bytes = src.bytes;
+    inbox.messages.push_back(landed);
+  }
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 1u);
+  EXPECT_EQ(r.skipped, 2u);
+  EXPECT_EQ(contents("INBOX"), (std::multiset<std::string>{"m0|", "m1|", "m2|", "m3|", "n0|", "n1|", "n2|"}));
+}
+
+TEST_F(EngineTest, ExactDuplicatesAtTheSourceStayTwoMessages) {
+  std::string same = FakeSource::makeMessage("twin", "<twin@x>");
+  source_.add("INBOX", same);
+  source_.add("INBOX", same);
+  source_.add("INBOX", same);
+  options_.batchMessages = 1;
+  ASSERT_TRUE(run().status.isOk());
+  // Lose the state: the next run must recognise all three by GUID, not collapse them by content.
+  ASSERT_EQ(::unlink(statePath().c_str()), 0);
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 3u);
+  // And with one of them missing locally, exactly that one comes back.
+  sink_->folders["INBOX"].messages.erase(sink_->folders["INBOX"].messages.begin() + 1);
+  ASSERT_EQ(::unlink(statePath().c_str()), 0);
+  MigrationReport r2 = run();
+  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
+  EXPECT_EQ(r2.copied, 1u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 3u);
+}
+
+TEST_F(EngineTest, AnotherSpellingOfTheHostDoesNotDuplicateOrDownloadAgain) {
+  addMany("INBOX", 5, "m");
+  ASSERT_TRUE(run().status.isOk());
+  int bodies = source_.bodiesSent;
+  options_.source.host = "192.0.2.10";  // the old server's address after the DNS switch
+  options_.source.user = "ALICE@old.example";
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(r.skipped, 5u);
+  EXPECT_EQ(source_.bodiesSent, bodies) << "messages already here are not downloaded again";
+}
+
+TEST_F(EngineTest, DryRunThatDoesNotFitShowsThePlanAndTheShortfall) {
+  addMany("INBOX", 10, "m");
+  sink_->quotaLimit = 1000;
+  options_.dryRun = true;
+  MigrationReport r = run();
+  ASSERT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Quota);
+  EXPECT_NE(r.status.hint().find("a run would copy nothing"), std::string::npos) << r.status.hint();
+  ASSERT_FALSE(r.folders.empty());
+  EXPECT_EQ(r.folders[0].pending, 10u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 0u);
+  EXPECT_TRUE(statePath().empty()) << "a dry run writes no state";
+}
+
 TEST_F(EngineTest, QuotaPrecheckRefusesWithNumbersAndCopiesNothing) {
   addMany("INBOX", 10, "m");  // about 2.5 KB
   sink_->quotaLimit = 1000;

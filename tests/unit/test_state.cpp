@@ -124,14 +124,14 @@ TEST_F(StateStoreTest, DamagedFileNamesThePath) {
 }
 
 TEST(Guid, DeterministicAndDistinct) {
-  std::string g = sourceMessageGuid("Imap.Example", "alice", "INBOX", 5, 7);
+  std::string g = sourceMessageGuid("alice", "INBOX", 5, 7);
   EXPECT_EQ(g.size(), 32u);
-  EXPECT_EQ(g, sourceMessageGuid("imap.example", "alice", "INBOX", 5, 7));
-  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "INBOX", 5, 8));
-  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "INBOX", 6, 7));
-  EXPECT_NE(g, sourceMessageGuid("imap.example", "alice", "Sent", 5, 7));
-  EXPECT_NE(g, sourceMessageGuid("imap.example", "bob", "INBOX", 5, 7));
   EXPECT_EQ(g.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(g, sourceMessageGuid("Alice", "INBOX", 5, 7)) << "logins compare case-insensitively";
+  EXPECT_NE(g, sourceMessageGuid("alice", "INBOX", 5, 8));
+  EXPECT_NE(g, sourceMessageGuid("alice", "INBOX", 6, 7));
+  EXPECT_NE(g, sourceMessageGuid("alice", "Sent", 5, 7));
+  EXPECT_NE(g, sourceMessageGuid("bob", "INBOX", 5, 7));
 }
 
 }  // namespace
