@@ -201,6 +201,7 @@ Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions f
   source.applyDefaults();
   options.localUser = localUser;
   options.dryRun = cli.dryRun;
+  options.quotaPrecheck = !cli.noQuotaCheck;
   options.verbose = verbose || cli.verbose;
   return options;
 }

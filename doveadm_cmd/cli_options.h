@@ -24,6 +24,7 @@ struct CliOptions {
   std::optional<std::string> caDir;
   bool insecure = false;  // only ever switches verification off; settings may do so too
   bool dryRun = false;
+  bool noQuotaCheck = false;  // copy until the quota is full instead of refusing up front
   bool verbose = false;
   // From --source-password-file / --source-password-stdin. Never logged or printed.
   std::optional<std::string> password;

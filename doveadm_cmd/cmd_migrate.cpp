@@ -135,6 +135,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   }
   cli.insecure = paramBool(ctx, "insecure");
   cli.dryRun = paramBool(ctx, "dry-run");
+  cli.noQuotaCheck = paramBool(ctx, "no-quota-check");
   cli.verbose = paramBool(ctx, "verbose");
 
   value.reset();
@@ -366,6 +367,7 @@ bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
     case 'd':
     case 'k':
     case 'n':
+    case 'Q':
     case 'v':
       return true;
     default:
@@ -493,6 +495,7 @@ const doveadm_cmd_param kMigrateParams[] = {
     MIGRATE_PARAM('d', "ca-dir", CMD_PARAM_STR),
     MIGRATE_PARAM('k', "insecure", CMD_PARAM_BOOL),
     MIGRATE_PARAM('n', "dry-run", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('Q', "no-quota-check", CMD_PARAM_BOOL),
     MIGRATE_PARAM('v', "verbose", CMD_PARAM_BOOL),
     MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
 };
@@ -507,7 +510,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
     "migrate",
     "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
     "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
-    "[-w <password file>|-W] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-v]",
+    "[-w <password file>|-W] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] [-v]",
     CMD_FLAG_NONE,
     migrate::cmd::kMigrateParams,
 };

@@ -69,9 +69,19 @@ class QuotaTest(unittest.TestCase):
         r.add_dest_user('mona', extra={'quota_rule': '*:messages=10'})
         self.assertIn('quota_rule\t*:messages=10', r.doveadm('user', 'mona', check=True).stdout)
 
-        run = migrate(r, 'mona', password='mona-pw')
+        # The pre-check counts messages too: refused before anything is copied.
+        pre = migrate(r, 'mona', password='mona-pw')
+        self.assertEqual(pre.rc, EX_CANTCREAT, pre.describe())
+        self.assertEqual(pre.row['result'], 'failed', pre.describe())
+        self.assertIn('insufficient space for mona: needs 30 messages, 10 free of a 10-message quota',
+                      pre.row['error'])
+        self.assertEqual(r.messages('dst', 'mona'), [])
+
+        # --no-quota-check copies until the quota is full, then stops cleanly.
+        run = migrate(r, 'mona', '--no-quota-check', password='mona-pw')
         self.assertEqual(run.rc, EX_CANTCREAT, run.describe())
         self.assertEqual(run.row['result'], 'partial', run.describe())
+        self.assertIn('the message quota is full (10 of 10 messages)', run.row['error'])
         self.assertIn('insufficient space for mona', run.row['error'])
         self.assertIn('insufficient space for mona', run.err)
         self.assertIn('run the same command again', run.row['error'])
