@@ -109,8 +109,11 @@ class ResumeTest(unittest.TestCase):
         self.assertEqual(run.rc, 0, run.describe() + self.rig.logs_tail())
         self.assertEqual(run.row['result'], 'ok', run.describe())
         self.assert_complete(user, 'after kill -9 at %.1f s and a re-run' % after)
-        # what the killed run had stored is not copied again
-        self.assertEqual(int(run.row['copied']), len(self.expected) - len(partial), run.describe())
+        # What the killed run had stored is not copied again. (Right after the kill, Dovecot may not
+        # show everything yet: the killed run's dovecot-uidlist lock hides files it renamed into
+        # cur/ until the lock is found stale, so `partial` can be short; the re-run then finds
+        # them and skips them.)
+        self.assertLessEqual(int(run.row['copied']), len(self.expected) - len(partial), run.describe())
         return len(partial)
 
     def test_kill9_after_0_2s(self):
