@@ -320,9 +320,9 @@ class Demo:
         r, rows = self.migrate(trap)
         self.check(r.returncode == 78 and 'is this server' in r.stdout,
                    'the "source is this server" guard did not trigger')
-        say('    Nothing was copied. Keep --source-host spelled the same in every pass (it')
-        say('    keys the state and the message GUIDs): after the switch, pin the old name to')
-        say("    the old server's address in /etc/hosts. See docs/admin-guide.md, runbook step 0.")
+        say("    Nothing was copied. After the DNS switch, give the old server's IP address (or")
+        say('    another name its certificate covers): messages already copied are recognised')
+        say('    and not downloaded again. See docs/admin-guide.md, runbook.')
 
         step(8, 'Result')
         if self.failures:
