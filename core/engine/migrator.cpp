@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -45,7 +46,7 @@ class Migration {
     report_.user = opt_.localUser;
     report_.source = src_.describe();
     report_.dryRun = opt_.dryRun;
-    Status st = runInner();
+    Status st = runWithRetries();
     if (session_) {
       if (st.isOk()) {
         (void)session_->logout();
@@ -70,6 +71,96 @@ class Migration {
   }
 
  private:
+  uint64_t progressMark() const {
+    return static_cast<uint64_t>(report_.copied) + report_.skipped + report_.flagsUpdated + report_.failed +
+           foldersDone_;
+  }
+
+  // Office 365 says "Request is throttled. Suggested Backoff Time: 4000 milliseconds".
+  static double suggestedBackoff(const std::string& text) {
+    std::string lower;
+    for (char c : text) {
+      lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    size_t p = lower.find("backoff time:");
+    if (p == std::string::npos) {
+      return 0;
+    }
+    double ms = std::strtod(lower.c_str() + p + 13, nullptr);
+    return ms > 0 ? ms / 1000.0 : 0;
+  }
+
+  void waitFor(double seconds) {
+    report_.waitedSeconds += seconds;
+    if (opt_.sleepFn) {
+      opt_.sleepFn(seconds);
+      return;
+    }
+    auto until = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < until && !(opt_.cancelled && opt_.cancelled())) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+
+  // Runs the migration, reconnecting after a lost connection, a timeout or throttling, as long as
+  // each attempt (or one of the last `retries`) made progress. State only advances after local
+  // commits, so a new attempt resumes every folder from its last committed UID.
+  Status runWithRetries() {
+    uint32_t idle = 0;
+    Status st;
+    for (uint32_t attempt = 0;; attempt++) {
+      uint64_t before = progressMark();
+      for (FolderReport& f : report_.folders) {
+        FolderReport& c = carried_[f.destination];
+        c.copied += f.copied;
+        c.skipped += f.skipped;
+        c.failed += f.failed;
+        c.bytes += f.bytes;
+        c.flagsUpdated += f.flagsUpdated;
+        c.created = c.created || f.created;
+      }
+      report_.folders.clear();
+      st = runInner();
+      if (st.isOk() || !st.retriable() || opt_.dryRun || (opt_.cancelled && opt_.cancelled())) {
+        break;
+      }
+      if (session_) {
+        session_->close();
+        session_.reset();
+      }
+      idle = progressMark() > before ? 0 : idle + 1;
+      if (idle > opt_.retries || attempt >= 100000) {
+        st = Status(st.kind(), st.message(),
+                    (st.hint().empty() ? std::string() : st.hint() + "; ") + "gave up after " +
+                        std::to_string(idle) + " attempts in a row without progress");
+        break;
+      }
+      double delay = idle == 0 ? 1.0 : std::min(60.0, 2.0 * static_cast<double>(1u << std::min(idle, 5u)));
+      if (st.kind() == ErrorKind::Throttled) {
+        delay = std::max({delay, suggestedBackoff(st.message()), 10.0 * (idle + 1)});
+        delay = std::min(delay, 300.0);
+      }
+      report_.reconnects++;
+      char buf[64];
+      std::snprintf(buf, sizeof(buf), "%.0f", delay);
+      report_.warnings.push_back(st.describe() + "; reconnecting in " + buf + " s and resuming");
+      event("", 0, 0, report_.warnings.back());
+      waitFor(delay);
+    }
+    for (FolderReport& f : report_.folders) {
+      auto it = carried_.find(f.destination);
+      if (it != carried_.end()) {
+        f.copied += it->second.copied;
+        f.skipped += it->second.skipped;
+        f.failed += it->second.failed;
+        f.bytes += it->second.bytes;
+        f.flagsUpdated += it->second.flagsUpdated;
+        f.created = f.created || it->second.created;
+      }
+    }
+    return st;
+  }
+
   void event(const std::string& folder, uint32_t done, uint32_t total, const std::string& text) {
     if (progress_) {
       ProgressEvent e;
@@ -200,7 +291,9 @@ class Migration {
     }
     AccountState peeked;
     AccountState* as = &peeked;
-    if (!opt_.dryRun) {
+    if (store_) {
+      as = &store_->state();  // a later attempt of this run: the state (and its lock) is ours
+    } else if (!opt_.dryRun) {
       Result<std::string> dir = sink_.stateDir(true);
       if (!dir.isOk()) {
         return dir.status();
@@ -671,6 +764,7 @@ class Migration {
       fs.uidNext = ex.uidNext;
       fs.highestModSeq = ex.highestModSeq;
       fs.complete = true;
+      foldersDone_++;
       return store_ ? store_->save() : Status::ok();
     }
     // Which messages are already here (see reconcile()); reuse the prescan when it still holds.
@@ -810,6 +904,7 @@ class Migration {
     fs.uidNext = ex.uidNext;
     fs.highestModSeq = ex.highestModSeq;
     fs.complete = true;
+    foldersDone_++;
     return store_ ? store_->save() : Status::ok();
   }
 
@@ -819,6 +914,8 @@ class Migration {
   const ProgressFn& progress_;
   const TransportFactory& connect_;
   MigrationReport report_;
+  std::map<std::string, FolderReport> carried_;  // per-folder counts of earlier attempts
+  uint64_t foldersDone_ = 0;
   std::unique_ptr<imap::Session> session_;
   std::unique_ptr<StateStore> store_;
   FolderPlan plan_;

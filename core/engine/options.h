@@ -25,6 +25,11 @@ struct SourceOptions {
   std::string user;        // remote login
   std::string password;    // never logged
   std::string masterUser;  // AUTHENTICATE PLAIN authzid=user, authcid=masterUser
+  // Instead of the password: log in with an OAuth2 access token (XOAUTH2 / OAUTHBEARER) read
+  // from this file, or printed by this command (run with /bin/sh -c; run again when the server
+  // refuses the token as expired). At most one of the two; see engine/oauth2_token.h.
+  std::string oauth2TokenFile;
+  std::string oauth2TokenCommand;
   net::TlsOptions tls;
   net::TimeoutOptions timeouts;
 
@@ -42,6 +47,12 @@ struct MigrationOptions {
   bool quotaPrecheck = true;  // refuse to start when the new mail does not fit the quota
   // Polled between messages and folders; true stops the run cleanly (state saved, batch committed).
   std::function<bool()> cancelled;
+  // A dropped connection, a timeout or throttling does not end the run: it reconnects, waits as
+  // the server asks (or backs off exponentially) and resumes each folder from its last committed
+  // UID. `retries` is how many attempts in a row may make no progress before the run gives up.
+  uint32_t retries = 3;
+  // Waits between attempts (tests replace it); the default sleeps, polling `cancelled`.
+  std::function<void(double seconds)> sleepFn;
   uint32_t batchMessages = 500;       // commit after this many messages ...
   uint64_t batchBytes = 64ull << 20;  // ... or this many bytes
 };

@@ -218,6 +218,10 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
     if (items.find("BODY[]") != std::string::npos && items.find("BODY.PEEK[]") == std::string::npos) {
       sawWrite = true;
     }
+    if (throttleFetches > 0 && items.find("BODY.PEEK[]") != std::string::npos) {
+      throttleFetches--;
+      return tag + " NO [THROTTLED] Request is throttled. Suggested Backoff Time: 4000 milliseconds\r\n";
+    }
     std::vector<const FakeMessage*> hits;
     for (const FakeMessage& m : f.messages) {
       if (m.uid >= first && m.uid <= last && m.modseq > changedSince) {
@@ -252,12 +256,14 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
         o << " BODY[HEADER.FIELDS (MESSAGE-ID)] {" << mid.size() << "}\r\n" << mid;
       }
       if (items.find("BODY.PEEK[]") != std::string::npos) {
-        if (dropAfterBodies >= 0 && bodiesSent >= dropAfterBodies) {
+        if (dropAfterBodies >= 0 && bodiesSent >= dropAfterBodies && dropsLeft > 0) {
           std::string partial = o.str();
           // Send half of this message's literal, then drop: a connection lost mid-literal.
           partial += " BODY[] {" + std::to_string(m->bytes.size()) + "}\r\n" +
                      m->bytes.substr(0, m->bytes.size() / 2);
-          dropAfterBodies = -1;
+          if (--dropsLeft == 0) {
+            dropAfterBodies = -1;
+          }
           return partial + "\x01DROP";
         }
         o << " BODY[] {" << m->bytes.size() << "}\r\n" << m->bytes;

@@ -42,6 +42,9 @@ class FakeSource {
   uint64_t highestModSeq = 1;
   // Drop the connection after this many BODY[] messages have been sent (-1: never).
   int dropAfterBodies = -1;
+  int dropsLeft = 1;  // how many times the drop above happens
+  // Answer this many body FETCHes with Office 365's throttling NO.
+  int throttleFetches = 0;
   std::atomic<int> bodiesSent{0};
   std::atomic<int> examines{0};
   std::atomic<int> fetches{0};

@@ -35,6 +35,7 @@ class EngineTest : public ::testing::Test {
     options_.source.tlsModeSet = true;
     options_.source.tlsMode = TlsMode::None;
     options_.source.port = 143;
+    options_.sleepFn = [this](double s) { slept_.push_back(s); };
   }
   void TearDown() override {
     std::string cmd = "rm -rf '" + dir_ + "'";
@@ -88,6 +89,7 @@ class EngineTest : public ::testing::Test {
   FakeSource source_;
   std::unique_ptr<MemorySink> sink_;
   MigrationOptions options_;
+  std::vector<double> slept_;
 };
 
 TEST_F(EngineTest, FullPassCopiesEveryFolderWithFlagsDatesAndUids) {
@@ -162,25 +164,66 @@ TEST_F(EngineTest, MergesIntoAFolderThatAlreadyHoldsMail) {
   EXPECT_FALSE(r.folders[0].uidsPreserved);
 }
 
-TEST_F(EngineTest, DropMidLiteralThenRerunCompletesWithoutDuplicates) {
+TEST_F(EngineTest, DropMidLiteralReconnectsAndResumesWithoutDuplicates) {
   options_.batchMessages = 3;
   addMany("INBOX", 10, "m");
-  source_.dropAfterBodies = 7;
+  addMany("Later", 4, "l");
+  source_.dropAfterBodies = 7;  // the connection drops in the middle of the 8th message
   MigrationReport r = run();
-  EXPECT_FALSE(r.status.isOk());
-  EXPECT_EQ(r.status.kind(), ErrorKind::Closed) << r.status.describe();
-  EXPECT_STREQ(r.result(), "partial");
-  EXPECT_EQ(sink_->all("INBOX").size(), 7u) << "what arrived whole before the drop is kept";
-
-  MigrationReport r2 = run();
-  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
-  EXPECT_EQ(r2.copied, 3u);
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.reconnects, 1u);
+  ASSERT_EQ(slept_.size(), 1u);
+  EXPECT_EQ(r.copied, 14u);
   EXPECT_EQ(sink_->all("INBOX").size(), 10u);
+  EXPECT_EQ(sink_->all("Later").size(), 4u);
   std::set<std::string> guids;
   for (auto* m : sink_->all("INBOX")) {
     guids.insert(m->guid);
   }
-  EXPECT_EQ(guids.size(), 10u);
+  EXPECT_EQ(guids.size(), 10u) << "nothing doubled by the resumed folder";
+  ASSERT_FALSE(r.folders.empty());
+  EXPECT_EQ(r.folders[0].destination, "INBOX");
+  EXPECT_EQ(r.folders[0].copied, 10u) << "per-folder counts add up over the attempts";
+}
+
+TEST_F(EngineTest, DropsWithoutProgressEndTheRunWithAClearReason) {
+  addMany("INBOX", 3, "m");
+  source_.dropAfterBodies = 0;
+  source_.dropsLeft = 100;
+  options_.retries = 2;
+  MigrationReport r = run();
+  ASSERT_FALSE(r.status.isOk());
+  EXPECT_EQ(r.status.kind(), ErrorKind::Closed);
+  EXPECT_NE(r.status.hint().find("gave up after 3 attempts in a row without progress"), std::string::npos)
+      << r.status.describe();
+  EXPECT_EQ(r.reconnects, 2u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 0u);
+  // Backing off: each try without progress waits longer.
+  ASSERT_EQ(slept_.size(), 2u);
+  EXPECT_LT(slept_[0], slept_[1]);
+
+  // The server recovers: the next run completes.
+  source_.dropsLeft = 0;
+  MigrationReport r2 = run();
+  ASSERT_TRUE(r2.status.isOk()) << r2.status.describe();
+  EXPECT_EQ(sink_->all("INBOX").size(), 3u);
+}
+
+TEST_F(EngineTest, ThrottlingWaitsAsTheServerAsksAndCarriesOn) {
+  addMany("INBOX", 5, "m");
+  source_.throttleFetches = 1;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 5u);
+  EXPECT_EQ(r.reconnects, 1u);
+  ASSERT_EQ(slept_.size(), 1u);
+  EXPECT_GE(slept_[0], 4.0) << "Office 365's suggested backoff is honoured";
+  EXPECT_GE(r.waitedSeconds, 4.0);
+  bool reported = false;
+  for (const std::string& w : r.warnings) {
+    reported = reported || w.find("throttl") != std::string::npos;
+  }
+  EXPECT_TRUE(reported);
 }
 
 TEST_F(EngineTest, CommitWithoutStateWriteIsNotCopiedAgain) {
