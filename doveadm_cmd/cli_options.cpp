@@ -174,8 +174,19 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.insecure) {
     source.tls.verify = false;
   }
+  if (cli.password || cli.oauth2TokenFile || cli.oauth2TokenCommand) {
+    wipeSecret(source.password);
+    source.oauth2TokenFile.clear();
+    source.oauth2TokenCommand.clear();
+  }
   if (cli.password) {
     source.password = *cli.password;
+  }
+  if (cli.oauth2TokenFile) {
+    source.oauth2TokenFile = *cli.oauth2TokenFile;
+  }
+  if (cli.oauth2TokenCommand) {
+    source.oauth2TokenCommand = *cli.oauth2TokenCommand;
   }
 }
 
@@ -193,10 +204,12 @@ Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions f
     return configError("no source host for " + localUser,
                        "give --source-host or set plugin { migrate_source_host }");
   }
-  if (source.password.empty()) {
-    return configError("no source password for " + localUser,
-                       "give --source-password-file or --source-password-stdin, or set "
-                       "plugin { migrate_source_password } or the userdb field migrate_source_password");
+  if (source.password.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {
+    return configError(
+        "no source password for " + localUser,
+        "give --source-password-file, --source-password-stdin, --source-oauth2-token-file or "
+        "--source-oauth2-token-command, or set plugin { migrate_source_password } or the userdb "
+        "field migrate_source_password (or migrate_source_oauth2_token_file / _command)");
   }
   source.applyDefaults();
   options.localUser = localUser;

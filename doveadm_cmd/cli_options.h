@@ -28,6 +28,10 @@ struct CliOptions {
   bool verbose = false;
   // From --source-password-file / --source-password-stdin. Never logged or printed.
   std::optional<std::string> password;
+  // --source-oauth2-token-file (absolute) / --source-oauth2-token-command: instead of a password.
+  // Read or run per user in run(), as the mail user; the command string is not a secret.
+  std::optional<std::string> oauth2TokenFile;
+  std::optional<std::string> oauth2TokenCommand;
 };
 
 // "1".."65535". `option` names the option in the error ("--source-port").
@@ -49,12 +53,14 @@ Result<std::string> readPasswordFd(int fd, const std::string& what);
 // in errors; a path that does not exist is an error.
 Result<std::string> commandLinePath(const std::string& path, const std::string& option);
 
-// Applies the command line over `source`, which already holds the user's settings.
+// Applies the command line over `source`, which already holds the user's settings. A login
+// method given on the command line (password or OAuth2 token) replaces the settings' one.
 void applyCliOptions(const CliOptions& cli, SourceOptions& source);
 
 // The options for one local user: `fromSettings` (loadSourceSettings() result) overridden by the
 // command line; the remote login defaults to `localUser`; port/TLS defaults filled in. A missing
-// host or password is a Config error naming the user and how to provide it.
+// host, or neither a password nor an OAuth2 token source, is a Config error naming the user and
+// how to provide it.
 Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions fromSettings,
                                           const std::string& localUser, bool verbose);
 

@@ -96,16 +96,22 @@ bool paramBool(doveadm_mail_cmd_context* ctx, const char* name) {
 // file may be root-only.
 Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   const std::pair<const char*, std::optional<std::string>*> strings[] = {
-      {"source-host", &cli.host}, {"source-user", &cli.user}, {"source-master-user", &cli.masterUser},
-      {"ca-file", &cli.caFile},   {"ca-dir", &cli.caDir},
+      {"source-host", &cli.host},
+      {"source-user", &cli.user},
+      {"source-master-user", &cli.masterUser},
+      {"ca-file", &cli.caFile},
+      {"ca-dir", &cli.caDir},
+      {"source-oauth2-token-file", &cli.oauth2TokenFile},
+      {"source-oauth2-token-command", &cli.oauth2TokenCommand},
   };
   for (const auto& [name, field] : strings) {
     if (paramStr(ctx, name, *field) && field->value().empty()) {
       return Status(ErrorKind::Config, std::string("--") + name + " is empty");
     }
   }
-  // run() works in the user's home directory (doveadm chdirs there): make CA paths absolute now.
-  for (const auto& [name, field] : {std::pair{"--ca-file", &cli.caFile}, std::pair{"--ca-dir", &cli.caDir}}) {
+  // run() works in the user's home directory (doveadm chdirs there): make these paths absolute now.
+  for (const auto& [name, field] : {std::pair{"--ca-file", &cli.caFile}, std::pair{"--ca-dir", &cli.caDir},
+                                    std::pair{"--source-oauth2-token-file", &cli.oauth2TokenFile}}) {
     if (*field) {
       Result<std::string> path = commandLinePath(**field, name);
       if (!path.isOk()) {
@@ -144,6 +150,18 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   if (haveFile && fromStdin) {
     return Status(ErrorKind::Config, "--source-password-file and --source-password-stdin both given",
                   "give only one of them");
+  }
+  if (cli.oauth2TokenFile && cli.oauth2TokenCommand) {
+    return Status(ErrorKind::Config,
+                  "--source-oauth2-token-file and --source-oauth2-token-command both given",
+                  "give only one of them");
+  }
+  if ((cli.oauth2TokenFile || cli.oauth2TokenCommand) && (haveFile || fromStdin)) {
+    return Status(
+        ErrorKind::Config,
+        std::string(cli.oauth2TokenFile ? "--source-oauth2-token-file" : "--source-oauth2-token-command") +
+            " and " + (haveFile ? "--source-password-file" : "--source-password-stdin") + " both given",
+        "log in either with a password or with an OAuth2 access token");
   }
   if (haveFile) {
     std::string warning;
@@ -369,6 +387,8 @@ bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
     case 'n':
     case 'Q':
     case 'v':
+    case 'O':
+    case 'X':
       return true;
     default:
       return false;
@@ -491,6 +511,8 @@ const doveadm_cmd_param kMigrateParams[] = {
     MIGRATE_PARAM('M', "source-master-user", CMD_PARAM_STR),
     MIGRATE_PARAM('w', "source-password-file", CMD_PARAM_STR),
     MIGRATE_PARAM('W', "source-password-stdin", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('O', "source-oauth2-token-file", CMD_PARAM_STR),
+    MIGRATE_PARAM('X', "source-oauth2-token-command", CMD_PARAM_STR),
     MIGRATE_PARAM('C', "ca-file", CMD_PARAM_STR),
     MIGRATE_PARAM('d', "ca-dir", CMD_PARAM_STR),
     MIGRATE_PARAM('k', "insecure", CMD_PARAM_BOOL),
@@ -510,7 +532,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
     "migrate",
     "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
     "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
-    "[-w <password file>|-W] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] [-v]",
+    "[-w <password file>|-W|-O <token file>|-X <token command>] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] "
+    "[-v]",
     CMD_FLAG_NONE,
     migrate::cmd::kMigrateParams,
 };

@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "engine/guid.h"
+#include "engine/oauth2_token.h"
 #include "engine/plan.h"
 #include "engine/state.h"
 #include "imap/command.h"
@@ -182,18 +183,44 @@ class Migration {
       return Status(ErrorKind::Config, "no source login name for " + opt_.localUser,
                     "give --source-user or set plugin { migrate_source_user }");
     }
-    if (src_.password.empty()) {
+    const bool oauth = !src_.oauth2TokenFile.empty() || !src_.oauth2TokenCommand.empty();
+    if (!src_.oauth2TokenFile.empty() && !src_.oauth2TokenCommand.empty()) {
       return Status(
-          ErrorKind::Config, "no source password for " + opt_.localUser,
-          "give --source-password-file or --source-password-stdin, or set migrate_source_password in "
-          "the userdb");
+          ErrorKind::Config, "both an OAuth2 token file and a token command are set for " + opt_.localUser,
+          "set only one of migrate_source_oauth2_token_file and migrate_source_oauth2_token_command");
+    }
+    if (oauth && !src_.password.empty()) {
+      return Status(ErrorKind::Config,
+                    "both a source password and an OAuth2 token are set for " + opt_.localUser,
+                    "set only one: migrate_source_password, or migrate_source_oauth2_token_file / "
+                    "migrate_source_oauth2_token_command");
+    }
+    if (oauth && !src_.masterUser.empty()) {
+      return Status(ErrorKind::Config,
+                    "a master-user login needs a password, not an OAuth2 token (" + opt_.localUser + ")",
+                    "drop the master user to log in with the user's token");
+    }
+    if (!oauth && src_.password.empty()) {
+      return Status(ErrorKind::Config, "no source password for " + opt_.localUser,
+                    "give --source-password-file, --source-password-stdin, --source-oauth2-token-file or "
+                    "--source-oauth2-token-command, or set migrate_source_password in the userdb");
     }
     if (src_.tlsMode == TlsMode::None) {
-      report_.warnings.push_back("the password is sent without encryption (--source-tls none)");
+      report_.warnings.push_back(std::string(oauth ? "the OAuth2 access token" : "the password") +
+                                 " is sent without encryption (--source-tls none)");
     }
     if (!src_.tls.verify && src_.tlsMode != TlsMode::None) {
       report_.warnings.push_back("TLS certificate verification is off (--insecure)");
     }
+    Status st = openSession();
+    if (!st.isOk()) {
+      return st;
+    }
+    return oauth ? loginOAuth() : session_->login(src_.user, src_.password, src_.masterUser);
+  }
+
+  // Connects, reads the greeting and does STARTTLS when asked: a session ready to log in.
+  Status openSession() {
     net::Endpoint ep{src_.host, src_.port};
     auto t = connect_ ? connect_(src_)
                       : net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
@@ -206,18 +233,78 @@ class Migration {
     so.greetingTimeoutMs = src_.timeouts.connectMs;
     so.ioTimeoutMs = src_.timeouts.ioMs;
     so.implicitTls = src_.tlsMode == TlsMode::Imaps;
+    so.host = src_.host;
+    so.port = src_.port;
     session_ = std::make_unique<imap::Session>(std::move(t).value(), so);
     Status st = session_->readGreeting();
     if (!st.isOk()) {
       return st;
     }
     if (src_.tlsMode == TlsMode::StartTls) {
-      st = session_->startTls(src_.tls);
-      if (!st.isOk()) {
-        return st;
-      }
+      return session_->startTls(src_.tls);
     }
-    return session_->login(src_.user, src_.password, src_.masterUser);
+    return Status::ok();
+  }
+
+  Result<std::string> oauthToken(bool refresh) {
+    if (!token_) {
+      token_ = std::make_unique<OAuth2Token>(
+          src_.oauth2TokenFile, src_.oauth2TokenCommand,
+          std::vector<std::string>{"MIGRATE_SOURCE_USER=" + src_.user, "MIGRATE_SOURCE_HOST=" + src_.host,
+                                   "MIGRATE_LOCAL_USER=" + opt_.localUser});
+    }
+    Result<std::string> token = token_->token(refresh);
+    if (token.isOk() && token_->fileReadableByOthers() && !tokenFileWarned_) {
+      tokenFileWarned_ = true;
+      report_.warnings.push_back(token_->describe() + " is readable by group or others: chmod 600 it");
+    }
+    return token;
+  }
+
+  // The token is obtained once per run and again when the server refuses it (it expired since,
+  // also between the reconnects of one run): when the new token differs, one more login on a
+  // new connection.
+  Status loginOAuth() {
+    Result<std::string> token = oauthToken(false);
+    if (!token.isOk()) {
+      return token.status();
+    }
+    Status st = session_->loginOAuth(src_.user, token.value());
+    const imap::Session::OAuthFailure& failure = session_->oauthFailure();
+    if (st.isOk() || !failure.refused || !failure.expired) {
+      return st;
+    }
+    const std::string refused = token.value();
+    token = oauthToken(true);
+    if (!token.isOk()) {
+      return token.status();
+    }
+    if (token.value() == refused) {
+      if (token_->fromCommand()) {
+        return Status(st.kind(), st.message(),
+                      "the token is expired or lacks the IMAP scope, and " + token_->describe() +
+                          " printed the same one again: it must print a fresh, valid access token");
+      }
+      return Status(st.kind(), st.message(),
+                    "the token in " + token_->describe() +
+                        " is expired or lacks the IMAP scope: write a new one into it, or use "
+                        "--source-oauth2-token-command, which runs again when the token expires");
+    }
+    session_->close();
+    session_.reset();
+    st = openSession();
+    if (!st.isOk()) {
+      return st;
+    }
+    st = session_->loginOAuth(src_.user, token.value());
+    if (!st.isOk() && session_->oauthFailure().refused) {
+      return Status(st.kind(), st.message(),
+                    "a new token from " + token_->describe() +
+                        " was refused too: check that it is issued for '" + src_.user +
+                        "' with the IMAP scope (Gmail: https://mail.google.com/; Office 365: "
+                        "IMAP.AccessAsUser.All, or IMAP.AccessAsApp for an app-only token)");
+    }
+    return st;
   }
 
   // The source is this very server when the newest INBOX message at the source has the GUID
@@ -917,6 +1004,8 @@ class Migration {
   std::map<std::string, FolderReport> carried_;  // per-folder counts of earlier attempts
   uint64_t foldersDone_ = 0;
   std::unique_ptr<imap::Session> session_;
+  std::unique_ptr<OAuth2Token> token_;  // one per run: a refreshed token serves later reconnects
+  bool tokenFileWarned_ = false;
   std::unique_ptr<StateStore> store_;
   FolderPlan plan_;
   uint32_t folderCopied_ = 0;

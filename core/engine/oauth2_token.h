@@ -29,7 +29,7 @@ namespace migrate {
 
 class OAuth2Token {
  public:
-  static constexpr size_t kMaxTokenBytes = 64 * 1024;
+  static constexpr size_t kMaxTokenBytes = size_t{64} * 1024;
   static constexpr int kDefaultTimeoutMs = 30000;
 
   // Exactly one of file and command is non-empty.

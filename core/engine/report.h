@@ -41,8 +41,8 @@ struct MigrationReport {
   bool quotaLimited = false;
   uint64_t quotaUsed = 0, quotaLimit = 0;
   std::vector<std::string> warnings;
-  uint32_t reconnects = 0;        // connections lost (or throttled) and resumed during the run
-  double waitedSeconds = 0;       // time spent backing off (server throttling, reconnects)
+  uint32_t reconnects = 0;   // connections lost (or throttled) and resumed during the run
+  double waitedSeconds = 0;  // time spent backing off (server throttling, reconnects)
 
   // "ok", "partial" or "failed".
   const char* result() const;

@@ -12,7 +12,7 @@ namespace migrate::imap {
 
 namespace {
 
-constexpr size_t kReadChunk = 256 * 1024;
+constexpr size_t kReadChunk = size_t{256} * 1024;
 constexpr size_t kStatusWindow = 64;  // STATUS commands in flight at once
 constexpr size_t kSpareBodies = 4;
 
@@ -552,6 +552,227 @@ Status Session::login(const std::string& user, const std::string& password, cons
                   "a temporary failure at the source server; run again later");
   }
   return Status(ErrorKind::Auth, "login as " + who + " failed at " + options_.peerName + ": " + text, hint);
+}
+
+namespace {
+
+// The value of a top-level "key" of a flat JSON object, string or number; empty when absent.
+// Enough for the error challenges of Gmail and Office 365, e.g.
+// {"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"}; not a JSON parser.
+std::string jsonField(const std::string& json, const std::string& key) {
+  const std::string quoted = "\"" + key + "\"";
+  size_t colon = std::string::npos;
+  for (size_t p = json.find(quoted); p != std::string::npos; p = json.find(quoted, p + 1)) {
+    size_t q = json.find_first_not_of(" \t\r\n", p + quoted.size());
+    if (q != std::string::npos && json[q] == ':') {
+      colon = q;
+      break;
+    }
+  }
+  if (colon == std::string::npos) {
+    return {};
+  }
+  size_t v = json.find_first_not_of(" \t\r\n", colon + 1);
+  if (v == std::string::npos) {
+    return {};
+  }
+  std::string out;
+  if (json[v] == '"') {
+    for (size_t i = v + 1; i < json.size() && json[i] != '"'; i++) {
+      if (json[i] == '\\' && i + 1 < json.size()) {
+        i++;
+      }
+      out += json[i];
+    }
+    return out;
+  }
+  size_t e = json.find_first_of(",} \t\r\n", v);
+  return json.substr(v, e == std::string::npos ? std::string::npos : e - v);
+}
+
+// RFC 7628 / RFC 5801 saslname: ',' and '=' are escaped.
+std::string saslName(const std::string& user) {
+  std::string out;
+  for (char c : user) {
+    out += c == ',' ? std::string("=2C") : c == '=' ? std::string("=3D") : std::string(1, c);
+  }
+  return out;
+}
+
+// A server that echoes what it got must not put the token into our messages.
+std::string withoutToken(std::string text, const std::string& token) {
+  if (token.empty()) {
+    return text;
+  }
+  for (size_t p = text.find(token); p != std::string::npos; p = text.find(token, p)) {
+    text.replace(p, token.size(), "<token>");
+  }
+  return text;
+}
+
+}  // namespace
+
+Status Session::loginOAuth(const std::string& user, const std::string& token) {
+  oauthFailure_ = OAuthFailure();
+  if (loggedIn_) {
+    return Status::ok();
+  }
+  if (caps_.empty()) {
+    Status st = capability();
+    if (!st.isOk()) {
+      return st;
+    }
+  }
+  const bool xoauth2 = hasCapability("AUTH=XOAUTH2");
+  if (!xoauth2 && !hasCapability("AUTH=OAUTHBEARER")) {
+    std::string offered;
+    for (const std::string& c : caps_) {
+      if (c.rfind("AUTH=", 0) == 0) {
+        offered += (offered.empty() ? "" : ", ") + sanitize(c);
+      }
+    }
+    return Status(ErrorKind::Auth,
+                  "OAuth2 login as '" + user + "' is not possible at " + options_.peerName +
+                      ": the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER (it offers " +
+                      (offered.empty() ? std::string("no AUTHENTICATE mechanism") : offered) + ")",
+                  "this server does not take OAuth2 access tokens: log in with a password "
+                  "(--source-password-file) instead");
+  }
+  const std::string mech = xoauth2 ? "XOAUTH2" : "OAUTHBEARER";
+  std::string payload;
+  if (xoauth2) {
+    payload = "user=" + user + "\x01" + "auth=Bearer " + token + "\x01\x01";
+  } else {
+    payload = "n,a=" + saslName(user) + ",\x01";
+    if (!options_.host.empty()) {
+      payload += "host=" + options_.host + "\x01";
+    }
+    if (options_.port != 0) {
+      payload += "port=" + std::to_string(options_.port) + "\x01";
+    }
+    payload += "auth=Bearer " + token + "\x01\x01";
+  }
+  const std::string ir = base64Encode(payload);
+  std::fill(payload.begin(), payload.end(), '\0');
+  const std::string tag = nextTag();
+  Status st;
+  if (hasCapability("SASL-IR")) {
+    st = sendTagged(tag, "AUTHENTICATE " + mech + " " + ir);
+  } else {
+    st = sendTagged(tag, "AUTHENTICATE " + mech);
+    if (st.isOk()) {
+      Result<Response> c = readResponse();
+      while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
+        c = readResponse();
+      }
+      if (!c.isOk()) {
+        return c.status();
+      }
+      if (c.value().kind != Response::Kind::Continuation) {
+        queue_.push_front(std::move(c).value());
+      } else {
+        st = transport_->writeAll((ir + "\r\n").data(), ir.size() + 2);
+      }
+    }
+  }
+  if (!st.isOk()) {
+    return st;
+  }
+  // A refused token gets a "+ <base64 JSON>" challenge first; the server sends its NO after our
+  // answer: an empty line for XOAUTH2 (Google's and Microsoft's documentation), the dummy %x01
+  // for OAUTHBEARER (RFC 7628 section 3.2.3).
+  std::string challenge;
+  bool answered = false;
+  Response resp;
+  while (true) {
+    Result<Response> rr = readResponse();
+    if (!rr.isOk()) {
+      if (byeThrottle_) {
+        return Status(ErrorKind::Throttled, closedMessage(),
+                      "the server limits connections or logins; run again later");
+      }
+      return rr.status();
+    }
+    Response& r = rr.value();
+    if (r.kind == Response::Kind::Continuation) {
+      if (answered) {
+        close();
+        return Status(ErrorKind::Protocol,
+                      options_.peerName + " sent a second challenge to AUTHENTICATE " + mech);
+      }
+      answered = true;
+      std::string text = r.text;
+      while (!text.empty() && text.back() == ' ') {
+        text.pop_back();
+      }
+      if (!base64Decode(text, challenge)) {
+        challenge.clear();
+      }
+      const std::string reply = xoauth2 ? std::string("\r\n") : base64Encode("\x01") + "\r\n";
+      st = transport_->writeAll(reply.data(), reply.size());
+      if (!st.isOk()) {
+        return st;
+      }
+      continue;
+    }
+    if (r.kind == Response::Kind::Tagged) {
+      if (r.tag != tag) {
+        close();
+        return Status(ErrorKind::Protocol, options_.peerName + " answered with unknown tag '" +
+                                               sanitize(r.tag) + "' (expected " + tag + ")");
+      }
+      if (r.code == "CAPABILITY") {
+        parseCapabilities(r.codeArgs);
+      }
+      resp = std::move(r);
+      break;
+    }
+    Status hs = handleCommonUntagged(r);
+    if (!hs.isOk()) {
+      return hs;
+    }
+  }
+  if (resp.status == "OK") {
+    loggedIn_ = true;
+    if (resp.code != "CAPABILITY") {
+      caps_.clear();
+      return capability();
+    }
+    return Status::ok();
+  }
+  const std::string text = sanitize(withoutToken(resp.text, token));
+  if ((isThrottle(resp) && resp.code != "AUTHENTICATIONFAILED") || resp.code == "UNAVAILABLE" ||
+      resp.code == "SERVERBUG") {
+    return Status(ErrorKind::Throttled, options_.peerName + " refused the login for now: " + text,
+                  "the server limits logins or has a temporary failure; run again later");
+  }
+  oauthFailure_.refused = true;
+  oauthFailure_.status = sanitize(withoutToken(jsonField(challenge, "status"), token));
+  oauthFailure_.expired = oauthFailure_.status.empty() || oauthFailure_.status == "401" ||
+                          oauthFailure_.status == "invalid_token";
+  const std::string scope = sanitize(withoutToken(jsonField(challenge, "scope"), token));
+  const std::string head = "OAuth2 login as '" + user + "' failed at " + options_.peerName + ": ";
+  const std::string scopes =
+      "(Gmail: https://mail.google.com/; Office 365: IMAP.AccessAsUser.All, or IMAP.AccessAsApp for an "
+      "app-only token)";
+  if (oauthFailure_.status.empty()) {
+    // Office 365 sends no challenge, only "NO AUTHENTICATE failed."
+    return Status(ErrorKind::Auth, head + text,
+                  "the access token may be expired, issued for another account, or lack the IMAP scope " +
+                      scopes + "; for Office 365 the mailbox must also allow IMAP for the app");
+  }
+  std::string message = head + "the server says status " + oauthFailure_.status;
+  if (!scope.empty()) {
+    message += " (scope " + scope + ")";
+  }
+  if (oauthFailure_.expired) {
+    return Status(ErrorKind::Auth, message,
+                  "the access token is expired or lacks the IMAP scope: get a new one "
+                  "(--source-oauth2-token-command runs again automatically)");
+  }
+  return Status(ErrorKind::Auth, message,
+                "the server refused the token: check that it was issued for '" + user +
+                    "' with the IMAP scope " + scopes);
 }
 
 Status Session::logout() {

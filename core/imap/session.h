@@ -66,6 +66,9 @@ struct SessionOptions {
   int greetingTimeoutMs = 30000;  // a server that says nothing this long is not speaking IMAP to us
   int ioTimeoutMs = 300000;       // restored after the greeting
   bool implicitTls = false;       // for hints
+  // For OAUTHBEARER's host= and port= (RFC 7628); empty / 0: not sent.
+  std::string host;
+  uint16_t port = 0;
 };
 
 class Session {
@@ -82,6 +85,21 @@ class Session {
   // AUTHENTICATE PLAIN (with authzid = user when masterUser is set) if offered, else LOGIN.
   // Refuses to send a password over plaintext when the server says LOGINDISABLED.
   Status login(const std::string& user, const std::string& password, const std::string& masterUser);
+  // AUTHENTICATE XOAUTH2 (Gmail, Office 365) if offered, else OAUTHBEARER (RFC 7628), with the
+  // OAuth2 access token; SASL-IR when offered. A refusal is an Auth error that gives the status
+  // of the server's JSON error challenge ("401": expired token or no IMAP scope), also kept in
+  // oauthFailure(); throttling as for login(). Neither mechanism offered: an Auth error naming
+  // the mechanisms the server offers. The token never appears in a message.
+  Status loginOAuth(const std::string& user, const std::string& token);
+  struct OAuthFailure {
+    bool refused = false;  // the server said NO to the token (not: no mechanism, connection lost)
+    std::string status;    // the JSON "status", e.g. "401"; empty when the server sent none
+    // The token is invalid or expired, so a new one may work: Gmail's "401", RFC 7628's
+    // "invalid_token" (Dovecot), or no reason at all (Office 365).
+    bool expired = false;
+  };
+  // The outcome of the last loginOAuth() (reset by each call).
+  const OAuthFailure& oauthFailure() const { return oauthFailure_; }
   Status logout();
 
   bool hasCapability(const std::string& cap) const;  // case-insensitive, e.g. "CONDSTORE", "AUTH=PLAIN"
@@ -163,6 +181,7 @@ class Session {
   Status pendingError_;
   std::string byeText_;
   bool byeThrottle_ = false;
+  OAuthFailure oauthFailure_;
 };
 
 // Parses an IMAP date-time ("17-Jul-1996 02:44:25 -0700") into unix time and zone offset.

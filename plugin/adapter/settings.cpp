@@ -78,6 +78,12 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
   if (const char* v = setting(user, "migrate_source_master_user")) {
     source.masterUser = v;
   }
+  if (const char* v = setting(user, "migrate_source_oauth2_token_file")) {
+    source.oauth2TokenFile = v;
+  }
+  if (const char* v = setting(user, "migrate_source_oauth2_token_command")) {
+    source.oauth2TokenCommand = v;
+  }
   if (const char* v = setting(user, "migrate_ca_file")) {
     source.tls.caFile = v;
   }

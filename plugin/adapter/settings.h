@@ -5,7 +5,8 @@
 //
 //   migrate_source_host, migrate_source_port, migrate_source_tls (imaps|starttls|none),
 //   migrate_source_user, migrate_source_password, migrate_source_master_user,
-//   migrate_ca_file, migrate_ca_dir, migrate_insecure (yes|no)
+//   migrate_ca_file, migrate_ca_dir, migrate_insecure (yes|no),
+//   migrate_source_oauth2_token_file, migrate_source_oauth2_token_command (instead of the password)
 //
 // Command-line options override these; the doveadm command applies them after this.
 

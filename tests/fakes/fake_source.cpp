@@ -128,6 +128,41 @@ std::unique_ptr<net::Transport> FakeSource::connect() {
   return servers_.back()->clientTransport();
 }
 
+std::string FakeSource::handleOAuth(const std::string& tag, const std::string& command) {
+  if (oauthStage_ == 1) {
+    // The client's response line (base64, no tag) arrives split at its first space, if any.
+    return checkOAuth(oauthTag_, command.empty() ? tag : tag + " " + command);
+  }
+  if (oauthStage_ == 2) {
+    oauthStage_ = 0;
+    return oauthTag_ + " NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n";
+  }
+  oauthTag_ = tag;
+  std::vector<std::string> w = words(command);
+  if (w.size() >= 3) {
+    return checkOAuth(tag, w[2]);
+  }
+  oauthStage_ = 1;
+  return "+ \r\n";
+}
+
+std::string FakeSource::checkOAuth(const std::string& tag, const std::string& response) {
+  oauthAttempts++;
+  std::string dec;
+  base64Decode(response, dec);
+  const std::string marker = "auth=Bearer ";
+  size_t p = dec.find(marker);
+  std::string token = p == std::string::npos ? std::string() : dec.substr(p + marker.size());
+  token = token.substr(0, token.find('\x01'));
+  if (!oauthToken.empty() && token == oauthToken) {
+    oauthStage_ = 0;
+    return tag + " OK [CAPABILITY " + capabilities + "] Logged in\r\n";
+  }
+  oauthStage_ = 2;
+  return "+ " + base64Encode(R"({"status":"401","schemes":"Bearer","scope":"https://mail.google.com/"})") +
+         "\r\n";
+}
+
 std::string FakeSource::handle(const std::string& tag, const std::string& command) {
   std::vector<std::string> w = words(command);
   std::string verb = w.empty() ? "" : upper(w[0]);
@@ -139,6 +174,10 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
     }
     return m;
   };
+  if (oauthStage_ != 0 || (verb == "AUTHENTICATE" && w.size() >= 2 &&
+                           (upper(w[1]) == "XOAUTH2" || upper(w[1]) == "OAUTHBEARER"))) {
+    return handleOAuth(tag, command);
+  }
   if (verb == "CAPABILITY") {
     o << "* CAPABILITY " << capabilities << "\r\n" << tag << " OK done\r\n";
   } else if (verb == "AUTHENTICATE" && w.size() >= 3) {

@@ -34,6 +34,11 @@ class FakeSource {
  public:
   FakeSource();
   std::string password = "secret";
+  // Non-empty: AUTHENTICATE XOAUTH2 / OAUTHBEARER (add AUTH=XOAUTH2 etc. to `capabilities`)
+  // succeed only with this access token; another token gets Gmail's JSON error challenge
+  // ({"status":"401",...}) and, after the client's answer, NO.
+  std::string oauthToken;
+  std::atomic<int> oauthAttempts{0};
   std::string capabilities =
       "IMAP4rev1 AUTH=PLAIN SASL-IR NAMESPACE LIST-EXTENDED SPECIAL-USE CONDSTORE LITERAL+";
   std::string namespacePrefix;  // e.g. "INBOX."
@@ -63,6 +68,12 @@ class FakeSource {
 
  private:
   std::string handle(const std::string& tag, const std::string& command);
+  std::string handleOAuth(const std::string& tag, const std::string& command);
+  std::string checkOAuth(const std::string& tag, const std::string& response);
+  // An AUTHENTICATE XOAUTH2/OAUTHBEARER in progress: 1 waits for the client's response to "+",
+  // 2 for its answer to the error challenge.
+  int oauthStage_ = 0;
+  std::string oauthTag_;
   std::string selected_;
   std::vector<std::unique_ptr<FakeImapServer>> servers_;
 };

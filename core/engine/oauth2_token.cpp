@@ -1,0 +1,365 @@
+#include "engine/oauth2_token.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
+
+namespace migrate {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr size_t kMaxMessageChars = 200;
+
+Status configError(std::string message, std::string hint = {}) {
+  return Status(ErrorKind::Config, std::move(message), std::move(hint));
+}
+
+void wipe(std::string& secret) {
+  volatile char* p = secret.data();
+  for (size_t i = 0; i < secret.size(); i++) {
+    p[i] = 0;
+  }
+  secret.clear();
+}
+
+// Text from a file name, a command or its stderr, fit for a one-line message.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= kMaxMessageChars) {
+      out += "...";
+      break;
+    }
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  return out;
+}
+
+// Trims the whitespace around the token; refuses what cannot be a single bearer token. The
+// content is never quoted: a command printing JSON may print a refresh token or a client secret.
+Result<std::string> checkToken(std::string raw, const std::string& what, const std::string& hint) {
+  const char* const ws = " \t\r\n\v\f";
+  size_t b = raw.find_first_not_of(ws);
+  if (b == std::string::npos) {
+    wipe(raw);
+    return configError(what + " gave no access token", hint);
+  }
+  size_t e = raw.find_last_not_of(ws);
+  std::string token = raw.substr(b, e - b + 1);
+  wipe(raw);
+  for (char c : token) {
+    if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
+      wipe(token);
+      return configError(
+          what + " gave more than one access token (spaces, several lines or control characters)", hint);
+    }
+  }
+  return token;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() { reset(); }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+  void reset() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+// The inherited environment with `extra` ("NAME=value") replacing entries of the same name.
+std::vector<std::string> childEnvironment(const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; e++) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const std::string& x : extra) {
+      if (x.compare(0, name.size() + 1, name + "=") == 0) {
+        replaced = true;
+      }
+    }
+    if (!replaced) {
+      out.push_back(std::move(entry));
+    }
+  }
+  out.insert(out.end(), extra.begin(), extra.end());
+  return out;
+}
+
+void killGroup(pid_t pid) {
+  // The command runs in its own process group: this also ends what the shell started.
+  if (::kill(-pid, SIGKILL) < 0) {
+    (void)::kill(pid, SIGKILL);
+  }
+}
+
+}  // namespace
+
+OAuth2Token::OAuth2Token(std::string file, std::string command, std::vector<std::string> env, int timeoutMs)
+    : file_(std::move(file)), command_(std::move(command)), env_(std::move(env)), timeoutMs_(timeoutMs) {}
+
+OAuth2Token::~OAuth2Token() {
+  wipe(cached_);
+}
+
+std::string OAuth2Token::describe() const {
+  return fromCommand() ? "the OAuth2 token command '" + printable(command_) + "'"
+                       : "the OAuth2 token file " + printable(file_);
+}
+
+Result<std::string> OAuth2Token::token(bool refresh) {
+  if (!cached_.empty() && !refresh) {
+    return cached_;
+  }
+  Result<std::string> t = fromCommand() ? runCommand() : readFile();
+  if (!t.isOk()) {
+    return t.status();
+  }
+  wipe(cached_);
+  cached_ = std::move(t).value();
+  return cached_;
+}
+
+Result<std::string> OAuth2Token::readFile() {
+  const std::string what = describe();
+  fileReadableByOthers_ = false;
+  // O_NONBLOCK: opening a FIFO must not hang; it is refused below as not a regular file.
+  Fd fd(::open(file_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return configError(what + " does not exist",
+                         "write the access token into it (chmod 600, owned by the mail user), or use "
+                         "--source-oauth2-token-command");
+    }
+    return configError("cannot open " + what + ": " + std::strerror(err),
+                       "the migration runs as the mail user, who must be able to read the file");
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) < 0) {
+    int err = errno;
+    return configError("cannot read " + what + ": fstat: " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return configError(what + " is not a regular file", "give a file that holds the access token");
+  }
+  fileReadableByOthers_ = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;
+  std::string data;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int err = errno;
+      wipe(data);
+      return configError("cannot read " + what + ": " + std::strerror(err));
+    }
+    if (n == 0) {
+      break;
+    }
+    data.append(buf, static_cast<size_t>(n));
+    if (data.size() > kMaxTokenBytes) {
+      wipe(data);
+      std::memset(buf, 0, sizeof(buf));
+      return configError(what + " is larger than 64 KiB", "it must hold only the access token");
+    }
+  }
+  std::memset(buf, 0, sizeof(buf));
+  return checkToken(std::move(data), what, "the file must hold only the access token");
+}
+
+Result<std::string> OAuth2Token::runCommand() {
+  const std::string what = describe();
+  const std::string hint =
+      "run it by hand as the mail user: it must print only the access token (e.g. `gcloud auth "
+      "print-access-token`, or a JSON reply piped through `jq -r .access_token`) and exit 0";
+  int outPipe[2];
+  int errPipe[2];
+  if (::pipe2(outPipe, O_CLOEXEC) < 0) {
+    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
+  }
+  Fd outRead(outPipe[0]);
+  Fd outWrite(outPipe[1]);
+  if (::pipe2(errPipe, O_CLOEXEC) < 0) {
+    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
+  }
+  Fd errRead(errPipe[0]);
+  Fd errWrite(errPipe[1]);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  // dup2 clears close-on-exec on 1 and 2 only; the pipe ends themselves close at exec.
+  posix_spawn_file_actions_adddup2(&actions, outWrite.get(), STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, errWrite.get(), STDERR_FILENO);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  // Its own process group, so a timeout kills what the shell started too; default signal
+  // handling and no blocked signals, whatever doveadm set up for itself.
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
+    sigaddset(&defaults, sig);
+  }
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+
+  std::vector<std::string> envStrings = childEnvironment(env_);
+  std::vector<char*> envp;
+  envp.reserve(envStrings.size() + 1);
+  for (std::string& e : envStrings) {
+    envp.push_back(e.data());
+  }
+  envp.push_back(nullptr);
+  std::string shell = "/bin/sh";
+  std::string dashC = "-c";
+  std::string command = command_;
+  char* argv[] = {shell.data(), dashC.data(), command.data(), nullptr};
+
+  pid_t pid = -1;
+  int rc = ::posix_spawn(&pid, shell.c_str(), &actions, &attr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  outWrite.reset();
+  errWrite.reset();
+  if (rc != 0) {
+    return configError("cannot run " + what + ": " + std::strerror(rc));
+  }
+
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
+  auto msLeft = [&deadline] {
+    return static_cast<int>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+  };
+  std::string out;
+  std::string err;
+  bool timedOut = false;
+  bool tooMuch = false;
+  bool outOpen = true;
+  bool errOpen = true;
+  char buf[4096];
+  while ((outOpen || errOpen) && !tooMuch) {
+    int left = msLeft();
+    if (left <= 0) {
+      timedOut = true;
+      break;
+    }
+    pollfd fds[2];
+    nfds_t n = 0;
+    if (outOpen) {
+      fds[n++] = {outRead.get(), POLLIN, 0};
+    }
+    if (errOpen) {
+      fds[n++] = {errRead.get(), POLLIN, 0};
+    }
+    int r = ::poll(fds, n, left);
+    if (r < 0 && errno != EINTR) {
+      break;  // cannot happen with valid descriptors; the exit status below still decides
+    }
+    for (nfds_t i = 0; r > 0 && i < n; i++) {
+      if (fds[i].revents == 0) {
+        continue;
+      }
+      bool isOut = fds[i].fd == outRead.get();
+      ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
+        continue;
+      }
+      if (got <= 0) {
+        (isOut ? outOpen : errOpen) = false;
+        continue;
+      }
+      if (isOut) {
+        out.append(buf, static_cast<size_t>(got));
+        tooMuch = out.size() > kMaxTokenBytes;
+      } else if (err.size() < 4096) {
+        err.append(buf, static_cast<size_t>(got));
+      }
+    }
+  }
+  std::memset(buf, 0, sizeof(buf));
+  if (timedOut || tooMuch) {
+    killGroup(pid);
+  }
+  int status = 0;
+  bool reaped = false;
+  bool statusKnown = true;
+  while (!reaped) {
+    pid_t w = ::waitpid(pid, &status, (timedOut || tooMuch) ? 0 : WNOHANG);
+    if (w == pid) {
+      reaped = true;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else if (w < 0) {
+      // ECHILD: a SIGCHLD handler of the host process reaped it first; its output decides.
+      statusKnown = false;
+      reaped = true;
+    } else if (msLeft() <= 0) {
+      timedOut = true;
+      killGroup(pid);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  std::string errLine = err.substr(0, err.find('\n'));
+  if (!cached_.empty()) {
+    // A helper that echoes its input or cache must not leak the old token into a message.
+    for (size_t p = errLine.find(cached_); p != std::string::npos; p = errLine.find(cached_)) {
+      errLine.replace(p, cached_.size(), "<token>");
+    }
+  }
+  errLine = printable(errLine);
+  if (timedOut) {
+    wipe(out);
+    return Status(ErrorKind::Timeout,
+                  what + " did not finish within " + std::to_string(timeoutMs_ / 1000) + " s",
+                  "it must print the token and exit; " + hint);
+  }
+  if (tooMuch) {
+    wipe(out);
+    return configError(what + " printed more than 64 KiB", hint);
+  }
+  if (statusKnown && WIFSIGNALED(status)) {
+    wipe(out);
+    return configError(what + " was killed by signal " + std::to_string(WTERMSIG(status)) +
+                           (errLine.empty() ? std::string() : ": " + errLine),
+                       hint);
+  }
+  if (statusKnown && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+    wipe(out);
+    return configError(what + " failed (exit status " + std::to_string(WEXITSTATUS(status)) +
+                           "): " + (errLine.empty() ? std::string("nothing on stderr") : errLine),
+                       hint);
+  }
+  return checkToken(std::move(out), what, hint);
+}
+
+}  // namespace migrate
