@@ -60,7 +60,8 @@ std::string errnoText(int err) {
   if constexpr (std::is_same_v<decltype(rc), char*>) {
     return rc != nullptr ? std::string(rc) : std::string("error ") + std::to_string(err);
   } else {
-    return rc == 0 ? std::string(buf) : std::string("error ") + std::to_string(err);  // NOLINT(modernize-use-nullptr)
+    // NOLINTNEXTLINE(modernize-use-nullptr): the XSI strerror_r returns an int
+    return rc == 0 ? std::string(buf) : std::string("error ") + std::to_string(err);
   }
 }
 
