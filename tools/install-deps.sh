@@ -7,7 +7,7 @@ packages=(
   build-essential cmake g++ pkg-config git
   libssl-dev zlib1g-dev googletest libgtest-dev libgmock-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev
-  python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format time strace
+  python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format clang-tidy time strace
 )
 
 if [ "$(id -u)" -ne 0 ]; then
