@@ -1060,6 +1060,14 @@ Status Session::fetchImpl(const std::string& set, uint32_t first, const std::str
   if (!r.isOk()) {
     return r.status();
   }
+  if (r.value().status == "NO" && !isThrottle(r.value()) &&
+      (r.value().code == "EXPUNGEISSUED" || containsNoCase(r.value().text, "expunged") ||
+       containsNoCase(r.value().text, "could not be fetched"))) {
+    // Messages deleted at the source while we fetch (Dovecot: "NO [EXPUNGEISSUED] Some messages
+    // were expunged", Cyrus/Courier: "Some messages could not be FETCHed"): what was returned is
+    // complete; the rest no longer exists.
+    return Status::ok();
+  }
   if (r.value().status != "OK") {
     return taggedFailure(r.value(), "UID FETCH");
   }

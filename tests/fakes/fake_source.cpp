@@ -262,7 +262,13 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       return tag + " NO [THROTTLED] Request is throttled. Suggested Backoff Time: 4000 milliseconds\r\n";
     }
     std::vector<const FakeMessage*> hits;
+    bool expunged = false;
     for (const FakeMessage& m : f.messages) {
+      if (expungeDuringFetch != 0 && m.uid == expungeDuringFetch &&
+          items.find("BODY.PEEK[]") != std::string::npos) {
+        expunged = true;
+        continue;
+      }
       if (m.uid >= first && m.uid <= last && m.modseq > changedSince) {
         hits.push_back(&m);
       }
@@ -310,7 +316,8 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       }
       o << ")\r\n";
     }
-    o << tag << " OK Fetch completed\r\n";
+    o << tag
+      << (expunged ? " NO [EXPUNGEISSUED] Some messages were expunged\r\n" : " OK Fetch completed\r\n");
   } else if (verb == "LOGOUT") {
     o << "* BYE Logging out\r\n" << tag << " OK done\r\n";
   } else {

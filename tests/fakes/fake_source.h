@@ -50,6 +50,9 @@ class FakeSource {
   int dropsLeft = 1;  // how many times the drop above happens
   // Answer this many body FETCHes with Office 365's throttling NO.
   int throttleFetches = 0;
+  // A body FETCH skips the message with this UID and ends "NO [EXPUNGEISSUED]", as Dovecot does
+  // when a message is expunged while it is being fetched (0: off).
+  uint32_t expungeDuringFetch = 0;
   std::atomic<int> bodiesSent{0};
   std::atomic<int> examines{0};
   std::atomic<int> fetches{0};

@@ -209,6 +209,16 @@ TEST_F(EngineTest, DropsWithoutProgressEndTheRunWithAClearReason) {
   EXPECT_EQ(sink_->all("INBOX").size(), 3u);
 }
 
+TEST_F(EngineTest, MessageExpungedAtTheSourceDuringTheFetchIsNotAnError) {
+  addMany("INBOX", 6, "m");
+  source_.expungeDuringFetch = 3;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 5u);
+  EXPECT_EQ(r.reconnects, 0u);
+  EXPECT_EQ(contents("INBOX"), (std::multiset<std::string>{"m0|", "m1|", "m3|", "m4|", "m5|"}));
+}
+
 TEST_F(EngineTest, ThrottlingWaitsAsTheServerAsksAndCarriesOn) {
   addMany("INBOX", 5, "m");
   source_.throttleFetches = 1;
