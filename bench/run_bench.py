@@ -16,6 +16,11 @@ loopback):
 Each is timed with time.monotonic(); peak RSS and CPU of the doveadm process come from GNU time;
 "src cpu" is the CPU the source Dovecot (imap + auth + login) used during the run.
 Before each run the source files are read once (page cache) so all runs start equally warm.
+With --bandwidth MBIT, both IMAP tools reach the source through bench/throttle_proxy.py (a
+token bucket per direction at MBIT Mbit/s on 127.0.0.1), the source offers COMPRESS=DEFLATE
+(imap_zlib), and migrate runs twice: compressed (the default) and with --no-compress (tool
+"nocompress"). imapc in Dovecot 2.3 has no COMPRESS support, so it always sends plain IMAP.
+"wire MB" is what crossed the proxy from the source during the full pass.
 The migrate module is optional: without a built doveadm module its rows are skipped.
 """
 
@@ -35,11 +40,13 @@ sys.path.insert(0, HERE)
 
 from rig import Rig  # noqa: E402
 import gen_corpus  # noqa: E402
+from throttle_proxy import ThrottleProxy  # noqa: E402
 
 SRC_USER = 'bench'
 SRC_PASSWORD = 'bench-pw-0123'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 TIME = '/usr/bin/time'   # GNU time (Debian package "time")
+ZLIB_CONF = 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n'
 
 
 def log(msg):
@@ -83,6 +90,7 @@ class Bench:
         self.a = args
         self.results = {}
         self.rig = None
+        self.proxy = None   # ThrottleProxy with --bandwidth
 
     # -------------------------------------------------------------- helpers
 
@@ -121,9 +129,16 @@ class Bench:
         self.warm_source()
         self.wait_src_idle()
         cpu0 = self.src_children_cpu()
+        if self.proxy:
+            self.proxy.reset_counters()
         r = measure(argv, self.a.timeout)
         self.wait_src_idle()
         r['src_cpu'] = self.src_children_cpu() - cpu0
+        if self.proxy:
+            r['wire_down'] = self.proxy.bytes_down
+            r['wire_up'] = self.proxy.bytes_up
+            log('  through the %g Mbit/s proxy: %.2f MB from the source, %.2f MB to it' % (
+                self.a.bandwidth, r['wire_down'] / 1e6, r['wire_up'] / 1e6))
         status = 'ok' if r['rc'] == 0 else 'rc=%d' % r['rc']
         log('%-24s %8.2f s  rss %6.1f MB  cpu %.2f+%.2f s  src cpu %.2f s  %s' % (
             label, r['wall'], r['maxrss_kib'] / 1024, r['utime'], r['stime'], r['src_cpu'],
@@ -146,19 +161,27 @@ class Bench:
 
     # -------------------------------------------------------------- the tools
 
-    def cmd_migrate(self, user):
+    def cmd_migrate(self, user, extra=()):
         tls = self.a.tls
         port = self.rig.src_imaps_port if tls == 'imaps' else self.rig.src_imap_port
+        if self.proxy:
+            port = self.proxy.port
         argv = ['migrate', '-u', user, '--source-host', '127.0.0.1', '--source-port', str(port),
                 '--source-tls', tls, '--source-user', SRC_USER,
                 '--source-password-file', self.pwfile]
         if tls != 'none':
             argv += ['--ca-file', self.rig.ca_file]
-        return self.rig.doveadm_argv(*(argv + self.a.migrate_arg), conf='dst')
+        return self.rig.doveadm_argv(*(argv + self.a.migrate_arg + list(extra)), conf='dst')
+
+    def cmd_nocompress(self, user):
+        return self.cmd_migrate(user, ['--no-compress'])
 
     def cmd_imapc(self, user):
-        return self.rig.doveadm_argv(*self.rig.imapc_args(SRC_USER, SRC_PASSWORD, self.a.tls),
-                                     'backup', '-R', '-u', user, 'imapc:', conf='dst')
+        args = self.rig.imapc_args(SRC_USER, SRC_PASSWORD, self.a.tls)
+        if self.proxy:
+            args = ['imapc_port=%d' % self.proxy.port if a.startswith('imapc_port=') else a
+                    for a in args]
+        return self.rig.doveadm_argv(*args, 'backup', '-R', '-u', user, 'imapc:', conf='dst')
 
     def cmd_floor(self, user):
         loc = 'maildir:%s:LAYOUT=fs:INDEX=MEMORY' % self.rig.src_maildir(SRC_USER)
@@ -170,11 +193,19 @@ class Bench:
         a = self.a
         out = {'started': datetime.datetime.now().isoformat(timespec='seconds'),
                'params': {'messages': a.messages, 'size_scale': a.size_scale, 'tls': a.tls,
-                          'rounds': a.rounds, 'mail_fsync': a.mail_fsync},
+                          'rounds': a.rounds, 'mail_fsync': a.mail_fsync,
+                          'bandwidth_mbit': a.bandwidth},
                'env': self.env(), 'rounds': []}
         with Rig(name='bench', dst_quota_rule='*:storage=1T', mail_fsync=a.mail_fsync,
-                 build_dir=a.build_dir, keep=a.keep) as rig:
+                 build_dir=a.build_dir, keep=a.keep,
+                 src_extra_conf=ZLIB_CONF if a.bandwidth else '') as rig:
             self.rig = rig
+            if a.bandwidth:
+                port = rig.src_imaps_port if a.tls == 'imaps' else rig.src_imap_port
+                self.proxy = ThrottleProxy(('127.0.0.1', port), a.bandwidth)
+                self.proxy.start()
+                log('throttling proxy on 127.0.0.1:%d -> source port %d at %g Mbit/s' % (
+                    self.proxy.port, port, a.bandwidth))
             rig.add_source_user(SRC_USER, SRC_PASSWORD)
             self.pwfile = rig.password_file(SRC_PASSWORD)
             corpus = gen_corpus.bench_corpus(a.messages, a.size_scale)
@@ -199,11 +230,13 @@ class Bench:
                 out['migrate_skipped'] = skip
             for rnd in range(1, a.rounds + 1):
                 order = ['imapc', 'migrate', 'floor']
+                if a.bandwidth:
+                    order.insert(2, 'nocompress')
                 if rnd % 2 == 0:
                     order.reverse()
                 res = {}
                 for tool in order:
-                    if tool == 'migrate' and skip:
+                    if tool in ('migrate', 'nocompress') and skip:
                         continue
                     user = '%s%d' % (tool, rnd)
                     rig.add_dest_user(user)
@@ -216,6 +249,8 @@ class Bench:
                     again = self.run('%s nothing-new (r%d)' % (tool, rnd), cmd)
                     res[tool] = {'full': full, 'nothing_new': again}
                 out['rounds'].append({'order': order, 'results': res})
+            if self.proxy:
+                self.proxy.stop()
             if a.keep:
                 out['rig'] = rig.dir
             log('stopping the rig and removing its files ...')
@@ -266,6 +301,10 @@ class Bench:
             'imapc/floor full': ratio('imapc', 'full', 'floor', 'full'),
             'migrate/imapc nothing-new': ratio('migrate', 'nothing_new', 'imapc', 'nothing_new'),
         }
+        if 'nocompress' in best:
+            s['ratios']['migrate/nocompress full'] = ratio('migrate', 'full', 'nocompress', 'full')
+            s['wire_mb_full'] = {t: d['full']['wire_down'] / 1e6
+                                 for t, d in best.items() if d.get('full', {}).get('wire_down')}
         c = out.get('corpus', {})
         if c.get('vsize'):
             s['throughput_mb_s'] = {t: c['vsize'] / 1e6 / d['full']['wall']
@@ -298,6 +337,8 @@ class Bench:
         print()
         for k, v in out['summary']['ratios'].items():
             print('%-28s %s' % (k, '%.2f' % v if v is not None else 'n/a'))
+        for tool, mb in out['summary'].get('wire_mb_full', {}).items():
+            print('%-28s %.2f MB' % ('wire from source: ' + tool, mb))
         print()
 
 
@@ -318,6 +359,9 @@ def main():
     ap.add_argument('--build-dir', default=os.environ.get('MIGRATE_BUILD_DIR',
                                                           os.path.join(HERE, '..', 'build')))
     ap.add_argument('--timeout', type=float, default=3600, help='per command, seconds')
+    ap.add_argument('--bandwidth', type=float, default=None, metavar='MBIT',
+                    help='reach the source through a throttling proxy of MBIT Mbit/s per '
+                         'direction; adds migrate --no-compress ("nocompress") to compare')
     ap.add_argument('--keep', action='store_true', help='keep the rig directory')
     a = ap.parse_args()
     if os.geteuid() != 0:

@@ -174,6 +174,12 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.insecure) {
     source.tls.verify = false;
   }
+  if (cli.rawlogDir) {
+    source.rawlogDir = *cli.rawlogDir;
+  }
+  if (cli.noCompress) {
+    source.compress = false;
+  }
   if (cli.password || cli.oauth2TokenFile || cli.oauth2TokenCommand) {
     wipeSecret(source.password);
     source.oauth2TokenFile.clear();

@@ -32,6 +32,15 @@ struct CliOptions {
   // Read or run per user in run(), as the mail user; the command string is not a secret.
   std::optional<std::string> oauth2TokenFile;
   std::optional<std::string> oauth2TokenCommand;
+  // --max-rate / --max-connections: process-wide per source host (net/limits.h); they override
+  // migrate_max_rate / migrate_max_connections. 0 is unlimited.
+  std::optional<uint64_t> maxRate;
+  std::optional<uint32_t> maxConnections;
+  // --rawlog DIR (absolute; must exist, and be writable by the mail user: the run is after the
+  // privilege drop, so it is not created here) / --no-compress: override migrate_rawlog_dir /
+  // migrate_compress.
+  std::optional<std::string> rawlogDir;
+  bool noCompress = false;
 };
 
 // "1".."65535". `option` names the option in the error ("--source-port").

@@ -31,6 +31,7 @@ extern "C" {
 #include "cmd_migrate.h"
 #include "engine/migrator.h"
 #include "exit_codes.h"
+#include "net/limits.h"
 
 namespace migrate::cmd {
 namespace {
@@ -103,6 +104,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
       {"ca-dir", &cli.caDir},
       {"source-oauth2-token-file", &cli.oauth2TokenFile},
       {"source-oauth2-token-command", &cli.oauth2TokenCommand},
+      {"rawlog", &cli.rawlogDir},
   };
   for (const auto& [name, field] : strings) {
     if (paramStr(ctx, name, *field) && field->value().empty()) {
@@ -111,7 +113,8 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   }
   // run() works in the user's home directory (doveadm chdirs there): make these paths absolute now.
   for (const auto& [name, field] : {std::pair{"--ca-file", &cli.caFile}, std::pair{"--ca-dir", &cli.caDir},
-                                    std::pair{"--source-oauth2-token-file", &cli.oauth2TokenFile}}) {
+                                    std::pair{"--source-oauth2-token-file", &cli.oauth2TokenFile},
+                                    std::pair{"--rawlog", &cli.rawlogDir}}) {
     if (*field) {
       Result<std::string> path = commandLinePath(**field, name);
       if (!path.isOk()) {
@@ -143,6 +146,23 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   cli.dryRun = paramBool(ctx, "dry-run");
   cli.noQuotaCheck = paramBool(ctx, "no-quota-check");
   cli.verbose = paramBool(ctx, "verbose");
+  cli.noCompress = paramBool(ctx, "no-compress");
+  value.reset();
+  if (paramStr(ctx, "max-rate", value)) {
+    Result<uint64_t> rate = net::parseByteRate(*value);
+    if (!rate.isOk()) {
+      return rate.status().withPrefix("--max-rate");
+    }
+    cli.maxRate = rate.value();
+  }
+  value.reset();
+  if (paramStr(ctx, "max-connections", value)) {
+    Result<uint32_t> count = net::parseConnectionCount(*value);
+    if (!count.isOk()) {
+      return count.status().withPrefix("--max-connections");
+    }
+    cli.maxConnections = count.value();
+  }
 
   value.reset();
   bool haveFile = paramStr(ctx, "source-password-file", value);
@@ -339,6 +359,10 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
   MigrationReport report;
   SourceOptions fromSettings;
   Status settings = dovecot::loadSourceSettings(user, fromSettings);
+  MigrationOptions limits;  // migrate_max_rate / migrate_max_connections
+  if (settings.isOk()) {
+    settings = dovecot::loadLimitSettings(user, limits);
+  }
   if (!settings.isOk()) {
     wipeSecret(fromSettings.password);
     report.status = settings;
@@ -359,6 +383,9 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
     // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
     // commits what it saved and keeps its state, so the next run continues.
     options.value().cancelled = [] { return doveadm_is_killed(); };
+    // Process-wide per source host: the first user's non-zero value holds for the run.
+    options.value().maxBytesPerSecond = cli.maxRate.value_or(limits.maxBytesPerSecond);
+    options.value().maxConnectionsPerHost = cli.maxConnections.value_or(limits.maxConnectionsPerHost);
     report = runMigration(options.value(), *sink, progress);
     wipeSecret(options.value().source.password);
   }
@@ -389,6 +416,10 @@ bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
     case 'v':
     case 'O':
     case 'X':
+    case 'R':
+    case 'N':
+    case 'L':
+    case 'Z':
       return true;
     default:
       return false;
@@ -519,6 +550,10 @@ const doveadm_cmd_param kMigrateParams[] = {
     MIGRATE_PARAM('n', "dry-run", CMD_PARAM_BOOL),
     MIGRATE_PARAM('Q', "no-quota-check", CMD_PARAM_BOOL),
     MIGRATE_PARAM('v', "verbose", CMD_PARAM_BOOL),
+    MIGRATE_PARAM('R', "max-rate", CMD_PARAM_STR),
+    MIGRATE_PARAM('N', "max-connections", CMD_PARAM_STR),
+    MIGRATE_PARAM('L', "rawlog", CMD_PARAM_STR),
+    MIGRATE_PARAM('Z', "no-compress", CMD_PARAM_BOOL),
     MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
 };
 
@@ -533,7 +568,7 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
     "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
     "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
     "[-w <password file>|-W|-O <token file>|-X <token command>] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] "
-    "[-v]",
+    "[-v] [-R <bytes per second>] [-N <connections per host>] [-L <rawlog dir>] [-Z]",
     CMD_FLAG_NONE,
     migrate::cmd::kMigrateParams,
 };

@@ -17,6 +17,7 @@
 #include "engine/state.h"
 #include "imap/command.h"
 #include "imap/session.h"
+#include "net/limits.h"
 
 namespace migrate {
 
@@ -55,6 +56,7 @@ class Migration {
         session_->close();
       }
     }
+    slot_.release();
     report_.status = st;
     report_.partial = !st.isOk() && report_.copied > 0;
     report_.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -129,6 +131,7 @@ class Migration {
         session_->close();
         session_.reset();
       }
+      slot_.release();  // the next attempt waits its turn like any other connection
       idle = progressMark() > before ? 0 : idle + 1;
       if (idle > opt_.retries || attempt >= 100000) {
         st = Status(st.kind(), st.message(),
@@ -216,16 +219,33 @@ class Migration {
     if (!st.isOk()) {
       return st;
     }
-    return oauth ? loginOAuth() : session_->login(src_.user, src_.password, src_.masterUser);
+    st = oauth ? loginOAuth() : session_->login(src_.user, src_.password, src_.masterUser);
+    if (!st.isOk() || !src_.compress) {
+      return st;
+    }
+    st = session_->enableCompression();
+    if (st.isOk() && session_->compressed()) {
+      event("", 0, 0, "COMPRESS=DEFLATE active");
+    }
+    return st;
   }
 
   // Connects, reads the greeting and does STARTTLS when asked: a session ready to log in.
   Status openSession() {
+    if (!slot_) {
+      Status st = acquireSlot();
+      if (!st.isOk()) {
+        return st;
+      }
+    }
     net::Endpoint ep{src_.host, src_.port};
     auto t = connect_ ? connect_(src_)
                       : net::connectTcp(ep, src_.tlsMode == TlsMode::Imaps, src_.tls, src_.timeouts);
     if (!t.isOk()) {
       return t.status();
+    }
+    if (opt_.maxBytesPerSecond > 0) {
+      t = net::rateLimited(std::move(t).value(), src_.host, opt_.maxBytesPerSecond);
     }
     imap::SessionOptions so;
     so.tempDir = sink_.tempDir();
@@ -236,6 +256,12 @@ class Migration {
     so.host = src_.host;
     so.port = src_.port;
     session_ = std::make_unique<imap::Session>(std::move(t).value(), so);
+    if (!src_.rawlogDir.empty()) {
+      Status rs = session_->startRawlog(src_.rawlogDir);
+      if (!rs.isOk()) {
+        return rs;
+      }
+    }
     Status st = session_->readGreeting();
     if (!st.isOk()) {
       return st;
@@ -243,6 +269,29 @@ class Migration {
     if (src_.tlsMode == TlsMode::StartTls) {
       return session_->startTls(src_.tls);
     }
+    return Status::ok();
+  }
+
+  // A connection slot of the source host (maxConnectionsPerHost), held while session_ lives (a
+  // re-login on a new connection keeps it). Waits, polling `cancelled`, while the host is full.
+  Status acquireSlot() {
+    std::shared_ptr<net::ConnectionLimiter> limiter =
+        net::connectionLimitFor(src_.host, opt_.maxConnectionsPerHost);
+    if (!limiter) {
+      return Status::ok();
+    }
+    if (!limiter->tryAcquire()) {
+      event("", 0, 0,
+            "waiting for a free connection to " + src_.host + " (" + std::to_string(limiter->inUse()) +
+                " in use)");
+      while (!limiter->acquire(std::chrono::milliseconds(200))) {
+        if (opt_.cancelled && opt_.cancelled()) {
+          return Status(ErrorKind::Cancelled, "cancelled while waiting for a free connection to " +
+                                                  src_.host + " for " + opt_.localUser);
+        }
+      }
+    }
+    slot_ = net::ConnectionSlot(std::move(limiter));
     return Status::ok();
   }
 
@@ -1003,6 +1052,7 @@ class Migration {
   MigrationReport report_;
   std::map<std::string, FolderReport> carried_;  // per-folder counts of earlier attempts
   uint64_t foldersDone_ = 0;
+  net::ConnectionSlot slot_;  // declared before session_: released after the connection closes
   std::unique_ptr<imap::Session> session_;
   std::unique_ptr<OAuth2Token> token_;  // one per run: a refreshed token serves later reconnects
   bool tokenFileWarned_ = false;

@@ -32,6 +32,11 @@ struct SourceOptions {
   std::string oauth2TokenCommand;
   net::TlsOptions tls;
   net::TimeoutOptions timeouts;
+  // COMPRESS=DEFLATE (RFC 4978) after login when the server offers it.
+  bool compress = true;
+  // Non-empty: a wire trace of every connection in this directory (net/rawlog_transport.h),
+  // passwords and tokens redacted. It must exist and be writable by the user the run is as.
+  std::string rawlogDir;
 
   // Fills in the port/TLS defaults described above.
   void applyDefaults();
@@ -55,6 +60,10 @@ struct MigrationOptions {
   std::function<void(double seconds)> sleepFn;
   uint32_t batchMessages = 500;       // commit after this many messages ...
   uint64_t batchBytes = 64ull << 20;  // ... or this many bytes
+  // Process-wide limits per source host, shared with every other migration of this process
+  // (net/limits.h); 0 = unlimited. The first non-zero value seen for a host applies.
+  uint64_t maxBytesPerSecond = 0;      // bytes read + written per second
+  uint32_t maxConnectionsPerHost = 0;  // open connections; more wait for a free slot
 };
 
 }  // namespace migrate

@@ -7,6 +7,7 @@
 
 #include "common/base64.h"
 #include "imap/command.h"
+#include "net/deflate_transport.h"
 
 namespace migrate::imap {
 
@@ -205,15 +206,33 @@ std::string Session::nextTag() {
   return "A" + std::to_string(++tagCounter_);
 }
 
-Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
+Status Session::writeTraced(const std::string& line, size_t start, size_t end, size_t redactFrom) {
+  if (rawlog_ == nullptr) {
+    return transport_->writeAll(line.data() + start, end - start);  // one write: one segment
+  }
+  if (start < redactFrom) {
+    Status st = transport_->writeAll(line.data() + start, std::min(end, redactFrom) - start);
+    if (!st.isOk() || end <= redactFrom) {
+      return st;
+    }
+    start = redactFrom;
+  }
+  transport_->setRedact(true);
+  Status st = transport_->writeAll(line.data() + start, end - start);
+  transport_->setRedact(false);
+  return st;
+}
+
+Status Session::sendTagged(const std::string& tag, const std::string& cmd, size_t traced) {
   if (closed_) {
     return Status(ErrorKind::Closed, "the connection to " + options_.peerName + " is closed");
   }
   // Synchronizing literals ("{N}\r\n") need the server's "+" before the rest is sent.
   std::string line = tag + " " + cmd + "\r\n";
+  const size_t redactFrom = traced >= cmd.size() ? line.size() : tag.size() + 1 + traced;
   size_t start = 0;
   for (size_t cut : syncLiteralCuts(line)) {
-    Status st = transport_->writeAll(line.data() + start, cut - start);
+    Status st = writeTraced(line, start, cut, redactFrom);
     if (!st.isOk()) {
       return st;
     }
@@ -236,7 +255,7 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd) {
       }
     }
   }
-  return transport_->writeAll(line.data() + start, line.size() - start);
+  return writeTraced(line, start, line.size(), redactFrom);
 }
 
 Result<Response> Session::readResponse() {
@@ -433,6 +452,62 @@ Status Session::readGreeting() {
                 "is this the IMAP port? 993 is IMAPS, 143 is IMAP/STARTTLS");
 }
 
+Status Session::startRawlog(const std::string& dir) {
+  if (rawlog_ != nullptr) {
+    return Status::ok();
+  }
+  auto r = net::RawlogTransport::create(std::move(transport_), dir);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  rawlog_ = r.value().get();
+  transport_ = std::move(r).value();
+  return Status::ok();
+}
+
+Status Session::enableCompression() {
+  if (compressed_ || !hasCapability("COMPRESS=DEFLATE")) {
+    return Status::ok();
+  }
+  Result<Response> r = simpleCommand("COMPRESS DEFLATE", nullptr);
+  if (!r.isOk()) {
+    return r.status();
+  }
+  if (r.value().status != "OK") {
+    // e.g. "NO [COMPRESSIONACTIVE]" (RFC 4978): the session goes on uncompressed.
+    return Status::ok();
+  }
+  if (!queue_.empty() || !parser_.idle()) {
+    // What follows the OK is already compressed: we cannot tell where the plain text ended.
+    close();
+    return Status(ErrorKind::Protocol, options_.peerName + " sent data after the COMPRESS OK");
+  }
+  auto wrap = [](std::unique_ptr<net::Transport> inner) -> Result<std::unique_ptr<net::Transport>> {
+    auto d = net::DeflateTransport::create(std::move(inner));
+    if (!d.isOk()) {
+      return d.status();
+    }
+    return std::unique_ptr<net::Transport>(std::move(d).value());
+  };
+  Status st;
+  if (rawlog_ != nullptr) {
+    st = rawlog_->replaceInner(wrap);  // the trace stays outermost: it shows plain IMAP
+  } else {
+    auto w = wrap(std::move(transport_));
+    if (w.isOk()) {
+      transport_ = std::move(w).value();
+    } else {
+      st = w.status();
+    }
+  }
+  if (!st.isOk()) {
+    closed_ = true;
+    return st;
+  }
+  compressed_ = true;
+  return Status::ok();
+}
+
 Status Session::capability() {
   Result<Response> r = simpleCommand("CAPABILITY", nullptr);
   if (!r.isOk()) {
@@ -496,10 +571,11 @@ Status Session::login(const std::string& user, const std::string& password, cons
     std::string authz = masterUser.empty() ? std::string() : user;
     std::string authc = masterUser.empty() ? user : masterUser;
     std::string ir = base64Encode(authz + std::string(1, '\0') + authc + std::string(1, '\0') + password);
+    const std::string command = "AUTHENTICATE PLAIN";
     if (hasCapability("SASL-IR")) {
-      st = sendTagged(tag, "AUTHENTICATE PLAIN " + (ir.empty() ? std::string("=") : ir));
+      st = sendTagged(tag, command + " " + (ir.empty() ? std::string("=") : ir), command.size() + 1);
     } else {
-      st = sendTagged(tag, "AUTHENTICATE PLAIN");
+      st = sendTagged(tag, command);
       if (st.isOk()) {
         Result<Response> c = readResponse();
         while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
@@ -511,13 +587,15 @@ Status Session::login(const std::string& user, const std::string& password, cons
         if (c.value().kind != Response::Kind::Continuation) {
           queue_.push_front(std::move(c).value());
         } else {
-          st = transport_->writeAll((ir + "\r\n").data(), ir.size() + 2);
+          st = writeTraced(ir + "\r\n", 0, ir.size() + 2, 0);
         }
       }
     }
   } else {
     bool nonSync = hasCapability("LITERAL+");
-    st = sendTagged(tag, "LOGIN " + quoteString(user, nonSync) + " " + quoteString(password, nonSync));
+    const std::string command = "LOGIN ";
+    st = sendTagged(tag, command + quoteString(user, nonSync) + " " + quoteString(password, nonSync),
+                    command.size());
   }
   if (!st.isOk()) {
     return st;
@@ -657,7 +735,8 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
   const std::string tag = nextTag();
   Status st;
   if (hasCapability("SASL-IR")) {
-    st = sendTagged(tag, "AUTHENTICATE " + mech + " " + ir);
+    const std::string command = "AUTHENTICATE " + mech + " ";
+    st = sendTagged(tag, command + ir, command.size());
   } else {
     st = sendTagged(tag, "AUTHENTICATE " + mech);
     if (st.isOk()) {
@@ -671,7 +750,7 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
       if (c.value().kind != Response::Kind::Continuation) {
         queue_.push_front(std::move(c).value());
       } else {
-        st = transport_->writeAll((ir + "\r\n").data(), ir.size() + 2);
+        st = writeTraced(ir + "\r\n", 0, ir.size() + 2, 0);
       }
     }
   }
@@ -709,7 +788,7 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
         challenge.clear();
       }
       const std::string reply = xoauth2 ? std::string("\r\n") : base64Encode("\x01") + "\r\n";
-      st = transport_->writeAll(reply.data(), reply.size());
+      st = writeTraced(reply, 0, reply.size(), 0);
       if (!st.isOk()) {
         return st;
       }

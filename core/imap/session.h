@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "engine/message.h"
 #include "imap/parser.h"
+#include "net/rawlog_transport.h"
 #include "net/transport.h"
 
 namespace migrate::imap {
@@ -78,6 +79,12 @@ class Session {
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
+  // Records the connection into a wire trace in `dir` (net/rawlog_transport.h) from now on;
+  // call before readGreeting(). Passwords and tokens are redacted. Config error when `dir` is
+  // not a writable directory.
+  Status startRawlog(const std::string& dir);
+  // The wire trace, if any (for its file names and a failed write).
+  const net::RawlogTransport* rawlog() const { return rawlog_; }
   // Reads the greeting. PREAUTH sets loggedIn().
   Status readGreeting();
   Status startTls(const net::TlsOptions& tls);
@@ -101,6 +108,12 @@ class Session {
   // The outcome of the last loginOAuth() (reset by each call).
   const OAuthFailure& oauthFailure() const { return oauthFailure_; }
   Status logout();
+  // COMPRESS DEFLATE (RFC 4978) when the server offers COMPRESS=DEFLATE (else, or when it
+  // refuses, ok and nothing done: see compressed()); after the OK both directions are deflated
+  // under the wire trace, which keeps showing plain IMAP. Protocol error when the server sends
+  // anything after its OK before compressing.
+  Status enableCompression();
+  bool compressed() const { return compressed_; }
 
   bool hasCapability(const std::string& cap) const;  // case-insensitive, e.g. "CONDSTORE", "AUTH=PLAIN"
   bool loggedIn() const { return loggedIn_; }
@@ -144,7 +157,11 @@ class Session {
 
   std::string nextTag();
   Status send(const std::string& line);  // line without tag; handles synchronizing literals
-  Status sendTagged(const std::string& tag, const std::string& cmd);
+  // `traced`: how many leading bytes of cmd a wire trace may show; the rest (a password, a
+  // token) is redacted.
+  Status sendTagged(const std::string& tag, const std::string& cmd, size_t traced = std::string::npos);
+  // Writes line[start, end); bytes from redactFrom on are redacted in a wire trace.
+  Status writeTraced(const std::string& line, size_t start, size_t end, size_t redactFrom);
   // Reads responses until the tagged response for `tag`. Untagged ones go to onUntagged (if set),
   // else to the default handler (capabilities, BYE). Returns the tagged response.
   Result<Response> waitTagged(const std::string& tag, const UntaggedFn& onUntagged);
@@ -182,6 +199,8 @@ class Session {
   std::string byeText_;
   bool byeThrottle_ = false;
   OAuthFailure oauthFailure_;
+  net::RawlogTransport* rawlog_ = nullptr;  // the outermost layer of transport_ when tracing
+  bool compressed_ = false;
 };
 
 // Parses an IMAP date-time ("17-Jul-1996 02:44:25 -0700") into unix time and zone offset.

@@ -47,6 +47,10 @@ class Transport {
   virtual void close() = 0;
   // Changes the read/write inactivity timeout (e.g. a shorter one for the greeting).
   virtual void setIoTimeoutMs(int ms) = 0;
+  // While on, a wire trace (RawlogTransport) records what is written as "<redacted N bytes>"
+  // instead of the bytes: the session turns it on around passwords and tokens. Wrappers forward
+  // it to the transport they wrap; transports that keep no trace ignore it.
+  virtual void setRedact(bool /*on*/) {}
 };
 
 // Resolves endpoint.host (Dns error names the host), connects with a timeout trying every address

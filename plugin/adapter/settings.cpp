@@ -5,6 +5,8 @@
 #include <cctype>
 #include <string>
 
+#include "net/limits.h"
+
 namespace migrate::dovecot {
 
 namespace {
@@ -96,6 +98,34 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
       return badValue("migrate_insecure", v, "yes or no");
     }
     source.tls.verify = !insecure;
+  }
+  if (const char* v = setting(user, "migrate_rawlog_dir")) {
+    source.rawlogDir = v;
+  }
+  if (const char* v = setting(user, "migrate_compress")) {
+    bool compress = true;
+    if (!parseBool(v, compress)) {
+      return badValue("migrate_compress", v, "yes or no");
+    }
+    source.compress = compress;
+  }
+  return Status::ok();
+}
+
+Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
+  if (const char* v = setting(user, "migrate_max_rate")) {
+    Result<uint64_t> rate = net::parseByteRate(v);
+    if (!rate.isOk()) {
+      return badValue("migrate_max_rate", v, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
+    }
+    options.maxBytesPerSecond = rate.value();
+  }
+  if (const char* v = setting(user, "migrate_max_connections")) {
+    Result<uint32_t> count = net::parseConnectionCount(v);
+    if (!count.isOk()) {
+      return badValue("migrate_max_connections", v, "a number from 1 to 10000 (0: unlimited)");
+    }
+    options.maxConnectionsPerHost = count.value();
   }
   return Status::ok();
 }

@@ -7,6 +7,9 @@
 //   migrate_source_user, migrate_source_password, migrate_source_master_user,
 //   migrate_ca_file, migrate_ca_dir, migrate_insecure (yes|no),
 //   migrate_source_oauth2_token_file, migrate_source_oauth2_token_command (instead of the password)
+//   migrate_max_rate (bytes/s: 500K, 2M, 1G or a number), migrate_max_connections (per source host)
+//   migrate_rawlog_dir (wire trace directory, writable by the user; passwords redacted),
+//   migrate_compress (yes|no, default yes: COMPRESS=DEFLATE when the source offers it)
 //
 // Command-line options override these; the doveadm command applies them after this.
 
@@ -19,5 +22,11 @@ namespace migrate::dovecot {
 // Fills the fields of `source` that the user's settings set (unset settings leave fields as they
 // are). A malformed value (port "abc", tls "tsl") is a Config error naming the setting.
 Status loadSourceSettings(struct mail_user* user, SourceOptions& source);
+
+// migrate_max_rate and migrate_max_connections into `options` (unset: left as they are). These
+// limits are process-wide per source host (net/limits.h): when the users of one doveadm run have
+// different values, the first user's non-zero value applies to the whole run. Config error naming
+// the setting for a malformed value.
+Status loadLimitSettings(struct mail_user* user, MigrationOptions& options);
 
 }  // namespace migrate::dovecot

@@ -103,5 +103,22 @@ TEST_F(SettingsTest, TlsModeSpellings) {
   }
 }
 
+TEST_F(SettingsTest, LimitSettingsAreReadAndCheckedToo) {
+  startUser("maildir", {"migrate_max_rate=2M", "migrate_max_connections=4"});
+  MigrationOptions o;
+  ASSERT_TRUE(loadLimitSettings(user(), o).isOk());
+  EXPECT_EQ(o.maxBytesPerSecond, 2u * 1024 * 1024);
+  EXPECT_EQ(o.maxConnectionsPerHost, 4u);
+  TearDown();
+
+  startUser("maildir", {"migrate_max_rate=fast"});
+  MigrationOptions bad;
+  Status st = loadLimitSettings(user(), bad);
+  ASSERT_FALSE(st.isOk());
+  EXPECT_EQ(st.kind(), ErrorKind::Config);
+  EXPECT_NE(st.message().find("migrate_max_rate"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("'fast'"), std::string::npos) << st.message();
+}
+
 }  // namespace
 }  // namespace migrate::dovecot::testing

@@ -2,17 +2,18 @@
 
 #include <cstdlib>
 
+#include "net/deflate_transport.h"
+
 namespace migrate::testing {
 
 FakeImapServer::FakeImapServer(std::string greeting, Handler handler)
     : pipe_(net::makeMemoryPipe(10000)), greeting_(std::move(greeting)), handler_(std::move(handler)) {
+  serverEnd_ = pipe_.server.get();
   thread_ = std::thread([this] { serve(); });
 }
 
 FakeImapServer::~FakeImapServer() {
-  if (pipe_.server) {
-    pipe_.server->close();
-  }
+  serverEnd_->close();  // owned by pipe_.server, or by deflate_ after COMPRESS
   if (pipe_.client) {
     pipe_.client->close();
   }
@@ -29,8 +30,8 @@ std::vector<std::string> FakeImapServer::commands() const {
 }
 
 void FakeImapServer::serve() {
-  net::MemoryTransport& t = *pipe_.server;
-  if (!t.writeAll(greeting_.data(), greeting_.size()).isOk()) {
+  net::Transport* t = pipe_.server.get();
+  if (!t->writeAll(greeting_.data(), greeting_.size()).isOk()) {
     return;
   }
   std::string buf;
@@ -39,7 +40,7 @@ void FakeImapServer::serve() {
   while (true) {
     size_t nl = buf.find("\r\n");
     if (nl == std::string::npos) {
-      Result<size_t> n = t.readSome(tmp, sizeof(tmp));
+      Result<size_t> n = t->readSome(tmp, sizeof(tmp));
       if (!n.isOk()) {
         return;
       }
@@ -60,12 +61,12 @@ void FakeImapServer::serve() {
         size_t len = std::strtoul(num.c_str(), nullptr, 10);
         if (!nonSync) {
           const std::string go = "+ go ahead\r\n";
-          if (!t.writeAll(go.data(), go.size()).isOk()) {
+          if (!t->writeAll(go.data(), go.size()).isOk()) {
             return;
           }
         }
         while (buf.size() < len) {
-          Result<size_t> n = t.readSome(tmp, sizeof(tmp));
+          Result<size_t> n = t->readSome(tmp, sizeof(tmp));
           if (!n.isOk()) {
             return;
           }
@@ -76,7 +77,7 @@ void FakeImapServer::serve() {
         // The rest of the command follows on the next "line".
         size_t nl2 = buf.find("\r\n");
         while (nl2 == std::string::npos) {
-          Result<size_t> n = t.readSome(tmp, sizeof(tmp));
+          Result<size_t> n = t->readSome(tmp, sizeof(tmp));
           if (!n.isOk()) {
             return;
           }
@@ -96,17 +97,32 @@ void FakeImapServer::serve() {
       commands_.push_back(cmd);
     }
     std::string out = handler_(tag, cmd);
+    const std::string deflateMark = std::string("\x01") + "DEFLATE";
+    if (out.size() >= deflateMark.size() &&
+        out.compare(out.size() - deflateMark.size(), deflateMark.size(), deflateMark) == 0) {
+      out.resize(out.size() - deflateMark.size());
+      if (!t->writeAll(out.data(), out.size()).isOk()) {
+        return;
+      }
+      auto d = net::DeflateTransport::create(std::move(pipe_.server));
+      if (!d.isOk()) {
+        return;
+      }
+      deflate_ = std::move(d).value();
+      t = deflate_.get();
+      continue;
+    }
     const std::string dropMark = "\x01DROP";
     if (out.size() >= dropMark.size() &&
         out.compare(out.size() - dropMark.size(), dropMark.size(), dropMark) == 0) {
       out.resize(out.size() - dropMark.size());
       if (!out.empty()) {
-        (void)t.writeAll(out.data(), out.size());
+        (void)t->writeAll(out.data(), out.size());
       }
-      t.close();  // the client reads what was sent, then sees the connection closed
+      t->close();  // the client reads what was sent, then sees the connection closed
       return;
     }
-    if (!out.empty() && !t.writeAll(out.data(), out.size()).isOk()) {
+    if (!out.empty() && !t->writeAll(out.data(), out.size()).isOk()) {
       return;
     }
   }

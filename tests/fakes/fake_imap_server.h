@@ -18,7 +18,8 @@ namespace migrate::testing {
 class FakeImapServer {
  public:
   // (tag, command without tag) -> raw response bytes. Bytes ending in "\x01DROP": send the bytes
-  // before the mark, then close the connection (a drop, e.g. mid-literal).
+  // before the mark, then close the connection (a drop, e.g. mid-literal). Bytes ending in
+  // "\x01DEFLATE": send the bytes before the mark, then speak COMPRESS=DEFLATE both ways.
   using Handler = std::function<std::string(const std::string& tag, const std::string& command)>;
 
   FakeImapServer(std::string greeting, Handler handler);
@@ -32,6 +33,8 @@ class FakeImapServer {
  private:
   void serve();
   net::MemoryPipe pipe_;
+  net::MemoryTransport* serverEnd_ = nullptr;
+  std::unique_ptr<net::Transport> deflate_;  // wraps the server end after COMPRESS
   std::string greeting_;
   Handler handler_;
   std::thread thread_;

@@ -318,6 +318,11 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
     }
     o << tag
       << (expunged ? " NO [EXPUNGEISSUED] Some messages were expunged\r\n" : " OK Fetch completed\r\n");
+  } else if (verb == "COMPRESS" && w.size() >= 2 && upper(w[1]) == "DEFLATE" &&
+             capabilities.find("COMPRESS=DEFLATE") != std::string::npos) {
+    compressions++;
+    // FakeImapServer deflates from here on.
+    return tag + " OK DEFLATE active\r\n" + std::string("\x01") + "DEFLATE";
   } else if (verb == "LOGOUT") {
     o << "* BYE Logging out\r\n" << tag << " OK done\r\n";
   } else {

@@ -53,6 +53,7 @@ class FakeSource {
   // A body FETCH skips the message with this UID and ends "NO [EXPUNGEISSUED]", as Dovecot does
   // when a message is expunged while it is being fetched (0: off).
   uint32_t expungeDuringFetch = 0;
+  std::atomic<int> compressions{0};  // COMPRESS DEFLATE commands (add COMPRESS=DEFLATE to `capabilities`)
   std::atomic<int> bodiesSent{0};
   std::atomic<int> examines{0};
   std::atomic<int> fetches{0};
