@@ -12,3 +12,5 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 tools/check-format.sh
 tools/check-tidy.sh "$BUILD_DIR"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j"$(nproc)" --timeout 900
+tools/sanitize.sh
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} tools/fuzz.sh

@@ -203,8 +203,12 @@ FolderPlan buildPlan(const PlanInput& in) {
   std::vector<Candidate> cands;
   bool haveAttributeSpecialUse = false;
 
+  std::set<std::string> seenRaw;
   for (const imap::ListEntry& e : in.entries) {
     if (e.hasAttribute("\\NonExistent")) {
+      continue;
+    }
+    if (!seenRaw.insert(e.rawName).second) {
       continue;
     }
     bool otherNs = false;
@@ -249,6 +253,10 @@ FolderPlan buildPlan(const PlanInput& in) {
         plan.warnings.push_back("folder name '" + rel + "' is not valid modified UTF-7; kept as sent");
       }
       c.levels = splitLevels(name, e.delimiter);
+      c.levels.erase(std::remove(c.levels.begin(), c.levels.end(), std::string()), c.levels.end());
+      if (c.levels.empty()) {
+        continue;
+      }
       if (c.levels.size() == 1 && iequals(c.levels[0], "INBOX")) {
         c.f.isInbox = true;
         c.levels[0] = "INBOX";
@@ -361,6 +369,7 @@ FolderPlan buildPlan(const PlanInput& in) {
 
   // Collisions: two folders whose names differ only by the separator replacement. Folders that
   // map onto the same special-use folder on purpose (e.g. "Sent" and "Sent Items") are merged.
+  std::set<std::string> taken;
   std::map<std::string, std::vector<size_t>> byDest;
   for (size_t i = 0; i < cands.size(); i++) {
     byDest[cands[i].f.destName].push_back(i);
@@ -379,7 +388,13 @@ FolderPlan buildPlan(const PlanInput& in) {
         return p;
       }()) > 0;
     }
-    if (special) {
+    std::vector<size_t> roots;
+    std::vector<size_t> others;
+    const uint8_t mergeable = kSpecialSent | kSpecialDrafts | kSpecialTrash | kSpecialJunk | kSpecialArchive;
+    for (size_t i : idxs) {
+      ((cands[i].f.specialUse & mergeable) != 0 ? roots : others).push_back(i);
+    }
+    if (special && others.size() <= 1) {
       std::string names;
       for (size_t i : idxs) {
         names += (names.empty() ? "'" : ", '") + cands[i].f.sourceName + "'";
@@ -391,12 +406,16 @@ FolderPlan buildPlan(const PlanInput& in) {
     // The folder whose name needed no replacement keeps it.
     std::stable_sort(idxs.begin(), idxs.end(),
                      [&](size_t a, size_t b) { return !cands[a].replaced && cands[b].replaced; });
+    if (special) {
+      idxs = others;
+    }
     for (size_t n = 1; n < idxs.size(); n++) {
       Candidate& c = cands[idxs[n]];
       std::string candidate;
       for (int k = static_cast<int>(n) + 1;; k++) {
         candidate = dest + "_" + std::to_string(k);
-        if (byDest.count(candidate) == 0) {
+        if (byDest.count(candidate) == 0 && taken.count(candidate) == 0) {
+          taken.insert(candidate);
           break;
         }
       }

@@ -48,7 +48,7 @@ constexpr int kStateVersion = 1;
 
 // Serialization (also used by the fuzz target and the status command).
 std::string serializeState(const AccountState& state);
-// A Protocol... no: a LocalStorage error naming the line for a corrupt file; a newer version is a
+// A Config error naming the line for a corrupt file (the admin must act: move it away); a newer version is a
 // Config error ("written by a newer dovecot-migrate").
 Result<AccountState> parseState(const std::string& text);
 
