@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "engine/plan.h"
 
@@ -78,6 +79,38 @@ TEST(Plan, CharactersTheDestinationCannotHoldAreReplacedWithoutMerging) {
   EXPECT_EQ(m["Projects_2024"], "Projects_2024");
   EXPECT_EQ(m["Projects.2024"], "Projects_2024_2");
   EXPECT_EQ(p.warnings.size(), 1u);
+}
+
+TEST(Plan, EmptyLevelsNeverMakeEmptyOrEdgeSeparators) {
+  // Found by the plan fuzzer: "Work/", "/Home", "Work//2024" and a prefix without its delimiter.
+  PlanInput in;
+  in.entries = {entry("Work/", '/'), entry("/Home", '/'), entry("Work//2024", '/')};
+  auto m = mapping(buildPlan(in));
+  EXPECT_EQ(m["Work/"], "Work");
+  EXPECT_EQ(m["/Home"], "Home");
+  EXPECT_EQ(m["Work//2024"], "Work/2024");
+}
+
+TEST(Plan, OrdinaryFoldersAreNotMergedIntoASpecialUseFolder) {
+  PlanInput in;
+  in.personal.prefix = "INBOX.";
+  in.entries = {entry("INBOX.Sent Items", '.', {"\\Sent"}), entry("INBOX.Sent", '.'), entry("Sent", '.')};
+  in.destFolders = {{"Sent", kSpecialSent, false, true}};
+  FolderPlan p = buildPlan(in);
+  auto m = mapping(p);
+  EXPECT_EQ(m["INBOX.Sent Items"], "Sent");
+  EXPECT_NE(m["INBOX.Sent"], m["Sent"]) << "two ordinary folders never share a destination";
+}
+
+TEST(Plan, SuffixesHandedOutAreNotGivenTwice) {
+  PlanInput in;
+  in.destUnsafeChars = ".";
+  in.entries = {entry("a_b", 0), entry("a.b", 0), entry("a/b", 0), entry("a_b_2", 0)};
+  FolderPlan p = buildPlan(in);
+  std::set<std::string> names;
+  for (const PlannedFolder& f : p.folders) {
+    EXPECT_TRUE(names.insert(f.destName).second) << f.rawName << " -> " << f.destName;
+  }
 }
 
 TEST(Plan, SpecialUseAttributeGoesToTheLocalSpecialFolderWithChildren) {
