@@ -5,6 +5,7 @@ shows up in output, logs, state files or the command line."""
 
 import os
 import subprocess
+import time
 import sys
 import unittest
 
@@ -188,7 +189,15 @@ class ErrorsTest(unittest.TestCase):
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
         self.assertTrue(wait_for_exec(p.pid))
-        cmdline = proc_cmdline(p.pid)   # the running doveadm's command line, as ps shows it
+        # The running doveadm's command line, as ps shows it. doveadm re-executes itself through
+        # doveconf once, and /proc/PID/cmdline reads empty in that instant: read until it shows.
+        cmdline = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and p.poll() is None:
+            cmdline = proc_cmdline(p.pid)
+            if any(pwfile.encode() in a for a in cmdline):
+                break
+            time.sleep(0.002)
         out, err = p.communicate(timeout=120)
         run = MigrateRun(argv, p.returncode, out, err, 0, 'tab')
         self.assertEqual(run.rc, 0, run.describe())
