@@ -545,6 +545,32 @@ Status Session::startTls(const net::TlsOptions& tls) {
   return capability();
 }
 
+// AUTHENTICATE <mech> with the initial response `ir` (base64): inline with SASL-IR, else after the
+// server's "+". The response never reaches the wire trace. A tagged answer instead of "+" is left
+// queued for the caller's waitTagged().
+Status Session::sendAuthenticate(const std::string& tag, const std::string& mech, const std::string& ir) {
+  const std::string command = "AUTHENTICATE " + mech;
+  if (hasCapability("SASL-IR")) {
+    return sendTagged(tag, command + " " + (ir.empty() ? std::string("=") : ir), command.size() + 1);
+  }
+  Status st = sendTagged(tag, command);
+  if (!st.isOk()) {
+    return st;
+  }
+  Result<Response> c = readResponse();
+  while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
+    c = readResponse();
+  }
+  if (!c.isOk()) {
+    return c.status();
+  }
+  if (c.value().kind != Response::Kind::Continuation) {
+    queue_.push_front(std::move(c).value());
+    return Status::ok();
+  }
+  return writeTraced(ir + "\r\n", 0, ir.size() + 2, 0);
+}
+
 Status Session::login(const std::string& user, const std::string& password, const std::string& masterUser) {
   if (loggedIn_) {
     return Status::ok();
@@ -571,26 +597,7 @@ Status Session::login(const std::string& user, const std::string& password, cons
     std::string authz = masterUser.empty() ? std::string() : user;
     std::string authc = masterUser.empty() ? user : masterUser;
     std::string ir = base64Encode(authz + std::string(1, '\0') + authc + std::string(1, '\0') + password);
-    const std::string command = "AUTHENTICATE PLAIN";
-    if (hasCapability("SASL-IR")) {
-      st = sendTagged(tag, command + " " + (ir.empty() ? std::string("=") : ir), command.size() + 1);
-    } else {
-      st = sendTagged(tag, command);
-      if (st.isOk()) {
-        Result<Response> c = readResponse();
-        while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
-          c = readResponse();
-        }
-        if (!c.isOk()) {
-          return c.status();
-        }
-        if (c.value().kind != Response::Kind::Continuation) {
-          queue_.push_front(std::move(c).value());
-        } else {
-          st = writeTraced(ir + "\r\n", 0, ir.size() + 2, 0);
-        }
-      }
-    }
+    st = sendAuthenticate(tag, "PLAIN", ir);
   } else {
     bool nonSync = hasCapability("LITERAL+");
     const std::string command = "LOGIN ";
@@ -733,27 +740,7 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
   const std::string ir = base64Encode(payload);
   std::fill(payload.begin(), payload.end(), '\0');
   const std::string tag = nextTag();
-  Status st;
-  if (hasCapability("SASL-IR")) {
-    const std::string command = "AUTHENTICATE " + mech + " ";
-    st = sendTagged(tag, command + ir, command.size());
-  } else {
-    st = sendTagged(tag, "AUTHENTICATE " + mech);
-    if (st.isOk()) {
-      Result<Response> c = readResponse();
-      while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
-        c = readResponse();
-      }
-      if (!c.isOk()) {
-        return c.status();
-      }
-      if (c.value().kind != Response::Kind::Continuation) {
-        queue_.push_front(std::move(c).value());
-      } else {
-        st = writeTraced(ir + "\r\n", 0, ir.size() + 2, 0);
-      }
-    }
-  }
+  Status st = sendAuthenticate(tag, mech, ir);
   if (!st.isOk()) {
     return st;
   }

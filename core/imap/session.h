@@ -168,6 +168,7 @@ class Session {
   // Reads the next response (blocking).
   Result<Response> readResponse();
   Status handleCommonUntagged(const Response& r);
+  Status sendAuthenticate(const std::string& tag, const std::string& mech, const std::string& ir);
   Status fetchImpl(const std::string& set, uint32_t first, const std::string& items,
                    const MessageFn& onMessage, const std::string& modifiers);
   Status taggedFailure(const Response& r, const std::string& what) const;
