@@ -31,6 +31,7 @@ extern "C" {
 #include "cmd_migrate.h"
 #include "engine/migrator.h"
 #include "exit_codes.h"
+#include "migrate_params.h"
 #include "net/limits.h"
 
 namespace migrate::cmd {
@@ -77,136 +78,6 @@ void setExitCode(doveadm_mail_cmd_context* ctx, int code) {
 int noMoreUsers(doveadm_mail_cmd_context*, const char** usernameR) noexcept {
   *usernameR = nullptr;
   return 0;
-}
-
-bool paramStr(doveadm_mail_cmd_context* ctx, const char* name, std::optional<std::string>& out) {
-  const char* value = nullptr;
-  if (!doveadm_cmd_param_str(ctx->cctx, name, &value) || value == nullptr) {
-    return false;
-  }
-  out = value;
-  return true;
-}
-
-bool paramBool(doveadm_mail_cmd_context* ctx, const char* name) {
-  bool value = false;
-  return doveadm_cmd_param_bool(ctx->cctx, name, &value) && value;
-}
-
-// Reads and checks the command line. Runs as root before any user is looked up, so the password
-// file may be root-only.
-Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
-  const std::pair<const char*, std::optional<std::string>*> strings[] = {
-      {"source-host", &cli.host},
-      {"source-user", &cli.user},
-      {"source-master-user", &cli.masterUser},
-      {"ca-file", &cli.caFile},
-      {"ca-dir", &cli.caDir},
-      {"source-oauth2-token-file", &cli.oauth2TokenFile},
-      {"source-oauth2-token-command", &cli.oauth2TokenCommand},
-      {"rawlog", &cli.rawlogDir},
-  };
-  for (const auto& [name, field] : strings) {
-    if (paramStr(ctx, name, *field) && field->value().empty()) {
-      return Status(ErrorKind::Config, std::string("--") + name + " is empty");
-    }
-  }
-  // run() works in the user's home directory (doveadm chdirs there): make these paths absolute now.
-  for (const auto& [name, field] : {std::pair{"--ca-file", &cli.caFile}, std::pair{"--ca-dir", &cli.caDir},
-                                    std::pair{"--source-oauth2-token-file", &cli.oauth2TokenFile},
-                                    std::pair{"--rawlog", &cli.rawlogDir}}) {
-    if (*field) {
-      Result<std::string> path = commandLinePath(**field, name);
-      if (!path.isOk()) {
-        return path.status();
-      }
-      *field = std::move(path).value();
-    }
-  }
-  std::optional<std::string> value;
-  if (paramStr(ctx, "source-port", value)) {
-    Result<uint16_t> port = parsePort(*value, "--source-port");
-    if (!port.isOk()) {
-      return port.status();
-    }
-    cli.port = port.value();
-  }
-  value.reset();
-  if (paramStr(ctx, "source-tls", value)) {
-    Result<TlsMode> mode =
-        value->empty()
-            ? Result<TlsMode>(Status(ErrorKind::Config, "empty TLS mode", "use imaps, starttls or none"))
-            : parseTlsMode(*value);
-    if (!mode.isOk()) {
-      return mode.status().withPrefix("--source-tls");
-    }
-    cli.tlsMode = mode.value();
-  }
-  cli.insecure = paramBool(ctx, "insecure");
-  cli.dryRun = paramBool(ctx, "dry-run");
-  cli.noQuotaCheck = paramBool(ctx, "no-quota-check");
-  cli.verbose = paramBool(ctx, "verbose");
-  cli.noCompress = paramBool(ctx, "no-compress");
-  value.reset();
-  if (paramStr(ctx, "max-rate", value)) {
-    Result<uint64_t> rate = net::parseByteRate(*value);
-    if (!rate.isOk()) {
-      return rate.status().withPrefix("--max-rate");
-    }
-    cli.maxRate = rate.value();
-  }
-  value.reset();
-  if (paramStr(ctx, "max-connections", value)) {
-    Result<uint32_t> count = net::parseConnectionCount(*value);
-    if (!count.isOk()) {
-      return count.status().withPrefix("--max-connections");
-    }
-    cli.maxConnections = count.value();
-  }
-
-  value.reset();
-  bool haveFile = paramStr(ctx, "source-password-file", value);
-  bool fromStdin = paramBool(ctx, "source-password-stdin");
-  if (haveFile && fromStdin) {
-    return Status(ErrorKind::Config, "--source-password-file and --source-password-stdin both given",
-                  "give only one of them");
-  }
-  if (cli.oauth2TokenFile && cli.oauth2TokenCommand) {
-    return Status(ErrorKind::Config,
-                  "--source-oauth2-token-file and --source-oauth2-token-command both given",
-                  "give only one of them");
-  }
-  if ((cli.oauth2TokenFile || cli.oauth2TokenCommand) && (haveFile || fromStdin)) {
-    return Status(
-        ErrorKind::Config,
-        std::string(cli.oauth2TokenFile ? "--source-oauth2-token-file" : "--source-oauth2-token-command") +
-            " and " + (haveFile ? "--source-password-file" : "--source-password-stdin") + " both given",
-        "log in either with a password or with an OAuth2 access token");
-  }
-  if (haveFile) {
-    std::string warning;
-    Result<std::string> password = readPasswordFile(*value, warning);
-    if (!password.isOk()) {
-      return password.status();
-    }
-    if (!warning.empty()) {
-      i_warning("migrate: %s", warning.c_str());
-    }
-    cli.password = std::move(password).value();
-  } else if (fromStdin) {
-    if (ctx->cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
-      // doveadm-server (HTTP API, doveadm -S / worker) has no stdin from the caller.
-      return Status(ErrorKind::Config, "--source-password-stdin works only on the doveadm command line",
-                    "over the doveadm server or HTTP API use --source-password-file or "
-                    "plugin { migrate_source_password }");
-    }
-    Result<std::string> password = readPasswordFd(STDIN_FILENO, "the password on stdin");
-    if (!password.isOk()) {
-      return password.status();
-    }
-    cli.password = std::move(password).value();
-  }
-  return Status::ok();
 }
 
 void addHeaders(bool dryRun) {
@@ -398,34 +269,6 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
 
 // --- doveadm vfuncs -------------------------------------------------------------------------
 
-bool cmdMigrateParseArg(doveadm_mail_cmd_context*, int c) noexcept {
-  // The values are read by name in init(); doveadm only needs to hear that the letter is ours.
-  switch (c) {
-    case 'H':
-    case 'P':
-    case 'T':
-    case 'U':
-    case 'M':
-    case 'w':
-    case 'W':
-    case 'C':
-    case 'd':
-    case 'k':
-    case 'n':
-    case 'Q':
-    case 'v':
-    case 'O':
-    case 'X':
-    case 'R':
-    case 'N':
-    case 'L':
-    case 'Z':
-      return true;
-    default:
-      return false;
-  }
-}
-
 void cmdMigrateInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
   auto* mctx = fromBase(ctx);
   Status status;
@@ -510,7 +353,7 @@ void cmdMigrateDeinit(doveadm_mail_cmd_context* ctx) noexcept {
 doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
   auto* mctx = doveadm_mail_cmd_alloc(migrate_cmd_context);
   mctx->state = nullptr;
-  mctx->ctx.v.parse_arg = cmdMigrateParseArg;
+  mctx->ctx.v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return isMigrateOptionLetter(c); };
   mctx->ctx.v.init = cmdMigrateInit;
   mctx->ctx.v.prerun = cmdMigratePrerun;
   mctx->ctx.v.run = cmdMigrateRun;
@@ -520,56 +363,12 @@ doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
   return &mctx->ctx;
 }
 
-// DOVEADM_CMD_MAIL_COMMON spelled out: its literal 0 flags do not convert to the enum in C++.
-#define MIGRATE_PARAM(opt, name, type) \
-  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
-
-// Every named option needs a short letter: doveadm 2.3.19's mail-command wrapper rejects a named
-// parameter without one ("invalid parameter: source-host", exit 64), on the CLI and the HTTP API.
-// Names to avoid: file, field, flag (special-cased by the wrapper), user, all-users, user-file,
-// socket-path, trans-flags (the common ones below).
-const doveadm_cmd_param kMigrateParams[] = {
-    MIGRATE_PARAM('A', "all-users", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('S', "socket-path", CMD_PARAM_STR),
-    MIGRATE_PARAM('u', "user", CMD_PARAM_STR),
-    MIGRATE_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
-    MIGRATE_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
-    MIGRATE_PARAM('H', "source-host", CMD_PARAM_STR),
-    // A string, not INT64: doveadm silently drops an INT64 value that does not parse.
-    MIGRATE_PARAM('P', "source-port", CMD_PARAM_STR),
-    MIGRATE_PARAM('T', "source-tls", CMD_PARAM_STR),
-    MIGRATE_PARAM('U', "source-user", CMD_PARAM_STR),
-    MIGRATE_PARAM('M', "source-master-user", CMD_PARAM_STR),
-    MIGRATE_PARAM('w', "source-password-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('W', "source-password-stdin", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('O', "source-oauth2-token-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('X', "source-oauth2-token-command", CMD_PARAM_STR),
-    MIGRATE_PARAM('C', "ca-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('d', "ca-dir", CMD_PARAM_STR),
-    MIGRATE_PARAM('k', "insecure", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('n', "dry-run", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('Q', "no-quota-check", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('v', "verbose", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('R', "max-rate", CMD_PARAM_STR),
-    MIGRATE_PARAM('N', "max-connections", CMD_PARAM_STR),
-    MIGRATE_PARAM('L', "rawlog", CMD_PARAM_STR),
-    MIGRATE_PARAM('Z', "no-compress", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
-};
-
 }  // namespace
 }  // namespace migrate::cmd
 
 extern "C" {
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
-    nullptr,
-    migrate::cmd::cmdMigrateAlloc,
-    "migrate",
-    "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
-    "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
-    "[-w <password file>|-W|-O <token file>|-X <token command>] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] "
-    "[-v] [-R <bytes per second>] [-N <connections per host>] [-L <rawlog dir>] [-Z]",
-    CMD_FLAG_NONE,
-    migrate::cmd::kMigrateParams,
+    nullptr,       migrate::cmd::cmdMigrateAlloc, "migrate", migrate::cmd::kMigrateUsage,
+    CMD_FLAG_NONE, migrate::cmd::kMigrateParams,
 };
 }
