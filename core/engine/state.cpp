@@ -10,122 +10,22 @@
 #include <sstream>
 #include <vector>
 
+#include "common/textfile.h"
 #include "engine/guid.h"
 
 namespace migrate {
 
+using textfile::escape;
+using textfile::parseI64;
+using textfile::parseU32;
+using textfile::parseU64;
+using textfile::splitTabs;
+using textfile::sysError;
+using textfile::unescape;
+
 namespace {
 
 constexpr const char* kMagic = "dovecot-migrate-state";
-
-std::string escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-bool unescape(const std::string& s, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < s.size(); i++) {
-    if (s[i] != '\\') {
-      out += s[i];
-      continue;
-    }
-    if (++i >= s.size()) {
-      return false;
-    }
-    switch (s[i]) {
-      case '\\':
-        out += '\\';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-std::vector<std::string> splitTabs(const std::string& line) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t p = line.find('\t', start);
-    if (p == std::string::npos) {
-      out.push_back(line.substr(start));
-      return out;
-    }
-    out.push_back(line.substr(start, p - start));
-    start = p + 1;
-  }
-}
-
-bool parseU64(const std::string& s, uint64_t& v) {
-  if (s.empty() || s.size() > 20) {
-    return false;
-  }
-  v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') {
-      return false;
-    }
-    uint64_t d = static_cast<uint64_t>(c - '0');
-    if (v > (UINT64_MAX - d) / 10) {
-      return false;
-    }
-    v = v * 10 + d;
-  }
-  return true;
-}
-
-bool parseU32(const std::string& s, uint32_t& v) {
-  uint64_t x = 0;
-  if (!parseU64(s, x) || x > UINT32_MAX) {
-    return false;
-  }
-  v = static_cast<uint32_t>(x);
-  return true;
-}
-
-bool parseI64(const std::string& s, int64_t& v) {
-  bool neg = !s.empty() && s[0] == '-';
-  uint64_t x = 0;
-  if (!parseU64(neg ? s.substr(1) : s, x) || x > static_cast<uint64_t>(INT64_MAX)) {
-    return false;
-  }
-  v = neg ? -static_cast<int64_t>(x) : static_cast<int64_t>(x);
-  return true;
-}
-
-Status sysError(const std::string& what, const std::string& path) {
-  return Status(ErrorKind::LocalStorage, what + " " + path + ": " + std::strerror(errno),
-                "check permissions and free space in the user's mail home");
-}
 
 }  // namespace
 
@@ -252,30 +152,14 @@ Result<AccountState> StateStore::peek(const std::string& dir, const std::string&
   AccountState fresh;
   fresh.host = host;
   fresh.user = user;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno != ENOENT) {
-      return sysError("cannot open state file", path);
-    }
+  Result<std::optional<std::string>> file = textfile::readFile(path);
+  if (!file.isOk()) {
+    return file.status().withPrefix("state file");
+  }
+  if (!file.value()) {
     return fresh;
   }
-  std::string text;
-  char buf[65536];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      ::close(fd);
-      return sysError("cannot read state file", path);
-    }
-    if (n == 0) {
-      break;
-    }
-    text.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
+  const std::string& text = *file.value();
   Result<AccountState> parsed = parseState(text);
   if (!parsed.isOk()) {
     return parsed.status().withPrefix(path);
@@ -294,34 +178,7 @@ StateStore::~StateStore() {
 
 Status StateStore::save() {
   std::string text = serializeState(state_);
-  std::string tmp = path_ + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return sysError("cannot create", tmp);
-  }
-  size_t off = 0;
-  while (off < text.size()) {
-    ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      Status st = sysError("cannot write", tmp);
-      ::close(fd);
-      return st;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) < 0) {
-    Status st = sysError("cannot fsync", tmp);
-    ::close(fd);
-    return st;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path_.c_str()) < 0) {
-    return sysError("cannot rename to", path_);
-  }
-  return Status::ok();
+  return textfile::writeFileAtomic(path_, text, true);
 }
 
 }  // namespace migrate

@@ -1,0 +1,77 @@
+#pragma once
+// The bulk input formats hosting providers use, parsed and validated as a whole before anything
+// runs (`doveadm migrate batch FILE`). Dovecot-free: the userdb check of target users is the
+// caller's (doveadm_cmd/), which reports it with the same "line N: ..." form.
+//
+// Formats (detected from the content unless given):
+//   Pairs:     `login password`  (one mailbox a line, whitespace between; the source host comes
+//              from --source-host / settings; the local user is the login)
+//   Csv:       header line
+//              source_server,source_user,source_password,source_port,source_tls,target_user,target_password,create_mailbox
+//              then one mailbox a line (RFC 4180 quoting; empty port/tls: defaults)
+//   Semicolon: `local-user;remote-imap-host;remote-user;remote-password` (no header)
+// All: UTF-8 with or without BOM, LF or CRLF, blank lines and lines starting with `#` (after
+// leading whitespace) are skipped. Passwords may contain any byte but NUL/CR/LF; Pairs passwords
+// may contain spaces (everything after the first run of whitespace, trailing whitespace kept
+// except the line end) -- see the .cpp for the exact rule.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "engine/options.h"
+
+namespace migrate::batch {
+
+enum class Format { Pairs, Csv, Semicolon };
+
+// "pairs"/"lines"/"txt" -> Pairs, "csv" -> Csv, "semicolon"/"ssv" -> Semicolon; else Config error
+// listing the accepted names.
+Result<Format> parseFormatName(const std::string& name);
+const char* formatName(Format format);
+
+struct Entry {
+  uint32_t line = 0;      // 1-based line number in the file (for "line N: ..." messages)
+  std::string localUser;  // destination (Dovecot) user
+  std::string host;       // empty: from --source-host / settings
+  std::optional<uint16_t> port;
+  std::optional<TlsMode> tlsMode;
+  std::string remoteUser;
+  std::string password;  // never logged; wiped by the owner when done
+  // CSV create_mailbox: "1"/"yes"/"true" -> true, "0"/"no"/"false"/"" -> false. Informational:
+  // Dovecot creates the mailbox on first save; a missing userdb user is still an error.
+  bool createMailbox = false;
+  // CSV target_password was non-empty: accepted and ignored (Dovecot authenticates the
+  // destination user itself), reported once as a note.
+  bool targetPasswordIgnored = false;
+};
+
+struct Problem {
+  uint32_t line = 0;        // 0: the file as a whole
+  std::string message;      // "line 12: source_port \"99999\" is not a port (1-65535)"
+  bool fatal = true;        // false: a warning (the batch may run)
+};
+
+struct ParseResult {
+  Format format = Format::Pairs;
+  std::vector<Entry> entries;
+  std::vector<Problem> problems;  // in line order; any fatal one means: run nothing
+  bool ok() const;                // no fatal problem and at least one entry
+};
+
+// Detects the format: a first non-comment line equal (case-insensitively, spaces trimmed) to the
+// CSV header -> Csv; a first data line with 3 `;` -> Semicolon; otherwise Pairs.
+Format detectFormat(const std::string& content);
+
+// Parses the whole content. `forced` overrides detection. Checks per line: field count, empty
+// login/password/user, port range, TLS mode name, NUL bytes, invalid UTF-8 in names, duplicate
+// (local user, host, remote user) lines (the later one is an error naming the earlier line).
+// Never throws; bounded work for any input (fuzzed by tests/fuzz/fuzz_batch).
+ParseResult parse(const std::string& content, std::optional<Format> forced = std::nullopt);
+
+// Overwrites every password in `entries` (best effort) before they are released.
+void wipePasswords(std::vector<Entry>& entries);
+
+}  // namespace migrate::batch

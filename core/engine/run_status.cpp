@@ -1,0 +1,202 @@
+#include "engine/run_status.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <sstream>
+#include <vector>
+
+#include "common/textfile.h"
+
+namespace migrate {
+
+namespace {
+
+constexpr const char* kMagic = "dovecot-migrate-status";
+
+std::string thisHost() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof(name) - 1) < 0) {
+    return {};
+  }
+  return name;
+}
+
+}  // namespace
+
+std::string serializeRunStatus(const RunStatus& s) {
+  using textfile::escape;
+  std::ostringstream o;
+  o << kMagic << '\t' << kRunStatusVersion << '\n';
+  o << "state\t" << escape(s.state) << '\n';
+  o << "trigger\t" << escape(s.trigger) << '\n';
+  o << "pid\t" << s.pid << '\n';
+  o << "host\t" << escape(s.host) << '\n';
+  o << "started\t" << s.started << '\n';
+  o << "updated\t" << s.updated << '\n';
+  o << "finished\t" << s.finished << '\n';
+  o << "source\t" << escape(s.source) << '\n';
+  o << "folder\t" << escape(s.folder) << '\n';
+  o << "folders_done\t" << s.foldersDone << '\n';
+  o << "folders_total\t" << s.foldersTotal << '\n';
+  o << "copied\t" << s.copied << '\n';
+  o << "skipped\t" << s.skipped << '\n';
+  o << "failed\t" << s.failed << '\n';
+  o << "bytes\t" << s.bytes << '\n';
+  o << "pending\t" << s.pending << '\n';
+  o << "error\t" << escape(s.error) << '\n';
+  o << "error_kind\t" << escape(s.errorKind) << '\n';
+  o << "consecutive_failures\t" << s.consecutiveFailures << '\n';
+  return o.str();
+}
+
+Result<RunStatus> parseRunStatus(const std::string& text) {
+  RunStatus s;
+  std::istringstream in(text);
+  std::string line;
+  uint32_t lineNo = 0;
+  auto bad = [&lineNo](const std::string& why) {
+    return Status(ErrorKind::Config, "run status line " + std::to_string(lineNo) + ": " + why,
+                  "the file is damaged: move it away (it is recreated by the next run)");
+  };
+  while (std::getline(in, line)) {
+    ++lineNo;
+    std::vector<std::string> f = textfile::splitTabs(line);
+    if (lineNo == 1) {
+      uint32_t version = 0;
+      if (f.size() != 2 || f[0] != kMagic || !textfile::parseU32(f[1], version)) {
+        return bad("not a dovecot-migrate status file");
+      }
+      if (version > static_cast<uint32_t>(kRunStatusVersion)) {
+        return bad("written by a newer dovecot-migrate (version " + f[1] + ")");
+      }
+      continue;
+    }
+    if (f.size() != 2) {
+      return bad("expected key<TAB>value");
+    }
+    const std::string& key = f[0];
+    std::string value;
+    if (!textfile::unescape(f[1], value)) {
+      return bad("bad escape in " + key);
+    }
+    bool ok = true;
+    if (key == "state") {
+      s.state = value;
+    } else if (key == "trigger") {
+      s.trigger = value;
+    } else if (key == "pid") {
+      ok = textfile::parseI64(value, s.pid);
+    } else if (key == "host") {
+      s.host = value;
+    } else if (key == "started") {
+      ok = textfile::parseI64(value, s.started);
+    } else if (key == "updated") {
+      ok = textfile::parseI64(value, s.updated);
+    } else if (key == "finished") {
+      ok = textfile::parseI64(value, s.finished);
+    } else if (key == "source") {
+      s.source = value;
+    } else if (key == "folder") {
+      s.folder = value;
+    } else if (key == "folders_done") {
+      ok = textfile::parseU32(value, s.foldersDone);
+    } else if (key == "folders_total") {
+      ok = textfile::parseU32(value, s.foldersTotal);
+    } else if (key == "copied") {
+      ok = textfile::parseU64(value, s.copied);
+    } else if (key == "skipped") {
+      ok = textfile::parseU64(value, s.skipped);
+    } else if (key == "failed") {
+      ok = textfile::parseU64(value, s.failed);
+    } else if (key == "bytes") {
+      ok = textfile::parseU64(value, s.bytes);
+    } else if (key == "pending") {
+      ok = textfile::parseU64(value, s.pending);
+    } else if (key == "error") {
+      s.error = value;
+    } else if (key == "error_kind") {
+      s.errorKind = value;
+    } else if (key == "consecutive_failures") {
+      ok = textfile::parseU32(value, s.consecutiveFailures);
+    }  // unknown keys: written by a newer minor version, ignored
+    if (!ok) {
+      return bad("bad number for " + key);
+    }
+  }
+  if (lineNo == 0) {
+    return bad("empty file");
+  }
+  return s;
+}
+
+Result<std::optional<RunStatus>> readRunStatus(const std::string& dir) {
+  const std::string path = dir + "/" + kRunStatusFile;
+  Result<std::optional<std::string>> text = textfile::readFile(path, 1u << 20);
+  if (!text.isOk()) {
+    return text.status();
+  }
+  if (!text.value()) {
+    return std::optional<RunStatus>();
+  }
+  Result<RunStatus> parsed = parseRunStatus(*text.value());
+  if (!parsed.isOk()) {
+    return parsed.status().withPrefix(path);
+  }
+  return std::optional<RunStatus>(std::move(parsed).value());
+}
+
+Status writeRunStatus(const std::string& dir, const RunStatus& status) {
+  return textfile::writeFileAtomic(dir + "/" + kRunStatusFile, serializeRunStatus(status), false);
+}
+
+bool runStatusAlive(const RunStatus& status) {
+  if (status.state != "running" || status.pid <= 0) {
+    return false;
+  }
+  if (!status.host.empty() && status.host != thisHost()) {
+    return true;  // another backend's run: we cannot tell, believe the file
+  }
+  return ::kill(static_cast<pid_t>(status.pid), 0) == 0 || errno == EPERM;
+}
+
+RunStatus beginRunStatus(const std::optional<RunStatus>& previous, const std::string& trigger,
+                         const std::string& source) {
+  RunStatus s;
+  s.state = "running";
+  s.trigger = trigger;
+  s.pid = ::getpid();
+  s.host = thisHost();
+  s.started = s.updated = static_cast<int64_t>(std::time(nullptr));
+  s.source = source;
+  if (previous) {
+    s.consecutiveFailures = previous->consecutiveFailures;
+  }
+  return s;
+}
+
+void finishRunStatus(RunStatus& s, const MigrationReport& report) {
+  const bool ok = report.status.isOk();
+  const bool cancelled = !ok && report.status.kind() == ErrorKind::Cancelled;
+  s.state = cancelled ? "stopped" : report.result();
+  s.finished = s.updated = static_cast<int64_t>(std::time(nullptr));
+  s.foldersTotal = static_cast<uint32_t>(report.folders.size());
+  s.foldersDone = ok ? s.foldersTotal : s.foldersDone;
+  s.copied = report.copied;
+  s.skipped = report.skipped;
+  s.failed = report.failed;
+  s.bytes = report.bytes;
+  s.folder.clear();
+  s.error = ok ? std::string() : report.status.describe();
+  s.errorKind = ok ? std::string() : errorKindName(report.status.kind());
+  if (ok) {
+    s.consecutiveFailures = 0;
+    s.pending = 0;
+  } else if (!cancelled) {
+    s.consecutiveFailures++;
+  }
+}
+
+}  // namespace migrate
