@@ -2,6 +2,7 @@
 // What a migration of one user did: the admin reads it as a table/JSON row; tests assert on it.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,17 @@ struct MigrationReport {
   bool quotaLimited = false;
   uint64_t quotaUsed = 0, quotaLimit = 0;
   std::vector<std::string> warnings;
+  // Why messages were not copied, by reason key, counted over all folders (the JSON report and
+  // the skip_reasons column show them):
+  //   "present"      already in the destination (earlier run, or matched by content)
+  //   "too_large"    larger than --max-size
+  //   "date"         outside --since / --before
+  //   "excluded"     in a folder left out by --exclude / --include / a preset
+  //   "duplicate"    the same message already taken from another folder (Gmail labels)
+  // `skipped` above counts "present" only, as before; the other reasons are counted here.
+  std::map<std::string, uint32_t> skippedByReason;
+  // Source folders left out, each as "name: reason" (e.g. "[Gmail]/Important: virtual folder").
+  std::vector<std::string> excludedFolders;
   uint32_t reconnects = 0;   // connections lost (or throttled) and resumed during the run
   double waitedSeconds = 0;  // time spent backing off (server throttling, reconnects)
 
