@@ -8,12 +8,16 @@
 //              from --source-host / settings; the local user is the login)
 //   Csv:       header line
 //              source_server,source_user,source_password,source_port,source_tls,target_user,target_password,create_mailbox
-//              then one mailbox a line (RFC 4180 quoting; empty port/tls: defaults)
-//   Semicolon: `local-user;remote-imap-host;remote-user;remote-password` (no header)
+//              then one mailbox a line (RFC 4180 quoting; empty port/tls: defaults). The columns
+//              may come in any order; source_port, source_tls, target_password and create_mailbox
+//              may be left out. A header separated by `;` (what Excel writes in many European
+//              locales) makes `;` the separator of the whole file.
+//   Semicolon: `local-user;remote-imap-host;remote-user;remote-password` (no header; the
+//              password is the rest of the line, so it may contain `;`)
 // All: UTF-8 with or without BOM, LF or CRLF, blank lines and lines starting with `#` (after
 // leading whitespace) are skipped. Passwords may contain any byte but NUL/CR/LF; Pairs passwords
 // may contain spaces (everything after the first run of whitespace, trailing whitespace kept
-// except the line end) -- see the .cpp for the exact rule.
+// except the line end). docs/batch-formats.md lists every rule and every message.
 
 #include <cstdint>
 #include <optional>
@@ -49,20 +53,29 @@ struct Entry {
 };
 
 struct Problem {
-  uint32_t line = 0;        // 0: the file as a whole
-  std::string message;      // "line 12: source_port \"99999\" is not a port (1-65535)"
-  bool fatal = true;        // false: a warning (the batch may run)
+  uint32_t line = 0;    // 0: the file as a whole
+  std::string message;  // "line 12: source_port \"99999\" is not a port (1-65535)"
+  bool fatal = true;    // false: a warning (the batch may run)
 };
 
 struct ParseResult {
   Format format = Format::Pairs;
+  char csvSeparator = ',';  // Csv: ',' or ';' (from the header)
+  // Empty unless ok(): nothing runs, and no password is kept, until the whole file is valid.
   std::vector<Entry> entries;
-  std::vector<Problem> problems;  // in line order; any fatal one means: run nothing
-  bool ok() const;                // no fatal problem and at least one entry
+  // In line order; any fatal one means: run nothing. At most kMaxProblems, then one summary
+  // problem (line 0) counting the rest.
+  std::vector<Problem> problems;
+  bool ok() const;  // no fatal problem and at least one entry
 };
 
-// Detects the format: a first non-comment line equal (case-insensitively, spaces trimmed) to the
-// CSV header -> Csv; a first data line with 3 `;` -> Semicolon; otherwise Pairs.
+constexpr size_t kMaxProblems = 100;
+// A longer line is an error (a binary or wrong file), reported without copying it.
+constexpr size_t kMaxLineBytes = 16384;
+
+// Detects the format from the first line that is neither blank nor a comment: it names the CSV
+// column source_server or source_user (case-insensitively) -> Csv; its text up to the first space
+// or tab contains a `;` -> Semicolon; otherwise Pairs (also for an empty file).
 Format detectFormat(const std::string& content);
 
 // Parses the whole content. `forced` overrides detection. Checks per line: field count, empty
@@ -70,6 +83,12 @@ Format detectFormat(const std::string& content);
 // (local user, host, remote user) lines (the later one is an error naming the earlier line).
 // Never throws; bounded work for any input (fuzzed by tests/fuzz/fuzz_batch).
 ParseResult parse(const std::string& content, std::optional<Format> forced = std::nullopt);
+
+// The entries in `format` (Csv: the full header, ',' separated), such that parse() gives them
+// back (line numbers aside). nullopt when an entry cannot be written in that format: Pairs needs
+// an empty host, the login as remote and local user, and a password without leading whitespace;
+// Semicolon has no port or TLS column.
+std::optional<std::string> serialize(Format format, const std::vector<Entry>& entries);
 
 // Overwrites every password in `entries` (best effort) before they are released.
 void wipePasswords(std::vector<Entry>& entries);

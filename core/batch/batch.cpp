@@ -1,0 +1,995 @@
+#include "batch/batch.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <string_view>
+#include <tuple>
+
+namespace migrate::batch {
+
+namespace {
+
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+constexpr std::string_view kPairsShape = "`login password`";
+constexpr std::string_view kSemicolonShape = "local-user;remote-imap-host;remote-user;remote-password";
+constexpr std::string_view kCsvHeader =
+    "source_server,source_user,source_password,source_port,source_tls,target_user,target_password,"
+    "create_mailbox";
+// Longest value quoted in a message; the rest is cut ("...").
+constexpr size_t kShownBytes = 60;
+
+enum class Column {
+  SourceServer,
+  SourceUser,
+  SourcePassword,
+  SourcePort,
+  SourceTls,
+  TargetUser,
+  TargetPassword,
+  CreateMailbox,
+};
+constexpr std::array<std::string_view, 8> kColumnNames = {
+    "source_server", "source_user", "source_password", "source_port",
+    "source_tls",    "target_user", "target_password", "create_mailbox",
+};
+constexpr std::array<Column, 4> kRequiredColumns = {Column::SourceServer, Column::SourceUser,
+                                                    Column::SourcePassword, Column::TargetUser};
+
+void wipe(std::string& secret) {
+  volatile char* p = secret.data();
+  for (size_t i = 0; i < secret.size(); i++) {
+    p[i] = 0;
+  }
+  secret.clear();
+}
+
+void wipeAll(std::vector<std::string>& fields) {
+  for (std::string& f : fields) {
+    wipe(f);
+  }
+  fields.clear();
+}
+
+bool isBlank(char c) {
+  return c == ' ' || c == '\t';
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && isBlank(s.front())) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && isBlank(s.back())) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  return out;
+}
+
+bool validUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = 0;
+    uint32_t cp = 0;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+      cp = c & 0x1Fu;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      cp = c & 0x0Fu;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      cp = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) {
+      return false;
+    }
+    for (size_t k = 1; k < len; k++) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0u) != 0x80u) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3Fu);
+    }
+    // Overlong forms, surrogates and code points above U+10FFFF.
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+// A value as it may appear in a message: quoted, control bytes (and, when the value is not UTF-8,
+// every byte above 0x7f) as \xNN, cut after kShownBytes. Never used for passwords.
+std::string shown(std::string_view s) {
+  const bool utf8 = validUtf8(s);
+  std::string out = "\"";
+  size_t i = 0;
+  for (; i < s.size() && i < kShownBytes; i++) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8)) {
+      static const char* const kHex = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xfu];
+    } else if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (i < s.size()) {
+    // Do not end in the middle of a UTF-8 sequence.
+    while (utf8 && !out.empty() && (static_cast<unsigned char>(out.back()) & 0xC0u) == 0x80u) {
+      out.pop_back();
+    }
+    if (utf8 && !out.empty() && static_cast<unsigned char>(out.back()) >= 0xC0) {
+      out.pop_back();
+    }
+    out += "...";
+  }
+  out += '"';
+  return out;
+}
+
+std::string plural(size_t n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// One physical line of the file, without its LF or CRLF.
+struct Line {
+  uint32_t number = 0;
+  std::string_view text;
+};
+
+class LineReader {
+ public:
+  explicit LineReader(std::string_view content) : rest_(content) {
+    if (rest_.substr(0, kBom.size()) == kBom) {
+      rest_.remove_prefix(kBom.size());
+    }
+  }
+
+  bool next(Line& line) {
+    if (done_) {
+      return false;
+    }
+    const size_t end = rest_.find('\n');
+    std::string_view text = rest_.substr(0, end);
+    if (end == std::string_view::npos) {
+      done_ = true;
+      // A file ending with a newline has no further (empty) line.
+      if (text.empty()) {
+        return false;
+      }
+    } else {
+      rest_.remove_prefix(end + 1);
+    }
+    if (!text.empty() && text.back() == '\r') {
+      text.remove_suffix(1);
+    }
+    // Files concatenated with cat keep each part's BOM.
+    if (text.substr(0, kBom.size()) == kBom) {
+      text.remove_prefix(kBom.size());
+    }
+    line.number = ++number_;
+    line.text = text;
+    return true;
+  }
+
+ private:
+  std::string_view rest_;
+  uint32_t number_ = 0;
+  bool done_ = false;
+};
+
+bool skipped(std::string_view text) {
+  const std::string_view t = trim(text);
+  return t.empty() || t.front() == '#';
+}
+
+// Whether a line names a CSV header column: any of its ','- or ';'-separated fields is
+// source_server or source_user (spaces and quotes around it ignored, any case).
+bool looksLikeCsvHeader(std::string_view text) {
+  for (const char sep : {',', ';'}) {
+    size_t start = 0;
+    while (start <= text.size()) {
+      size_t end = text.find(sep, start);
+      if (end == std::string_view::npos) {
+        end = text.size();
+      }
+      std::string_view field = trim(text.substr(start, end - start));
+      if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+        field = trim(field.substr(1, field.size() - 2));
+      }
+      if (field.size() <= 16) {
+        const std::string name = lower(field);
+        if (name == "source_server" || name == "source_user") {
+          return true;
+        }
+      }
+      start = end + 1;
+    }
+  }
+  return false;
+}
+
+bool looksLikeSemicolon(std::string_view text) {
+  const std::string_view t = trim(text);
+  const size_t blank = t.find_first_of(" \t");
+  return t.substr(0, blank).find(';') != std::string_view::npos;
+}
+
+Format detectFromLine(std::string_view text) {
+  if (looksLikeCsvHeader(text)) {
+    return Format::Csv;
+  }
+  if (looksLikeSemicolon(text)) {
+    return Format::Semicolon;
+  }
+  return Format::Pairs;
+}
+
+// RFC 4180 fields of one line. A field whose first non-blank character is '"' is quoted: it ends
+// at the next lone '"', "" stands for one '"', and only blanks may follow before the separator.
+// Unquoted fields are taken as they are (blanks and stray quotes included).
+struct CsvError {
+  enum Kind { None, Unterminated, TextAfterQuote } kind = None;
+  size_t field = 0;
+};
+
+CsvError splitCsv(std::string_view line, char sep, std::vector<std::string>& fields,
+                  std::vector<bool>& quoted) {
+  size_t i = 0;
+  const size_t n = line.size();
+  while (true) {
+    size_t j = i;
+    while (j < n && isBlank(line[j])) {
+      j++;
+    }
+    if (j < n && line[j] == '"') {
+      std::string value;
+      j++;
+      bool closed = false;
+      while (j < n) {
+        if (line[j] == '"') {
+          if (j + 1 < n && line[j + 1] == '"') {
+            value += '"';
+            j += 2;
+            continue;
+          }
+          closed = true;
+          j++;
+          break;
+        }
+        value += line[j];
+        j++;
+      }
+      if (!closed) {
+        wipe(value);
+        return {CsvError::Unterminated, fields.size()};
+      }
+      while (j < n && isBlank(line[j])) {
+        j++;
+      }
+      if (j < n && line[j] != sep) {
+        wipe(value);
+        return {CsvError::TextAfterQuote, fields.size()};
+      }
+      fields.push_back(std::move(value));
+      quoted.push_back(true);
+      if (j >= n) {
+        return {};
+      }
+      i = j + 1;
+    } else {
+      size_t end = line.find(sep, i);
+      if (end == std::string_view::npos) {
+        end = n;
+      }
+      fields.emplace_back(line.substr(i, end - i));
+      quoted.push_back(false);
+      if (end >= n) {
+        return {};
+      }
+      i = end + 1;
+    }
+  }
+}
+
+// Field values are checked with these; each returns the problem text without "line N: ".
+std::optional<std::string> checkName(const std::string& field, std::string_view value, bool allowSpaces,
+                                     const std::string& what) {
+  if (value.empty()) {
+    return field + " is empty (" + what + ")";
+  }
+  if (!validUtf8(value)) {
+    return field + " " + shown(value) +
+           " is not valid UTF-8: save the file as UTF-8 (was it exported as Latin-1 or Windows-1252?)";
+  }
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c == 0x7f) {
+      if (c == '\t' && !allowSpaces) {
+        return field + " " + shown(value) + " contains a tab";
+      }
+      if (c != '\t') {
+        return field + " " + shown(value) + " contains a control character";
+      }
+    }
+    if (c == ' ' && !allowSpaces) {
+      return field + " " + shown(value) + " contains a space";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> checkHost(const std::string& field, std::string_view value, Format format) {
+  if (value.empty()) {
+    return field + " is empty (the old IMAP server's name or address)";
+  }
+  const size_t colon = value.find(':');
+  if (colon != std::string_view::npos && value.find(':', colon + 1) == std::string_view::npos) {
+    const std::string_view port = value.substr(colon + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return field + " " + shown(value) + " contains a port: " +
+             (format == Format::Csv
+                  ? "put the port in source_port"
+                  : "this format has no port; give it with --source-port for every line, or "
+                    "use the CSV format for a port per line");
+    }
+  }
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      return field + " " + shown(value) + " is not ASCII: write an internationalized name in its xn-- form";
+    }
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '-' || c == '_' || c == ':' || c == '[' || c == ']';
+    if (!ok) {
+      return field + " " + shown(value) + " is not a host name or IP address";
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> checkPort(const std::string& field, std::string_view value,
+                                     std::optional<uint16_t>& port) {
+  if (value.empty()) {
+    return std::nullopt;
+  }
+  const bool digits = value.size() <= 5 &&
+                      std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; });
+  uint32_t v = 0;
+  if (digits) {
+    for (const char c : value) {
+      v = v * 10 + static_cast<uint32_t>(c - '0');
+    }
+  }
+  if (!digits || v == 0 || v > 65535) {
+    return field + " " + shown(value) + " is not a port (1-65535; empty: 993 for imaps, 143 otherwise)";
+  }
+  port = static_cast<uint16_t>(v);
+  return std::nullopt;
+}
+
+std::optional<std::string> checkTls(const std::string& field, std::string_view value,
+                                    std::optional<TlsMode>& mode) {
+  if (value.empty()) {
+    return std::nullopt;
+  }
+  Result<TlsMode> parsed = parseTlsMode(std::string(value));
+  if (!parsed.isOk()) {
+    return field + " " + shown(value) + " is not a TLS mode: " + parsed.status().hint() +
+           "; empty: imaps, or starttls when source_port is not 993";
+  }
+  mode = parsed.value();
+  return std::nullopt;
+}
+
+std::optional<std::string> checkYesNo(const std::string& field, std::string_view value, bool& out) {
+  const std::string v = lower(value);
+  if (v == "1" || v == "yes" || v == "true") {
+    out = true;
+    return std::nullopt;
+  }
+  if (v.empty() || v == "0" || v == "no" || v == "false") {
+    out = false;
+    return std::nullopt;
+  }
+  return field + " " + shown(value) + " is not a yes/no value (1, yes, true, 0, no, false or empty)";
+}
+
+class Parser {
+ public:
+  Parser(std::string_view content, std::optional<Format> forced) : content_(content), forced_(forced) {}
+
+  ParseResult run() {
+    if (content_.substr(0, 2) == "\xFF\xFE" || content_.substr(0, 2) == "\xFE\xFF") {
+      add(0, "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8");
+      return finish();
+    }
+    LineReader reader(content_);
+    Line line;
+    bool anyLine = false;
+    while (reader.next(line)) {
+      anyLine = true;
+      if (skipped(line.text)) {
+        continue;
+      }
+      if (!lineUsable(line)) {
+        if (firstData_ == 0) {
+          firstData_ = line.number;
+          result_.format = forced_.value_or(detectFromLine(line.text.substr(0, kMaxLineBytes)));
+          // A CSV header we cannot read leaves nothing to read the other lines with.
+          if (result_.format == Format::Csv) {
+            return finish();
+          }
+        }
+        dataLines_++;
+        continue;
+      }
+      if (firstData_ == 0) {
+        firstData_ = line.number;
+        result_.format = forced_.value_or(detectFromLine(line.text));
+        if (result_.format == Format::Csv) {
+          if (!parseHeader(line)) {
+            return finish();
+          }
+          continue;
+        }
+      }
+      dataLines_++;
+      switch (result_.format) {
+        case Format::Pairs:
+          parsePairs(line);
+          break;
+        case Format::Csv:
+          parseCsv(line);
+          break;
+        case Format::Semicolon:
+          parseSemicolon(line);
+          break;
+      }
+    }
+    if (dataLines_ == 0) {
+      if (result_.format == Format::Csv && firstData_ != 0) {
+        add(0, "the file has the CSV header (line " + std::to_string(firstData_) + ") but no mailbox lines");
+      } else if (!anyLine) {
+        add(0, "the file is empty: expected one mailbox a line");
+      } else {
+        add(0, "the file has no mailbox lines, only blank lines and comments");
+      }
+    }
+    return finish();
+  }
+
+ private:
+  void add(uint32_t line, std::string message, bool fatal = true) {
+    fatal_ = fatal_ || fatal;
+    if (result_.problems.size() >= kMaxProblems) {
+      hidden_++;
+      hiddenFatal_ = hiddenFatal_ || fatal;
+      return;
+    }
+    if (line != 0) {
+      message = "line " + std::to_string(line) + ": " + message;
+    }
+    result_.problems.push_back({line, std::move(message), fatal});
+  }
+
+  ParseResult finish() {
+    if (hidden_ > 0) {
+      result_.problems.push_back({0,
+                                  "... and " + plural(hidden_, "more problem", "more problems") +
+                                      " not shown: fix the ones above and check the file again",
+                                  hiddenFatal_});
+    }
+    if (fatal_) {
+      wipePasswords(result_.entries);
+      result_.entries.clear();
+    }
+    return std::move(result_);
+  }
+
+  // Line-level checks common to every format.
+  bool lineUsable(const Line& line) {
+    if (line.text.size() > kMaxLineBytes) {
+      add(line.number, std::to_string(line.text.size()) + " bytes long, more than the " +
+                           std::to_string(kMaxLineBytes) + " a line may have (is this the right file?)");
+      return false;
+    }
+    if (line.text.find('\0') != std::string_view::npos) {
+      add(line.number, "contains a NUL byte (is this a text file? UTF-16 must be saved as UTF-8)");
+      return false;
+    }
+    if (line.text.find('\r') != std::string_view::npos) {
+      add(line.number,
+          "contains a carriage return (CR) inside the line; lines end with LF or CRLF (old Mac line "
+          "endings?)");
+      return false;
+    }
+    return true;
+  }
+
+  std::string formatMismatch(Format looksLike) const {
+    const std::string_view shape = looksLike == Format::Pairs ? kPairsShape : kSemicolonShape;
+    std::string file;
+    switch (result_.format) {
+      case Format::Pairs:
+        file = std::string(kPairsShape) + " format";
+        break;
+      case Format::Semicolon:
+        file = std::string(kSemicolonShape) + " format";
+        break;
+      case Format::Csv:
+        file = "CSV format";
+        break;
+    }
+    return "this looks like a " + std::string(shape) + " line, but the file's first line (line " +
+           std::to_string(firstData_) + ") is in the " + file + ": one file holds one format";
+  }
+
+  void parsePairs(const Line& line) {
+    const std::string_view t = line.text.substr(line.text.find_first_not_of(" \t"));
+    const size_t blank = t.find_first_of(" \t");
+    const std::string_view login = t.substr(0, blank);
+    if (login.find(';') != std::string_view::npos) {
+      add(line.number, formatMismatch(Format::Semicolon));
+      return;
+    }
+    const size_t pwStart = blank == std::string_view::npos ? t.size() : t.find_first_not_of(" \t", blank);
+    if (pwStart == std::string_view::npos || pwStart >= t.size()) {
+      std::string why = "login " + shown(login) + " has no password after it (expected " +
+                        std::string(kPairsShape) + ", separated by spaces or tabs)";
+      if (login.find(',') != std::string_view::npos) {
+        why = "no password after " + shown(login) +
+              ": this looks like CSV, and a CSV file starts with the header line " + std::string(kCsvHeader);
+      } else if (login.find(':') != std::string_view::npos) {
+        why = "no password after " + shown(login) +
+              ": is ':' the separator? put a space or tab between login " + "and password";
+      }
+      add(line.number, why);
+      return;
+    }
+    Entry e;
+    e.line = line.number;
+    if (auto err = checkName("login", login, false, "the user to migrate")) {
+      add(line.number, *err);
+      return;
+    }
+    e.localUser = std::string(login);
+    e.remoteUser = e.localUser;
+    e.password = std::string(t.substr(pwStart));
+    if (isBlank(e.password.back())) {
+      add(line.number,
+          "the password ends with a space or tab, which is kept as part of it: remove it if it is not part "
+          "of "
+          "the password",
+          false);
+    }
+    accept(std::move(e));
+  }
+
+  void parseSemicolon(const Line& line) {
+    std::array<std::string_view, 4> parts;
+    size_t count = 0;
+    std::string_view rest = line.text;
+    while (count < 3) {
+      const size_t semi = rest.find(';');
+      if (semi == std::string_view::npos) {
+        break;
+      }
+      parts[count++] = rest.substr(0, semi);
+      rest.remove_prefix(semi + 1);
+    }
+    parts[count++] = rest;
+    if (count < 4) {
+      if (count == 1 && looksLikePairs(line.text)) {
+        add(line.number, formatMismatch(Format::Pairs));
+      } else {
+        add(line.number, plural(count, "field", "fields") +
+                             " separated by ';', expected 4: " + std::string(kSemicolonShape));
+      }
+      return;
+    }
+    Entry e;
+    e.line = line.number;
+    bool ok = true;
+    auto check = [&](std::optional<std::string> err) {
+      if (err) {
+        add(line.number, *err);
+        ok = false;
+      }
+    };
+    const std::string_view local = trim(parts[0]);
+    const std::string_view host = trim(parts[1]);
+    const std::string_view remote = trim(parts[2]);
+    check(checkName("local-user", local, false, "the Dovecot user to migrate into"));
+    check(checkHost("remote-imap-host", host, Format::Semicolon));
+    check(checkName("remote-user", remote, true, "the login at the old server"));
+    if (parts[3].empty()) {
+      check("remote-password is empty");
+    }
+    if (!ok) {
+      return;
+    }
+    e.localUser = std::string(local);
+    e.host = std::string(host);
+    e.remoteUser = std::string(remote);
+    e.password = std::string(parts[3]);
+    warnBlanks(line.number, "remote-password", e.password);
+    accept(std::move(e));
+  }
+
+  static bool looksLikePairs(std::string_view text) {
+    const std::string_view t = trim(text);
+    return t.find_first_of(" \t") != std::string_view::npos;
+  }
+
+  void warnBlanks(uint32_t line, const std::string& field, const std::string& password) {
+    if (isBlank(password.front()) || isBlank(password.back())) {
+      add(line,
+          field +
+              " starts or ends with a space or tab, which is kept as part of the password: remove it if it "
+              "is not part of the password",
+          false);
+    }
+  }
+
+  std::string columnName(size_t index) const {
+    if (index < columns_.size()) {
+      return std::string(kColumnNames[static_cast<size_t>(columns_[index])]);
+    }
+    return "field " + std::to_string(index + 1);
+  }
+
+  bool parseHeader(const Line& line) {
+    const std::string_view t = line.text;
+    result_.csvSeparator =
+        t.find(',') == std::string_view::npos && t.find(';') != std::string_view::npos ? ';' : ',';
+    if (!looksLikeCsvHeader(t)) {
+      add(line.number,
+          "a CSV file starts with the header line " + std::string(kCsvHeader) + "; this line is " + shown(t));
+      return false;
+    }
+    std::vector<std::string> names;
+    std::vector<bool> quoted;
+    const CsvError err = splitCsv(t, result_.csvSeparator, names, quoted);
+    if (err.kind != CsvError::None) {
+      add(line.number, "the CSV header has an unbalanced '\"' in column " + std::to_string(err.field + 1));
+      return false;
+    }
+    bool ok = true;
+    std::array<size_t, kColumnNames.size()> seen{};
+    for (size_t i = 0; i < names.size(); i++) {
+      const std::string name = lower(trim(names[i]));
+      const auto it = std::find(kColumnNames.begin(), kColumnNames.end(), name);
+      if (name.empty()) {
+        add(line.number,
+            "column " + std::to_string(i + 1) + " of the CSV header is empty (a separator too many?)");
+        ok = false;
+        continue;
+      }
+      if (it == kColumnNames.end()) {
+        add(line.number, "unknown column " + shown(trim(names[i])) + " in the CSV header; the columns are " +
+                             std::string(kCsvHeader));
+        ok = false;
+        continue;
+      }
+      const auto index = static_cast<size_t>(it - kColumnNames.begin());
+      if (seen[index] != 0) {
+        add(line.number, "column " + name + " appears twice in the CSV header (columns " +
+                             std::to_string(seen[index]) + " and " + std::to_string(i + 1) + ")");
+        ok = false;
+        continue;
+      }
+      seen[index] = i + 1;
+      columns_.push_back(static_cast<Column>(index));
+    }
+    for (const Column c : kRequiredColumns) {
+      if (seen[static_cast<size_t>(c)] == 0) {
+        add(line.number, "the CSV header has no " + std::string(kColumnNames[static_cast<size_t>(c)]) +
+                             " column (required: source_server, source_user, source_password, target_user)");
+        ok = false;
+      }
+    }
+    headerColumns_ = names.size();
+    return ok;
+  }
+
+  void parseCsv(const Line& line) {
+    if (looksLikeCsvHeader(line.text)) {
+      add(line.number, "a second CSV header line (the first is line " + std::to_string(firstData_) +
+                           "): were two files joined? remove this line");
+      return;
+    }
+    // The rest of a field with a line break: the line before left a quote open and this one
+    // closes it (an odd number of quotes).
+    if (unterminatedLine_ != 0 && line.number == unterminatedLine_ + 1 &&
+        std::count(line.text.begin(), line.text.end(), '"') % 2 == 1) {
+      add(line.number, "the rest of line " + std::to_string(unterminatedLine_) +
+                           ", whose quoted field continues here: a field cannot contain a line break");
+      return;
+    }
+    std::vector<std::string> fields;
+    std::vector<bool> quoted;
+    const CsvError err = splitCsv(line.text, result_.csvSeparator, fields, quoted);
+    if (err.kind == CsvError::Unterminated) {
+      unterminatedLine_ = line.number;
+      add(line.number, columnName(err.field) +
+                           ": the quoted field does not end on this line (a missing closing '\"'?); a field "
+                           "cannot contain a line break");
+      wipeAll(fields);
+      return;
+    }
+    if (err.kind == CsvError::TextAfterQuote) {
+      add(line.number, columnName(err.field) +
+                           ": text after the closing '\"'; inside a quoted field write '\"' twice (\"\")");
+      wipeAll(fields);
+      return;
+    }
+    const std::string sep(1, result_.csvSeparator);
+    if (fields.size() > headerColumns_) {
+      const bool hasPassword =
+          std::find(columns_.begin(), columns_.end(), Column::SourcePassword) != columns_.end();
+      add(line.number, plural(fields.size(), "field", "fields") + ", but the header has " +
+                           std::to_string(headerColumns_) + ": is there a '" + sep +
+                           "' in an unquoted field" + (hasPassword ? ", such as source_password" : "") +
+                           "? put that field in double quotes (\"pa" + sep +
+                           "ss\"), writing a '\"' inside it twice");
+      wipeAll(fields);
+      return;
+    }
+    if (fields.size() < headerColumns_) {
+      std::string why = plural(fields.size(), "field", "fields") + ", but the header has " +
+                        std::to_string(headerColumns_) + ": " + columnName(fields.size());
+      why += fields.size() + 1 == headerColumns_ ? " is missing" : " and the columns after it are missing";
+      if (fields.size() == 1 && (looksLikeSemicolon(line.text) || looksLikePairs(line.text))) {
+        why += "; " + formatMismatch(looksLikeSemicolon(line.text) ? Format::Semicolon : Format::Pairs);
+      }
+      add(line.number, why);
+      wipeAll(fields);
+      return;
+    }
+    Entry e;
+    e.line = line.number;
+    bool ok = true;
+    auto check = [&](std::optional<std::string> problem) {
+      if (problem) {
+        add(line.number, *problem);
+        ok = false;
+      }
+    };
+    bool passwordQuoted = false;
+    for (size_t i = 0; i < fields.size(); i++) {
+      const std::string name = columnName(i);
+      const std::string_view value = trim(fields[i]);
+      switch (columns_[i]) {
+        case Column::SourceServer:
+          check(checkHost(name, value, Format::Csv));
+          e.host = std::string(value);
+          break;
+        case Column::SourceUser:
+          check(checkName(name, value, true, "the login at the old server"));
+          e.remoteUser = std::string(value);
+          break;
+        case Column::SourcePassword:
+          if (fields[i].empty()) {
+            check(name + " is empty");
+          }
+          e.password = fields[i];
+          passwordQuoted = quoted[i];
+          break;
+        case Column::SourcePort:
+          check(checkPort(name, value, e.port));
+          break;
+        case Column::SourceTls:
+          check(checkTls(name, value, e.tlsMode));
+          break;
+        case Column::TargetUser:
+          check(checkName(name, value, false, "the Dovecot user to migrate into"));
+          e.localUser = std::string(value);
+          break;
+        case Column::TargetPassword:
+          e.targetPasswordIgnored = !fields[i].empty();
+          break;
+        case Column::CreateMailbox:
+          check(checkYesNo(name, value, e.createMailbox));
+          break;
+      }
+    }
+    wipeAll(fields);
+    if (!ok) {
+      wipe(e.password);
+      return;
+    }
+    if (!passwordQuoted) {
+      warnBlanks(line.number, "source_password", e.password);
+    }
+    if (e.targetPasswordIgnored && !targetPasswordNoted_) {
+      targetPasswordNoted_ = true;
+      add(line.number,
+          "target_password is ignored, here and on every other line that sets it: the Dovecot user logs in "
+          "through Dovecot's own passdb, which this tool never changes",
+          false);
+    }
+    accept(std::move(e));
+  }
+
+  void accept(Entry e) {
+    const auto key = std::make_tuple(e.localUser, lower(e.host), e.remoteUser);
+    const auto dup = seen_.find(key);
+    if (dup != seen_.end()) {
+      std::string what = e.localUser;
+      if (!e.host.empty() || e.remoteUser != e.localUser) {
+        what += " from " + e.remoteUser + (e.host.empty() ? std::string() : " at " + e.host);
+      }
+      add(e.line, "duplicate of line " + std::to_string(dup->second) + " (" + shown(what) +
+                      "): remove one of the two lines");
+      wipe(e.password);
+      return;
+    }
+    seen_.emplace(key, e.line);
+    const auto target = targets_.find(e.localUser);
+    if (target != targets_.end()) {
+      add(e.line,
+          shown(e.localUser) + " is also the target of line " + std::to_string(target->second) +
+              " (another source account): both accounts are merged into the same mailbox",
+          false);
+    } else {
+      targets_.emplace(e.localUser, e.line);
+    }
+    result_.entries.push_back(std::move(e));
+  }
+
+  std::string_view content_;
+  std::optional<Format> forced_;
+  ParseResult result_;
+  uint32_t firstData_ = 0;  // line number of the first line that is not blank or a comment
+  size_t dataLines_ = 0;    // lines after the CSV header that are not blank or comments
+  std::vector<Column> columns_;
+  size_t headerColumns_ = 0;
+  bool targetPasswordNoted_ = false;
+  uint32_t unterminatedLine_ = 0;  // the last line whose quoted field did not end
+  bool fatal_ = false;
+  size_t hidden_ = 0;
+  bool hiddenFatal_ = false;
+  std::map<std::tuple<std::string, std::string, std::string>, uint32_t> seen_;
+  std::map<std::string, uint32_t> targets_;
+};
+
+bool needsQuotes(const std::string& s, char sep) {
+  return s.find_first_of(std::string("\"") + sep) != std::string::npos ||
+         (!s.empty() && (isBlank(s.front()) || isBlank(s.back())));
+}
+
+std::string csvField(const std::string& s, char sep, bool alwaysQuote) {
+  if (!alwaysQuote && !needsQuotes(s, sep)) {
+    return s;
+  }
+  std::string out = "\"";
+  for (const char c : s) {
+    out += c;
+    if (c == '"') {
+      out += '"';
+    }
+  }
+  out += '"';
+  return out;
+}
+
+bool startsLikeComment(const std::string& s) {
+  return s.empty() || s.front() == '#' || isBlank(s.front()) || s.compare(0, kBom.size(), kBom) == 0;
+}
+
+}  // namespace
+
+Result<Format> parseFormatName(const std::string& name) {
+  const std::string v = lower(trim(name));
+  if (v == "pairs" || v == "lines" || v == "txt") {
+    return Format::Pairs;
+  }
+  if (v == "csv") {
+    return Format::Csv;
+  }
+  if (v == "semicolon" || v == "ssv") {
+    return Format::Semicolon;
+  }
+  return Status(ErrorKind::Config, "unknown batch file format '" + name + "'",
+                "use pairs (`login password` lines), csv (with the source_server,... header) or semicolon "
+                "(local-user;remote-imap-host;remote-user;remote-password), or leave it out to detect it");
+}
+
+const char* formatName(Format format) {
+  switch (format) {
+    case Format::Pairs:
+      return "pairs";
+    case Format::Csv:
+      return "csv";
+    case Format::Semicolon:
+      return "semicolon";
+  }
+  return "pairs";
+}
+
+bool ParseResult::ok() const {
+  return !entries.empty() &&
+         std::none_of(problems.begin(), problems.end(), [](const Problem& p) { return p.fatal; });
+}
+
+Format detectFormat(const std::string& content) {
+  LineReader reader(content);
+  Line line;
+  while (reader.next(line)) {
+    if (!skipped(line.text)) {
+      return detectFromLine(line.text.substr(0, kMaxLineBytes));
+    }
+  }
+  return Format::Pairs;
+}
+
+ParseResult parse(const std::string& content, std::optional<Format> forced) {
+  return Parser(content, forced).run();
+}
+
+std::optional<std::string> serialize(Format format, const std::vector<Entry>& entries) {
+  std::string out;
+  const char sep = ',';
+  if (format == Format::Csv) {
+    out += std::string(kCsvHeader) + "\n";
+  }
+  for (const Entry& e : entries) {
+    switch (format) {
+      case Format::Pairs:
+        if (!e.host.empty() || e.port || e.tlsMode || e.createMailbox || e.remoteUser != e.localUser ||
+            startsLikeComment(e.localUser) || e.localUser.find_first_of(" \t;") != std::string::npos ||
+            e.password.empty() || isBlank(e.password.front())) {
+          return std::nullopt;
+        }
+        out += e.localUser + " " + e.password + "\n";
+        break;
+      case Format::Semicolon:
+        if (e.port || e.tlsMode || e.createMailbox || startsLikeComment(e.localUser) ||
+            (e.localUser + e.host + e.remoteUser).find(';') != std::string::npos) {
+          return std::nullopt;
+        }
+        out += e.localUser + ";" + e.host + ";" + e.remoteUser + ";" + e.password + "\n";
+        break;
+      case Format::Csv:
+        out += csvField(e.host, sep, false) + sep + csvField(e.remoteUser, sep, false) + sep +
+               csvField(e.password, sep, true) + sep + (e.port ? std::to_string(*e.port) : std::string()) +
+               sep + (e.tlsMode ? tlsModeName(*e.tlsMode) : "") + sep + csvField(e.localUser, sep, false) +
+               sep + sep + (e.createMailbox ? "1" : "0") + "\n";
+        break;
+    }
+  }
+  if (detectFormat(out) != format) {
+    return std::nullopt;
+  }
+  return out;
+}
+
+void wipePasswords(std::vector<Entry>& entries) {
+  for (Entry& e : entries) {
+    wipe(e.password);
+  }
+}
+
+}  // namespace migrate::batch
