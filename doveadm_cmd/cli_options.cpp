@@ -148,6 +148,64 @@ Result<std::string> commandLinePath(const std::string& path, const std::string& 
   return std::string(cwd) + "/" + path;
 }
 
+Status parseFilterArgs(const FilterArgs& args, int64_t now, CliOptions& cli) {
+  if (args.include) {
+    Result<std::vector<std::string>> p = parseFolderPatterns(*args.include, "--include");
+    if (!p.isOk()) {
+      return p.status();
+    }
+    cli.include = p.value();
+  }
+  if (args.exclude) {
+    Result<std::vector<std::string>> p = parseFolderPatterns(*args.exclude, "--exclude");
+    if (!p.isOk()) {
+      return p.status();
+    }
+    cli.exclude = p.value();
+  }
+  if (args.maxSize) {
+    Result<uint64_t> size = parseMessageSize(*args.maxSize, "--max-size");
+    if (!size.isOk()) {
+      return size.status();
+    }
+    cli.maxSize = size.value();
+  }
+  if (args.since) {
+    Result<int64_t> t = parseFilterDate(*args.since, "--since", now);
+    if (!t.isOk()) {
+      return t.status();
+    }
+    cli.since = t.value();
+    cli.sinceText = *args.since;
+  }
+  if (args.before) {
+    Result<int64_t> t = parseFilterDate(*args.before, "--before", now);
+    if (!t.isOk()) {
+      return t.status();
+    }
+    cli.before = t.value();
+    cli.beforeText = *args.before;
+  }
+  if (cli.since && cli.before && *cli.since >= *cli.before) {
+    return configError(
+        "--since " + *args.since + " is not before --before " + *args.before + ": no message would be copied",
+        "--since is inclusive, --before exclusive: give an earlier --since or a later --before");
+  }
+  if (args.preset) {
+    const std::string& name = *args.preset;
+    bool ok = !name.empty() && name.size() <= 64 &&
+              name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") ==
+                  std::string::npos;
+    if (!ok) {
+      return configError("--preset: '" + name + "' is not a preset name",
+                         "use generic, gmail, office365, exchange, or a preset defined in plugin { "
+                         "migrate_preset_<name>_... } (letters, digits and '-')");
+    }
+    cli.preset = name;
+  }
+  return Status::ok();
+}
+
 void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.host) {
     source.host = *cli.host;
@@ -180,6 +238,26 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.noCompress) {
     source.compress = false;
   }
+  if (cli.include) {
+    source.filter.include = *cli.include;
+  }
+  if (cli.exclude) {
+    source.filter.exclude = *cli.exclude;
+  }
+  if (cli.maxSize) {
+    source.filter.maxSize = *cli.maxSize;
+  }
+  if (cli.since) {
+    source.filter.since = *cli.since;
+    source.filter.sinceText = cli.sinceText.value_or("");
+  }
+  if (cli.before) {
+    source.filter.before = *cli.before;
+    source.filter.beforeText = cli.beforeText.value_or("");
+  }
+  if (cli.preset) {
+    source.presetName = *cli.preset;
+  }
   if (cli.password || cli.oauth2TokenFile || cli.oauth2TokenCommand) {
     wipeSecret(source.password);
     source.oauth2TokenFile.clear();
@@ -204,6 +282,18 @@ Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions f
   SourceOptions& source = options.source;
   if (source.user.empty()) {
     source.user = localUser;
+  }
+  // The preset's host, port and TLS mode fill in what neither the settings nor the command line set.
+  if (Result<Preset> preset = applyPreset(source); !preset.isOk()) {
+    wipeSecret(source.password);
+    return preset.status().withPrefix(localUser);
+  }
+  if (source.filter.since != 0 && source.filter.before != 0 && source.filter.since >= source.filter.before) {
+    wipeSecret(source.password);
+    return configError("for " + localUser + ": --since " + formatDate(source.filter.since) +
+                           " is not before --before " + formatDate(source.filter.before) +
+                           ": no message would be copied",
+                       "check the dates (--since is inclusive, --before exclusive)");
   }
   if (source.host.empty()) {
     wipeSecret(source.password);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/options.h"
@@ -41,7 +42,25 @@ struct CliOptions {
   // migrate_compress.
   std::optional<std::string> rawlogDir;
   bool noCompress = false;
+  // --include / --exclude (comma-separated folder patterns), --max-size, --since / --before,
+  // --preset: override migrate_include, migrate_exclude, migrate_max_size, migrate_since,
+  // migrate_before and migrate_preset (docs/presets-and-filters.md).
+  std::optional<std::vector<std::string>> include;
+  std::optional<std::vector<std::string>> exclude;
+  std::optional<uint64_t> maxSize;
+  std::optional<int64_t> since;
+  std::optional<int64_t> before;
+  std::optional<std::string> sinceText;
+  std::optional<std::string> beforeText;
+  std::optional<std::string> preset;
 };
+
+// Checks and converts the filter and preset options given as text (by name, as on the command
+// line: "--max-size" ...) into `cli`. Unset values are nullopt. Config errors name the option.
+struct FilterArgs {
+  std::optional<std::string> include, exclude, maxSize, since, before, preset;
+};
+Status parseFilterArgs(const FilterArgs& args, int64_t now, CliOptions& cli);
 
 // "1".."65535". `option` names the option in the error ("--source-port").
 Result<uint16_t> parsePort(const std::string& value, const std::string& option);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <ctime>
 #include <optional>
 #include <string>
 #include <utility>
@@ -103,6 +104,18 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
     cli.maxConnections = count.value();
   }
 
+  FilterArgs filterArgs;
+  paramStr(ctx, "include", filterArgs.include);
+  paramStr(ctx, "exclude", filterArgs.exclude);
+  paramStr(ctx, "max-size", filterArgs.maxSize);
+  paramStr(ctx, "since", filterArgs.since);
+  paramStr(ctx, "before", filterArgs.before);
+  paramStr(ctx, "preset", filterArgs.preset);
+  Status filters = parseFilterArgs(filterArgs, static_cast<int64_t>(std::time(nullptr)), cli);
+  if (!filters.isOk()) {
+    return filters;
+  }
+
   value.reset();
   bool haveFile = paramStr(ctx, "source-password-file", value);
   bool fromStdin = paramBool(ctx, "source-password-stdin");
@@ -183,6 +196,15 @@ const doveadm_cmd_param kMigrateParams[] = {
     MIGRATE_PARAM('N', "max-connections", CMD_PARAM_STR),
     MIGRATE_PARAM('L', "rawlog", CMD_PARAM_STR),
     MIGRATE_PARAM('Z', "no-compress", CMD_PARAM_BOOL),
+    // Lists are comma-separated: the mail-command wrapper cannot pass a CMD_PARAM_ARRAY with a
+    // short letter (2.3.19 panics "Cannot convert parameter ... to short opt"), and a repeated
+    // string option keeps only its last value.
+    MIGRATE_PARAM('i', "include", CMD_PARAM_STR),
+    MIGRATE_PARAM('e', "exclude", CMD_PARAM_STR),
+    MIGRATE_PARAM('z', "max-size", CMD_PARAM_STR),
+    MIGRATE_PARAM('s', "since", CMD_PARAM_STR),
+    MIGRATE_PARAM('b', "before", CMD_PARAM_STR),
+    MIGRATE_PARAM('p', "preset", CMD_PARAM_STR),
     MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
 };
 
@@ -190,7 +212,9 @@ const char kMigrateUsage[] =
     "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
     "[-T imaps|starttls|none] [-U <source user>] [-M <master user>] "
     "[-w <password file>|-W|-O <token file>|-X <token command>] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] "
-    "[-v] [-R <bytes per second>] [-N <connections per host>] [-L <rawlog dir>] [-Z]";
+    "[-v] [-R <bytes per second>] [-N <connections per host>] [-L <rawlog dir>] [-Z] "
+    "[-p generic|gmail|office365|exchange|<preset>] [-i <folders>] [-e <folders>] [-z <max size>] "
+    "[-s <since date>] [-b <before date>]";
 
 bool isMigrateOptionLetter(int c) noexcept {
   // The values are read by name in parseCommandLine(); doveadm only needs to hear that the letter

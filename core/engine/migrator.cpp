@@ -7,6 +7,7 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -14,6 +15,8 @@
 #include "engine/guid.h"
 #include "engine/oauth2_token.h"
 #include "engine/plan.h"
+#include "engine/preset.h"
+#include "engine/selection.h"
 #include "engine/state.h"
 #include "imap/command.h"
 #include "imap/session.h"
@@ -24,6 +27,17 @@ namespace migrate {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Rules that skip whatever either of `a` and `b` skips.
+MessageRules narrowest(const MessageRules& a, const MessageRules& b) {
+  auto minNonZero = [](auto x, auto y) { return x == 0 ? y : y == 0 ? x : std::min(x, y); };
+  MessageRules r;
+  r.maxSize = minNonZero(a.maxSize, b.maxSize);
+  r.since = std::max(a.since, b.since);
+  r.before = minNonZero(a.before, b.before);
+  r.dedupe = a.dedupe || b.dedupe;
+  return r;
+}
 
 constexpr const char* kFetchItems = "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]";
 
@@ -40,7 +54,22 @@ class Migration {
             const TransportFactory& connect)
       : opt_(options), sink_(sink), progress_(progress), connect_(connect) {
     src_ = opt_.source;
+    Result<Preset> preset = applyPreset(src_);
+    if (preset.isOk()) {
+      preset_ = preset.value();
+    } else {
+      presetError_ = preset.status();
+    }
     src_.applyDefaults();
+    filter_ = src_.filter;
+    if (filter_.maxSize == 0) {
+      filter_.maxSize = preset_.maxSize;
+    }
+    rules_.maxSize = filter_.maxSize;
+    rules_.since = filter_.since;
+    rules_.before = filter_.before;
+    maxRate_ = opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate;
+    maxConnections_ = opt_.maxConnectionsPerHost != 0 ? opt_.maxConnectionsPerHost : preset_.maxConnections;
   }
 
   MigrationReport run() {
@@ -48,7 +77,8 @@ class Migration {
     report_.user = opt_.localUser;
     report_.source = src_.describe();
     report_.dryRun = opt_.dryRun;
-    Status st = runWithRetries();
+    Status st = presetError_.isOk() ? runWithRetries() : presetError_;
+    tallySkips();
     if (session_) {
       if (st.isOk()) {
         (void)session_->logout();
@@ -165,6 +195,92 @@ class Migration {
     return st;
   }
 
+  // Moves what the filters and exclusions skipped into the report (once, after every attempt).
+  void tallySkips() {
+    for (FolderReport& f : report_.folders) {
+      auto it = filtered_.find(f.source);
+      if (it != filtered_.end()) {
+        for (const auto& [uid, reason] : it->second) {
+          f.skippedByReason[reason]++;
+        }
+      }
+      if (f.skipped > 0) {
+        f.skippedByReason[kSkipPresent] = f.skipped;
+      }
+    }
+    for (const auto& [folder, uids] : filtered_) {
+      for (const auto& [uid, reason] : uids) {
+        report_.skippedByReason[reason]++;
+      }
+    }
+    for (const auto& [folder, e] : excluded_) {
+      if (e.first > 0) {
+        report_.skippedByReason[kSkipExcluded] += e.first;
+      }
+      report_.excludedFolders.push_back(e.second);
+    }
+    if (report_.skipped > 0) {
+      report_.skippedByReason[kSkipPresent] = report_.skipped;
+    }
+  }
+
+  // Why a planned folder is left out ("" : it is not).
+  std::string exclusionReason(const PlannedFolder& f) const {
+    auto matches = [&f](const std::string& pattern) {
+      return folderPatternMatches(pattern, f.sourceName, f.delimiter, f.sourceSpecialUse, f.important);
+    };
+    if (!filter_.include.empty() && std::none_of(filter_.include.begin(), filter_.include.end(), matches)) {
+      return "not in --include";
+    }
+    for (const std::string& p : filter_.exclude) {
+      if (matches(p)) {
+        return "--exclude " + p;
+      }
+    }
+    if (std::any_of(preset_.exclude.begin(), preset_.exclude.end(), matches)) {
+      return preset_.excludeReason;
+    }
+    return {};
+  }
+
+  // Gmail: the labels whose messages are copied from another folder, so that the \All folder
+  // skips them. System labels by the special use of the folder that is copied; user labels by name.
+  std::set<std::string> copiedLabels(const std::vector<const PlannedFolder*>& copied) const {
+    std::set<std::string> out;
+    for (const PlannedFolder* f : copied) {
+      if ((f->sourceSpecialUse & kSpecialAll) != 0) {
+        continue;
+      }
+      out.insert(f->rawName);
+      if (f->isInbox) {
+        out.insert("\\inbox");
+      }
+      const std::pair<uint8_t, const char*> kSystem[] = {{kSpecialSent, "\\sent"},
+                                                         {kSpecialDrafts, "\\draft"},
+                                                         {kSpecialTrash, "\\trash"},
+                                                         {kSpecialJunk, "\\spam"}};
+      for (const auto& [use, label] : kSystem) {
+        if ((f->sourceSpecialUse & use) != 0) {
+          out.insert(label);
+        }
+      }
+    }
+    return out;
+  }
+
+  bool hasCopiedLabel(const std::vector<std::string>& labels) const {
+    for (const std::string& l : labels) {
+      std::string key = l;
+      if (!key.empty() && key[0] == '\\') {
+        std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+      }
+      if (copiedLabels_.count(key) != 0) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   void event(const std::string& folder, uint32_t done, uint32_t total, const std::string& text) {
     if (progress_) {
       ProgressEvent e;
@@ -244,8 +360,8 @@ class Migration {
     if (!t.isOk()) {
       return t.status();
     }
-    if (opt_.maxBytesPerSecond > 0) {
-      t = net::rateLimited(std::move(t).value(), src_.host, opt_.maxBytesPerSecond);
+    if (maxRate_ > 0) {
+      t = net::rateLimited(std::move(t).value(), src_.host, maxRate_);
     }
     imap::SessionOptions so;
     so.tempDir = sink_.tempDir();
@@ -275,8 +391,7 @@ class Migration {
   // A connection slot of the source host (maxConnectionsPerHost), held while session_ lives (a
   // re-login on a new connection keeps it). Waits, polling `cancelled`, while the host is full.
   Status acquireSlot() {
-    std::shared_ptr<net::ConnectionLimiter> limiter =
-        net::connectionLimitFor(src_.host, opt_.maxConnectionsPerHost);
+    std::shared_ptr<net::ConnectionLimiter> limiter = net::connectionLimitFor(src_.host, maxConnections_);
     if (!limiter) {
       return Status::ok();
     }
@@ -418,6 +533,13 @@ class Migration {
     uint32_t reconciledSkipped = 0;
     uint32_t listedMaxUid = 0;
     uint32_t reconciledUidValidity = 0;
+    std::string excluded;  // why the folder is left out ("" : it is not)
+    MessageRules rules;    // the message filter for this folder
+    // The stored rules may have skipped messages that `rules` take: list the folder from UID 1
+    // and copy those (oldRules: the stored rules at the start, lastUidBefore: the last UID then).
+    bool rescan = false;
+    MessageRules oldRules;
+    uint32_t lastUidBefore = 0;
   };
 
   Status runInner() {
@@ -479,6 +601,18 @@ class Migration {
     pin.destSeparator = sink_.separator();
     pin.destUnsafeChars = sink_.unsafeNameChars();
     pin.destFolders = std::move(dest).value();
+    if (src_.presetName.empty() && preset_.name.empty() && session_->hasCapability("X-GM-EXT-1")) {
+      // Without the gmail preset every message would come twice: from its label and from All Mail.
+      preset_ = *builtinPreset("gmail");
+      preset_.name.clear();
+      if (!gmailWarned_) {
+        gmailWarned_ = true;
+        report_.warnings.push_back(
+            "the source is Gmail (X-GM-EXT-1): its folder rules apply (views left out, All Mail only for "
+            "unlabelled mail); --preset generic copies every folder as it is");
+      }
+    }
+    pin.folderRules = preset_.folderRules;
     plan_ = buildPlan(pin);
     for (const std::string& w : plan_.warnings) {
       report_.warnings.push_back(w);
@@ -499,11 +633,33 @@ class Migration {
       return statuses.status();
     }
     std::vector<FolderWork> work(selectable.size());
+    std::vector<const PlannedFolder*> copied;
+    for (const PlannedFolder* f : selectable) {
+      if (exclusionReason(*f).empty()) {
+        copied.push_back(f);
+      }
+    }
+    copiedLabels_ = copiedLabels(copied);
+    const bool gmailLabels = preset_.gmailLabels && session_->hasCapability("X-GM-EXT-1");
     for (size_t i = 0; i < selectable.size(); i++) {
       FolderWork& w = work[i];
       w.plan = selectable[i];
       w.status = statuses.value().statuses[i];
       w.statusError = statuses.value().errors[i];
+      w.excluded = exclusionReason(*w.plan);
+      w.rules = rules_;
+      w.rules.dedupe = gmailLabels && (w.plan->sourceSpecialUse & kSpecialAll) != 0;
+      if (!w.excluded.empty()) {
+        excluded_[w.plan->sourceName] = {w.statusError.isOk() ? w.status.messages : 0,
+                                         w.plan->sourceName + ": " + w.excluded};
+        if (w.plan->isInbox) {
+          st = checkSourceIsSelf(w.status);
+          if (!st.isOk()) {
+            return st;
+          }
+        }
+        continue;
+      }
       auto it = as->folders.find(w.plan->rawName);
       w.known = it != as->folders.end() && it->second.uidValidity != 0;
       FolderState& fs = as->folders[w.plan->rawName];
@@ -515,11 +671,18 @@ class Migration {
       report_.sourceMessages += w.status.messages;
       w.uidValidityChanged = w.known && fs.uidValidity != w.status.uidValidity;
       w.firstNewUid = (w.known && !w.uidValidityChanged) ? fs.lastUid + 1 : 1;
+      w.oldRules = fs.rules;
+      w.lastUidBefore = fs.lastUid;
+      w.rescan = w.known && !w.uidValidityChanged && fs.lastUid > 0 && fs.rules.widenedBy(w.rules);
+      if (w.rescan) {
+        w.firstNewUid = 1;
+      }
       bool noNewUids = w.known && !w.uidValidityChanged && fs.complete && fs.uidNext == w.status.uidNext &&
                        w.firstNewUid >= w.status.uidNext;
       bool noFlagChanges = condstore ? (fs.highestModSeq != 0 && fs.highestModSeq == w.status.highestModSeq)
                                      : w.status.messages == 0;
-      w.nothingNew = noNewUids && noFlagChanges && fs.destName == w.plan->destName;
+      w.nothingNew =
+          noNewUids && noFlagChanges && fs.destName == w.plan->destName && !w.rescan && fs.retryUids.empty();
       if (w.plan->isInbox) {
         st = checkSourceIsSelf(w.status);
         if (!st.isOk()) {
@@ -546,7 +709,7 @@ class Migration {
     uint64_t neededMessages = 0;
     if (needSizes) {
       for (FolderWork& w : work) {
-        if (!w.statusError.isOk() || w.nothingNew || w.status.messages == 0) {
+        if (!w.excluded.empty() || !w.statusError.isOk() || w.nothingNew || w.status.messages == 0) {
           continue;
         }
         st = prescan(w);
@@ -593,6 +756,9 @@ class Migration {
         return Status(ErrorKind::Cancelled,
                       "stopped on request after copying " + std::to_string(report_.copied) + " messages",
                       "what was copied stays; run the same command again to continue");
+      }
+      if (!w.excluded.empty()) {
+        continue;
       }
       FolderReport fr;
       fr.source = w.plan->sourceName;
@@ -670,12 +836,23 @@ class Migration {
       uint32_t uid;
       uint64_t size;
       ContentKey key;
+      std::vector<std::string> labels;
     };
     std::vector<Listed> listed;
-    const char* items = destFrom != 0 ? "UID RFC822.SIZE INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"
-                                      : "UID RFC822.SIZE";
+    const MessageRules& old = w.oldRules;
+    std::string items = "UID RFC822.SIZE";
+    if (destFrom != 0 || w.rules.since != 0 || w.rules.before != 0 ||
+        (w.rescan && (old.since != 0 || old.before != 0))) {
+      items += " INTERNALDATE";
+    }
+    if (w.rules.dedupe || (w.rescan && old.dedupe)) {
+      items += " X-GM-LABELS";
+    }
+    if (destFrom != 0) {
+      items += " BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]";
+    }
     Status st = session_->uidFetch(first, 0, items, [&](const imap::FetchedMessage& m) {
-      listed.push_back({m.uid, m.size, ContentKey{m.messageId, m.internalDate, m.size, 0, {}}});
+      listed.push_back({m.uid, m.size, ContentKey{m.messageId, m.internalDate, m.size, 0, {}}, m.gmLabels});
       return Status::ok();
     });
     if (!st.isOk()) {
@@ -700,8 +877,13 @@ class Migration {
         }
       }
     }
+    std::map<uint32_t, const char*>& filtered = filtered_[w.plan->sourceName];
     for (const Listed& l : listed) {
       w.listedMaxUid = std::max(w.listedMaxUid, l.uid);
+      if (w.rescan && l.uid <= w.lastUidBefore && skipReason(old, l.size, l.key.internalDate) == nullptr &&
+          !(old.dedupe && hasCopiedLabel(l.labels))) {
+        continue;  // taken by an earlier run (it may have been deleted here since: not again)
+      }
       if (destFrom != 0) {
         if (destGuids.count(sourceMessageGuid(src_.user, w.plan->rawName, uidValidity, l.uid)) != 0) {
           w.reconciledSkipped++;
@@ -714,6 +896,15 @@ class Migration {
           continue;
         }
       }
+      const char* reason = skipReason(w.rules, l.size, l.key.internalDate);
+      if (reason == nullptr && w.rules.dedupe && hasCopiedLabel(l.labels)) {
+        reason = kSkipDuplicate;
+      }
+      if (reason != nullptr) {
+        filtered[l.uid] = reason;
+        continue;
+      }
+      filtered.erase(l.uid);
       w.toCopy.emplace_back(l.uid, l.size);
     }
     w.reconciledUidValidity = uidValidity;
@@ -734,6 +925,9 @@ class Migration {
     Result<DestFolderStatus> d = sink_.folderStatus(w.plan->destName);
     if (d.isOk()) {
       destFrom = uncertainFrom(w, d.value());
+      if (w.rescan && d.value().messages > 0) {
+        destFrom = 1;  // anything the stored rules skipped may have come in another way since
+      }
     } else if (d.status().kind() != ErrorKind::NotFound) {
       return d.status();
     }
@@ -808,6 +1002,7 @@ class Migration {
       fs.preserveUids = dst.value().uidValidity == w.status.uidValidity && dst.value().messages == 0 &&
                         dst.value().uidNext <= 1;
       fs.complete = false;
+      fs.rules = MessageRules();
       if (store_) {
         Status ss = store_->save();
         if (!ss.isOk()) {
@@ -828,6 +1023,8 @@ class Migration {
       fs.complete = false;
       fs.destName = pf.destName;
       fs.destUidNext = dst.value().uidNext;
+      fs.rules = MessageRules();
+      fs.retryUids.clear();  // UIDs of the old UIDVALIDITY
     }
     if (fs.destName != pf.destName) {
       // The plan now puts this folder elsewhere (e.g. a special-use folder appeared locally):
@@ -854,6 +1051,9 @@ class Migration {
       destFrom = dst.value().messages > 0 ? 1 : 0;
       fs.uidValidity = ex.uidValidity;
       fs.lastUid = 0;
+      fs.rules = MessageRules();
+      fs.retryUids.clear();
+      w.rescan = false;
       fs.preserveUids = false;
       fr.uidsPreserved = false;
     }
@@ -896,7 +1096,14 @@ class Migration {
     }
 
     uint32_t first = fs.lastUid + 1;
-    if (ex.uidNext != 0 && first >= ex.uidNext) {
+    if (w.rescan) {
+      first = 1;
+      destFrom = dst.value().messages > 0 ? 1 : 0;
+    }
+    // The messages the server sent without content last time: fetched again (below the last UID).
+    const std::set<uint32_t> retry = fs.retryUids;
+    if (ex.uidNext != 0 && first >= ex.uidNext && retry.empty()) {
+      fs.rules = w.rescan ? w.rules : narrowest(fs.rules, w.rules);
       fs.uidNext = ex.uidNext;
       fs.highestModSeq = ex.highestModSeq;
       fs.complete = true;
@@ -907,7 +1114,7 @@ class Migration {
     if (w.reconciledUidValidity != fs.uidValidity) {
       w.reconciled = false;
     }
-    if (!w.reconciled && destFrom != 0) {
+    if (!w.reconciled && (destFrom != 0 || w.rules.any() || w.rescan)) {
       Status rs = reconcile(w, fs.uidValidity, first, pf.destName, destFrom);
       if (!rs.isOk()) {
         return rs;
@@ -923,6 +1130,16 @@ class Migration {
     uint64_t batchBytes = 0;
     uint32_t batchMaxUid = 0;
     uint32_t total = ex.messages;
+    // Source UIDs at or below the last UID that this pass copies: retries, and what a rescan found.
+    std::set<uint32_t> below = retry;
+    if (w.reconciled) {
+      for (const auto& p : w.toCopy) {
+        if (p.first <= fs.lastUid) {
+          below.insert(p.first);
+        }
+      }
+    }
+    std::vector<uint32_t> retriedInBatch;  // leave the retry list when their batch is committed
     auto commit = [&]() -> Status {
       Result<Sink::CommitResult> cr = sink_.commitBatch();
       if (!cr.isOk()) {
@@ -931,6 +1148,12 @@ class Migration {
       if (batchMaxUid > fs.lastUid) {
         fs.lastUid = batchMaxUid;
       }
+      // The UIDs up to lastUid are now decided by these rules too.
+      fs.rules = narrowest(fs.rules, w.rules);
+      for (uint32_t u : retriedInBatch) {
+        fs.retryUids.erase(u);
+      }
+      retriedInBatch.clear();
       fs.destUidNext = cr.value().uidNext;
       fs.destUidValidity = cr.value().uidValidity;
       batchCount = 0;
@@ -946,9 +1169,10 @@ class Migration {
     uint32_t stopUid = 0;
     uint64_t stopSize = 0;
     auto onMessage = [&](const imap::FetchedMessage& m) -> Status {
-      if (m.uid <= fs.lastUid) {
+      if (m.uid <= fs.lastUid && below.count(m.uid) == 0) {
         return Status::ok();
       }
+      below.erase(m.uid);  // once, also when the server sends a message twice
       if (opt_.cancelled && opt_.cancelled()) {
         stop = Status(ErrorKind::Cancelled,
                       "stopped on request in folder '" + pf.destName + "' after copying " +
@@ -958,9 +1182,10 @@ class Migration {
       }
       if (m.body == nullptr) {
         fr.failed++;
+        fs.retryUids.insert(m.uid);
         report_.warnings.push_back("folder '" + pf.sourceName + "': the server sent no content for UID " +
-                                   std::to_string(m.uid) + "; not copied");
-        batchMaxUid = m.uid;
+                                   std::to_string(m.uid) + "; not copied, the next run fetches it again");
+        batchMaxUid = std::max(batchMaxUid, m.uid);
         return Status::ok();
       }
       IncomingMessage im;
@@ -969,7 +1194,8 @@ class Migration {
       im.flags = m.flags;
       im.internalDate = m.internalDate;
       im.tzOffsetMinutes = m.tzOffsetMinutes;
-      im.wantUid = fs.preserveUids ? m.uid : 0;
+      // A message below the UIDs copied before (a retry, a rescan) cannot keep its UID.
+      im.wantUid = fs.preserveUids && m.uid > w.lastUidBefore ? m.uid : 0;
       im.body = m.body;
       Status s = sink_.save(im);
       if (!s.isOk()) {
@@ -982,7 +1208,10 @@ class Migration {
       folderCopied_++;
       fr.bytes += m.body->size();
       report_.bytes += m.body->size();
-      batchMaxUid = m.uid;
+      batchMaxUid = std::max(batchMaxUid, m.uid);
+      if (retry.count(m.uid) != 0) {
+        retriedInBatch.push_back(m.uid);
+      }
       batchCount++;
       batchBytes += m.body->size();
       if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes) {
@@ -999,11 +1228,28 @@ class Migration {
     };
 
     Status fst;
-    if (w.reconciled) {
+    if (!retry.empty()) {
+      std::set<uint32_t> seen;
+      fst = session_->uidFetchSet(imap::compressUidSet(std::vector<uint32_t>(retry.begin(), retry.end())),
+                                  kFetchItems, [&](const imap::FetchedMessage& m) {
+                                    seen.insert(m.uid);
+                                    return onMessage(m);
+                                  });
+      if (fst.isOk() && stop.isOk()) {
+        for (uint32_t u : retry) {
+          if (seen.count(u) == 0) {
+            fs.retryUids.erase(u);  // no longer at the source
+          }
+        }
+      }
+    }
+    if (!fst.isOk() || !stop.isOk()) {
+      // handled below
+    } else if (w.reconciled) {
       // Only what is missing, in UID sets of a bounded size.
       std::vector<uint32_t> uids;
       for (const auto& p : w.toCopy) {
-        if (p.first > fs.lastUid) {
+        if (p.first > fs.lastUid || below.count(p.first) != 0) {
           uids.push_back(p.first);
         }
       }
@@ -1037,6 +1283,9 @@ class Migration {
     if (!st.isOk()) {
       return st;
     }
+    if (w.rescan) {
+      fs.rules = w.rules;  // every UID was decided again by these rules
+    }
     fs.uidNext = ex.uidNext;
     fs.highestModSeq = ex.highestModSeq;
     fs.complete = true;
@@ -1059,6 +1308,19 @@ class Migration {
   std::unique_ptr<StateStore> store_;
   FolderPlan plan_;
   uint32_t folderCopied_ = 0;
+  Preset preset_;       // resolved from src_.presetName (or gmail's, detected by X-GM-EXT-1)
+  Status presetError_;  // an unknown preset or a bad admin preset setting
+  MessageFilter filter_;
+  MessageRules rules_;  // from filter_; dedupe is set per folder
+  uint64_t maxRate_ = 0;
+  uint32_t maxConnections_ = 0;
+  bool gmailWarned_ = false;
+  std::set<std::string> copiedLabels_;  // Gmail: see copiedLabels()
+  // Skipped by the filters and the folder exclusions, kept across the attempts of a run so that
+  // a reconnect does not count a message twice: source folder -> UID -> reason, and source
+  // folder -> (messages, "name: reason").
+  std::map<std::string, std::map<uint32_t, const char*>> filtered_;
+  std::map<std::string, std::pair<uint32_t, std::string>> excluded_;
 };
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string>
 
+#include "engine/preset.h"
+#include "engine/selection.h"
 #include "net/transport.h"
 
 namespace migrate {
@@ -37,6 +39,14 @@ struct SourceOptions {
   // Non-empty: a wire trace of every connection in this directory (net/rawlog_transport.h),
   // passwords and tokens redacted. It must exist and be writable by the user the run is as.
   std::string rawlogDir;
+  // Which mail to take (docs/presets-and-filters.md). They are source options because the
+  // user's settings (plugin { migrate_* }, userdb) reach the engine through SourceOptions.
+  // presetName: "generic", "gmail", "office365", "exchange" or an admin preset in
+  // `adminPresets` (settings migrate_preset_<name>_*); "" is none, and a Gmail server (X-GM-EXT-1)
+  // then gets the gmail preset's folder rules. The engine resolves it (applyPreset()).
+  std::string presetName;
+  PresetDefinitions adminPresets;
+  MessageFilter filter;
 
   // Fills in the port/TLS defaults described above.
   void applyDefaults();

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "engine/selection.h"
 #include "imap/mutf7.h"
 
 namespace migrate {
@@ -272,6 +273,9 @@ FolderPlan buildPlan(const PlanInput& in) {
       slashPath += (i ? "/" : "") + c.levels[i];
     }
     c.f.sourceName = joinedSrc;
+    c.f.delimiter = e.delimiter == 0 ? '/' : e.delimiter;
+    c.f.important = e.hasAttribute("\\Important") || iequals(slashPath, "[Gmail]/Important") ||
+                    iequals(slashPath, "[Google Mail]/Important");
     uint8_t attrUse = specialUseFromAttributes(e.attributes);
     if (attrUse != kSpecialNone) {
       haveAttributeSpecialUse = true;
@@ -290,6 +294,30 @@ FolderPlan buildPlan(const PlanInput& in) {
       if (!c.byAttribute) {
         c.f.specialUse = kSpecialNone;
       }
+    }
+  }
+
+  // Preset rules (rule 7): they override the server's marks and the well-known names.
+  std::map<std::string, std::vector<std::string>> ruleRoots;  // slash path -> fallback dest levels
+  for (Candidate& c : cands) {
+    c.f.sourceSpecialUse = c.f.specialUse;
+    for (const FolderRule& r : in.folderRules) {
+      if (!folderPatternMatches(r.pattern, c.f.sourceName, c.f.delimiter, c.f.sourceSpecialUse,
+                                c.f.important)) {
+        continue;
+      }
+      std::string path;
+      for (size_t i = 0; i < c.levels.size(); i++) {
+        path += (i ? "/" : "") + c.levels[i];
+      }
+      if (r.specialUse != kSpecialNone) {
+        c.f.specialUse = r.specialUse;
+        c.byAttribute = true;
+      }
+      if (!r.destName.empty()) {
+        ruleRoots[path] = splitLevels(r.destName, '/');
+      }
+      break;
     }
   }
 
@@ -330,6 +358,12 @@ FolderPlan buildPlan(const PlanInput& in) {
         specialRoots[path] = splitLevels(destSpecial[bit], destSep);
         break;
       }
+    }
+  }
+  // A rule's destination name where the destination has no folder of the rule's special use.
+  for (const auto& [path, levels] : ruleRoots) {
+    if (specialRoots.count(path) == 0) {
+      specialRoots[path] = levelsToDest(levels);
     }
   }
 

@@ -16,22 +16,29 @@
 //     special-use flag; their subfolders follow them. Where the destination has no such folder
 //     the name is kept.
 //  6. \Noselect and \NonExistent folders are not created (their children create the hierarchy).
+//  7. A preset's folder rules (engine/preset.h) come before rule 5: the first rule whose pattern
+//     matches makes the folder (and its subfolders) go into the destination's folder of the
+//     rule's special use, or, where there is none, into the rule's destination name.
 
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "engine/preset.h"
 #include "engine/sink.h"
 #include "imap/session.h"
 
 namespace migrate {
 
 struct PlannedFolder {
-  std::string rawName;                // as on the wire: used for EXAMINE/STATUS and as the state key
-  std::string sourceName;             // decoded, with the source delimiter (for reports)
-  std::string destName;               // destination vname
-  uint8_t specialUse = kSpecialNone;  // the source folder's special use (attribute or name)
+  std::string rawName;                      // as on the wire: used for EXAMINE/STATUS and as the state key
+  std::string sourceName;                   // decoded, with the source delimiter (for reports)
+  std::string destName;                     // destination vname
+  uint8_t specialUse = kSpecialNone;        // the special use it is mapped by (attribute, name, preset rule)
+  uint8_t sourceSpecialUse = kSpecialNone;  // as the source marks (or names) it, before preset rules
+  bool important = false;                   // \Important (Gmail's "[Gmail]/Important")
+  char delimiter = '/';                     // the source's hierarchy separator in sourceName
   bool selectable = true;
   bool subscribed = false;
   bool isInbox = false;
@@ -49,6 +56,7 @@ struct PlanInput {
   char destSeparator = '/';
   std::string destUnsafeChars;  // replaced by '_' like the separator
   std::vector<DestFolder> destFolders;
+  std::vector<FolderRule> folderRules;  // a preset's (rule 7)
 };
 
 FolderPlan buildPlan(const PlanInput& input);

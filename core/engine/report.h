@@ -24,6 +24,8 @@ struct FolderReport {
   uint32_t flagsUpdated = 0;
   uint32_t pending = 0;  // dry run: messages that a real run would copy
   std::string note;      // e.g. "UIDVALIDITY changed 5 -> 9: matched by Message-ID/date/size"
+  // Not copied, by reason key (see MigrationReport::skippedByReason; "present" equals `skipped`).
+  std::map<std::string, uint32_t> skippedByReason;
 };
 
 struct MigrationReport {

@@ -12,6 +12,7 @@
 
 #include "common/textfile.h"
 #include "engine/guid.h"
+#include "imap/command.h"
 
 namespace migrate {
 
@@ -26,6 +27,40 @@ using textfile::unescape;
 namespace {
 
 constexpr const char* kMagic = "dovecot-migrate-state";
+
+// "4,9:11" -> {4, 9, 10, 11}; false for anything else (at most 100000 UIDs).
+bool parseUidSet(const std::string& text, std::set<uint32_t>& out) {
+  out.clear();
+  if (text.empty()) {
+    return true;
+  }
+  size_t start = 0;
+  for (;;) {
+    size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    size_t colon = item.find(':');
+    uint32_t first = 0;
+    uint32_t last = 0;
+    if (colon == std::string::npos) {
+      if (!parseU32(item, first)) {
+        return false;
+      }
+      last = first;
+    } else if (!parseU32(item.substr(0, colon), first) || !parseU32(item.substr(colon + 1), last)) {
+      return false;
+    }
+    if (first == 0 || last < first || last - first > 100000 || out.size() + (last - first) > 100000) {
+      return false;
+    }
+    for (uint64_t u = first; u <= last; u++) {
+      out.insert(static_cast<uint32_t>(u));
+    }
+    if (comma == std::string::npos) {
+      return true;
+    }
+    start = comma + 1;
+  }
+}
 
 }  // namespace
 
@@ -45,7 +80,8 @@ std::string serializeState(const AccountState& st) {
     }
     o << "folder\t" << escape(name) << '\t' << f.uidValidity << '\t' << f.lastUid << '\t' << f.uidNext << '\t'
       << f.highestModSeq << '\t' << escape(f.destName) << '\t' << f.destUidValidity << '\t' << f.destUidNext
-      << '\t' << flags << '\n';
+      << '\t' << flags << '\t' << f.rules.serialize() << '\t'
+      << imap::compressUidSet(std::vector<uint32_t>(f.retryUids.begin(), f.retryUids.end())) << '\n';
   }
   return o.str();
 }
@@ -55,6 +91,7 @@ Result<AccountState> parseState(const std::string& text) {
   size_t pos = 0;
   int lineNo = 0;
   bool sawHeader = false;
+  uint64_t version = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
     if (nl == std::string::npos) {
@@ -72,7 +109,6 @@ Result<AccountState> parseState(const std::string& text) {
           "move the file away to start over (messages already copied are recognised by their GUIDs)");
     };
     if (!sawHeader) {
-      uint64_t version = 0;
       if (f.size() != 2 || f[0] != kMagic || !parseU64(f[1], version)) {
         return bad("not a dovecot-migrate state file");
       }
@@ -93,7 +129,7 @@ Result<AccountState> parseState(const std::string& text) {
           !unescape(f[4], st.runMessage)) {
         return bad("bad run record");
       }
-    } else if (f[0] == "folder" && f.size() == 10) {
+    } else if (f[0] == "folder" && f.size() == (version >= 2 ? 12u : 10u)) {
       FolderState fs;
       if (!unescape(f[1], fs.rawName) || !parseU32(f[2], fs.uidValidity) || !parseU32(f[3], fs.lastUid) ||
           !parseU32(f[4], fs.uidNext) || !parseU64(f[5], fs.highestModSeq) || !unescape(f[6], fs.destName) ||
@@ -108,6 +144,9 @@ Result<AccountState> parseState(const std::string& text) {
         } else {
           return bad("unknown folder flag");
         }
+      }
+      if (version >= 2 && (!MessageRules::parse(f[10], fs.rules) || !parseUidSet(f[11], fs.retryUids))) {
+        return bad("bad folder record");
       }
       st.folders[fs.rawName] = fs;
     } else {

@@ -4,20 +4,25 @@
 // exclusive lock (<file>.lock, flock) held for the whole run, so two runs for the same user and
 // source never overlap. Versioned text format, one record per line, tab-separated with escaping:
 //
-//   dovecot-migrate-state  1
+//   dovecot-migrate-state  2
 //   account  <host>  <login>
 //   run      <started unix>  <ended unix>  <result>  <message>
 //   folder   <raw name> <uidvalidity> <last uid> <uidnext> <highestmodseq> <dest name>
-//            <dest uidvalidity> <dest uidnext> <flags>
+//            <dest uidvalidity> <dest uidnext> <flags> <rules> <retry uids>
 //
+// Version 2 added the last two folder fields (MessageRules::serialize(), e.g. "-" or
+// "31457280,0,0,0"; a UID set such as "4,9:11" or empty). Version 1 files are read as having
+// no rules and nothing to retry.
 // A folder's state advances only after the local commit of the messages it covers.
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "common/status.h"
+#include "engine/selection.h"
 
 namespace migrate {
 
@@ -32,6 +37,13 @@ struct FolderState {
   uint32_t destUidNext = 0;   // destination UIDNEXT after our last commit
   bool preserveUids = false;  // destination UIDs equal source UIDs
   bool complete = false;      // the last pass over this folder finished
+  // The message filter (--max-size, --since, --before, Gmail dedupe) under which the UIDs up to
+  // lastUid were decided: a source message <= lastUid that is not in the destination was skipped
+  // by these rules. A later run whose rules could take such a message lists the folder again.
+  MessageRules rules;
+  // Messages the server listed but sent without content (FETCH without BODY[]): fetched again by
+  // the next run, until they arrive or disappear from the source.
+  std::set<uint32_t> retryUids;
 };
 
 struct AccountState {
@@ -44,7 +56,7 @@ struct AccountState {
   std::map<std::string, FolderState> folders;  // by raw name
 };
 
-constexpr int kStateVersion = 1;
+constexpr int kStateVersion = 2;
 
 // Serialization (also used by the fuzz target and the status command).
 std::string serializeState(const AccountState& state);

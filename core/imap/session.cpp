@@ -1092,6 +1092,13 @@ Status Session::fetchImpl(const std::string& set, uint32_t first, const std::str
         m.hasSize = true;
       } else if (k.isAtom("X-GUID")) {
         m.xGuid = v.text;
+      } else if (k.isAtom("X-GM-LABELS") && v.type == Value::Type::List) {
+        for (const Value& label : v.list) {
+          m.gmLabels.push_back(label.text);
+        }
+        m.hasGmLabels = true;
+      } else if (k.isAtom("X-GM-MSGID")) {
+        m.gmMsgId = v.number();
       } else if (k.type == Value::Type::Atom &&
                  (upper(k.text) == "BODY[]" || upper(k.text) == "RFC822" || upper(k.text) == "BINARY[]")) {
         bodyRequested = true;

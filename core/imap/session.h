@@ -58,6 +58,11 @@ struct FetchedMessage {
   const MessageBody* body = nullptr;  // BODY[] when fetched
   std::string messageId;              // from BODY[HEADER.FIELDS (MESSAGE-ID)] when fetched
   std::string xGuid;                  // Dovecot's X-GUID when fetched
+  // Gmail (X-GM-EXT-1): the message's labels ("\\Inbox", "\\Sent", "Work/Projects", as the
+  // server spells them: modified UTF-7 like folder names) and its account-wide message ID.
+  std::vector<std::string> gmLabels;
+  bool hasGmLabels = false;
+  uint64_t gmMsgId = 0;
 };
 
 struct SessionOptions {

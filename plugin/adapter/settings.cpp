@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <ctime>
 #include <string>
 
 #include "net/limits.h"
@@ -48,6 +50,34 @@ bool parseBool(std::string s, bool& out) {
     return true;
   }
   return false;
+}
+
+// migrate_preset_<name>_<key> = value, from dovecot.conf and userdb fields alike (both are
+// plugin_envs: key, value, key, value ...). <name> has no '_' (see parseFilterArgs()).
+Status loadAdminPresets(struct mail_user* user, PresetDefinitions& out) {
+  const char* const prefix = "migrate_preset_";
+  const size_t prefixLen = std::strlen(prefix);
+  if (user->set == nullptr || !array_is_created(&user->set->plugin_envs)) {
+    return Status::ok();
+  }
+  unsigned int count = 0;
+  const char* const* envs = array_get(&user->set->plugin_envs, &count);
+  for (unsigned int i = 0; i + 1 < count; i += 2) {
+    std::string key = envs[i];
+    if (key.compare(0, prefixLen, prefix) != 0 || envs[i + 1] == nullptr || *envs[i + 1] == '\0') {
+      continue;
+    }
+    std::string rest = key.substr(prefixLen);
+    size_t us = rest.find('_');
+    if (us == 0 || us == std::string::npos || us + 1 == rest.size()) {
+      return Status(ErrorKind::Config, "invalid setting " + key,
+                    "preset settings are named migrate_preset_<name>_<key>, e.g. migrate_preset_oldisp_host");
+    }
+    // The value as the user sees it (%-expanded like every plugin setting).
+    const char* value = mail_user_plugin_getenv(user, key.c_str());
+    out[rest.substr(0, us)][rest.substr(us + 1)] = value != nullptr ? value : envs[i + 1];
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -108,6 +138,51 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
       return badValue("migrate_compress", v, "yes or no");
     }
     source.compress = compress;
+  }
+  Status st = loadAdminPresets(user, source.adminPresets);
+  if (!st.isOk()) {
+    return st;
+  }
+  if (const char* v = setting(user, "migrate_preset")) {
+    source.presetName = v;
+    Result<Preset> p = findPreset(v, source.adminPresets);
+    if (!p.isOk()) {
+      return p.status().withPrefix("migrate_preset");
+    }
+  }
+  for (const auto& [name, field] : {std::pair{"migrate_include", &source.filter.include},
+                                    std::pair{"migrate_exclude", &source.filter.exclude}}) {
+    if (const char* v = setting(user, name)) {
+      Result<std::vector<std::string>> patterns = parseFolderPatterns(v, name);
+      if (!patterns.isOk()) {
+        return patterns.status();
+      }
+      *field = patterns.value();
+    }
+  }
+  if (const char* v = setting(user, "migrate_max_size")) {
+    Result<uint64_t> size = parseMessageSize(v, "migrate_max_size");
+    if (!size.isOk()) {
+      return size.status();
+    }
+    source.filter.maxSize = size.value();
+  }
+  const int64_t now = static_cast<int64_t>(std::time(nullptr));
+  if (const char* v = setting(user, "migrate_since")) {
+    Result<int64_t> t = parseFilterDate(v, "migrate_since", now);
+    if (!t.isOk()) {
+      return t.status();
+    }
+    source.filter.since = t.value();
+    source.filter.sinceText = v;
+  }
+  if (const char* v = setting(user, "migrate_before")) {
+    Result<int64_t> t = parseFilterDate(v, "migrate_before", now);
+    if (!t.isOk()) {
+      return t.status();
+    }
+    source.filter.before = t.value();
+    source.filter.beforeText = v;
   }
   return Status::ok();
 }

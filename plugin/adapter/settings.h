@@ -10,6 +10,10 @@
 //   migrate_max_rate (bytes/s: 500K, 2M, 1G or a number), migrate_max_connections (per source host)
 //   migrate_rawlog_dir (wire trace directory, writable by the user; passwords redacted),
 //   migrate_compress (yes|no, default yes: COMPRESS=DEFLATE when the source offers it)
+//   migrate_preset (generic|gmail|office365|exchange|<admin preset>), migrate_include,
+//   migrate_exclude (comma-separated folder patterns), migrate_max_size (30M), migrate_since,
+//   migrate_before (YYYY-MM-DD or 90d); admin presets: migrate_preset_<name>_<key> with the keys
+//   of engine/preset.h (docs/presets-and-filters.md)
 //
 // Command-line options override these; the doveadm command applies them after this.
 

@@ -111,6 +111,57 @@ void FakeSource::setFlags(const std::string& name, uint32_t uid, std::vector<std
   }
 }
 
+void FakeSource::makeGmail() {
+  capabilities += " X-GM-EXT-1";
+  folder("[Gmail]", {"\\HasChildren", "\\Noselect"}).subscribed = false;
+  folder("[Gmail]/All Mail", {"\\HasNoChildren", "\\All"});
+  folder("[Gmail]/Drafts", {"\\HasNoChildren", "\\Drafts"});
+  folder("[Gmail]/Important", {"\\HasNoChildren", "\\Important"});
+  folder("[Gmail]/Sent Mail", {"\\HasNoChildren", "\\Sent"});
+  folder("[Gmail]/Spam", {"\\HasNoChildren", "\\Junk"});
+  folder("[Gmail]/Starred", {"\\HasNoChildren", "\\Flagged"});
+  folder("[Gmail]/Trash", {"\\HasNoChildren", "\\Trash"});
+}
+
+void FakeSource::addGmail(const std::string& bytes, const std::vector<std::string>& labels,
+                          std::vector<std::string> flags, const std::string& internalDate) {
+  const uint64_t id = nextGmMsgId_++;
+  auto folderOf = [](const std::string& label) -> std::string {
+    if (label == "\\Inbox") {
+      return "INBOX";
+    }
+    const std::pair<const char*, const char*> kSystem[] = {
+        {"\\Sent", "[Gmail]/Sent Mail"},      {"\\Draft", "[Gmail]/Drafts"},
+        {"\\Trash", "[Gmail]/Trash"},         {"\\Spam", "[Gmail]/Spam"},
+        {"\\Important", "[Gmail]/Important"}, {"\\Starred", "[Gmail]/Starred"}};
+    for (const auto& [l, f] : kSystem) {
+      if (label == l) {
+        return f;
+      }
+    }
+    return label;
+  };
+  std::vector<std::string> places;
+  bool binned = false;
+  for (const std::string& l : labels) {
+    places.push_back(folderOf(l));
+    binned = binned || l == "\\Trash" || l == "\\Spam";
+  }
+  if (!binned) {
+    places.emplace_back("[Gmail]/All Mail");
+  }
+  for (const std::string& place : places) {
+    add(place, bytes, flags, internalDate);
+    FakeMessage& m = folders[place].messages.back();
+    m.gmMsgId = id;
+    for (const std::string& l : labels) {
+      if (folderOf(l) != place) {
+        m.labels.push_back(l);
+      }
+    }
+  }
+}
+
 std::string FakeSource::makeMessage(const std::string& subject, const std::string& messageId,
                                     size_t bodyBytes) {
   std::string m = "From: a@example.org\r\nTo: b@example.org\r\nSubject: " + subject +
@@ -239,15 +290,34 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
   } else if (verb == "UID" && w.size() >= 4 && upper(w[1]) == "FETCH") {
     fetches++;
     const FakeFolder& f = folders[selected_];
-    std::string set = w[2];
-    uint32_t first = 0, last = UINT32_MAX;
-    size_t colon = set.find(':');
-    first = static_cast<uint32_t>(std::stoul(set.substr(0, colon)));
-    if (colon == std::string::npos) {
-      last = first;
-    } else if (set.substr(colon + 1) != "*") {
-      last = static_cast<uint32_t>(std::stoul(set.substr(colon + 1)));
+    // A UID set: "n", "n:m", "n:*", and lists of them ("1,3:5,9").
+    std::vector<std::pair<uint32_t, uint32_t>> ranges;
+    {
+      std::string set = w[2];
+      size_t start = 0;
+      while (start <= set.size()) {
+        size_t comma = set.find(',', start);
+        std::string item = set.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        size_t colon = item.find(':');
+        uint32_t a = static_cast<uint32_t>(std::stoul(item.substr(0, colon)));
+        uint32_t b = a;
+        if (colon != std::string::npos) {
+          b = item.substr(colon + 1) == "*" ? UINT32_MAX
+                                            : static_cast<uint32_t>(std::stoul(item.substr(colon + 1)));
+        }
+        ranges.emplace_back(a, b);
+        if (comma == std::string::npos) {
+          break;
+        }
+        start = comma + 1;
+      }
     }
+    const uint32_t last = ranges.size() == 1 ? ranges[0].second : 0;  // UINT32_MAX: "n:*"
+    auto inSet = [&ranges](uint32_t uid) {
+      return std::any_of(ranges.begin(), ranges.end(), [uid](const std::pair<uint32_t, uint32_t>& r) {
+        return uid >= r.first && uid <= r.second;
+      });
+    };
     std::string items = upper(w[3]);
     uint64_t changedSince = 0;
     size_t cs = upper(command).find("CHANGEDSINCE ");
@@ -269,7 +339,7 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
         expunged = true;
         continue;
       }
-      if (m.uid >= first && m.uid <= last && m.modseq > changedSince) {
+      if (inSet(m.uid) && m.modseq > changedSince) {
         hits.push_back(&m);
       }
     }
@@ -291,6 +361,19 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       if (items.find("X-GUID") != std::string::npos) {
         o << " X-GUID fake" << m->uid;
       }
+      if (items.find("X-GM-LABELS") != std::string::npos) {
+        if (capabilities.find("X-GM-EXT-1") == std::string::npos) {
+          return tag + " BAD Error in IMAP command FETCH: Invalid arguments\r\n";
+        }
+        std::string labels;
+        for (const std::string& l : m->labels) {
+          labels += (labels.empty() ? "" : " ") + (l[0] == '\\' ? l : quote(l));
+        }
+        o << " X-GM-LABELS (" << labels << ")";
+      }
+      if (items.find("X-GM-MSGID") != std::string::npos) {
+        o << " X-GM-MSGID " << m->gmMsgId;
+      }
       if (items.find("HEADER.FIELDS") != std::string::npos) {
         std::string mid;
         size_t p = m->bytes.find("Message-ID: ");
@@ -299,6 +382,10 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
         }
         mid += "\r\n";
         o << " BODY[HEADER.FIELDS (MESSAGE-ID)] {" << mid.size() << "}\r\n" << mid;
+      }
+      if (items.find("BODY.PEEK[]") != std::string::npos && m->noBody) {
+        o << " BODY[] NIL)\r\n";
+        continue;
       }
       if (items.find("BODY.PEEK[]") != std::string::npos) {
         if (dropAfterBodies >= 0 && bodiesSent >= dropAfterBodies && dropsLeft > 0) {

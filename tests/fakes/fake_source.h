@@ -19,6 +19,11 @@ struct FakeMessage {
   std::string internalDate = "01-Jan-2020 10:00:00 +0000";
   std::string bytes;
   uint64_t modseq = 1;
+  // Gmail mode: X-GM-LABELS and X-GM-MSGID (the same message has the same ID in every folder).
+  std::vector<std::string> labels;
+  uint64_t gmMsgId = 0;
+  // The server answers BODY[] NIL for it (a message it cannot read), as long as this is true.
+  bool noBody = false;
 };
 
 struct FakeFolder {
@@ -64,6 +69,17 @@ class FakeSource {
   uint32_t add(const std::string& folder, const std::string& bytes, std::vector<std::string> flags = {},
                const std::string& internalDate = "01-Jan-2020 10:00:00 +0000");
   void setFlags(const std::string& folder, uint32_t uid, std::vector<std::string> flags);
+
+  // Gmail mode: X-GM-EXT-1, the [Gmail] folders with their special-use attributes, and labels
+  // as folders. Call once on a fresh source.
+  void makeGmail();
+  // A Gmail message: in "[Gmail]/All Mail" (unless it is in Trash or Spam) and in the folder of
+  // each label ("\\Inbox" is INBOX, "\\Sent" the Sent Mail folder, "\\Draft" Drafts,
+  // "\\Trash" / "\\Spam" those folders; "\\Important" and "\\Starred" the views), with
+  // X-GM-LABELS (the selected folder's own label left out) and one X-GM-MSGID.
+  void addGmail(const std::string& bytes, const std::vector<std::string>& labels,
+                std::vector<std::string> flags = {},
+                const std::string& internalDate = "01-Jan-2020 10:00:00 +0000");
   static std::string makeMessage(const std::string& subject, const std::string& messageId,
                                  size_t bodyBytes = 100);
 
@@ -78,6 +94,7 @@ class FakeSource {
   // 2 for its answer to the error challenge.
   int oauthStage_ = 0;
   std::string oauthTag_;
+  uint64_t nextGmMsgId_ = 1000;
   std::string selected_;
   std::vector<std::unique_ptr<FakeImapServer>> servers_;
 };

@@ -122,6 +122,7 @@ Status MemorySink::save(const IncomingMessage& m) {
   if (failSaveAfter >= 0 && saves >= failSaveAfter) {
     return Status(failKind, "Quota exceeded (mailbox for user is full)");
   }
+  saveOrder.push_back(batchFolder_);
   Result<std::string> bytes = m.body->readAll();
   if (!bytes.isOk()) {
     return bytes.status();

@@ -39,6 +39,7 @@ class MemorySink : public Sink {
   ErrorKind failKind = ErrorKind::Quota;
   int saves = 0;
   int commits = 0;
+  std::vector<std::string> saveOrder;  // the folder of each save, in order
 
   uint64_t usedBytes() const;
   std::vector<const StoredMessage*> all(const std::string& folder) const;

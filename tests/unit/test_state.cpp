@@ -70,7 +70,7 @@ TEST(State, DamageIsReportedWithTheLine) {
 }
 
 TEST(State, NewerVersionIsAConfigError) {
-  Result<AccountState> r = parseState("dovecot-migrate-state\t2\n");
+  Result<AccountState> r = parseState("dovecot-migrate-state\t3\n");
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().kind(), ErrorKind::Config);
   EXPECT_NE(r.status().message().find("newer"), std::string::npos);
