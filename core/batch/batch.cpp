@@ -204,30 +204,19 @@ bool skipped(std::string_view text) {
   return t.empty() || t.front() == '#';
 }
 
-// Whether a line names a CSV header column: any of its ','- or ';'-separated fields is
-// source_server or source_user (spaces and quotes around it ignored, any case).
+// Whether a line starts like a CSV header: its text up to the first ',' or ';' (spaces and quotes
+// around it ignored, any case) is a column name. Only the first field counts: a password further on
+// may read "source_user".
 bool looksLikeCsvHeader(std::string_view text) {
-  for (const char sep : {',', ';'}) {
-    size_t start = 0;
-    while (start <= text.size()) {
-      size_t end = text.find(sep, start);
-      if (end == std::string_view::npos) {
-        end = text.size();
-      }
-      std::string_view field = trim(text.substr(start, end - start));
-      if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
-        field = trim(field.substr(1, field.size() - 2));
-      }
-      if (field.size() <= 16) {
-        const std::string name = lower(field);
-        if (name == "source_server" || name == "source_user") {
-          return true;
-        }
-      }
-      start = end + 1;
-    }
+  std::string_view field = trim(text.substr(0, text.find_first_of(",;")));
+  if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+    field = trim(field.substr(1, field.size() - 2));
   }
-  return false;
+  if (field.size() > 16) {
+    return false;
+  }
+  const std::string name = lower(field);
+  return std::find(kColumnNames.begin(), kColumnNames.end(), name) != kColumnNames.end();
 }
 
 bool looksLikeSemicolon(std::string_view text) {
@@ -242,6 +231,17 @@ Format detectFromLine(std::string_view text) {
   }
   if (looksLikeSemicolon(text)) {
     return Format::Semicolon;
+  }
+  return Format::Pairs;
+}
+
+Format detectIn(std::string_view content) {
+  LineReader reader(content);
+  Line line;
+  while (reader.next(line)) {
+    if (!skipped(line.text)) {
+      return detectFromLine(line.text.substr(0, kMaxLineBytes));
+    }
   }
   return Format::Pairs;
 }
@@ -421,6 +421,7 @@ class Parser {
   Parser(std::string_view content, std::optional<Format> forced) : content_(content), forced_(forced) {}
 
   ParseResult run() {
+    result_.format = forced_ ? *forced_ : detectIn(content_);
     if (content_.substr(0, 2) == "\xFF\xFE" || content_.substr(0, 2) == "\xFE\xFF") {
       add(0, "the file is UTF-16 (it starts with a UTF-16 byte order mark): save it as UTF-8");
       return finish();
@@ -436,7 +437,6 @@ class Parser {
       if (!lineUsable(line)) {
         if (firstData_ == 0) {
           firstData_ = line.number;
-          result_.format = forced_.value_or(detectFromLine(line.text.substr(0, kMaxLineBytes)));
           // A CSV header we cannot read leaves nothing to read the other lines with.
           if (result_.format == Format::Csv) {
             return finish();
@@ -447,7 +447,6 @@ class Parser {
       }
       if (firstData_ == 0) {
         firstData_ = line.number;
-        result_.format = forced_.value_or(detectFromLine(line.text));
         if (result_.format == Format::Csv) {
           if (!parseHeader(line)) {
             return finish();
@@ -714,12 +713,21 @@ class Parser {
     return ok;
   }
 
-  void parseCsv(const Line& line) {
-    if (looksLikeCsvHeader(line.text)) {
-      add(line.number, "a second CSV header line (the first is line " + std::to_string(firstData_) +
-                           "): were two files joined? remove this line");
-      return;
+  // The header once more: every field names its column. (A password that happens to read
+  // "source_user" is no header.)
+  bool repeatsHeader(const std::vector<std::string>& fields) const {
+    if (fields.size() != columns_.size()) {
+      return false;
     }
+    for (size_t i = 0; i < fields.size(); i++) {
+      if (lower(trim(fields[i])) != kColumnNames[static_cast<size_t>(columns_[i])]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void parseCsv(const Line& line) {
     // The rest of a field with a line break: the line before left a quote open and this one
     // closes it (an odd number of quotes).
     if (unterminatedLine_ != 0 && line.number == unterminatedLine_ + 1 &&
@@ -742,6 +750,12 @@ class Parser {
     if (err.kind == CsvError::TextAfterQuote) {
       add(line.number, columnName(err.field) +
                            ": text after the closing '\"'; inside a quoted field write '\"' twice (\"\")");
+      wipeAll(fields);
+      return;
+    }
+    if (repeatsHeader(fields)) {
+      add(line.number, "a second CSV header line (the first is line " + std::to_string(firstData_) +
+                           "): were two files joined? remove this line");
       wipeAll(fields);
       return;
     }
@@ -935,14 +949,7 @@ bool ParseResult::ok() const {
 }
 
 Format detectFormat(const std::string& content) {
-  LineReader reader(content);
-  Line line;
-  while (reader.next(line)) {
-    if (!skipped(line.text)) {
-      return detectFromLine(line.text.substr(0, kMaxLineBytes));
-    }
-  }
-  return Format::Pairs;
+  return detectIn(content);
 }
 
 ParseResult parse(const std::string& content, std::optional<Format> forced) {
@@ -966,13 +973,16 @@ std::optional<std::string> serialize(Format format, const std::vector<Entry>& en
         out += e.localUser + " " + e.password + "\n";
         break;
       case Format::Semicolon:
-        if (e.port || e.tlsMode || e.createMailbox || startsLikeComment(e.localUser) ||
+        if (e.host.empty() || e.port || e.tlsMode || e.createMailbox || startsLikeComment(e.localUser) ||
             (e.localUser + e.host + e.remoteUser).find(';') != std::string::npos) {
           return std::nullopt;
         }
         out += e.localUser + ";" + e.host + ";" + e.remoteUser + ";" + e.password + "\n";
         break;
       case Format::Csv:
+        if (e.host.empty()) {
+          return std::nullopt;
+        }
         out += csvField(e.host, sep, false) + sep + csvField(e.remoteUser, sep, false) + sep +
                csvField(e.password, sep, true) + sep + (e.port ? std::to_string(*e.port) : std::string()) +
                sep + (e.tlsMode ? tlsModeName(*e.tlsMode) : "") + sep + csvField(e.localUser, sep, false) +

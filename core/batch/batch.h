@@ -73,8 +73,9 @@ constexpr size_t kMaxProblems = 100;
 // A longer line is an error (a binary or wrong file), reported without copying it.
 constexpr size_t kMaxLineBytes = 16384;
 
-// Detects the format from the first line that is neither blank nor a comment: it names the CSV
-// column source_server or source_user (case-insensitively) -> Csv; its text up to the first space
+// Detects the format from the first line that is neither blank nor a comment: its text up to the
+// first ',' or ';' is a CSV column name (case-insensitively, spaces and quotes around it ignored)
+// -> Csv; its text up to the first space
 // or tab contains a `;` -> Semicolon; otherwise Pairs (also for an empty file).
 Format detectFormat(const std::string& content);
 
@@ -87,7 +88,7 @@ ParseResult parse(const std::string& content, std::optional<Format> forced = std
 // The entries in `format` (Csv: the full header, ',' separated), such that parse() gives them
 // back (line numbers aside). nullopt when an entry cannot be written in that format: Pairs needs
 // an empty host, the login as remote and local user, and a password without leading whitespace;
-// Semicolon has no port or TLS column.
+// Csv and Semicolon need a host; Semicolon has no port or TLS column.
 std::optional<std::string> serialize(Format format, const std::vector<Entry>& entries);
 
 // Overwrites every password in `entries` (best effort) before they are released.

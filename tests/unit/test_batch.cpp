@@ -241,6 +241,20 @@ TEST(BatchSemicolon, GoodFileThePasswordIsTheRestOfTheLine) {
   EXPECT_EQ(r.entries[1].remoteUser, "bob");
 }
 
+TEST(BatchSemicolon, APasswordThatReadsLikeTheCsvHeaderIsJustAPassword) {
+  // Found by fuzz_batch: the password made the file look like CSV, and the same entry written as
+  // CSV looked like a second header line.
+  const ParseResult r = parse("alice;imap.old.example;alice;x,source_user,y\n");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  EXPECT_EQ(r.format, Format::Semicolon);
+  EXPECT_EQ(r.entries[0].password, "x,source_user,y");
+  const std::optional<std::string> csv = serialize(Format::Csv, r.entries);
+  ASSERT_TRUE(csv.has_value());
+  const ParseResult again = parse(*csv);
+  ASSERT_TRUE(again.ok()) << ::testing::PrintToString(messages(again));
+  EXPECT_EQ(again.entries[0].password, "x,source_user,y");
+}
+
 TEST(BatchSemicolon, BrokenLines) {
   const ParseResult r = parse(
       "alice;imap.old.example;alice;pw\n"
