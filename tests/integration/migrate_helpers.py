@@ -294,3 +294,53 @@ def wait_for_exec(pid, name='doveadm', timeout=10):
             return True
         time.sleep(0.002)
     return False
+
+
+# --------------------------------------------------------------------------- secrets
+
+def run_watching_argv(argv, marker, timeout=300):
+    """Run `doveadm migrate` and read the running doveadm's command line (as ps shows it) while
+    it runs; returns (MigrateRun, [argv bytes]). doveadm re-executes itself through doveconf
+    once, and /proc/PID/cmdline reads empty in that instant: read until an argument contains
+    `marker` (a string the command line surely holds, e.g. a file name)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, errors='surrogateescape')
+    cmdline = []
+    if wait_for_exec(p.pid):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and p.poll() is None:
+            seen = proc_cmdline(p.pid)
+            if any(marker.encode() in a for a in seen):
+                cmdline = seen
+                break
+            time.sleep(0.002)
+    out, err = p.communicate(timeout=timeout)
+    return MigrateRun(argv, p.returncode, out, err, time.monotonic() - t0, 'tab'), cmdline
+
+
+def secret_leaks(rig, secret, user, run=None, cmdline=(), dirs=()):
+    """Where `secret` shows up: the run's stdout/stderr, the command line, both Dovecot logs,
+    the files under the user's ~/.migrate and under `dirs` (e.g. a --rawlog directory). Empty
+    when it is nowhere."""
+    s = secret.encode()
+    found = []
+    if run is not None:
+        if secret in run.out:
+            found.append('stdout')
+        if secret in run.err:
+            found.append('stderr')
+    if any(s in a for a in cmdline):
+        found.append('command line')
+    for side, inst in (('src', rig.src), ('dst', rig.dst)):
+        if inst is not None and secret in inst.log_text():
+            found.append('%s log' % side)
+    files = state_files(rig, user)
+    for d in dirs:
+        for root, _, names in os.walk(d):
+            files += [os.path.join(root, n) for n in names]
+    for path in files:
+        with open(path, 'rb') as f:
+            if s in f.read():
+                found.append(path)
+    return found
