@@ -1,7 +1,9 @@
 """OAuth2 logins against a real Dovecot: the source authenticates XOAUTH2/OAUTHBEARER through
 Dovecot's oauth2 passdb, which asks a small token-introspection server (started here) whether the
 token is active and whose it is. A token from a file (-O), from a command (-X), and a command
-whose first token the server refuses as expired (the run asks the command again and goes on).
+whose first token the server refuses as expired (the run asks the command again and goes on),
+and a token file the server refuses; over XOAUTH2 and, with a source that offers only that,
+OAUTHBEARER.
 The mail arrives as at the source, and the token string appears in no output, no Dovecot log,
 no state file, no wire trace and not in the running doveadm's command line."""
 
@@ -67,9 +69,9 @@ class TokenServer:
         self.httpd.server_close()
 
 
-def oauth2_conf(rig_dir, port):
-    """The source's oauth2 passdb (Dovecot 2.3): XOAUTH2 and OAUTHBEARER only; the passwd-file
-    passdb still serves PLAIN/LOGIN."""
+def oauth2_conf(rig_dir, port, mechanisms):
+    """The source's oauth2 passdb (Dovecot 2.3) for `mechanisms` only; the passwd-file passdb
+    still serves PLAIN/LOGIN."""
     ext = os.path.join(rig_dir, 'oauth2.conf.ext')
     with open(ext, 'w') as f:
         f.write('introspection_mode = post\n'
@@ -79,16 +81,20 @@ def oauth2_conf(rig_dir, port):
                 'active_attribute = active\n'
                 'active_value = true\n' % (LOCALHOST, port))
     os.chmod(ext, 0o644)
-    return ('auth_mechanisms = $auth_mechanisms xoauth2 oauthbearer\n'
+    return ('auth_mechanisms = $auth_mechanisms %s\n'
             'passdb {\n'
             '  driver = oauth2\n'
-            '  mechanisms = xoauth2 oauthbearer\n'
+            '  mechanisms = %s\n'
             '  args = %s\n'
-            '}\n' % ext)
+            '}\n' % (mechanisms, mechanisms, ext))
 
 
 class OAuth2Test(unittest.TestCase):
+    """The source offers both mechanisms (as Gmail and Office 365 do): the run uses XOAUTH2."""
     maxDiff = None
+    MECHANISMS = 'xoauth2 oauthbearer'
+    USED = b'AUTHENTICATE XOAUTH2'
+    REFUSAL = '401'   # what Dovecot's XOAUTH2 says for a refused token: {"status":"401",...}
 
     @classmethod
     def setUpClass(cls):
@@ -96,7 +102,8 @@ class OAuth2Test(unittest.TestCase):
         # The passdb's args file must exist before the rig (and its temp dir) starts Dovecot.
         cls.conf_dir = tempfile.mkdtemp(prefix='migrate-oauth2-conf-')
         os.chmod(cls.conf_dir, 0o755)
-        cls.rig = Rig(name='mig-oauth2', src_extra_conf=oauth2_conf(cls.conf_dir, cls.tokens.port))
+        cls.rig = Rig(name='mig-oauth2', src_extra_conf=oauth2_conf(cls.conf_dir, cls.tokens.port,
+                                                                 cls.MECHANISMS))
         cls.rig.__enter__()
         cls.corpus = corpus.simple_corpus(4, folders=(('INBOX',), ('Archive', '2025')), tag='oa')
         cls.users = ('ofile', 'ocmd', 'oexpired', 'orefused')
@@ -155,7 +162,7 @@ class OAuth2Test(unittest.TestCase):
         with open(sorted(os.path.join(traces, p) for p in os.listdir(traces)
                          if p.endswith('.out'))[0], 'rb') as f:
             out = f.read()
-        self.assertIn(b'AUTHENTICATE XOAUTH2', out)
+        self.assertIn(self.USED, out)
         self.assertIn(b'<redacted ', out)
 
     # ------------------------------------------------------------------ tests
@@ -216,10 +223,18 @@ class OAuth2Test(unittest.TestCase):
         self.assertEqual(run.rc, EX_NOPERM, run.describe())
         self.assertEqual(run.row['result'], 'failed', run.describe())
         self.assertIn('OAuth2 login', run.row['error'])
-        self.assertIn('401', run.row['error'])
+        self.assertIn(self.REFUSAL, run.row['error'])
         self.assertEqual(self.rig.messages('dst', u), [])
         self.assertEqual(secret_leaks(self.rig, EXPIRED_TOKEN, u, run=run, cmdline=cmdline,
                                       dirs=(traces,)), [])
+
+
+class OAuthBearerTest(OAuth2Test):
+    """The source offers only OAUTHBEARER (RFC 7628): the same cases over the other mechanism,
+    whose refusal is {"status":"invalid_token"}."""
+    MECHANISMS = 'oauthbearer'
+    USED = b'AUTHENTICATE OAUTHBEARER'
+    REFUSAL = 'invalid_token'
 
 
 if __name__ == '__main__':
