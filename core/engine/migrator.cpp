@@ -213,11 +213,23 @@ class Migration {
         report_.skippedByReason[reason]++;
       }
     }
+    for (const FolderReport& f : report_.folders) {
+      std::string counts;
+      for (const auto& [reason, n] : f.skippedByReason) {
+        if (reason != kSkipPresent) {
+          counts += (counts.empty() ? "" : ", ") + std::string(reason) + " " + std::to_string(n);
+        }
+      }
+      if (!counts.empty()) {
+        event(f.destination, 0, 0, f.destination + ": not copied by the filters: " + counts);
+      }
+    }
     for (const auto& [folder, e] : excluded_) {
       if (e.first > 0) {
         report_.skippedByReason[kSkipExcluded] += e.first;
       }
       report_.excludedFolders.push_back(e.second);
+      event("", 0, 0, "left out: " + e.second + " (" + std::to_string(e.first) + " messages)");
     }
     if (report_.skipped > 0) {
       report_.skippedByReason[kSkipPresent] = report_.skipped;

@@ -144,11 +144,8 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     return st;
   }
   if (const char* v = setting(user, "migrate_preset")) {
+    // Checked with the command line applied (--preset may replace it): applyPreset().
     source.presetName = v;
-    Result<Preset> p = findPreset(v, source.adminPresets);
-    if (!p.isOk()) {
-      return p.status().withPrefix("migrate_preset");
-    }
   }
   for (const auto& [name, field] : {std::pair{"migrate_include", &source.filter.include},
                                     std::pair{"migrate_exclude", &source.filter.exclude}}) {
