@@ -163,7 +163,7 @@ TEST_F(FilterTest, MaxSizeSkipsLargeMessagesAndARunWithoutItCopiesThemOnce) {
   EXPECT_EQ(state().folders.at("INBOX").lastUid, 5u);
   EXPECT_EQ(state().folders.at("INBOX").rules.maxSize, 1024u);
 
-  // Again with the same filter: nothing new, nothing fetched, still counted as skipped.
+  // Again with the same filter: nothing new, nothing fetched.
   r = run();
   ASSERT_TRUE(r.status.isOk()) << r.status.describe();
   EXPECT_EQ(r.copied, 0u);
@@ -279,6 +279,31 @@ TEST_F(FilterTest, FilteredRunResumesAfterADropWithoutDuplicatesOrDoubleCounts) 
   EXPECT_EQ(r.copied, 5u);
   EXPECT_EQ(reason(r, "too_large"), 5u);
   EXPECT_EQ(sink_->all("INBOX").size(), 5u);
+}
+
+TEST_F(FilterTest, ARescanCutShortByADropResumesAndCopiesEachSkippedMessageOnce) {
+  for (int i = 0; i < 12; i++) {
+    add("INBOX", "m" + std::to_string(i), i % 3 == 0 ? 300 : 5000);
+  }
+  options_.source.filter.maxSize = 1024;
+  ASSERT_TRUE(run().status.isOk());
+  ASSERT_EQ(sink_->all("INBOX").size(), 4u);
+
+  // Without the cap, and the connection drops twice in the middle of the rescan.
+  options_.source.filter.maxSize = 0;
+  options_.batchMessages = 2;
+  source_.dropAfterBodies = source_.bodiesSent + 3;
+  source_.dropsLeft = 2;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_GE(r.reconnects, 1u);
+  EXPECT_EQ(sink_->all("INBOX").size(), 12u);
+  std::multiset<std::string> want;
+  for (int i = 0; i < 12; i++) {
+    want.insert("m" + std::to_string(i));
+  }
+  EXPECT_EQ(subjects("INBOX"), want);
+  EXPECT_FALSE(state().folders.at("INBOX").rules.any());
 }
 
 TEST_F(FilterTest, InboxIsCopiedBeforeEveryOtherFolder) {
