@@ -263,7 +263,9 @@ class Migration {
       if ((f->sourceSpecialUse & kSpecialAll) != 0) {
         continue;
       }
+      // Labels come as the folder's raw (modified UTF-7) name; the decoded one too, for safety.
       out.insert(f->rawName);
+      out.insert(f->sourceName);
       if (f->isInbox) {
         out.insert("\\inbox");
       }

@@ -447,6 +447,17 @@ TEST_F(GmailTest, LabelsBecomeFoldersViewsAreLeftOutAndAllMailGivesOnlyArchivedM
   EXPECT_EQ(subjects("Work").count("work-later"), 1u);
 }
 
+TEST_F(GmailTest, ANonAsciiLabelIsRecognisedInAllMail) {
+  source_.folder("&AMk-t&AOk-");  // "Été" in modified UTF-7, as Gmail lists and labels it
+  gm("summer", {"&AMk-t&AOk-"});
+  options_.source.presetName = "gmail";
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(subjects("Été"), (std::multiset<std::string>{"summer"}));
+  EXPECT_EQ(subjects("Archive").count("summer"), 0u);
+  EXPECT_EQ(reason(r, "duplicate"), 6u);
+}
+
 TEST_F(GmailTest, ALocalArchiveFolderReceivesAllMailsArchivedMessages) {
   testing::MemoryFolder archive;
   archive.specialUse = kSpecialArchive;
