@@ -290,10 +290,11 @@ Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions f
   }
   if (source.filter.since != 0 && source.filter.before != 0 && source.filter.since >= source.filter.before) {
     wipeSecret(source.password);
-    return configError("for " + localUser + ": --since " + formatDate(source.filter.since) +
-                           " is not before --before " + formatDate(source.filter.before) +
+    return configError("for " + localUser + ": the since date " + formatDate(source.filter.since) +
+                           " is not before the before date " + formatDate(source.filter.before) +
                            ": no message would be copied",
-                       "check the dates (--since is inclusive, --before exclusive)");
+                       "check --since/--before and migrate_since/migrate_before (since is inclusive, "
+                       "before exclusive)");
   }
   if (source.host.empty()) {
     wipeSecret(source.password);
