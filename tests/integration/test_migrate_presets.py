@@ -110,7 +110,8 @@ class PresetsTest(unittest.TestCase):
         run = migrate(r, 'anna', password='anna-pw', host=None, tls=None, source_user='anna')
         self.assertEqual(run.rc, 0, run.describe() + r.logs_tail())
         first = expected(c, {('INBOX',): 'INBOX', ('Versendet',): 'Sent', ('Kunden',): 'Kunden'})
-        first = [m for m in first if m[CONTENT_KEYS.index('message_id')] != '<huge@corpus.migrate.test>']
+        mid = CONTENT_KEYS.index('message_id')
+        first = [m for m in first if m[mid] != '<huge@corpus.migrate.test>']
         self.assertEqual(self.dest('anna'), first)
         self.assertNotIn('Spam-Alt', {b['name'] for b in r.mailboxes('dst', 'anna')})
 
@@ -121,8 +122,8 @@ class PresetsTest(unittest.TestCase):
                       password='anna-pw', host=None, tls=None, source_user='anna')
         self.assertEqual(run.rc, 0, run.describe() + r.logs_tail())
         self.assertEqual(int(run.row['copied']), 2)
-        everything = expected(c, {('INBOX',): 'INBOX', ('Versendet',): 'Sent', ('Spam-Alt',): 'Spam-Alt',
-                                  ('Kunden',): 'Kunden'})
+        everything = expected(c, {('INBOX',): 'INBOX', ('Versendet',): 'Sent',
+                                  ('Spam-Alt',): 'Spam-Alt', ('Kunden',): 'Kunden'})
         msgs_now = r.messages('dst', 'anna')
         self.assertEqual(duplicates(msgs_now, everything), {})
         self.assertEqual(project(msgs_now, CONTENT_KEYS), everything)
