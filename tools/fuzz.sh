@@ -13,7 +13,7 @@ root=$PWD
 build=${FUZZ_BUILD_DIR:-build-fuzz}
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-$(nproc)}
-read -r -a targets <<<"${FUZZ_TARGETS:-parser mutf7 state plan batch}"
+read -r -a targets <<<"${FUZZ_TARGETS:-parser mutf7 state plan batch session}"
 
 start=$(date +%s)
 CC=clang CXX=clang++ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMIGRATE_FUZZ=ON \
