@@ -847,28 +847,34 @@ class Parser {
     accept(std::move(e));
   }
 
+  // Duplicates compare case-insensitively (ASCII): Dovecot lowercases user names by default
+  // (auth_username_format = %Lu), IMAP servers mostly ignore the case of logins, and message GUIDs
+  // depend on the login's spelling, so "Bob" and "bob" twice would copy the mail twice.
   void accept(Entry e) {
-    const auto key = std::make_tuple(e.localUser, lower(e.host), e.remoteUser);
+    const auto key = std::make_tuple(lower(e.localUser), lower(e.host), lower(e.remoteUser));
     const auto dup = seen_.find(key);
     if (dup != seen_.end()) {
+      const Entry& first = result_.entries[dup->second];
       std::string what = e.localUser;
       if (!e.host.empty() || e.remoteUser != e.localUser) {
         what += " from " + e.remoteUser + (e.host.empty() ? std::string() : " at " + e.host);
       }
-      add(e.line, "duplicate of line " + std::to_string(dup->second) + " (" + shown(what) +
+      const bool sameSpelling = first.localUser == e.localUser && first.remoteUser == e.remoteUser;
+      add(e.line, "duplicate of line " + std::to_string(first.line) + " (" + shown(what) +
+                      (sameSpelling ? "" : ", which differs from it only in upper/lower case") +
                       "): remove one of the two lines");
       wipe(e.password);
       return;
     }
-    seen_.emplace(key, e.line);
-    const auto target = targets_.find(e.localUser);
+    seen_.emplace(key, result_.entries.size());
+    const auto target = targets_.find(lower(e.localUser));
     if (target != targets_.end()) {
       add(e.line,
           shown(e.localUser) + " is also the target of line " + std::to_string(target->second) +
               " (another source account): both accounts are merged into the same mailbox",
           false);
     } else {
-      targets_.emplace(e.localUser, e.line);
+      targets_.emplace(lower(e.localUser), e.line);
     }
     result_.entries.push_back(std::move(e));
   }
@@ -885,7 +891,8 @@ class Parser {
   bool fatal_ = false;
   size_t hidden_ = 0;
   bool hiddenFatal_ = false;
-  std::map<std::tuple<std::string, std::string, std::string>, uint32_t> seen_;
+  // (local user, host, remote user), lowercased -> index in result_.entries
+  std::map<std::tuple<std::string, std::string, std::string>, size_t> seen_;
   std::map<std::string, uint32_t> targets_;
 };
 

@@ -278,6 +278,8 @@ TEST(BatchSemicolon, BrokenLines) {
           "line 5: this looks like a `login password` line, but the file's first line (line 1) is in the "
           "local-user;remote-imap-host;remote-user;remote-password format: one file holds one format",
           "line 6: local-user is empty (the Dovecot user to migrate into)",
+          "line 7: duplicate of line 1 (\"ALICE from alice at imap.old.example\", which differs from it only "
+          "in upper/lower case): remove one of the two lines",
           "line 8: duplicate of line 1 (\"alice from alice at IMAP.OLD.EXAMPLE\"): remove one of the two "
           "lines",
           "warning: line 9: remote-password starts or ends with a space or tab, which is kept as part of the "
