@@ -182,10 +182,17 @@ class OAuth2Test(unittest.TestCase):
         u = 'ocmd'
         token = GOOD_TOKEN + '-' + u
         path = self.private_file('token-' + u, token)
-        # The command line shows up in messages and ps: it names a file, never the token.
-        script = self.private_file('print-token-' + u, '#!/bin/sh\ncat "%s"\n' % path, 0o700)
+        env_seen = os.path.join(self.work, 'env-' + u)
+        # The command line shows up in messages and ps: it names a file, never the token. It
+        # records what it was told, as a script serving -A would use it.
+        script = self.private_file('print-token-' + u, (
+            '#!/bin/sh\n'
+            'echo "$MIGRATE_SOURCE_USER $MIGRATE_SOURCE_HOST $MIGRATE_LOCAL_USER $(id -u)" > "%s"\n'
+            'cat "%s"\n') % (env_seen, path), 0o700)
         run, cmdline, traces = self.run_oauth2(u, '--source-oauth2-token-command', script)
         self.assert_migrated(run, u)
+        with open(env_seen) as f:
+            self.assertEqual(f.read().split(), [u, LOCALHOST, u, str(MAIL_UID)])
         self.assertIn(token, self.tokens.asked)
         self.assertIn(script.encode(), b'\0'.join(cmdline))
         self.assert_no_leak(run, cmdline, traces, u, token)
