@@ -416,6 +416,21 @@ std::optional<std::string> checkYesNo(const std::string& field, std::string_view
   return field + " " + shown(value) + " is not a yes/no value (1, yes, true, 0, no, false or empty)";
 }
 
+// A spreadsheet's header row in a format without one: a user column named like a user column and
+// a password named like a password column ("username password", "local-user;...;remote-password").
+bool headerRow(std::string_view user, std::string_view password) {
+  static const char* const kUsers[] = {"login",      "user",       "username",  "user name",
+                                       "email",      "e-mail",     "mail",      "account",
+                                       "local-user", "local_user", "localuser", "mailbox"};
+  static const char* const kPasswords[] = {"password", "pass",     "passwd",          "pw",
+                                           "pwd",      "secret",   "remote-password", "remote_password",
+                                           "heslo",    "kennwort", "passwort"};
+  const std::string u = lower(trim(user));
+  const std::string p = lower(trim(password));
+  return std::find(std::begin(kUsers), std::end(kUsers), u) != std::end(kUsers) &&
+         std::find(std::begin(kPasswords), std::end(kPasswords), p) != std::end(kPasswords);
+}
+
 class Parser {
  public:
   Parser(std::string_view content, std::optional<Format> forced) : content_(content), forced_(forced) {}
@@ -569,6 +584,11 @@ class Parser {
     }
     Entry e;
     e.line = line.number;
+    if (headerRow(login, t.substr(pwStart))) {
+      add(line.number, "this looks like a header row (" + shown(t) + "); the " + std::string(kPairsShape) +
+                           " format has none: remove the line");
+      return;
+    }
     if (auto err = checkName("login", login, false, "the user to migrate")) {
       add(line.number, *err);
       return;
@@ -620,6 +640,11 @@ class Parser {
     const std::string_view local = trim(parts[0]);
     const std::string_view host = trim(parts[1]);
     const std::string_view remote = trim(parts[2]);
+    if (headerRow(local, parts[3])) {
+      add(line.number, "this looks like a header row (" + shown(line.text) + "); the " +
+                           std::string(kSemicolonShape) + " format has none: remove the line");
+      return;
+    }
     check(checkName("local-user", local, false, "the Dovecot user to migrate into"));
     check(checkHost("remote-imap-host", host, Format::Semicolon));
     check(checkName("remote-user", remote, true, "the login at the old server"));

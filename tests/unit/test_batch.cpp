@@ -93,6 +93,21 @@ TEST(BatchPairs, BrokenLinesNameTheLineAndTheLikelyCause) {
       }));
 }
 
+TEST(Batch, AHeaderRowInAFormatWithoutOneIsRefused) {
+  EXPECT_EQ(
+      messages(parse("Username\tPassword\nalice s3cret\n")),
+      (Lines{"line 1: this looks like a header row (\"Username\\x09Password\"); the `login password` format "
+             "has none: remove the line"}));
+  EXPECT_EQ(
+      messages(parse("local-user;remote-imap-host;remote-user;remote-password\nalice;imap.x;alice;pw\n")),
+      (Lines{
+          "line 1: this looks like a header row "
+          "(\"local-user;remote-imap-host;remote-user;remote-password\"); "
+          "the local-user;remote-imap-host;remote-user;remote-password format has none: remove the line"}));
+  // A user who is really called "mail" with a real password is fine.
+  EXPECT_TRUE(parse("mail Xq7-not-a-header\n").ok());
+}
+
 TEST(BatchCsv, GoodFileWithQuotingDefaultsAndBomCrlf) {
   const ParseResult r = parse("\xEF\xBB\xBF" + header() +
                               "\r\n"
