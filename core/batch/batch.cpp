@@ -999,13 +999,14 @@ std::optional<std::string> serialize(Format format, const std::vector<Entry>& en
       case Format::Pairs:
         if (!e.host.empty() || e.port || e.tlsMode || e.createMailbox || e.remoteUser != e.localUser ||
             startsLikeComment(e.localUser) || e.localUser.find_first_of(" \t;") != std::string::npos ||
-            e.password.empty() || isBlank(e.password.front())) {
+            e.password.empty() || isBlank(e.password.front()) || headerRow(e.localUser, e.password)) {
           return std::nullopt;
         }
         out += e.localUser + " " + e.password + "\n";
         break;
       case Format::Semicolon:
         if (e.host.empty() || e.port || e.tlsMode || e.createMailbox || startsLikeComment(e.localUser) ||
+            headerRow(e.localUser, e.password) ||
             (e.localUser + e.host + e.remoteUser).find(';') != std::string::npos) {
           return std::nullopt;
         }

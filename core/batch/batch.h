@@ -88,7 +88,8 @@ ParseResult parse(const std::string& content, std::optional<Format> forced = std
 // The entries in `format` (Csv: the full header, ',' separated), such that parse() gives them
 // back (line numbers aside). nullopt when an entry cannot be written in that format: Pairs needs
 // an empty host, the login as remote and local user, and a password without leading whitespace;
-// Csv and Semicolon need a host; Semicolon has no port or TLS column.
+// Csv and Semicolon need a host; Semicolon has no port or TLS column; a user and password that
+// read like a header row ("user", "password") cannot be written without one.
 std::optional<std::string> serialize(Format format, const std::vector<Entry>& entries);
 
 // Overwrites every password in `entries` (best effort) before they are released.

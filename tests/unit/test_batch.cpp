@@ -104,6 +104,11 @@ TEST(Batch, AHeaderRowInAFormatWithoutOneIsRefused) {
           "line 1: this looks like a header row "
           "(\"local-user;remote-imap-host;remote-user;remote-password\"); "
           "the local-user;remote-imap-host;remote-user;remote-password format has none: remove the line"}));
+  // ... and serialize() does not write one.
+  const ParseResult csv = parse(header() + "\nimap.x,user,pw,,,user,,\n");
+  ASSERT_TRUE(csv.ok());
+  EXPECT_FALSE(serialize(Format::Semicolon, csv.entries).has_value());
+  EXPECT_TRUE(serialize(Format::Csv, csv.entries).has_value());
   // A user who is really called "mail" with a real password is fine.
   EXPECT_TRUE(parse("mail Xq7-not-a-header\n").ok());
 }
