@@ -1,0 +1,483 @@
+#include "first_login.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adapter/dovecot_cxx.h"
+extern "C" {
+#include "master-service-settings.h"
+#include "master-service.h"
+}
+#include "adapter/settings.h"
+#include "engine/options.h"
+#include "engine/run_status.h"
+
+namespace migrate::login {
+namespace {
+
+constexpr const char* kDefaultProtocols = "imap pop3";
+constexpr unsigned kDefaultMaxFailures = 3;
+constexpr const char* kDefaultDoveadm = "/usr/bin/doveadm";
+constexpr const char* kLockFile = "login.lock";
+constexpr const char* kLogFile = "login.log";
+// login.log is rotated to login.log.1 (one old copy) once it is larger than this.
+constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
+constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+// The setting's value, or nullptr when unset or empty.
+const char* setting(mail_user* user, const char* name) {
+  const char* v = mail_user_plugin_getenv(user, name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+bool isYes(const char* v) {
+  if (v == nullptr) {
+    return false;
+  }
+  std::string s(v);
+  for (char& c : s) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return s == "yes" || s == "y" || s == "1" || s == "true";
+}
+
+bool serviceEnabled(mail_user* user) {
+  if (user->service == nullptr) {
+    return false;
+  }
+  const char* list = setting(user, "migrate_on_login_protocols");
+  std::string protocols = list != nullptr ? list : kDefaultProtocols;
+  const std::string service = user->service;
+  size_t pos = 0;
+  while (pos < protocols.size()) {
+    size_t end = protocols.find_first_of(" ,\t", pos);
+    if (end == std::string::npos) {
+      end = protocols.size();
+    }
+    if (protocols.compare(pos, end - pos, service) == 0 && end > pos) {
+      return true;
+    }
+    pos = end + 1;
+  }
+  return false;
+}
+
+unsigned maxFailures(mail_user* user) {
+  const char* v = setting(user, "migrate_on_login_max_failures");
+  if (v == nullptr) {
+    return kDefaultMaxFailures;
+  }
+  char* end = nullptr;
+  errno = 0;
+  unsigned long n = std::strtoul(v, &end, 10);
+  if (errno != 0 || end == v || *end != '\0' || n > 1000000) {
+    i_error("migrate: invalid migrate_on_login_max_failures '%s': using %u (give a number; 0 = no limit)", v,
+            kDefaultMaxFailures);
+    return kDefaultMaxFailures;
+  }
+  return static_cast<unsigned>(n);
+}
+
+// Closes the descriptor when the hook returns, however it returns.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) {
+      ::close(fd_);
+    }
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+void wipe(std::string& secret) {
+  if (!secret.empty()) {
+    explicit_bzero(secret.data(), secret.size());
+  }
+  secret.clear();
+}
+
+enum class Decision { Start, Done, Running, GaveUp, Unreadable };
+
+struct StatusCheck {
+  Decision decision = Decision::Start;
+  std::optional<RunStatus> status;
+  std::string error;  // Unreadable: why
+};
+
+StatusCheck checkStatus(const std::string& dir, unsigned maxFail) {
+  StatusCheck check;
+  Result<std::optional<RunStatus>> read = readRunStatus(dir);
+  if (!read.isOk()) {
+    check.decision = Decision::Unreadable;
+    check.error = read.status().describe();
+    return check;
+  }
+  check.status = std::move(read).value();
+  if (!check.status) {
+    return check;  // never migrated
+  }
+  const RunStatus& s = *check.status;
+  if (s.state == "ok") {
+    check.decision = Decision::Done;
+  } else if (runStatusAlive(s)) {
+    check.decision = Decision::Running;
+  } else if (maxFail > 0 && s.consecutiveFailures >= maxFail) {
+    check.decision = Decision::GaveUp;
+  }
+  // Otherwise "failed", "partial", "stopped" or a "running" left by a killed run: resume.
+  return check;
+}
+
+// Returns false (and logs why) when the user has nothing to migrate from.
+bool haveSourceSettings(mail_user* user, const SourceOptions& source) {
+  if (source.host.empty() && source.presetName.empty()) {
+    i_error(
+        "migrate: migrate_on_login = yes but no migrate_source_host for %s: not starting a migration "
+        "(set plugin { migrate_source_host } or the userdb field)",
+        user->username);
+    return false;
+  }
+  if (source.password.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {
+    i_error(
+        "migrate: no source password for %s: not starting a migration (the passdb's override_fields = "
+        "userdb_migrate_source_password=%%w hands over the login password only for plaintext "
+        "mechanisms such as PLAIN and LOGIN; or set migrate_source_master_user and migrate_source_password)",
+        user->username);
+    return false;
+  }
+  return true;
+}
+
+// Rotates login.log once it is larger than kLogMaxBytes and opens it for appending.
+int openChildLog(const std::string& dir) {
+  const std::string path = dir + "/" + kLogFile;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size > kLogMaxBytes) {
+    (void)::rename(path.c_str(), (path + ".1").c_str());
+  }
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+}
+
+// Makes `fd` descriptor `target` in the child, inheritable across exec.
+bool moveFd(int fd, int target) {
+  if (fd == target) {
+    int flags = ::fcntl(fd, F_GETFD);
+    return flags >= 0 && ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0;
+  }
+  return ::dup2(fd, target) == target;
+}
+
+void childFail(const char* what) {
+  // Goes to login.log once descriptors 1/2 are set up (async-signal-safe calls only).
+  const char* prefix = "migrate: first-login child: ";
+  const char* err = std::strerror(errno);
+  (void)!::write(STDERR_FILENO, prefix, std::strlen(prefix));
+  (void)!::write(STDERR_FILENO, what, std::strlen(what));
+  (void)!::write(STDERR_FILENO, ": ", 2);
+  (void)!::write(STDERR_FILENO, err, std::strlen(err));
+  (void)!::write(STDERR_FILENO, "\n", 1);
+  ::_exit(127);
+}
+
+// The grandchild: detach, set up descriptors 0-3, clear the environment and exec doveadm.
+[[noreturn]] void execDoveadm(int stdinFd, int logFd, int lockFd, char* const* argv, char* const* envp) {
+  (void)::setsid();
+  sigset_t all;
+  sigemptyset(&all);
+  (void)::sigprocmask(SIG_SETMASK, &all, nullptr);
+  // Ignored signals stay ignored across exec: give doveadm the defaults.
+  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGALRM, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) {
+    (void)::signal(sig, SIG_DFL);
+  }
+  // 0-2 first (all our descriptors are >= 3 in a Dovecot process), 3 last.
+  if (!moveFd(logFd, STDOUT_FILENO) || !moveFd(logFd, STDERR_FILENO)) {
+    ::_exit(126);
+  }
+  if (!moveFd(stdinFd, STDIN_FILENO)) {
+    childFail("dup2(stdin)");
+  }
+  if (!moveFd(lockFd, 3)) {
+    childFail("dup2(lock)");
+  }
+  // Everything else, including the IMAP client's socket and Dovecot's own pipes.
+  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
+    long max = ::sysconf(_SC_OPEN_MAX);
+    for (int fd = 4; fd < (max > 0 ? max : 65536); ++fd) {
+      (void)::close(fd);
+    }
+  }
+  ::execve(argv[0], argv, envp);
+  childFail(argv[0]);
+  ::_exit(127);  // not reached
+}
+
+// The dovecot.conf this server runs with. A mail process started by the master gets its settings
+// from the config socket (<base_dir>/config, 0600 root: useless to the mail uid); the master
+// keeps a symlink to its config file next to it, <base_dir>/dovecot.conf. Empty: let doveadm
+// use its default.
+std::string configFile() {
+  const char* path = master_service_get_config_path(master_service);
+  struct stat st {};
+  if (path != nullptr && *path != '\0' && ::stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    return path;
+  }
+  const master_service_settings* set = master_service_settings_get(master_service);
+  if (set == nullptr || set->base_dir == nullptr) {
+    return {};
+  }
+  const std::string link = std::string(set->base_dir) + "/dovecot.conf";
+  char real[PATH_MAX];
+  if (::realpath(link.c_str(), real) == nullptr) {
+    return {};
+  }
+  return real;
+}
+
+struct Spawn {
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+};
+
+// Starts the detached doveadm. The password (may be empty: then no -W) is written into a pipe
+// before the fork, so that the child's stdin holds exactly it and EOF. Returns an error text.
+std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockFd) {
+  std::vector<char*> argv;
+  for (const std::string& a : spec.args) {
+    argv.push_back(const_cast<char*>(a.c_str()));
+  }
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : spec.env) {
+    envp.push_back(const_cast<char*>(e.c_str()));
+  }
+  envp.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) {
+    return std::string("pipe() failed: ") + std::strerror(errno);
+  }
+  if (!password.empty()) {
+    password += '\n';
+    ssize_t n = ::write(fds[1], password.data(), password.size());
+    const bool short_write = n != static_cast<ssize_t>(password.size());
+    wipe(password);
+    if (short_write) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return "cannot hand the password to the background run (pipe write failed)";
+    }
+  }
+  ::close(fds[1]);  // the child must see EOF after the password
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    ::close(fds[0]);
+    return std::string("fork() failed: ") + std::strerror(err);
+  }
+  if (pid == 0) {
+    // The intermediate child: fork the grandchild and exit, so that the grandchild is
+    // reparented to init and the login process has no child to reap later.
+    pid_t grandchild = ::fork();
+    if (grandchild == 0) {
+      execDoveadm(fds[0], logFd, lockFd, argv.data(), envp.data());
+    }
+    ::_exit(grandchild < 0 ? 1 : 0);
+  }
+  ::close(fds[0]);
+  int wstatus = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &wstatus, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r == pid && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)) {
+    return "fork() of the background process failed";
+  }
+  return {};
+}
+
+void maybeStart(mail_user* user) {
+  if (!isYes(setting(user, "migrate_on_login"))) {
+    return;
+  }
+  // Shared-namespace owners and dsync's users are not logins.
+  if (user->autocreated || user->dsyncing || !serviceEnabled(user)) {
+    if (user->mail_debug) {
+      i_debug("migrate: not a login that starts migrations (service %s)",
+              user->service != nullptr ? user->service : "?");
+    }
+    return;
+  }
+  const char* home = nullptr;
+  if (mail_user_get_home(user, &home) <= 0 || home == nullptr || *home == '\0') {
+    i_error(
+        "migrate: %s has no home directory: cannot keep the migration status, not starting a migration "
+        "(set mail_home or a userdb home)",
+        user->username);
+    return;
+  }
+  const std::string dir = std::string(home) + "/.migrate";
+  const unsigned maxFail = maxFailures(user);
+
+  // Fast path without touching anything: the common case on every later login.
+  StatusCheck check;
+  if (::access(dir.c_str(), F_OK) == 0) {
+    check = checkStatus(dir, maxFail);
+    if (check.decision == Decision::Done || check.decision == Decision::Running) {
+      if (user->mail_debug) {
+        i_debug("migrate: migration of %s is %s: nothing to start", user->username,
+                check.decision == Decision::Done ? "finished" : "running");
+      }
+      return;
+    }
+  }
+  if (mail_user_home_mkdir(user) < 0) {
+    i_error("migrate: cannot create the home directory %s: not starting a migration", home);
+    return;
+  }
+  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
+    i_error("migrate: mkdir(%s) failed: %m: not starting a migration (check the home's permissions)",
+            dir.c_str());
+    return;
+  }
+  const std::string lockPath = dir + "/" + kLockFile;
+  FdGuard lock(::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600));
+  if (lock.get() < 0) {
+    i_error("migrate: open(%s) failed: %m: not starting a migration", lockPath.c_str());
+    return;
+  }
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
+    // Another login of this user is starting (or its background run still holds the lock).
+    if (user->mail_debug) {
+      i_debug("migrate: %s is locked: a migration is being started or running", lockPath.c_str());
+    }
+    return;
+  }
+  // Under the lock: the status again (a run may have finished or started meanwhile).
+  check = checkStatus(dir, maxFail);
+  switch (check.decision) {
+    case Decision::Done:
+    case Decision::Running:
+      return;
+    case Decision::Unreadable:
+      i_error("migrate: not starting the migration of %s: %s", user->username, check.error.c_str());
+      return;
+    case Decision::GaveUp:
+      i_warning(
+          "migrate: not starting the migration of %s: it failed %u times in a row "
+          "(migrate_on_login_max_failures = %u); last error: %s. Run `doveadm migrate -u %s` by hand "
+          "(a successful run resets the count) or remove %s/%s to let the next login retry",
+          user->username, check.status->consecutiveFailures, maxFail,
+          check.status->error.empty() ? "(none recorded)" : check.status->error.c_str(), user->username,
+          dir.c_str(), kRunStatusFile);
+      return;
+    case Decision::Start:
+      break;
+  }
+
+  SourceOptions source;
+  Status settings = dovecot::loadSourceSettings(user, source);
+  if (!settings.isOk()) {
+    wipe(source.password);
+    i_error("migrate: not starting the migration of %s: %s", user->username, settings.describe().c_str());
+    return;
+  }
+  if (!haveSourceSettings(user, source)) {
+    wipe(source.password);
+    return;
+  }
+  // A master-user password or a token comes from the config in the doveadm run itself; only a
+  // per-login password (%w) has to travel, through stdin.
+  std::string password;
+  if (source.masterUser.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {
+    password.swap(source.password);
+  }
+  wipe(source.password);
+
+  Spawn spec;
+  const char* doveadm = setting(user, "migrate_on_login_doveadm");
+  spec.args.emplace_back(doveadm != nullptr ? doveadm : kDefaultDoveadm);
+  const std::string config = configFile();
+  if (!config.empty()) {
+    spec.args.emplace_back("-c");
+    spec.args.emplace_back(config);
+  }
+  // The mail uid usually may not write to stats-writer (0600 dovecot); doveadm would log a
+  // warning for every run. The run's numbers are in its status file instead.
+  spec.args.emplace_back("-o");
+  spec.args.emplace_back("stats_writer_socket_path=");
+  spec.args.emplace_back("migrate");
+  spec.args.emplace_back("-u");
+  spec.args.emplace_back(user->username);
+  if (!password.empty()) {
+    spec.args.emplace_back("-W");
+  }
+  spec.env.emplace_back(std::string("PATH=") + kChildPath);
+  spec.env.emplace_back("MIGRATE_TRIGGER=login");
+  // doveadm re-executes itself through doveconf, which keeps only the environment variables
+  // named here (checked with strace on 2.3.19: MIGRATE_TRIGGER is dropped without it).
+  spec.env.emplace_back("DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER");
+  spec.env.emplace_back("HOME=" + std::string(home));
+
+  FdGuard log(openChildLog(dir));
+  if (log.get() < 0) {
+    wipe(password);
+    i_error("migrate: open(%s/%s) failed: %m: not starting a migration", dir.c_str(), kLogFile);
+    return;
+  }
+  // The guards close our copies; the background doveadm keeps the lock (the same open file
+  // description) until it exits.
+  std::string error = spawn(spec, password, log.get(), lock.get());
+  wipe(password);
+  if (!error.empty()) {
+    i_error("migrate: cannot start the migration of %s: %s", user->username, error.c_str());
+    return;
+  }
+  const std::string why =
+      !check.status
+          ? std::string("first login")
+          : "previous run " + check.status->state +
+                (check.status->consecutiveFailures > 0
+                     ? " (" + std::to_string(check.status->consecutiveFailures) + " failed in a row)"
+                     : std::string());
+  i_info("migrate: %s: started the migration of %s from %s in the background (log: %s/%s)", why.c_str(),
+         user->username, source.host.empty() ? source.presetName.c_str() : source.host.c_str(), dir.c_str(),
+         kLogFile);
+}
+
+}  // namespace
+
+void onNamespacesCreated(mail_namespace* namespaces) noexcept {
+  const char* name = "?";
+  try {
+    mail_user* user = namespaces->user;
+    name = user->username;
+    maybeStart(user);
+  } catch (const std::exception& e) {
+    i_error("migrate: first-login hook for %s: internal error: %s", name, e.what());
+  } catch (...) {
+    i_error("migrate: first-login hook for %s: internal error: unknown exception", name);
+  }
+}
+
+}  // namespace migrate::login
