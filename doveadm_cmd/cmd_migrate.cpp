@@ -33,6 +33,7 @@ extern "C" {
 #include "exit_codes.h"
 #include "migrate_params.h"
 #include "net/limits.h"
+#include "run_tracker.h"
 
 namespace migrate::cmd {
 namespace {
@@ -46,6 +47,8 @@ struct CommandState {
   // prerun() switched this user's mail_fsync from "optimized" to "never": the sink flushes each
   // committed batch with one syncfs() instead (see dovecot::SinkOptions).
   bool syncAfterCommit = false;
+  // MIGRATE_TRIGGER (see runTrigger() for how it survives doveadm's environment cleaning).
+  std::string trigger = runTrigger();
 
   ~CommandState() {
     if (cli.password) {
@@ -193,6 +196,23 @@ std::string progressLine(const ProgressEvent& event) {
   return line;
 }
 
+// Starts the run status of this user's run; nullptr (with a warning) when its directory cannot be
+// made: the status is advisory and never stops a migration.
+std::unique_ptr<RunTracker> startTracker(Sink& sink, const std::string& localUser, const std::string& trigger,
+                                         const std::string& source) {
+  Result<std::string> dir = sink.stateDir(true);
+  if (!dir.isOk()) {
+    // The engine reports the same problem as the run's error.
+    return nullptr;
+  }
+  auto tracker = std::make_unique<RunTracker>(dir.value(), trigger, source);
+  if (!tracker->start().isOk()) {
+    i_warning("migrate(%s): cannot write the run status: %s", localUser.c_str(),
+              tracker->lastError().describe().c_str());
+  }
+  return tracker;
+}
+
 // Logs, prints and sets the exit code for one user's result. Returns run()'s return value.
 int finishUser(doveadm_mail_cmd_context* ctx, const CliOptions& cli, bool verbose, const char* user,
                const MigrationReport& report) {
@@ -244,13 +264,28 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
   } else {
     dovecot::SinkOptions sinkOptions;
     sinkOptions.syncAfterCommit = state->syncAfterCommit;
-    std::unique_ptr<Sink> sink = dovecot::makeDovecotSink(user, sinkOptions);
-    ProgressFn progress;
-    if (verbose) {
-      progress = [&localUser](const ProgressEvent& event) {
-        i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
-      };
+    std::unique_ptr<Sink> localSink = dovecot::makeDovecotSink(user, sinkOptions);
+    Sink* sink = localSink.get();
+    // The run status (<home>/.migrate/status) for `doveadm migrate status`, `migrate stop` and
+    // the first-login plugin; dry runs leave no trace.
+    std::unique_ptr<RunTracker> tracker;
+    std::unique_ptr<Sink> trackingSink;
+    if (!cli.dryRun) {
+      tracker = startTracker(*localSink, localUser, state->trigger, options.value().source.describe());
+      if (tracker) {
+        trackingSink = tracker->wrap(*localSink);
+        sink = trackingSink.get();
+      }
     }
+    ProgressFn trackerProgress = tracker ? tracker->progressFn() : ProgressFn();
+    ProgressFn progress = [&localUser, verbose, &trackerProgress](const ProgressEvent& event) {
+      if (trackerProgress) {
+        trackerProgress(event);
+      }
+      if (verbose) {
+        i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
+      }
+    };
     // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
     // commits what it saved and keeps its state, so the next run continues.
     options.value().cancelled = [] { return doveadm_is_killed(); };
@@ -259,6 +294,10 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
     options.value().maxConnectionsPerHost = cli.maxConnections.value_or(limits.maxConnectionsPerHost);
     report = runMigration(options.value(), *sink, progress);
     wipeSecret(options.value().source.password);
+    if (tracker && !tracker->finish(report).isOk()) {
+      i_warning("migrate(%s): cannot write the run status: %s", localUser.c_str(),
+                tracker->lastError().describe().c_str());
+    }
   }
   if (report.user.empty()) {
     report.user = localUser;

@@ -1,0 +1,167 @@
+#include "run_tracker.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <utility>
+
+namespace migrate::cmd {
+namespace {
+
+// Forwards everything to the real sink and tells the tracker what the engine is doing.
+class TrackingSink : public Sink {
+ public:
+  TrackingSink(Sink& inner, RunTracker& tracker) : inner_(inner), tracker_(tracker) {}
+
+  char separator() const override { return inner_.separator(); }
+  std::string unsafeNameChars() const override { return inner_.unsafeNameChars(); }
+  Result<std::string> stateDir(bool create) override { return inner_.stateDir(create); }
+  std::string tempDir() const override { return inner_.tempDir(); }
+  Result<std::vector<DestFolder>> listFolders() override {
+    // The engine lists the destination right after taking the account lock (StateStore::open).
+    tracker_.onLocked();
+    return inner_.listFolders();
+  }
+  Result<DestFolderStatus> prepareFolder(const std::string& name,
+                                         const PrepareFolderOptions& options) override {
+    tracker_.onFolder(name);
+    return inner_.prepareFolder(name, options);
+  }
+  Result<DestFolderStatus> folderStatus(const std::string& name) override {
+    return inner_.folderStatus(name);
+  }
+  Status setSubscribed(const std::string& name) override { return inner_.setSubscribed(name); }
+  Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
+                                                              uint32_t minUid) override {
+    return inner_.guidsFrom(name, minUid);
+  }
+  Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override {
+    return inner_.contentKeys(name, minUid);
+  }
+  Status beginBatch(const std::string& name) override { return inner_.beginBatch(name); }
+  Status save(const IncomingMessage& message) override { return inner_.save(message); }
+  Result<CommitResult> commitBatch() override {
+    Result<CommitResult> r = inner_.commitBatch();
+    if (r.isOk()) {
+      tracker_.onCommitted(r.value().uids.size());
+    }
+    return r;
+  }
+  void rollbackBatch() override { inner_.rollbackBatch(); }
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override {
+    return inner_.updateFlags(name, updates);
+  }
+  Result<QuotaInfo> quota() override { return inner_.quota(); }
+
+ private:
+  Sink& inner_;
+  RunTracker& tracker_;
+};
+
+}  // namespace
+
+std::string runTrigger() {
+  const char* env = std::getenv("MIGRATE_TRIGGER");
+  const std::string value = env != nullptr ? env : "";
+  return value == "login" || value == "batch" ? value : "doveadm";
+}
+
+RunTracker::RunTracker(std::string dir, std::string trigger, std::string source)
+    : dir_(std::move(dir)), trigger_(std::move(trigger)), source_(std::move(source)) {}
+
+Status RunTracker::start() {
+  Result<std::optional<RunStatus>> prev = readRunStatus(dir_);
+  if (prev.isOk()) {
+    previous_ = std::move(prev).value();
+  }
+  // An unreadable (e.g. newer) status file is simply replaced: it is advisory.
+  status_ = beginRunStatus(previous_, trigger_, source_);
+  if (previous_ && previous_->foldersTotal > 0) {
+    // Until this run's plan is known, the last run's folder count is the best estimate.
+    status_.foldersTotal = previous_->foldersTotal;
+  }
+  deferred_ = previous_ && runStatusAlive(*previous_);
+  if (!deferred_) {
+    write(true);
+  }
+  return writeError_;
+}
+
+std::unique_ptr<Sink> RunTracker::wrap(Sink& inner) {
+  return std::make_unique<TrackingSink>(inner, *this);
+}
+
+ProgressFn RunTracker::progressFn() {
+  return [this](const ProgressEvent& event) { onProgress(event); };
+}
+
+void RunTracker::onLocked() {
+  if (deferred_) {
+    deferred_ = false;
+    write(true);
+  }
+}
+
+void RunTracker::onFolder(const std::string& name) {
+  if (!status_.folder.empty()) {
+    status_.foldersDone++;
+  }
+  if (status_.foldersDone >= status_.foldersTotal) {
+    status_.foldersTotal = status_.foldersDone + 1;
+  }
+  status_.folder = name;
+  write(false);
+}
+
+void RunTracker::onCommitted(size_t messages) {
+  status_.copied += messages;
+  write(false);
+}
+
+void RunTracker::onProgress(const ProgressEvent& event) {
+  if (event.bytes > status_.bytes) {
+    status_.bytes = event.bytes;
+  }
+  write(false);
+}
+
+Status RunTracker::finish(const MigrationReport& report) {
+  if (report.status.kind() == ErrorKind::Busy && !report.status.isOk()) {
+    // Another run of the account holds the lock: its status stays. Put back what this run
+    // replaced (only possible when the previous file did not say "running" on this host).
+    if (written_ && previous_) {
+      writeError_ = writeRunStatus(dir_, *previous_);
+    } else if (written_) {
+      ::unlink((dir_ + "/" + kRunStatusFile).c_str());
+    }
+    return writeError_;
+  }
+  if (deferred_) {
+    // Another run was alive at the start and this one never got the account lock (it failed
+    // before, e.g. connecting): the other run's status stays.
+    return writeError_;
+  }
+  finishRunStatus(status_, report);
+  write(true);
+  return writeError_;
+}
+
+void RunTracker::write(bool force) {
+  if (deferred_) {
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && written_ && now - lastWrite_ < kMinInterval) {
+    return;
+  }
+  status_.updated = static_cast<int64_t>(std::time(nullptr));
+  Status st = writeRunStatus(dir_, status_);
+  if (!st.isOk() && writeError_.isOk()) {
+    writeError_ = st;
+  }
+  written_ = true;
+  lastWrite_ = now;
+}
+
+}  // namespace migrate::cmd

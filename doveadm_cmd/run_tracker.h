@@ -1,0 +1,73 @@
+#pragma once
+// Keeps <home>/.migrate/status (engine/run_status.h) up to date during one user's
+// `doveadm migrate` run. Dovecot-free; main thread only (the sink and the progress callback both
+// run there).
+//
+// Wrap the run's Sink with wrap() and pass progressFn() to runMigration(); the tracker sees from
+// the sink which folder is being copied and what was committed, and from the progress events the
+// bytes. It writes the file:
+// - at start(): state "running" with the trigger and the source, unless the previous status says
+//   another run is alive on this host; then only once the engine holds the account lock (its
+//   first listFolders(), which comes after StateStore::open), so a run refused as Busy never
+//   overwrites the running one's status;
+// - on progress, at most every kMinInterval;
+// - at finish(): the final state (finishRunStatus). A Busy result restores the previous file if
+//   this run had already replaced it.
+// A failure to write the status is logged by the caller once and never fails the migration.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "engine/migrator.h"
+#include "engine/run_status.h"
+#include "engine/sink.h"
+
+namespace migrate::cmd {
+
+// MIGRATE_TRIGGER from the environment: "login" / "batch", anything else (or unset) "doveadm".
+// doveadm clears its environment at startup (master_service_env_clean keeps only the variables
+// named in DOVECOT_PRESERVE_ENVS and in import_environment), so a caller runs
+//   DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER MIGRATE_TRIGGER=login doveadm migrate ...
+// Code in this process (e.g. `migrate batch`) may setenv() it before the command's init().
+std::string runTrigger();
+
+class RunTracker {
+ public:
+  static constexpr std::chrono::seconds kMinInterval{2};
+
+  // dir: the user's state directory (created by the caller).
+  RunTracker(std::string dir, std::string trigger, std::string source);
+
+  // Reads the previous status and writes "running" when no other run is alive. Returns the first
+  // write error (advisory).
+  Status start();
+  std::unique_ptr<Sink> wrap(Sink& inner);
+  ProgressFn progressFn();
+  // Writes the final status (or restores the previous one after a Busy result).
+  Status finish(const MigrationReport& report);
+
+  // Called by the wrapped sink.
+  void onLocked();
+  void onFolder(const std::string& name);
+  void onCommitted(size_t messages);
+  void onProgress(const ProgressEvent& event);
+
+  const Status& lastError() const { return writeError_; }
+
+ private:
+  void write(bool force);
+
+  std::string dir_;
+  std::string trigger_;
+  std::string source_;
+  std::optional<RunStatus> previous_;
+  RunStatus status_;
+  bool written_ = false;   // this run has replaced the file
+  bool deferred_ = false;  // waiting for the account lock before the first write
+  std::chrono::steady_clock::time_point lastWrite_{};
+  Status writeError_;
+};
+
+}  // namespace migrate::cmd

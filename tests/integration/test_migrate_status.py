@@ -1,0 +1,155 @@
+"""The run status of `doveadm migrate` (<home>/.migrate/status) and `doveadm migrate status`:
+what an admin (or the first-login plugin) reads to know whether a user's migration is running,
+finished, or keeps failing, and why."""
+
+import os
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from migrate_helpers import (  # noqa: E402
+    EX_NOPERM, EX_TEMPFAIL, Rig, corpus, migrate, migrate_argv, parse_tab, wait_for_exec)
+
+SRC_USER = 'statsrc'
+SRC_PW = 'statsrc-pw'
+FOLDERS = (('INBOX',), ('Work',), ('Archive',))
+PER_FOLDER = 100   # 300 messages of ~2 kB; with --max-rate 20K a run takes ~30 s
+SLOW_RATE = '20K'
+
+
+def read_status(rig, user):
+    """<home>/.migrate/status as a dict (None when there is none)."""
+    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
+    if not os.path.exists(path):
+        return None
+    out = {}
+    with open(path, encoding='utf-8') as f:
+        for line in f:
+            key, _, value = line.rstrip('\n').partition('\t')
+            out[key] = value
+    return out
+
+
+def wait_for(pred, timeout=60, step=0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+class RunStatusTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(name='mig-status')
+        cls.rig.__enter__()
+        cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='status', size=2000)
+        cls.rig.add_source_user(SRC_USER, SRC_PW)
+        cls.rig.load_source(SRC_USER, cls.corpus)
+        for u in ('okuser', 'dryuser', 'badpw', 'trig', 'busy', 'never', 'stopme'):
+            cls.rig.add_dest_user(u)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.__exit__(None, None, None)
+
+    def start_slow(self, user):
+        argv = migrate_argv(self.rig, user, '--max-rate', SLOW_RATE, password=SRC_PW,
+                            source_user=SRC_USER)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        self.assertTrue(wait_for_exec(p.pid), 'pid %d never became doveadm' % p.pid)
+        return p
+
+    def test_ok_run_writes_final_status(self):
+        before = int(time.time())
+        run = migrate(self.rig, 'okuser', password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        st = read_status(self.rig, 'okuser')
+        self.assertIsNotNone(st, 'no status file after a run')
+        self.assertEqual(st['state'], 'ok')
+        self.assertEqual(st['trigger'], 'doveadm')
+        self.assertEqual(int(st['copied']), self.corpus.total_messages)
+        self.assertEqual(int(st['folders_done']), len(FOLDERS))
+        self.assertEqual(int(st['folders_total']), len(FOLDERS))
+        self.assertGreater(int(st['bytes']), 0)
+        self.assertGreaterEqual(int(st['started']), before)
+        self.assertGreaterEqual(int(st['finished']), int(st['started']))
+        self.assertIn('127.0.0.1', st['source'])
+        self.assertEqual(st['error'], '')
+        self.assertEqual(st['consecutive_failures'], '0')
+
+    def test_dry_run_writes_nothing(self):
+        run = migrate(self.rig, 'dryuser', '--dry-run', password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        self.assertIsNone(read_status(self.rig, 'dryuser'))
+
+    def test_failures_are_counted_then_reset(self):
+        for n in (1, 2):
+            run = migrate(self.rig, 'badpw', password='wrong', source_user=SRC_USER)
+            self.assertEqual(run.rc, EX_NOPERM, run.describe())
+            st = read_status(self.rig, 'badpw')
+            self.assertEqual(st['state'], 'failed')
+            self.assertEqual(st['error_kind'], 'auth')
+            self.assertIn('auth', st['error'].lower() + st['error_kind'])
+            self.assertEqual(int(st['consecutive_failures']), n)
+            self.assertNotIn('wrong', open(os.path.join(self.rig.dst_home('badpw'), '.migrate',
+                                                        'status')).read())
+        run = migrate(self.rig, 'badpw', password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        st = read_status(self.rig, 'badpw')
+        self.assertEqual((st['state'], st['consecutive_failures']), ('ok', '0'))
+
+    def test_trigger_from_environment(self):
+        # doveadm keeps only the environment named in DOVECOT_PRESERVE_ENVS
+        env = dict(os.environ, MIGRATE_TRIGGER='batch', DOVECOT_PRESERVE_ENVS='MIGRATE_TRIGGER')
+        argv = migrate_argv(self.rig, 'trig', password=SRC_PW, source_user=SRC_USER)
+        r = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(read_status(self.rig, 'trig')['trigger'], 'batch')
+
+    def test_running_status_and_busy_run_leaves_it(self):
+        p = self.start_slow('busy')
+        st = wait_for(lambda: (read_status(self.rig, 'busy') or {}).get('state') == 'running'
+                      and int(read_status(self.rig, 'busy')['copied']) > 0
+                      and read_status(self.rig, 'busy'))
+        self.assertTrue(st, 'no running status with progress')
+        self.assertEqual(int(st['pid']), p.pid)
+        self.assertEqual(st['finished'], '0')
+        self.assertIn(st['folder'], ('INBOX', 'Work', 'Archive'))
+        # A second run of the same account waits for the lock (Busy, retried); meanwhile the
+        # running run's status stays as it is.
+        err_path = os.path.join(self.rig.dir, 'busy-second.err')
+        with open(err_path, 'w') as err_file:
+            argv = migrate_argv(self.rig, 'busy', password=SRC_PW, source_user=SRC_USER)
+            q = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=err_file, text=True)
+            self.addCleanup(lambda: q.poll() is None and q.kill())
+            # (its stderr reaches the file only when it exits: give it time to hit the lock)
+            time.sleep(3)
+            self.assertIsNone(q.poll(), 'the second run ended while the first was running')
+            st2 = read_status(self.rig, 'busy')
+            self.assertEqual((st2['state'], st2['pid']), ('running', str(p.pid)))
+            # The first run dies (kill -9); the second gets the lock, writes its own status and
+            # completes the mailbox.
+            p.kill()
+            p.communicate(timeout=60)
+            out, _ = q.communicate(timeout=300)
+        err = open(err_path).read()
+        self.assertEqual(q.returncode, 0, out + err)
+        self.assertIn('another migration', err)
+        st3 = read_status(self.rig, 'busy')
+        self.assertEqual((st3['state'], st3['pid']), ('ok', str(q.pid)))
+        self.assertEqual(len(self.rig.messages('dst', 'busy')), self.corpus.total_messages)
+
+if __name__ == '__main__':
+    unittest.main()
