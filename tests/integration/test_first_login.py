@@ -1,0 +1,329 @@
+"""Migration on first login (issue 5): the migrate mail plugin against real Dovecot.
+
+The transparent recipe of docs/first-login.md: the destination authenticates users who are not
+local against the old server (passdb imap), hands the login password over
+(override_fields = userdb_migrate_source_password=%w), and the plugin starts
+`doveadm migrate -u USER -W` in the background on the first IMAP login. Checked as an admin would:
+the mail in the folders, ~/.migrate/status, ~/.migrate/login.log, the Dovecot log, and where the
+password shows up (nowhere: no argv, log or file).
+"""
+
+import fcntl
+import os
+import re
+import smtplib
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from migrate_helpers import (  # noqa: E402
+    Rig, corpus, duplicates, expected_messages, project, secret_leaks)
+
+MAX_FAILURES = 2
+# Debian's dovecot-lmtpd; without it the LMTP checks are replaced by `doveadm save`.
+HAVE_LMTP = os.path.exists('/usr/lib/dovecot/lmtp')
+RUN_TIMEOUT = 180   # generous: a throttled run takes a few seconds
+
+
+def read_status(rig, user):
+    """~/.migrate/status as a dict, or None before the first run wrote it."""
+    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return None
+    out = {}
+    for line in lines:
+        k, _, v = line.partition('\t')
+        out[k] = v
+    return out
+
+
+def run_active(rig, user):
+    """True while a background run holds ~/.migrate/login.lock (it keeps it until it exits)."""
+    path = os.path.join(rig.dst_home(user), '.migrate', 'login.lock')
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def wait_run_finished(rig, user, timeout=RUN_TIMEOUT):
+    """Waits until the background run has exited; returns its status."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not run_active(rig, user):
+            status = read_status(rig, user)
+            if status is not None and status.get('state') != 'running':
+                return status
+        time.sleep(0.1)
+    raise AssertionError('the background migration of %s did not finish within %ss\nstatus: %r\n'
+                         'login.log:\n%s\n%s' % (user, timeout, read_status(rig, user),
+                                                 login_log(rig, user), rig.logs_tail()))
+
+
+def login_log(rig, user):
+    try:
+        with open(os.path.join(rig.dst_home(user), '.migrate', 'login.log'),
+                  errors='replace') as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
+
+
+def starts(rig, user):
+    """How often the plugin logged that it started a migration of `user`."""
+    return len(re.findall(r'migrate: .*started the migration of %s from' % re.escape(user),
+                          rig.dst.log_text()))
+
+
+def login_and_out(rig, user, password):
+    with rig.imap_login(rig.dst_imap_port, user, password) as c:
+        typ, data = c.select('INBOX')
+        assert typ == 'OK', data
+        c.logout()
+
+
+class ArgvWatcher:
+    """Reads every process's command line (as ps shows it) in a loop until stopped."""
+
+    def __init__(self):
+        self.seen = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        return False
+
+    def _run(self):
+        me = str(os.getpid())
+        while not self._stop.is_set():
+            for pid in os.listdir('/proc'):
+                if not pid.isdigit() or pid == me:
+                    continue
+                try:
+                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                        cmd = f.read()
+                except OSError:
+                    continue
+                if cmd:
+                    self.seen.add(cmd)
+            time.sleep(0.005)
+
+
+def deliver(rig, user, subject):
+    """Delivers one message to `user` through the destination's LMTP socket (mail that arrives
+    at the new server after the MX switch), or with `doveadm save` when Dovecot's LMTP server is
+    not installed. Returns the message's Message-ID."""
+    msgid = '<%s@first-login.test>' % os.urandom(6).hex()
+    data = ('From: sender@example.org\r\nTo: %s@example.org\r\nSubject: %s\r\n'
+            'Message-ID: %s\r\nDate: Mon, 02 Nov 2026 10:00:00 +0000\r\n\r\n'
+            'delivered to the new server\r\n' % (user, subject, msgid))
+    if HAVE_LMTP:
+        with smtplib.LMTP(os.path.join(rig.dst.run_dir, 'lmtp')) as s:
+            s.sendmail('sender@example.org', [user], data.encode())
+    else:
+        rig.doveadm('save', '-u', user, '-m', 'INBOX', input=data.encode(), text=False,
+                    check=True)
+    return msgid
+
+
+class FirstLoginTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        # The plugin in every service's mail_plugins (imap, lmtp, doveadm): only the service
+        # check keeps lmtp and doveadm from starting migrations.
+        cls.rig = Rig(name='first-login', dst_mail_plugins='migrate',
+                      dst_passdb_override_fields='userdb_migrate_source_password=%w')
+        cls.rig.__enter__()
+        try:
+            cls.rig.set_dest_extra_conf(
+                ('protocols = imap lmtp\n' if HAVE_LMTP else '') +
+                'plugin {\n'
+                '  migrate_on_login = yes\n'
+                '  migrate_on_login_max_failures = %d\n'
+                '  migrate_source_host = 127.0.0.1\n'
+                '  migrate_source_port = %d\n'
+                '  migrate_source_tls = none\n'
+                '}\n' % (MAX_FAILURES, cls.rig.src_imap_port))
+        except BaseException:
+            cls.rig.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        rig = cls.rig
+        # No background run may outlive the test (they are detached from Dovecot's master).
+        for user in os.listdir(rig.dst.mail_dir):
+            deadline = time.monotonic() + RUN_TIMEOUT
+            while run_active(rig, user) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        rig.close()
+
+    def assertNoRunStarted(self, user):
+        self.assertFalse(os.path.exists(os.path.join(self.rig.dst_home(user), '.migrate')),
+                         'a migration was started for %s' % user)
+        self.assertEqual(starts(self.rig, user), 0, self.rig.logs_tail())
+
+    def test_first_login_migrates_everything_once(self):
+        rig = self.rig
+        user, password = 'alice', 'alice-old-pw'
+        rig.add_source_user(user, password)
+        edge = corpus.edge_corpus('small')
+        # A bulk folder and a throttled run (per-user userdb field): the run lasts a few seconds,
+        # long enough to watch every command line while it runs.
+        bulk = corpus.simple_corpus(1200, folders=(('Bulk',),), tag='fl-bulk', size=2500)
+        rig.load_source(user, edge)
+        rig.load_source(user, bulk)
+        # alice is in the destination's passwd-file for her userdb fields only: her local
+        # password is random, so she logs in through passdb imap with the old server's password.
+        rig.add_dest_user(user, extra={'migrate_max_rate': '1M'})
+
+        # Mail that reached the new server before her first login; LMTP and doveadm (both with
+        # the plugin loaded) must not start a migration.
+        msgid = deliver(rig, user, 'arrived at the new server')
+        rig.doveadm('mailbox', 'list', '-u', user, check=True)
+        time.sleep(0.5)
+        self.assertNoRunStarted(user)
+        local = [m for m in rig.messages('dst', user) if m['message_id'] == msgid]
+        self.assertEqual(len(local), 1)
+
+        with ArgvWatcher() as watcher:
+            login_and_out(rig, user, password)
+            self.assertTrue(run_active(rig, user) or read_status(rig, user) is not None,
+                            'no migration started after the first login:\n' + rig.logs_tail())
+            status = wait_run_finished(rig, user)
+        self.assertEqual(status['state'], 'ok', '%r\n%s' % (status, login_log(rig, user)))
+        self.assertEqual(status['trigger'], 'login')
+        self.assertEqual(status['consecutive_failures'], '0')
+        self.assertEqual(starts(rig, user), 1, rig.logs_tail())
+
+        expected = expected_messages(rig, edge) + expected_messages(rig, bulk)
+        expected += project(local)
+        have = rig.messages('dst', user)
+        self.assertEqual(project(have), sorted(expected))
+        self.assertEqual(duplicates(have, expected), {})
+        self.assertEqual(int(status['copied']), len(expected) - 1)
+        inbox = [e for e in expected if e[0] == 'INBOX']
+        self.assertEqual(len([m for m in have if m['mailbox'] == 'INBOX']), len(inbox))
+
+        # The background run was seen, and the password is on no command line, in no log and
+        # in no file under ~/.migrate (status, login.log, state).
+        runs = [c for c in watcher.seen if b'migrate\0-u\0alice\0' in c]
+        self.assertTrue(runs, 'the background doveadm migrate was never seen running')
+        self.assertTrue(all(c.endswith(b'-W\0') for c in runs), runs)
+        self.assertEqual(secret_leaks(rig, password, user,
+                                      cmdline=[a for c in watcher.seen for a in c.split(b'\0')]),
+                         [])
+        self.assertIn('ok', login_log(rig, user))
+
+        # A second login starts nothing: the status says ok, the mail is as it was.
+        before = project(rig.messages('dst', user))
+        login_and_out(rig, user, password)
+        time.sleep(1)
+        self.assertFalse(run_active(rig, user))
+        self.assertEqual(read_status(rig, user), status)
+        self.assertEqual(starts(rig, user), 1)
+        self.assertEqual(project(rig.messages('dst', user)), before)
+
+    def test_wrong_source_password_stops_after_max_failures(self):
+        rig = self.rig
+        user = 'carol'
+        rig.add_source_user(user, 'carol-old-pw')
+        rig.load_source(user, corpus.simple_corpus(5, tag='carol'))
+        # carol logs in locally with a password the old server does not take: every run fails
+        # at the source's login.
+        local_pw = 'carol-new-local-pw'
+        rig.add_dest_user(user, password=local_pw)
+
+        for attempt in range(1, MAX_FAILURES + 1):
+            login_and_out(rig, user, local_pw)
+            status = wait_run_finished(rig, user)
+            self.assertEqual(status['state'], 'failed', login_log(rig, user))
+            self.assertEqual(status['consecutive_failures'], str(attempt))
+            self.assertRegex(status['error'], '(?i)auth|password|login')
+            self.assertEqual(starts(rig, user), attempt)
+
+        # One more login: no new attempt; the reason is logged at this login.
+        login_and_out(rig, user, local_pw)
+        time.sleep(1)
+        self.assertFalse(run_active(rig, user))
+        self.assertEqual(read_status(rig, user), status)
+        self.assertEqual(starts(rig, user), MAX_FAILURES)
+        log = rig.dst.log_text()
+        self.assertRegex(log, r'not starting the migration of carol: it failed %d times in a row'
+                         % MAX_FAILURES)
+        self.assertIn(status['error'][:40], log)
+        self.assertEqual([m for m in rig.messages('dst', user)], [])
+        self.assertEqual(secret_leaks(rig, local_pw, user), [])
+
+    def test_simultaneous_logins_start_one_run(self):
+        rig = self.rig
+        user, password = 'dave', 'dave-old-pw'
+        rig.add_source_user(user, password)
+        c = corpus.simple_corpus(300, folders=(('INBOX',), ('Work',)), tag='dave', size=1500)
+        rig.load_source(user, c)
+        rig.src.wait_users_visible()
+        rig.dst.wait_users_visible()
+
+        errors = []
+
+        def one():
+            try:
+                login_and_out(rig, user, password)
+            except Exception as e:   # reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=one) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        status = wait_run_finished(rig, user)
+        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(starts(rig, user), 1, rig.logs_tail())
+        have = rig.messages('dst', user)
+        expected = expected_messages(rig, c)
+        self.assertEqual(project(have), expected)
+        self.assertEqual(duplicates(have, expected), {})
+
+    def test_lmtp_and_doveadm_do_not_start_it(self):
+        if not HAVE_LMTP:
+            sys.stderr.write('(no /usr/lib/dovecot/lmtp: install dovecot-lmtpd to test LMTP; '
+                             'doveadm save is used instead)\n')
+        rig = self.rig
+        user = 'erin'
+        rig.add_source_user(user, 'erin-old-pw')
+        rig.load_source(user, corpus.simple_corpus(3, tag='erin'))
+        deliver(rig, user, 'one')
+        deliver(rig, user, 'two')
+        rig.doveadm('fetch', '-u', user, 'mailbox', 'mailbox', '*', 'all', check=True)
+        rig.doveadm('mailbox', 'status', '-u', user, 'messages', 'INBOX', check=True)
+        time.sleep(0.5)
+        self.assertNoRunStarted(user)
+        self.assertEqual(len(rig.messages('dst', user)), 2)
+
+
+if __name__ == '__main__':
+    unittest.main()
