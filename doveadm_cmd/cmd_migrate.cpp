@@ -97,6 +97,11 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("flags_updated", "flags_updated", number);
   doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", number);
+  // Why the run took what it took, and what it did not copy (see skipReasons()).
+  doveadm_print_header("reconnects", "reconnects", number);
+  doveadm_print_header("waited", "waited", number);
+  doveadm_print_header_simple("skip_reasons");
+  doveadm_print_header("excluded_folders", "excluded_folders", number);
   if (dryRun) {
     // The plan: what the engine found at the source (MigrationReport::sourceMessages/sourceBytes),
     // how many messages a real run would copy (FolderReport::pending), and the quota headroom.
@@ -125,6 +130,19 @@ uint64_t pendingMessages(const MigrationReport& report) {
   return n;
 }
 
+// "too_large=2 date=5 duplicate=3": the messages not copied for a reason other than being there
+// already (that count is the skipped column), in key order; "" when there are none.
+std::string skipReasons(const MigrationReport& report) {
+  std::string out;
+  for (const auto& [reason, count] : report.skippedByReason) {
+    if (reason == "present" || count == 0) {
+      continue;
+    }
+    out += (out.empty() ? "" : " ") + reason + "=" + std::to_string(count);
+  }
+  return out;
+}
+
 // One row per user. All values are formatted before the first doveadm_print() so that a failure
 // cannot leave a half-printed row.
 void printRow(const MigrationReport& report, bool dryRun) {
@@ -132,6 +150,9 @@ void printRow(const MigrationReport& report, bool dryRun) {
   std::snprintf(seconds, sizeof(seconds), "%.1f", report.seconds >= 0 ? report.seconds : 0.0);
   const std::string error = report.status.isOk() ? std::string() : report.status.describe();
   const std::string free = dryRun ? quotaFree(report) : std::string();
+  char waited[32];
+  std::snprintf(waited, sizeof(waited), "%.1f", report.waitedSeconds >= 0 ? report.waitedSeconds : 0.0);
+  const std::string reasons = skipReasons(report);
 
   doveadm_print(report.result());
   doveadm_print_num(report.folders.size());
@@ -141,6 +162,10 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print_num(report.flagsUpdated);
   doveadm_print_num(report.bytes);
   doveadm_print(seconds);
+  doveadm_print_num(report.reconnects);
+  doveadm_print(waited);
+  doveadm_print(reasons.c_str());
+  doveadm_print_num(report.excludedFolders.size());
   if (dryRun) {
     doveadm_print_num(report.sourceMessages);
     doveadm_print_num(report.sourceBytes);

@@ -11,7 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    EX_NOPERM, EX_TEMPFAIL, Rig, corpus, migrate, migrate_argv, parse_tab, wait_for_exec)
+    EX_NOPERM, EX_TEMPFAIL, REPORT_KEYS, Rig, corpus, migrate, migrate_argv, parse_tab, wait_for_exec)
 
 SRC_USER = 'statsrc'
 SRC_PW = 'statsrc-pw'
@@ -53,7 +53,7 @@ class RunStatusTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='status', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('okuser', 'dryuser', 'badpw', 'trig', 'busy', 'never', 'stopme'):
+        for u in ('okuser', 'dryuser', 'badpw', 'trig', 'busy', 'never', 'stopme', 'cols'):
             cls.rig.add_dest_user(u)
 
     @classmethod
@@ -86,6 +86,26 @@ class RunStatusTest(unittest.TestCase):
         self.assertIn('127.0.0.1', st['source'])
         self.assertEqual(st['error'], '')
         self.assertEqual(st['consecutive_failures'], '0')
+
+    def test_report_columns_for_filters(self):
+        """reconnects, waited, skip_reasons and excluded_folders, in JSON and in the table."""
+        run = migrate(self.rig, 'cols', '--exclude', 'Archive', '--max-size', '1K', password=SRC_PW,
+                      source_user=SRC_USER, fmt='json')
+        self.assertEqual(run.rc, 0, run.describe())
+        row = run.row
+        self.assertEqual(sorted(row), sorted(REPORT_KEYS), run.out)
+        self.assertEqual(int(row['copied']), 0)
+        reasons = dict(kv.split('=') for kv in row['skip_reasons'].split())
+        self.assertEqual(reasons.get('too_large'), str(2 * PER_FOLDER), row)
+        self.assertNotIn('present', reasons)
+        self.assertEqual(int(row['excluded_folders']), 1)
+        self.assertEqual(int(row['reconnects']), 0)
+        self.assertEqual(float(row['waited']), 0.0)
+        # the same run again without the filters copies what they left out; nothing to report
+        run = migrate(self.rig, 'cols', password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        self.assertEqual(int(run.row['copied']), self.corpus.total_messages)
+        self.assertEqual((run.row['skip_reasons'], run.row['excluded_folders']), ('', '0'))
 
     def test_dry_run_writes_nothing(self):
         run = migrate(self.rig, 'dryuser', '--dry-run', password=SRC_PW, source_user=SRC_USER)
