@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <string>
@@ -36,6 +38,7 @@ constexpr const char* kLockFile = "login.lock";
 constexpr const char* kLogFile = "login.log";
 // login.log is rotated to login.log.1 (one old copy) once it is larger than this.
 constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
+constexpr int kChildNice = 10;
 constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // The setting's value, or nullptr when unset or empty.
@@ -202,6 +205,8 @@ void childFail(const char* what) {
 // The grandchild: detach, set up descriptors 0-3, clear the environment and exec doveadm.
 [[noreturn]] void execDoveadm(int stdinFd, int logFd, int lockFd, char* const* argv, char* const* envp) {
   (void)::setsid();
+  // A background job: the user's interactive session (and everyone else's) goes first.
+  (void)::setpriority(PRIO_PROCESS, 0, kChildNice);
   sigset_t all;
   sigemptyset(&all);
   (void)::sigprocmask(SIG_SETMASK, &all, nullptr);
@@ -316,7 +321,14 @@ std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockF
   return {};
 }
 
-void maybeStart(mail_user* user) {
+double msSince(const struct timespec& t0) {
+  struct timespec t1 {};
+  ::clock_gettime(CLOCK_MONOTONIC, &t1);
+  return static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e3 +
+         static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+void maybeStart(mail_user* user, const struct timespec& t0) {
   if (!isYes(setting(user, "migrate_on_login"))) {
     return;
   }
@@ -345,8 +357,8 @@ void maybeStart(mail_user* user) {
     check = checkStatus(dir, maxFail);
     if (check.decision == Decision::Done || check.decision == Decision::Running) {
       if (user->mail_debug) {
-        i_debug("migrate: migration of %s is %s: nothing to start", user->username,
-                check.decision == Decision::Done ? "finished" : "running");
+        i_debug("migrate: migration of %s is %s: nothing to start (%.2f ms)", user->username,
+                check.decision == Decision::Done ? "finished" : "running", msSince(t0));
       }
       return;
     }
@@ -460,9 +472,9 @@ void maybeStart(mail_user* user) {
                 (check.status->consecutiveFailures > 0
                      ? " (" + std::to_string(check.status->consecutiveFailures) + " failed in a row)"
                      : std::string());
-  i_info("migrate: %s: started the migration of %s from %s in the background (log: %s/%s)", why.c_str(),
-         user->username, source.host.empty() ? source.presetName.c_str() : source.host.c_str(), dir.c_str(),
-         kLogFile);
+  i_info("migrate: %s: started the migration of %s from %s in the background in %.1f ms (log: %s/%s)",
+         why.c_str(), user->username, source.host.empty() ? source.presetName.c_str() : source.host.c_str(),
+         msSince(t0), dir.c_str(), kLogFile);
 }
 
 }  // namespace
@@ -472,7 +484,9 @@ void onNamespacesCreated(mail_namespace* namespaces) noexcept {
   try {
     mail_user* user = namespaces->user;
     name = user->username;
-    maybeStart(user);
+    struct timespec t0 {};
+    ::clock_gettime(CLOCK_MONOTONIC, &t0);
+    maybeStart(user, t0);
   } catch (const std::exception& e) {
     i_error("migrate: first-login hook for %s: internal error: %s", name, e.what());
   } catch (...) {
