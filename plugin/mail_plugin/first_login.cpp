@@ -396,10 +396,11 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
       return;
     case Decision::GaveUp:
       i_warning(
-          "migrate: not starting the migration of %s: it failed %u times in a row "
+          "migrate: not starting the migration of %s: it failed %u time%s in a row "
           "(migrate_on_login_max_failures = %u); last error: %s. Run `doveadm migrate -u %s` by hand "
           "(a successful run resets the count) or remove %s/%s to let the next login retry",
-          user->username, check.status->consecutiveFailures, maxFail,
+          user->username, check.status->consecutiveFailures,
+          check.status->consecutiveFailures == 1 ? "" : "s", maxFail,
           check.status->error.empty() ? "(none recorded)" : check.status->error.c_str(), user->username,
           dir.c_str(), kRunStatusFile);
       return;
