@@ -7,6 +7,7 @@ extern "C" {
 
 #include "doveadm-mail.h"
 }
+#include "cmd_batch.h"
 #include "cmd_migrate.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))
@@ -26,7 +27,9 @@ namespace {
 // exactly there ("migrate", "migrateStatus"). A positional argument of "migrate" that equals a
 // subcommand word would be taken for the subcommand, so "migrate" has no positional arguments.
 struct doveadm_cmd_ver2* const kCommands[] = {
-    // subcommands first (none yet)
+    // subcommands first
+    &doveadm_cmd_migrate_batch_ver2,
+    &doveadm_cmd_migrate_check_ver2,
     &doveadm_cmd_migrate_ver2,
 };
 

@@ -1,0 +1,866 @@
+// `doveadm migrate batch [--check] [--format F] [-j N] [-r DIR] [--notify ADDR]
+// [--repeat-until-idle INTERVAL[,QUIET]] [migrate options] FILE`, and the runner it shares with
+// `doveadm migrate check` (cmd_check.cpp). See cmd_batch.h and docs/batch.md.
+//
+// A plain doveadm command (no mail_user): doveadm calls cmdBatch() once with the parsed
+// parameters. Every mailbox runs as a child `doveadm -f json migrate -u USER ...` (job_runner.h),
+// with the line's password on the child's stdin.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <exception>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
+// (which brings doveadm.h) before the other doveadm headers.
+extern "C" {
+#include "lib.h"
+
+#include "auth-master.h"
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "doveadm-settings.h"
+#include "lib-signals.h"
+#include "master-service.h"
+}
+#include <sysexits.h>
+
+#include "batch/batch.h"
+#include "batch/jobs.h"
+#include "cli_options.h"
+#include "cmd_batch.h"
+#include "common/textfile.h"
+#include "engine/report.h"
+#include "exit_codes.h"
+#include "job_runner.h"
+#include "migrate_params.h"
+#include "notify.h"
+
+// C2's notify.cpp may not be linked into this build yet: a weak reference keeps the module
+// loadable without it, and --notify says so instead of failing to load the whole module.
+namespace migrate::cmd {
+Status sendNotification(const std::string& to, const std::string& subject, const std::string& body)
+    __attribute__((weak));
+}  // namespace migrate::cmd
+
+namespace migrate::cmd::bulk {
+namespace {
+
+volatile sig_atomic_t gSignal = 0;
+
+void onSignal(const siginfo_t* si, void*) {
+  gSignal = si->si_signo;
+}
+
+// The options no bulk command accepts: the user selection is the file's or check's own, and
+// the login of batch lines is the line's password.
+bool excludedFromBatch(const char* name) {
+  static const char* const kNames[] = {"all-users",
+                                       "socket-path",
+                                       "user",
+                                       "trans-flags",
+                                       "user-file",
+                                       "source-password-file",
+                                       "source-password-stdin",
+                                       "source-oauth2-token-file",
+                                       "source-oauth2-token-command"};
+  return std::any_of(std::begin(kNames), std::end(kNames),
+                     [name](const char* n) { return std::strcmp(n, name) == 0; });
+}
+
+bool excludedFromCheck(const char* name) {
+  return std::strcmp(name, "socket-path") == 0 || std::strcmp(name, "trans-flags") == 0 ||
+         std::strcmp(name, "user") == 0 || std::strcmp(name, "all-users") == 0 ||
+         std::strcmp(name, "user-file") == 0;
+}
+
+// Options whose value is a path: children run in our working directory, but report.json and
+// the logs should name them unambiguously.
+bool isPathOption(const std::string& name) {
+  return name == "ca-file" || name == "ca-dir" || name == "rawlog" || name == "source-password-file" ||
+         name == "source-oauth2-token-file";
+}
+
+std::string absolutePath(const std::string& path) {
+  if (path.empty() || path[0] == '/') {
+    return path;
+  }
+  char cwd[4096];
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) {
+    return path;
+  }
+  return std::string(cwd) + "/" + path;
+}
+
+void setExit(int code) {
+  doveadm_exit_code = code;
+}
+
+std::string nowStamp() {
+  const time_t t = time(nullptr);
+  struct tm tm {};
+  localtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d-%H%M%S", &tm);
+  return buf;
+}
+
+Status makeDirs(const std::string& path) {
+  std::string cur;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) {
+      continue;
+    }
+    if (mkdir(cur.c_str(), 0700) < 0 && errno != EEXIST) {
+      return textfile::sysError("cannot create the report directory", cur);
+    }
+  }
+  return Status::ok();
+}
+
+// "bob@example.org" -> "bob@example.org"; '/' and a leading '.' cannot be file names.
+std::string logName(const std::string& user) {
+  std::string s = user;
+  for (char& c : s) {
+    if (c == '/' || static_cast<unsigned char>(c) < 0x20) {
+      c = '_';
+    }
+  }
+  if (s.empty() || s[0] == '.') {
+    s = "_" + s;
+  }
+  return s;
+}
+
+// A child's exit code as one of ours: signals are not sysexits codes.
+int childCode(int code) {
+  if (code > 128) {
+    const int sig = code - 128;
+    return sig == SIGTERM || sig == SIGINT ? EX_TEMPFAIL : EX_SOFTWARE;
+  }
+  return code;
+}
+
+struct PassResult {
+  uint64_t copied = 0, bytes = 0;
+  int exitCode = 0;
+  bool interrupted = false;
+};
+
+class Runner {
+ public:
+  Runner(const Options& opts, std::vector<Mailbox>& boxes) : opts_(opts), boxes_(boxes) {}
+
+  PassResult runPass(unsigned pass);
+
+ private:
+  bool onStderr(size_t id, const std::string& line);
+  void openLog(size_t id, const std::vector<std::string>& argv, unsigned pass);
+
+  const Options& opts_;
+  std::vector<Mailbox>& boxes_;
+  std::map<size_t, int> logs_;
+};
+
+bool Runner::onStderr(size_t id, const std::string& line) {
+  const auto it = logs_.find(id);
+  if (it != logs_.end() && it->second >= 0) {
+    const std::string text = line + "\n";
+    (void)!write(it->second, text.data(), text.size());
+  }
+  // check: the mailbox's line carries the reason; the child's log lines only with -v.
+  if (!opts_.dryRun || opts_.verbose) {
+    std::fprintf(stderr, "%s: %s\n", boxes_[id].result.user.c_str(), line.c_str());
+  }
+  return !batch::errorFromStderrLine(line).empty();
+}
+
+void Runner::openLog(size_t id, const std::vector<std::string>& argv, unsigned pass) {
+  if (opts_.reportDir.empty()) {
+    return;
+  }
+  Mailbox& box = boxes_[id];
+  if (box.result.logPath.empty()) {
+    // Two source accounts merged into one mailbox: one log per line.
+    std::string name = logName(box.result.user);
+    for (size_t i = 0; i < boxes_.size(); ++i) {
+      if (i != id && boxes_[i].result.user == box.result.user) {
+        name += ".line" + std::to_string(box.result.line);
+        break;
+      }
+    }
+    box.result.logPath = opts_.reportDir + "/" + name + ".log";
+  }
+  // The first pass starts a fresh log; later --repeat-until-idle passes append.
+  const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (pass == 1 ? O_TRUNC : O_APPEND);
+  const int fd = open(box.result.logPath.c_str(), flags, 0600);
+  if (fd < 0) {
+    i_warning("migrate %s: cannot write %s: %m", opts_.command.c_str(), box.result.logPath.c_str());
+    return;
+  }
+  // The command line holds no secret (the password goes to stdin): an admin can rerun it by hand.
+  std::string head = "# " + batch::isoTime(time(nullptr)) + " pass " + std::to_string(pass) + ":";
+  for (const std::string& a : argv) {
+    head += " " + a;
+  }
+  head += "\n";
+  (void)!write(fd, head.data(), head.size());
+  logs_[id] = fd;
+}
+
+PassResult Runner::runPass(unsigned pass) {
+  std::vector<batch::JobKey> keys;
+  for (const Mailbox& b : boxes_) {
+    keys.push_back({b.target.host.empty() ? opts_.defaultHost : b.target.host, b.target.user});
+  }
+  batch::Scheduler sched(keys, opts_.jobs, opts_.maxPerHost);
+  JobRunner runner([this](size_t id, const std::string& line) { return onStderr(id, line); });
+  const std::string configPath = master_service_get_config_path(master_service);
+  const std::vector<std::string> env = childEnvironment({"MIGRATE_TRIGGER=batch"});
+  for (Mailbox& b : boxes_) {
+    batch::JobResult fresh;
+    fresh.line = b.result.line;
+    fresh.user = b.result.user;
+    fresh.source = b.result.source;
+    fresh.remoteUser = b.result.remoteUser;
+    fresh.logPath = b.result.logPath;
+    b.result = std::move(fresh);
+  }
+
+  PassResult pr;
+  bool stopping = false;
+  while (!sched.done()) {
+    if (gSignal != 0 && !stopping) {
+      stopping = true;
+      sched.stop();
+      std::fprintf(stderr,
+                   "migrate %s: stopping (signal %d): %zu running migrations save their state and stop; "
+                   "no new one starts; run the same command again to continue\n",
+                   opts_.command.c_str(), static_cast<int>(gSignal), runner.running());
+      runner.signalAll(SIGTERM);
+    }
+    while (std::optional<size_t> id = sched.next()) {
+      Mailbox& box = boxes_[*id];
+      JobRunner::Spec spec;
+      spec.executable = "/proc/self/exe";
+      spec.argv = batch::childArgv(configPath, box.target, opts_.passThrough, opts_.dryRun);
+      spec.env = env;
+      if (box.target.passwordStdin) {
+        spec.stdinData = box.password;
+      }
+      openLog(*id, spec.argv, pass);
+      box.result.started = true;
+      Status started = runner.start(*id, std::move(spec));
+      if (!started.isOk()) {
+        box.result.finished = true;
+        box.result.result = "failed";
+        box.result.reason = started.describe();
+        box.result.exitCode = exitCodeFor(started);
+        sched.finished(*id);
+      }
+    }
+    for (JobRunner::Finished& f : runner.wait(std::chrono::milliseconds(200))) {
+      Mailbox& box = boxes_[f.id];
+      batch::readChildOutput(f.out, f.exitCode, batch::errorFromStderrLine(f.lastError), box.result);
+      box.result.seconds = f.seconds;
+      sched.finished(f.id);
+      const auto log = logs_.find(f.id);
+      if (log != logs_.end()) {
+        close(log->second);
+        logs_.erase(log);
+      }
+      const std::string text = opts_.dryRun ? batch::checkLine(box.result) : batch::doneLine(box.result);
+      std::printf("%s\n", text.c_str());
+      std::fflush(stdout);
+    }
+  }
+  for (const auto& [id, fd] : logs_) {
+    close(fd);
+  }
+  logs_.clear();
+
+  for (const Mailbox& b : boxes_) {
+    const batch::JobResult& r = b.result;
+    if (!r.started) {
+      continue;
+    }
+    pr.copied += r.copied;
+    pr.bytes += r.bytes;
+    pr.exitCode = mergeExitCode(pr.exitCode, childCode(r.exitCode));
+    if (opts_.dryRun && batch::exceedsQuota(r)) {
+      pr.exitCode = mergeExitCode(pr.exitCode, exitCodeFor(ErrorKind::Quota));
+    }
+  }
+  pr.interrupted = stopping;
+  if (stopping) {
+    pr.exitCode = mergeExitCode(pr.exitCode, EX_TEMPFAIL);
+  }
+  return pr;
+}
+
+std::string secondsText(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", s);
+  return buf;
+}
+
+void printSummaryTable(const std::vector<Mailbox>& boxes) {
+  const auto number = static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
+                                                              DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("line", "line", number);
+  doveadm_print_header_simple("user");
+  doveadm_print_header_simple("result");
+  doveadm_print_header("copied", "copied", number);
+  doveadm_print_header("skipped", "skipped", number);
+  doveadm_print_header("failed", "failed", number);
+  doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+  for (const Mailbox& b : boxes) {
+    const batch::JobResult& r = b.result;
+    const std::string result = r.started ? r.result : "not started";
+    const std::string bytes = formatBytes(r.bytes);
+    const std::string secs = secondsText(r.seconds);
+    doveadm_print_num(r.line);
+    doveadm_print(r.user.c_str());
+    doveadm_print(result.c_str());
+    doveadm_print_num(r.copied);
+    doveadm_print_num(r.skipped);
+    doveadm_print_num(r.failed);
+    doveadm_print(bytes.c_str());
+    doveadm_print(secs.c_str());
+    doveadm_print(r.reason.c_str());
+  }
+}
+
+std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info) {
+  std::map<std::string, size_t> counts;
+  uint64_t copied = 0, bytes = 0;
+  for (const Mailbox& b : boxes) {
+    const bool overQuota = opts.dryRun && batch::exceedsQuota(b.result);
+    ++counts[!b.result.started ? "not started" : overQuota ? "failed" : b.result.result];
+    copied += b.result.copied;
+    bytes += b.result.bytes;
+  }
+  std::string s = std::to_string(boxes.size()) + " mailboxes:";
+  const char* sep = " ";
+  for (const auto& [k, n] : counts) {
+    s += sep + std::to_string(n) + " " + k;
+    sep = ", ";
+  }
+  if (!opts.dryRun) {
+    s += "; " + std::to_string(copied) + " messages copied (" + formatBytes(bytes) + ")";
+  }
+  s += " in " + secondsText(info.seconds) + " s";
+  if (info.interrupted) {
+    s += "; stopped by a signal: run the same command again to continue";
+  }
+  return s;
+}
+
+void notifyAdmin(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info,
+                 const std::string& summary) {
+  if (opts.notify.empty()) {
+    return;
+  }
+  if (&sendNotification == nullptr) {
+    i_warning("migrate %s: --notify %s: mail notifications are not available in this build",
+              opts.command.c_str(), opts.notify.c_str());
+    return;
+  }
+  std::string body = summary + "\n\n";
+  for (const Mailbox& b : boxes) {
+    body += (opts.dryRun ? batch::checkLine(b.result) : batch::doneLine(b.result)) + "\n";
+  }
+  if (!opts.reportDir.empty()) {
+    body += "\nReport: " + opts.reportDir + "/report.json\n";
+  }
+  body += "Exit code: " + std::to_string(info.exitCode) + "\n";
+  const std::string subject = "doveadm migrate " + opts.command +
+                              (opts.file.empty() ? std::string() : " " + opts.file) + ": " + summary;
+  Status sent = sendNotification(opts.notify, subject, body);
+  if (!sent.isOk()) {
+    i_error("migrate %s: cannot mail the summary to %s: %s", opts.command.c_str(), opts.notify.c_str(),
+            sent.describe().c_str());
+  }
+}
+
+bool sleepInterruptible(uint64_t seconds) {
+  for (uint64_t ms = 0; ms < seconds * 1000; ms += 200) {
+    if (gSignal != 0) {
+      return false;
+    }
+    usleep(200 * 1000);
+  }
+  return gSignal == 0;
+}
+
+}  // namespace
+
+// --- shared parts ---------------------------------------------------------------------------
+
+const doveadm_cmd_param* buildParams(const std::vector<doveadm_cmd_param>& own, bool withUserSelection) {
+  // Lives for the process: doveadm keeps the pointer.
+  auto* table = new std::vector<doveadm_cmd_param>();
+  for (const doveadm_cmd_param* p = kMigrateParams; p->name != nullptr; ++p) {
+    const bool excluded = withUserSelection ? excludedFromCheck(p->name) : excludedFromBatch(p->name);
+    if (!excluded) {
+      table->push_back(*p);
+    }
+  }
+  table->insert(table->end(), own.begin(), own.end());
+  doveadm_cmd_param end{};
+  end.name = nullptr;
+  table->push_back(end);
+  return table->data();
+}
+
+int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& password) {
+  if (cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
+    i_error(
+        "migrate %s works only on the doveadm command line (it runs a doveadm process per mailbox); "
+        "run it on the server, e.g. from cron",
+        opts.command.c_str());
+    return EX_USAGE;
+  }
+  // The migrate options, checked once with the parser of `doveadm migrate` (it reads them by
+  // name through ctx->cctx only).
+  doveadm_mail_cmd_context fake{};
+  fake.cctx = cctx;
+  CliOptions cli;
+  Status status = parseCommandLine(&fake, cli);
+  if (!status.isOk()) {
+    i_error("migrate %s: %s", opts.command.c_str(), status.describe().c_str());
+    return EX_USAGE;
+  }
+  if (cli.password) {
+    password = *cli.password;
+    wipeSecret(*cli.password);
+  }
+  opts.dryRun = opts.dryRun || cli.dryRun;
+  opts.verbose = cli.verbose || doveadm_verbose;
+  opts.maxPerHost = cli.maxConnections.value_or(0);
+  opts.defaultHost = cli.host.value_or("");
+
+  for (int i = 0; i < cctx->argc; ++i) {
+    const doveadm_cmd_param& p = cctx->argv[i];
+    if (p.name == nullptr || !p.value_set || !batch::passedThrough(p.name)) {
+      continue;
+    }
+    bool migrateOption = false;
+    for (const doveadm_cmd_param* m = kMigrateParams; m->name != nullptr; ++m) {
+      migrateOption = migrateOption || std::strcmp(m->name, p.name) == 0;
+    }
+    if (!migrateOption) {
+      continue;
+    }
+    batch::PassThrough pt;
+    pt.name = p.name;
+    if (p.type == CMD_PARAM_BOOL) {
+      if (!p.value.v_bool) {
+        continue;
+      }
+      pt.flag = true;
+    } else if (p.type == CMD_PARAM_STR && p.value.v_string != nullptr) {
+      pt.value = isPathOption(pt.name) ? absolutePath(p.value.v_string) : p.value.v_string;
+    } else {
+      continue;
+    }
+    if (pt.name == "dry-run") {
+      continue;  // the runner adds it for check
+    }
+    opts.passThrough.push_back(pt);
+  }
+  opts.reportOptions = opts.passThrough;
+
+  const char* value = nullptr;
+  if (doveadm_cmd_param_str(cctx, "jobs", &value) && value != nullptr) {
+    Result<unsigned> jobs = batch::parseJobs(value);
+    if (!jobs.isOk()) {
+      i_error("migrate %s: %s", opts.command.c_str(), jobs.status().describe().c_str());
+      return EX_USAGE;
+    }
+    opts.jobs = jobs.value();
+  }
+  value = nullptr;
+  if (doveadm_cmd_param_str(cctx, "report-dir", &value) && value != nullptr) {
+    if (*value == '\0') {
+      i_error("migrate %s: --report-dir is empty", opts.command.c_str());
+      return EX_USAGE;
+    }
+    opts.reportDir = absolutePath(value);
+  }
+  value = nullptr;
+  if (doveadm_cmd_param_str(cctx, "notify", &value) && value != nullptr) {
+    if (std::strchr(value, '@') == nullptr) {
+      i_error(
+          "migrate %s: --notify \"%s\" is not a mail address (give the admin's address, e.g. "
+          "--notify postmaster@example.org)",
+          opts.command.c_str(), value);
+      return EX_USAGE;
+    }
+    opts.notify = value;
+  }
+  value = nullptr;
+  if (doveadm_cmd_param_str(cctx, "repeat-until-idle", &value) && value != nullptr) {
+    Result<batch::RepeatUntilIdle> r = batch::parseRepeatUntilIdle(value);
+    if (!r.isOk()) {
+      i_error("migrate %s: %s", opts.command.c_str(), r.status().describe().c_str());
+      return EX_USAGE;
+    }
+    opts.repeat = true;
+    opts.repeatUntilIdle = r.value();
+  }
+  opts.reportOptions.push_back({"jobs", std::to_string(opts.jobs), false});
+  if (!opts.notify.empty()) {
+    opts.reportOptions.push_back({"notify", opts.notify, false});
+  }
+  if (opts.repeat) {
+    opts.reportOptions.push_back({"repeat-until-idle", value, false});
+  }
+  return 0;
+}
+
+Status findMissingUsers(const std::vector<std::string>& users, std::vector<size_t>& missing) {
+  auth_master_connection* conn =
+      auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
+  auth_user_info info{};
+  info.service = "doveadm";
+  pool_t pool = pool_alloconly_create("migrate userdb lookup", 1024);
+  Status status;
+  for (size_t i = 0; i < users.size(); ++i) {
+    p_clear(pool);
+    const char* username = nullptr;
+    const char* const* fields = nullptr;
+    const int ret = auth_master_user_lookup(conn, users[i].c_str(), &info, pool, &username, &fields);
+    if (ret == 0) {
+      missing.push_back(i);
+    } else if (ret < 0) {
+      std::string why = fields != nullptr && fields[0] != nullptr ? fields[0] : "";
+      status = Status(ErrorKind::Connect,
+                      "cannot look up " + users[i] + " in the userdb through " +
+                          doveadm_settings->auth_socket_path + (why.empty() ? std::string() : ": " + why),
+                      "is Dovecot running with this configuration (doveadm -c)? see the Dovecot log");
+      break;
+    }
+  }
+  pool_unref(&pool);
+  auth_master_deinit(&conn);
+  return status;
+}
+
+Status listUsers(const std::string& mask, std::vector<std::string>& out) {
+  auth_master_connection* conn =
+      auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
+  auth_user_info info{};
+  info.service = "doveadm";
+  auth_master_user_list_ctx* ctx = auth_master_user_list_init(conn, mask.empty() ? "" : mask.c_str(), &info);
+  while (const char* user = auth_master_user_list_next(ctx)) {
+    out.emplace_back(user);
+  }
+  const int ret = auth_master_user_list_deinit(&ctx);
+  auth_master_deinit(&conn);
+  if (ret < 0) {
+    return Status(
+        ErrorKind::Connect,
+        std::string("cannot list the users of the userdb through ") + doveadm_settings->auth_socket_path,
+        "is Dovecot running, and can its userdb iterate users (passwd-file, SQL with iterate_query)?");
+  }
+  return Status::ok();
+}
+
+int run(const Options& opts, std::vector<Mailbox>& boxes) {
+  if (!opts.reportDir.empty()) {
+    Status made = makeDirs(opts.reportDir);
+    if (!made.isOk()) {
+      i_error("migrate %s: %s", opts.command.c_str(), made.describe().c_str());
+      return EX_CANTCREAT;
+    }
+  }
+  gSignal = 0;
+  lib_signals_set_handler(SIGINT, static_cast<libsig_flags>(0), onSignal, nullptr);
+  lib_signals_set_handler(SIGTERM, static_cast<libsig_flags>(0), onSignal, nullptr);
+
+  batch::RunInfo info;
+  info.command = opts.command;
+  info.file = opts.file;
+  info.format = opts.format;
+  info.dryRun = opts.dryRun;
+  info.jobs = opts.jobs;
+  info.options = opts.reportOptions;
+  info.started = time(nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+
+  Runner runner(opts, boxes);
+  PassResult last;
+  int64_t lastActivity = info.started;
+  for (unsigned pass = 1;; ++pass) {
+    const int64_t passStart = time(nullptr);
+    if (opts.repeat) {
+      std::printf("pass %u (%s)\n", pass, batch::isoTime(passStart).c_str());
+      std::fflush(stdout);
+    }
+    last = runner.runPass(pass);
+    if (!opts.repeat || last.interrupted) {
+      break;
+    }
+    const int64_t now = time(nullptr);
+    if (last.copied > 0) {
+      lastActivity = now;
+    }
+    std::printf("pass %u: %llu messages copied (%s)\n", pass, static_cast<unsigned long long>(last.copied),
+                formatBytes(last.bytes).c_str());
+    info.passes.push_back({passStart, last.copied, last.bytes, last.exitCode});
+    if (static_cast<uint64_t>(now - lastActivity) >= opts.repeatUntilIdle.quiet) {
+      std::printf("idle: nothing new copied for %llu s; done\n",
+                  static_cast<unsigned long long>(now - lastActivity));
+      std::fflush(stdout);
+      info.passes.pop_back();  // the last pass is the report's own
+      break;
+    }
+    std::fflush(stdout);
+    if (!sleepInterruptible(opts.repeatUntilIdle.interval)) {
+      // Stopped between passes: the last pass's results stand.
+      info.passes.pop_back();
+      last.interrupted = true;
+      last.exitCode = mergeExitCode(last.exitCode, EX_TEMPFAIL);
+      break;
+    }
+  }
+  lib_signals_unset_handler(SIGINT, onSignal, nullptr);
+  lib_signals_unset_handler(SIGTERM, onSignal, nullptr);
+
+  info.finished = time(nullptr);
+  info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  info.interrupted = last.interrupted;
+  info.exitCode = last.exitCode;
+
+  std::vector<batch::JobResult> results;
+  results.reserve(boxes.size());
+  for (const Mailbox& b : boxes) {
+    results.push_back(b.result);
+  }
+  if (!opts.reportDir.empty()) {
+    const std::string path = opts.reportDir + "/report.json";
+    Status written = textfile::writeFileAtomic(path, batch::reportJson(info, results), false, 0600);
+    if (!written.isOk()) {
+      i_error("migrate %s: cannot write the report: %s", opts.command.c_str(), written.describe().c_str());
+    }
+  }
+  const std::string summary = summaryText(opts, boxes, info);
+  if (!opts.dryRun) {
+    printSummaryTable(boxes);
+  }
+  std::fprintf(stderr, "migrate %s: %s%s\n", opts.command.c_str(), summary.c_str(),
+               opts.reportDir.empty() ? "" : ("; report: " + opts.reportDir + "/report.json").c_str());
+  notifyAdmin(opts, boxes, info, summary);
+  return info.exitCode;
+}
+
+// --- migrate batch --------------------------------------------------------------------------
+
+namespace {
+
+int batchCommand(doveadm_cmd_context* cctx) {
+  // The summary table; -f json/tab (already set by doveadm) takes precedence.
+  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+  Options opts;
+  opts.command = "batch";
+  bool check = false;
+  opts.dryRun = doveadm_cmd_param_bool(cctx, "check", &check) && check;
+  std::string unused;
+  if (int code = readCommonOptions(cctx, opts, unused); code != 0) {
+    return code;
+  }
+  wipeSecret(unused);
+  if (opts.dryRun) {
+    opts.command = "batch --check";
+  }
+
+  const char* file = nullptr;
+  if (!doveadm_cmd_param_str(cctx, "batch-file", &file) || file == nullptr || *file == '\0') {
+    i_error("migrate batch: no batch file given (doveadm migrate batch [options] FILE)");
+    return EX_USAGE;
+  }
+  opts.file = absolutePath(file);
+  std::optional<batch::Format> forced;
+  const char* formatName = nullptr;
+  if (doveadm_cmd_param_str(cctx, "format", &formatName) && formatName != nullptr) {
+    Result<batch::Format> f = batch::parseFormatName(formatName);
+    if (!f.isOk()) {
+      i_error("migrate batch: --format: %s", f.status().describe().c_str());
+      return EX_USAGE;
+    }
+    forced = f.value();
+    opts.reportOptions.push_back({"format", formatName, false});
+  }
+
+  struct stat st {};
+  if (stat(opts.file.c_str(), &st) < 0) {
+    i_error("migrate batch: cannot read %s: %s", opts.file.c_str(), std::strerror(errno));
+    return EX_NOINPUT;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    i_error("migrate batch: cannot read %s: not a regular file", opts.file.c_str());
+    return EX_NOINPUT;
+  }
+  if ((st.st_mode & 077) != 0) {
+    i_warning("migrate batch: %s holds passwords but can be read by %s (mode %04o): chmod 600 %s",
+              opts.file.c_str(), (st.st_mode & 007) != 0 ? "everyone" : "its group",
+              static_cast<unsigned>(st.st_mode & 07777), opts.file.c_str());
+  }
+  Result<std::optional<std::string>> content = textfile::readFile(opts.file, 256u << 20);
+  if (!content.isOk() || !content.value()) {
+    i_error("migrate batch: cannot read %s: %s", opts.file.c_str(),
+            content.isOk() ? "it disappeared" : content.status().describe().c_str());
+    return EX_NOINPUT;
+  }
+  batch::ParseResult parsed = batch::parse(*content.value(), forced);
+  wipeSecret(*content.value());
+  opts.format = batch::formatName(parsed.format);
+  size_t fatal = 0;
+  for (const batch::Problem& p : parsed.problems) {
+    std::fprintf(stderr, "%s%s\n", p.fatal ? "" : "warning: ", p.message.c_str());
+    fatal += p.fatal ? 1 : 0;
+  }
+  if (!parsed.ok()) {
+    if (fatal == 0) {
+      i_error("migrate batch: %s has no mailbox lines (format %s); nothing to do", opts.file.c_str(),
+              opts.format.c_str());
+    } else {
+      i_error("migrate batch: %s: %zu error%s; nothing was run (fix the lines above and run again)",
+              opts.file.c_str(), fatal, fatal == 1 ? "" : "s");
+    }
+    return EX_DATAERR;
+  }
+
+  // Every target user must exist before anything runs.
+  std::vector<std::string> users;
+  for (const batch::Entry& e : parsed.entries) {
+    users.push_back(e.localUser);
+  }
+  std::vector<size_t> missing;
+  Status looked = findMissingUsers(users, missing);
+  if (!looked.isOk()) {
+    batch::wipePasswords(parsed.entries);
+    i_error("migrate batch: %s", looked.describe().c_str());
+    return EX_TEMPFAIL;
+  }
+  if (!missing.empty()) {
+    for (size_t i : missing) {
+      std::fprintf(stderr, "line %u: user %s not found in userdb\n", parsed.entries[i].line,
+                   parsed.entries[i].localUser.c_str());
+    }
+    batch::wipePasswords(parsed.entries);
+    i_error(
+        "migrate batch: %zu target user%s not found in the userdb; nothing was run (create the users "
+        "first, or fix target_user)",
+        missing.size(), missing.size() == 1 ? "" : "s");
+    return EX_NOUSER;
+  }
+  bool ignoredTargetPassword = false;
+  std::vector<Mailbox> boxes;
+  for (batch::Entry& e : parsed.entries) {
+    Mailbox b;
+    b.result.line = e.line;
+    b.result.user = e.localUser;
+    const std::string host = e.host.empty() ? opts.defaultHost : e.host;
+    b.result.source = host.empty() ? "" : e.port ? host + ":" + std::to_string(*e.port) : host;
+    b.result.remoteUser = e.remoteUser;
+    b.target.user = e.localUser;
+    b.target.host = e.host;
+    b.target.port = e.port;
+    b.target.tlsMode = e.tlsMode;
+    b.target.remoteUser = e.remoteUser;
+    b.target.passwordStdin = true;
+    b.password = e.password;
+    ignoredTargetPassword = ignoredTargetPassword || e.targetPasswordIgnored;
+    boxes.push_back(std::move(b));
+  }
+  batch::wipePasswords(parsed.entries);
+  (void)ignoredTargetPassword;  // the parser already reported it as a warning
+
+  if (opts.reportDir.empty()) {
+    opts.reportDir = opts.file + ".report-" + nowStamp();
+  }
+  const int code = run(opts, boxes);
+  for (Mailbox& b : boxes) {
+    wipeSecret(b.password);
+  }
+  return code;
+}
+
+void cmdBatch(doveadm_cmd_context* cctx) noexcept {
+  try {
+    setExit(batchCommand(cctx));
+  } catch (const std::exception& e) {
+    i_error("migrate batch: internal error: %s", e.what());
+    setExit(EX_SOFTWARE);
+  } catch (...) {
+    i_error("migrate batch: internal error");
+    setExit(EX_SOFTWARE);
+  }
+}
+
+doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
+                           doveadm_cmd_param_flag_t flags = CMD_PARAM_FLAG_NONE) {
+  doveadm_cmd_param p{};
+  p.short_opt = opt;
+  p.name = name;
+  p.type = type;
+  p.flags = flags;
+  return p;
+}
+
+const doveadm_cmd_param* batchParams() noexcept {
+  try {
+    static const doveadm_cmd_param* table = buildParams(
+        {
+            ownParam('\0', "check", CMD_PARAM_BOOL),
+            ownParam('\0', "format", CMD_PARAM_STR),
+            ownParam('j', "jobs", CMD_PARAM_STR),
+            ownParam('r', "report-dir", CMD_PARAM_STR),
+            ownParam('\0', "notify", CMD_PARAM_STR),
+            ownParam('\0', "repeat-until-idle", CMD_PARAM_STR),
+            ownParam('\0', "batch-file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL),
+        },
+        false);
+    return table;
+  } catch (...) {
+    // Out of memory while doveadm loads its modules: the command takes no options then.
+    static const doveadm_cmd_param kNone[] = {
+        {'\0', nullptr, CMD_PARAM_BOOL, false, {}, CMD_PARAM_FLAG_NONE}};
+    return kNone;
+  }
+}
+
+}  // namespace
+}  // namespace migrate::cmd::bulk
+
+extern "C" {
+struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_ver2 = {
+    migrate::cmd::bulk::cmdBatch,
+    nullptr,
+    "migrate batch",
+    "[--check] [--format pairs|csv|semicolon] [-j <jobs>] [-r <report dir>] [--notify <address>] "
+    "[--repeat-until-idle <interval>[,<quiet>]] [-H <source host>] [-P <port>] [-T imaps|starttls|none] "
+    "[migrate options] <batch file>",
+    CMD_FLAG_NONE,
+    migrate::cmd::bulk::batchParams(),
+};
+}

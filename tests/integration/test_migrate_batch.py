@@ -1,0 +1,363 @@
+"""`doveadm migrate batch FILE` against real Dovecot: every input format end to end with several
+users at once (--jobs), a batch where one line has a wrong password and one a dead server (the
+others migrate, the report says why each failed, the exit code is not 0), a broken file that runs
+nothing, a re-run that copies nothing again, report.json and the per-user logs, `--check`,
+--repeat-until-idle, SIGTERM (running mailboxes stop with their state saved, the rest are marked
+"not started", the next run finishes), and that no password shows up anywhere."""
+
+import glob
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from migrate_helpers import (  # noqa: E402
+    CONTENT_KEYS, EX_NOPERM, EX_TEMPFAIL, Rig, corpus, expected_messages, project, proc_cmdline)
+
+from rig import free_ports  # noqa: E402
+
+EX_DATAERR = 65
+EX_NOUSER = 67
+
+# Source accounts: name -> password. Every password is distinctive, to grep for leaks.
+SRC = {'alice': 'Alice-Pw-7731', 'bob': 'Bob-Pw-3344', 'carol': 'Carol-Pw-2214',
+       'dave': 'Dave-Pw-9001', 'erin': 'Erin-Pw-4410', 'frank': 'Frank-Pw-5521',
+       'gina': 'Gina-Pw-6632', 'hank': 'Hank-Pw-1188', 'ivan': 'Ivan-Pw-3377',
+       'slow1': 'Slow1-Pw-0001', 'slow2': 'Slow2-Pw-0002', 'slow3': 'Slow3-Pw-0003',
+       'rep': 'Rep-Pw-1212'}
+# Destination users (added up front: each passwd-file change takes ~1 s to be seen).
+DEST = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'slow1', 'slow2',
+        'slow3', 'rep')
+
+
+class BatchTest(unittest.TestCase):
+    maxDiff = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = Rig(name='mig-batch')
+        cls.rig.__enter__()
+        cls.corpus = corpus.simple_corpus(4, folders=(('INBOX',), ('Work',)), tag='batch')
+        cls.slow_corpus = corpus.simple_corpus(60, folders=(('INBOX',), ('Work',)), tag='slow',
+                                               size=2000)
+        for user, pw in SRC.items():
+            cls.rig.add_source_user(user, pw)
+            cls.rig.load_source(user, cls.slow_corpus if user.startswith('slow') else cls.corpus)
+        for user in DEST:
+            cls.rig.add_dest_user(user)
+        cls.port = cls.rig.src_imap_port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.__exit__(None, None, None)
+
+    # ------------------------------------------------------------------ helpers
+
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.rig.dir, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def batch(self, *args, timeout=300):
+        argv = self.rig.doveadm_argv('migrate', 'batch', *args)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                           errors='surrogateescape', stdin=subprocess.DEVNULL)
+        return r
+
+    def plain(self, *extra):
+        """Source options for lines without a host: the rig's plain port, no TLS."""
+        return ('-H', '127.0.0.1', '-P', str(self.port), '-T', 'none') + extra
+
+    def describe(self, r):
+        return 'rc %s\n--- stdout ---\n%s\n--- stderr ---\n%s' % (r.returncode, r.stdout, r.stderr)
+
+    def report(self, report_dir):
+        with open(os.path.join(report_dir, 'report.json')) as f:
+            return json.load(f)
+
+    def by_user(self, report):
+        return {m['user']: m for m in report['mailboxes']}
+
+    def assert_migrated(self, user, c=None):
+        self.assertEqual(project(self.rig.messages('dst', user), CONTENT_KEYS),
+                         expected_messages(self.rig, c or self.corpus), user)
+
+    def assert_no_password_leaks(self, r, report_dir):
+        for user, pw in SRC.items():
+            self.assertNotIn(pw, r.stdout)
+            self.assertNotIn(pw, r.stderr)
+            for path in glob.glob(os.path.join(report_dir, '*')):
+                with open(path, errors='surrogateescape') as f:
+                    self.assertNotIn(pw, f.read(), path)
+            self.assertNotIn(pw, self.rig.dst.log_text())
+
+    # ------------------------------------------------------------------ formats
+
+    def test_pairs_format_with_jobs_then_an_incremental_rerun(self):
+        users = ('alice', 'bob', 'carol')
+        text = '# pairs: login password\n' + ''.join('%s %s\n' % (u, SRC[u]) for u in users)
+        path = self.write('pairs.txt', text)
+        rdir = os.path.join(self.rig.dir, 'pairs-report')
+        r = self.batch(*self.plain('--jobs', '3', '--report-dir', rdir), path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        for u in users:
+            self.assert_migrated(u)
+        # one line per mailbox as it finishes, then the summary table
+        for n, u in enumerate(users, start=2):
+            self.assertIn('line %d %s: ok, 8 copied' % (n, u), r.stdout)
+        self.assertRegex(r.stdout, r'(?m)^line +user +result +copied +skipped +failed +bytes +seconds +reason')
+        self.assertIn('3 mailboxes: 3 ok; 24 messages copied', r.stderr)
+        report = self.report(rdir)
+        self.assertEqual(report['command'], 'batch')
+        self.assertEqual(report['format'], 'pairs')
+        self.assertEqual(report['exit_code'], 0)
+        self.assertEqual(report['jobs'], 3)
+        self.assertEqual(report['options']['source-port'], str(self.port))
+        self.assertEqual(report['totals']['ok'], 3)
+        self.assertEqual(report['totals']['copied'], 24)
+        boxes = self.by_user(report)
+        self.assertEqual([boxes[u]['line'] for u in users], [2, 3, 4])
+        for u in users:
+            self.assertEqual(boxes[u]['result'], 'ok')
+            self.assertEqual(boxes[u]['copied'], 8)
+            self.assertEqual(boxes[u]['folders'], 2)
+            self.assertTrue(os.path.exists(boxes[u]['log']), boxes[u])
+        # each log starts with the child's command line (no password in it)
+        with open(boxes['alice']['log']) as f:
+            head = f.readline()
+        self.assertIn('migrate -u alice', head)
+        self.assertIn('--source-password-stdin', head)
+        self.assert_no_password_leaks(r, rdir)
+
+        # again: nothing new, nothing copied twice
+        r2 = self.batch(*self.plain('--report-dir', rdir), path)
+        self.assertEqual(r2.returncode, 0, self.describe(r2))
+        self.assertEqual(self.report(rdir)['totals']['copied'], 0)
+        for u in users:
+            self.assert_migrated(u)
+            self.assertIn('line', r2.stdout)
+
+    def test_csv_format_with_its_own_host_port_and_tls_columns(self):
+        text = ('source_server,source_user,source_password,source_port,source_tls,target_user,'
+                'target_password,create_mailbox\n'
+                '127.0.0.1,dave,%s,%d,none,dave,ignored-target-pw,1\n' % (SRC['dave'], self.port))
+        path = self.write('batch.csv', text)
+        rdir = os.path.join(self.rig.dir, 'csv-report')
+        r = self.batch('-r', rdir, path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assert_migrated('dave')
+        report = self.report(rdir)
+        self.assertEqual(report['format'], 'csv')
+        box = self.by_user(report)['dave']
+        self.assertEqual(box['source'], '127.0.0.1:%d' % self.port)
+        self.assertEqual(box['source_user'], 'dave')
+        self.assertNotIn('ignored-target-pw', json.dumps(report))
+
+    def test_semicolon_format_and_default_report_dir_next_to_the_file(self):
+        path = self.write('batch.ssv', 'hank;127.0.0.1;hank;%s\n' % SRC['hank'])
+        r = self.batch('-P', str(self.port), '-T', 'none', path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assert_migrated('hank')
+        dirs = glob.glob(path + '.report-*')
+        self.assertEqual(len(dirs), 1, dirs)
+        self.assertEqual(os.stat(dirs[0]).st_mode & 0o777, 0o700)
+        self.assertEqual(self.report(dirs[0])['format'], 'semicolon')
+        self.assertIn('report: %s/report.json' % dirs[0], r.stderr)
+
+    # ------------------------------------------------------------------ failures
+
+    def test_wrong_password_and_dead_server_among_good_lines(self):
+        dead_port = free_ports(1)[0]
+        text = ('source_server,source_user,source_password,source_port,source_tls,target_user\n'
+                '127.0.0.1,erin,%s,%d,none,erin\n'
+                '127.0.0.1,frank,wrong-password,%d,none,frank\n'
+                '127.0.0.1,gina,%s,%d,none,gina\n'
+                % (SRC['erin'], self.port, self.port, SRC['gina'], dead_port))
+        path = self.write('mixed.csv', text)
+        rdir = os.path.join(self.rig.dir, 'mixed-report')
+        r = self.batch('-r', rdir, path)
+        # EX_TEMPFAIL wins the merge (a dead server may come back: run the batch again)
+        self.assertEqual(r.returncode, EX_TEMPFAIL, self.describe(r))
+        self.assert_migrated('erin')
+        self.assertEqual(self.rig.messages('dst', 'frank'), [])
+        self.assertEqual(self.rig.messages('dst', 'gina'), [])
+        boxes = self.by_user(self.report(rdir))
+        self.assertEqual(boxes['erin']['result'], 'ok')
+        self.assertEqual(boxes['frank']['result'], 'failed')
+        self.assertEqual(boxes['frank']['exit_code'], EX_NOPERM)
+        self.assertIn("login as 'frank' failed", boxes['frank']['reason'])
+        self.assertIn('check the password', boxes['frank']['reason'])
+        self.assertEqual(boxes['gina']['result'], 'failed')
+        self.assertEqual(boxes['gina']['exit_code'], EX_TEMPFAIL)
+        self.assertIn('refused', boxes['gina']['reason'].lower())
+        self.assertIn("line 3 frank: failed", r.stdout)
+        self.assertIn("line 4 gina: failed", r.stdout)
+        # the child's error, prefixed with the user, on our stderr and in its log
+        self.assertRegex(r.stderr, r"(?m)^frank: doveadm\(frank\): Error: .*login as 'frank' failed")
+        with open(boxes['frank']['log']) as f:
+            self.assertIn("login as 'frank' failed", f.read())
+        self.assertIn('3 mailboxes: 2 failed, 1 ok', r.stderr)
+
+    def test_broken_file_runs_nothing(self):
+        text = ('ivan %s\n' % SRC['ivan']) + 'lonely-login-without-password\n'
+        path = self.write('broken.txt', text)
+        rdir = os.path.join(self.rig.dir, 'broken-report')
+        r = self.batch(*self.plain('-r', rdir), path)
+        self.assertEqual(r.returncode, EX_DATAERR, self.describe(r))
+        self.assertRegex(r.stderr, r'(?m)^line 2: ')
+        self.assertIn('nothing was run', r.stderr)
+        self.assertFalse(os.path.exists(rdir))
+        self.assertEqual(self.rig.messages('dst', 'ivan'), [])
+
+    def test_bad_options_run_nothing(self):
+        path = self.write('ok.txt', 'ivan %s\n' % SRC['ivan'])
+        for args, words in ((('--jobs', '0'), '--jobs'), (('--format', 'xml'), 'format'),
+                            (('--repeat-until-idle', 'soon'), 'repeat-until-idle'),
+                            (('--source-port', '99999'), 'source-port')):
+            r = self.batch(*(self.plain() + args), path)
+            self.assertEqual(r.returncode, 64, self.describe(r))
+            self.assertIn(words, r.stderr)
+        r = self.batch(*self.plain(), path + '.missing')
+        self.assertEqual(r.returncode, 66, self.describe(r))
+        self.assertEqual(self.rig.messages('dst', 'ivan'), [])
+
+    def test_world_readable_file_warns(self):
+        path = self.write('open.txt', 'ivan wrong-pw\n', mode=0o644)
+        r = self.batch(*self.plain('--check'), path)
+        self.assertIn('holds passwords but can be read by everyone (mode 0644): chmod 600', r.stderr)
+
+    # ------------------------------------------------------------------ --check
+
+    def test_check_lines_copy_nothing(self):
+        text = 'ivan %s\nfrank not-franks-password\n' % SRC['ivan']
+        path = self.write('check.txt', text)
+        rdir = os.path.join(self.rig.dir, 'check-report')
+        r = self.batch(*self.plain('--check', '-r', rdir), path)
+        self.assertEqual(r.returncode, EX_NOPERM, self.describe(r))
+        self.assertRegex(r.stdout, r'(?m)^line 1 ivan: ok, 8 messages in 2 folders, 8 to copy '
+                                   r'\(.*\), fits the quota \(1\.0 GiB free\)$')
+        self.assertRegex(r.stdout, r"(?m)^line 2 frank: failed: login as 'frank' failed")
+        self.assertIn('2 mailboxes: 1 failed, 1 ok', r.stderr)
+        self.assertEqual(self.rig.messages('dst', 'ivan'), [])
+        report = self.report(rdir)
+        self.assertTrue(report['dry_run'])
+        ivan = self.by_user(report)['ivan']
+        self.assertEqual(ivan['source_messages'], 8)
+        self.assertEqual(ivan['pending'], 8)
+
+    # ------------------------------------------------------------------ repeat, signals
+
+    def test_repeat_until_idle_stops_after_a_quiet_pass(self):
+        path = self.write('repeat.txt', 'rep %s\n' % SRC['rep'])
+        rdir = os.path.join(self.rig.dir, 'repeat-report')
+        r = self.batch(*self.plain('--repeat-until-idle', '1s,2s', '-r', rdir), path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assert_migrated('rep')
+        self.assertIn('pass 1: 8 messages copied', r.stdout)
+        self.assertIn('pass 2: 0 messages copied', r.stdout)
+        self.assertIn('idle: nothing new copied', r.stdout)
+        report = self.report(rdir)
+        self.assertEqual(report['earlier_passes'][0]['copied'], 8)
+        self.assertEqual(report['options']['repeat-until-idle'], '1s,2s')
+
+    def test_sigterm_stops_running_children_and_the_rerun_finishes(self):
+        users = ('slow1', 'slow2', 'slow3')
+        path = self.write('slow.txt', ''.join('%s %s\n' % (u, SRC[u]) for u in users))
+        rdir = os.path.join(self.rig.dir, 'slow-report')
+        argv = self.rig.doveadm_argv('migrate', 'batch', *self.plain('-j', '1', '--max-rate', '40K',
+                                                                     '-r', rdir), path)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+        # wait until the first child has copied something
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(self.rig.messages('dst', 'slow1', content=False)) < 5:
+            time.sleep(0.2)
+        # SIGTERM the batch doveadm itself (the rig runs it as unshare -> sh -> exec doveadm)
+        target = p.pid
+        for child in _children(p.pid):
+            argv_words = proc_cmdline(child)
+            if b'batch' in argv_words and argv_words[0].endswith(b'doveadm'):
+                target = child
+                break
+        os.kill(target, signal.SIGTERM)
+        out, err = p.communicate(timeout=120)
+        self.assertEqual(p.returncode, EX_TEMPFAIL, out + err)
+        self.assertIn('stopping (signal 15)', err)
+        report = self.report(rdir)
+        self.assertTrue(report['interrupted'])
+        boxes = self.by_user(report)
+        self.assertEqual(boxes['slow2']['result'], 'not started')
+        self.assertEqual(boxes['slow3']['result'], 'not started')
+        self.assertEqual(report['totals']['not_started'], 2)
+        first = len(self.rig.messages('dst', 'slow1', content=False))
+        self.assertLess(first, 120)
+
+        r = self.batch(*self.plain('-j', '3', '-r', rdir), path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        for u in users:
+            self.assert_migrated(u, self.slow_corpus)
+
+
+def _children(pid):
+    """pid and its descendants."""
+    out = [pid]
+    for d in glob.glob('/proc/[0-9]*/stat'):
+        try:
+            with open(d) as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            if int(fields[1]) in out:
+                out.append(int(d.split('/')[2]))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+class UnknownUserTest(unittest.TestCase):
+    """A destination whose userdb knows only its passwd-file users (the rig's default adds a
+    static userdb that accepts anyone)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.rig = StrictRig(name='mig-batch-strict', dst_remote_passdb=False)
+        cls.rig.__enter__()
+        cls.rig.add_source_user('kim', 'Kim-Pw-1')
+        cls.rig.load_source('kim', corpus.simple_corpus(2, tag='kim'))
+        cls.rig.add_dest_user('kim')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.rig.__exit__(None, None, None)
+
+    def test_unknown_target_user_runs_nothing(self):
+        path = os.path.join(self.rig.dir, 'unknown.txt')
+        with open(path, 'w') as f:
+            f.write('kim Kim-Pw-1\nnobody-here Whatever-1\n')
+        os.chmod(path, 0o600)
+        argv = self.rig.doveadm_argv('migrate', 'batch', '-H', '127.0.0.1', '-P',
+                                     str(self.rig.src_imap_port), '-T', 'none', path)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, EX_NOUSER, r.stdout + r.stderr)
+        self.assertIn('line 2: user nobody-here not found in userdb', r.stderr)
+        self.assertIn('nothing was run', r.stderr)
+        self.assertEqual(self.rig.messages('dst', 'kim'), [])
+
+
+class StrictRig(Rig):
+    def _write_dst_conf(self):
+        super()._write_dst_conf()
+        with open(self.dst.conf) as f:
+            text = f.read()
+        assert ' allow_all_users=yes' in text
+        with open(self.dst.conf, 'w') as f:
+            f.write(text.replace(' allow_all_users=yes', ''))
+
+
+if __name__ == '__main__':
+    unittest.main()
