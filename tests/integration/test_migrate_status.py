@@ -2,6 +2,7 @@
 what an admin (or the first-login plugin) reads to know whether a user's migration is running,
 finished, or keeps failing, and why."""
 
+import json
 import os
 import subprocess
 import sys
@@ -18,6 +19,9 @@ SRC_PW = 'statsrc-pw'
 FOLDERS = (('INBOX',), ('Work',), ('Archive',))
 PER_FOLDER = 100   # 300 messages of ~2 kB; with --max-rate 20K a run takes ~30 s
 SLOW_RATE = '20K'
+STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'folder', 'folders_done',
+               'folders_total', 'copied', 'bytes', 'pending', 'consecutive_failures', 'source',
+               'error')
 
 
 def read_status(rig, user):
@@ -106,6 +110,36 @@ class RunStatusTest(unittest.TestCase):
         self.assertEqual(run.rc, 0, run.describe())
         self.assertEqual(int(run.row['copied']), self.corpus.total_messages)
         self.assertEqual((run.row['skip_reasons'], run.row['excluded_folders']), ('', '0'))
+
+    def test_status_command(self):
+        """`doveadm migrate status`: a never-migrated user (nothing created in the home), a
+        finished run in JSON, and -A listing every user."""
+        home = self.rig.dst_home('never')
+        before = sorted(os.listdir(home)) if os.path.isdir(home) else None
+        r = self.rig.doveadm('-f', 'tab', 'migrate', 'status', '-u', 'never')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        row = {k.lower(): v for k, v in parse_tab(r.stdout)[0].items()}
+        self.assertEqual((row['username'], row['state'], row['started'], row['error']),
+                         ('never', 'never', '', ''), r.stdout)
+        after = sorted(os.listdir(home)) if os.path.isdir(home) else None
+        self.assertEqual(after, before, 'migrate status created something in the home')
+
+        run = migrate(self.rig, 'okuser', password=SRC_PW, source_user=SRC_USER)
+        self.assertEqual(run.rc, 0, run.describe())
+        r = self.rig.doveadm('-f', 'json', 'migrate', 'status', '-u', 'okuser')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        row = json.loads(r.stdout)[0]
+        self.assertEqual(sorted(row), sorted(STATUS_KEYS), r.stdout)
+        self.assertEqual((row['state'], row['trigger']), ('ok', 'doveadm'))
+        self.assertRegex(row['started'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        self.assertRegex(row['finished'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
+        self.assertEqual(int(row['folders_done']), len(FOLDERS))
+        self.assertEqual(int(row['consecutive_failures']), 0)
+
+        rows = self.rig.doveadm_tab('migrate', 'status', '-A')
+        states = {x['Username']: x['state'] for x in rows}
+        self.assertEqual(states.get('okuser'), 'ok', rows)
+        self.assertEqual(states.get('never'), 'never', rows)
 
     def test_dry_run_writes_nothing(self):
         run = migrate(self.rig, 'dryuser', '--dry-run', password=SRC_PW, source_user=SRC_USER)

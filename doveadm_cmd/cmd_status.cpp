@@ -1,0 +1,124 @@
+// `doveadm migrate status [-u USER | -A | -F FILE]`: one row per user from <home>/.migrate/status
+// (engine/run_status.h). A mail command because it needs each user's home from the userdb; it
+// initialises no mail namespaces (MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES) and only reads, so
+// it creates nothing in the home and works for users that were never migrated ("never").
+//
+// Every function doveadm calls is noexcept and catches everything.
+
+#include <exception>
+#include <optional>
+#include <string>
+
+// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
+// (which brings doveadm.h) before doveadm-print.h.
+extern "C" {
+#include "lib.h"
+
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "mail-storage-service.h"
+#include "mail-user.h"
+}
+#include "cmd_migrate.h"
+#include "exit_codes.h"
+#include "status_common.h"
+
+namespace migrate::cmd {
+namespace {
+
+void addStatusHeaders() {
+  using Flags = doveadm_print_header_flags;
+  const Flags number =
+      static_cast<Flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER | DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header_simple("state");
+  doveadm_print_header_simple("trigger");
+  doveadm_print_header_simple("started");
+  doveadm_print_header_simple("finished");
+  doveadm_print_header_simple("folder");
+  doveadm_print_header("folders_done", "folders_done", number);
+  doveadm_print_header("folders_total", "folders_total", number);
+  doveadm_print_header("copied", "copied", number);
+  doveadm_print_header("bytes", "bytes", number);
+  doveadm_print_header("pending", "pending", number);
+  doveadm_print_header("consecutive_failures", "consecutive_failures", number);
+  doveadm_print_header_simple("source");
+  doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+}
+
+// All values are formatted before the first doveadm_print(), so a failure cannot leave a
+// half-printed row.
+void printStatusRow(const std::optional<RunStatus>& status, const std::string& readError) {
+  const RunStatus s = status.value_or(RunStatus());
+  const std::string state = readError.empty() ? displayState(status) : "unknown";
+  const std::string started = isoTime(s.started);
+  const std::string finished = isoTime(s.finished);
+  std::string error = readError.empty() ? s.error : readError;
+  if (state == "interrupted" && error.empty()) {
+    error = "the run (pid " + std::to_string(s.pid) +
+            ") ended without a result (killed or crashed); run the migration again to continue";
+  }
+  doveadm_print(state.c_str());
+  doveadm_print(s.trigger.c_str());
+  doveadm_print(started.c_str());
+  doveadm_print(finished.c_str());
+  doveadm_print(s.folder.c_str());
+  doveadm_print_num(s.foldersDone);
+  doveadm_print_num(s.foldersTotal);
+  doveadm_print_num(s.copied);
+  doveadm_print_num(s.bytes);
+  doveadm_print_num(s.pending);
+  doveadm_print_num(s.consecutiveFailures);
+  doveadm_print(s.source.c_str());
+  doveadm_print(error.c_str());
+}
+
+int statusRun(doveadm_mail_cmd_context* ctx, mail_user* user) {
+  Result<std::optional<RunStatus>> status = readUserRunStatus(user);
+  if (!status.isOk()) {
+    printStatusRow(std::nullopt, status.status().describe());
+    i_error("migrate status(%s): %s", user->username, status.status().describe().c_str());
+    mergeCommandExitCode(ctx, exitCodeFor(status.status()));
+    return -1;
+  }
+  printStatusRow(status.value(), std::string());
+  return 0;
+}
+
+int cmdStatusRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {
+  try {
+    return statusRun(ctx, user);
+  } catch (const std::exception& e) {
+    i_error("migrate status(%s): internal error: %s", user->username, e.what());
+  } catch (...) {
+    i_error("migrate status(%s): internal error: unknown exception", user->username);
+  }
+  mergeCommandExitCode(ctx, exitCodeFor(ErrorKind::Internal));
+  return -1;
+}
+
+void cmdStatusInit(doveadm_mail_cmd_context*, const char* const*) noexcept {
+  addStatusHeaders();
+}
+
+doveadm_mail_cmd_context* cmdStatusAlloc() noexcept {
+  doveadm_mail_cmd_context* ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
+  ctx->v.init = cmdStatusInit;
+  ctx->v.run = cmdStatusRun;
+  // Only the userdb home is needed: no namespaces, so nothing in the home is created or opened.
+  ctx->service_flags =
+      static_cast<mail_storage_service_flags>(ctx->service_flags | MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES);
+  ctx->add_username_header = true;
+  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+  return ctx;
+}
+
+}  // namespace
+}  // namespace migrate::cmd
+
+extern "C" {
+struct doveadm_cmd_ver2 doveadm_cmd_migrate_status_ver2 = {
+    nullptr,          migrate::cmd::cmdStatusAlloc,
+    "migrate status", "[-u <user>|-A|-F <user file>] [-S <socket_path>]",
+    CMD_FLAG_NONE,    migrate::cmd::kUserSelectionParams,
+};
+}

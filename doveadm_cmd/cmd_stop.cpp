@@ -1,0 +1,249 @@
+// `doveadm migrate stop [-u USER | -A | -F FILE] [-t SECONDS]`: stops the user's running
+// migration on this host. It reads <home>/.migrate/status (engine/run_status.h) and sends the
+// run's process SIGTERM, the same as Ctrl-C or `kill PID`: doveadm turns it into
+// doveadm_is_killed(), the engine stops after the current message, commits what it saved and
+// keeps its state, and the run writes the status "stopped". The next run continues.
+//
+// It waits (up to -t seconds, default 60) until the process has gone, then prints the run's
+// final status. Result column and exit code, per user:
+//   stopped       the run was stopped (exit 0)
+//   not_running   nothing to stop: never migrated, finished, or a dead run (exit 0: after the
+//                 command no migration runs, which is what a script asking "stop" wants)
+//   stopping      the signal was sent but the run was still going at the timeout (exit 75)
+//   other_host    the status names another host (a run on another backend; run the stop there,
+//                 e.g. `doveadm -S BACKEND migrate stop` or its HTTP API) (exit 69)
+//   failed        the status could not be read or the signal not sent (exit code of the cause)
+// Like status, it initialises no mail namespaces and creates nothing in the home.
+
+#include <sys/types.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <exception>
+#include <optional>
+#include <string>
+
+// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
+// (which brings doveadm.h) before doveadm-print.h.
+extern "C" {
+#include "lib.h"
+
+#include "doveadm-mail.h"
+#include "doveadm-print.h"
+#include "mail-storage-service.h"
+#include "mail-user.h"
+}
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "cmd_migrate.h"
+#include "exit_codes.h"
+#include "status_common.h"
+
+namespace {
+
+constexpr int kExUnavailable = 69;  // sysexits.h EX_UNAVAILABLE
+constexpr int kExTempFail = 75;     // sysexits.h EX_TEMPFAIL
+constexpr unsigned kDefaultWaitSeconds = 60;
+
+}  // namespace
+
+struct migrate_stop_context {
+  struct doveadm_mail_cmd_context ctx;  // must be first: doveadm allocates and frees the block
+  unsigned waitSeconds;
+};
+
+namespace migrate::cmd {
+namespace {
+
+migrate_stop_context* stopContext(doveadm_mail_cmd_context* ctx) {
+  return reinterpret_cast<migrate_stop_context*>(ctx);
+}
+
+struct StopOutcome {
+  std::string result;
+  int64_t pid = 0;
+  std::optional<RunStatus> status;  // the status after the stop (or as found)
+  std::string message;
+  int exitCode = 0;
+};
+
+void printStopRow(const StopOutcome& o) {
+  const std::string state = displayState(o.status);
+  const std::string pid = o.pid > 0 ? std::to_string(o.pid) : std::string();
+  const RunStatus s = o.status.value_or(RunStatus());
+  doveadm_print(o.result.c_str());
+  doveadm_print(pid.c_str());
+  doveadm_print(state.c_str());
+  doveadm_print_num(s.copied);
+  doveadm_print(o.message.c_str());
+}
+
+bool processGone(int64_t pid) {
+  return ::kill(static_cast<pid_t>(pid), 0) < 0 && errno == ESRCH;
+}
+
+// The run is over once its status no longer says "running" with its pid (it writes the final
+// state just before it exits; its process may linger as a zombie of its parent), or once the
+// process has gone without writing it (killed harder in the meantime).
+bool runEnded(const std::string& dir, int64_t pid) {
+  if (processGone(pid)) {
+    return true;
+  }
+  Result<std::optional<RunStatus>> now = readRunStatus(dir);
+  return now.isOk() && (!now.value() || now.value()->state != "running" || now.value()->pid != pid);
+}
+
+StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
+  StopOutcome o;
+  Result<std::string> dir = statusDirOf(user);
+  Result<std::optional<RunStatus>> found =
+      dir.isOk() ? readRunStatus(dir.value()) : Result<std::optional<RunStatus>>(dir.status());
+  if (!found.isOk()) {
+    o.result = "failed";
+    o.message = found.status().describe();
+    o.exitCode = exitCodeFor(found.status());
+    return o;
+  }
+  o.status = found.value();
+  if (!o.status || o.status->state != "running" || !runStatusAlive(*o.status)) {
+    o.result = "not_running";
+    o.message =
+        !o.status ? "never migrated" : "no migration is running (last run: " + displayState(o.status) + ")";
+    return o;
+  }
+  o.pid = o.status->pid;
+  if (!o.status->host.empty() && o.status->host != localHostName()) {
+    o.result = "other_host";
+    o.message = "the migration runs on " + o.status->host +
+                "; stop it there (e.g. doveadm -S <that backend> migrate stop -u " +
+                std::string(user->username) + ")";
+    o.exitCode = kExUnavailable;
+    return o;
+  }
+  if (::kill(static_cast<pid_t>(o.pid), SIGTERM) < 0) {
+    if (errno == ESRCH) {
+      o.result = "not_running";
+      o.message = "the run had just ended";
+      return o;
+    }
+    o.result = "failed";
+    o.message = std::string("cannot signal pid ") + std::to_string(o.pid) + ": " + std::strerror(errno) +
+                " (run the command as root)";
+    o.exitCode = exitCodeFor(ErrorKind::LocalStorage);
+    return o;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(waitSeconds);
+  bool ended = runEnded(dir.value(), o.pid);
+  while (!ended && std::chrono::steady_clock::now() < deadline && !doveadm_is_killed()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ended = runEnded(dir.value(), o.pid);
+  }
+  Result<std::optional<RunStatus>> after = readRunStatus(dir.value());
+  if (after.isOk()) {
+    o.status = after.value();
+  }
+  if (!ended) {
+    o.result = "stopping";
+    o.message =
+        "SIGTERM sent; the run stops after the current message (a large message can take a while); "
+        "check with doveadm migrate status";
+    o.exitCode = kExTempFail;
+    return o;
+  }
+  o.result = "stopped";
+  o.message = "what was copied stays; run the migration again to continue";
+  return o;
+}
+
+int stopRun(doveadm_mail_cmd_context* ctx, mail_user* user) {
+  StopOutcome o = stopUser(user, stopContext(ctx)->waitSeconds);
+  printStopRow(o);
+  if (o.exitCode != 0) {
+    i_error("migrate stop(%s): %s", user->username, o.message.c_str());
+    mergeCommandExitCode(ctx, o.exitCode);
+    return -1;
+  }
+  i_info("migrate stop(%s): %s: %s", user->username, o.result.c_str(), o.message.c_str());
+  return 0;
+}
+
+int cmdStopRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {
+  try {
+    return stopRun(ctx, user);
+  } catch (const std::exception& e) {
+    i_error("migrate stop(%s): internal error: %s", user->username, e.what());
+  } catch (...) {
+    i_error("migrate stop(%s): internal error: unknown exception", user->username);
+  }
+  mergeCommandExitCode(ctx, exitCodeFor(ErrorKind::Internal));
+  return -1;
+}
+
+void cmdStopInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
+  auto* sctx = stopContext(ctx);
+  sctx->waitSeconds = kDefaultWaitSeconds;
+  const char* value = nullptr;
+  if (doveadm_cmd_param_str(ctx->cctx, "timeout", &value)) {
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long n = std::strtoul(value, &end, 10);
+    if (errno != 0 || end == value || *end != '\0' || n > 86400) {
+      i_error("migrate stop: -t/--timeout %s: not a number of seconds (0 to 86400)", value);
+      mergeCommandExitCode(ctx, usageExitCode());
+      ctx->v.get_next_user = [](doveadm_mail_cmd_context*, const char** usernameR) noexcept {
+        *usernameR = nullptr;
+        return 0;
+      };
+      return;
+    }
+    sctx->waitSeconds = static_cast<unsigned>(n);
+  }
+  doveadm_print_header_simple("result");
+  doveadm_print_header_simple("pid");
+  doveadm_print_header_simple("state");
+  doveadm_print_header("copied", "copied",
+                       static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
+                                                               DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY));
+  doveadm_print_header("message", "message", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+}
+
+doveadm_mail_cmd_context* cmdStopAlloc() noexcept {
+  auto* sctx = doveadm_mail_cmd_alloc(migrate_stop_context);
+  sctx->waitSeconds = kDefaultWaitSeconds;
+  sctx->ctx.v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return c == 't'; };
+  sctx->ctx.v.init = cmdStopInit;
+  sctx->ctx.v.run = cmdStopRun;
+  sctx->ctx.service_flags = static_cast<mail_storage_service_flags>(sctx->ctx.service_flags |
+                                                                    MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES);
+  sctx->ctx.add_username_header = true;
+  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
+  return &sctx->ctx;
+}
+
+#define MIGRATE_STOP_PARAM(opt, name, type) \
+  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
+
+const doveadm_cmd_param kStopParams[] = {
+    MIGRATE_STOP_PARAM('A', "all-users", CMD_PARAM_BOOL),
+    MIGRATE_STOP_PARAM('S', "socket-path", CMD_PARAM_STR),
+    MIGRATE_STOP_PARAM('u', "user", CMD_PARAM_STR),
+    MIGRATE_STOP_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
+    MIGRATE_STOP_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
+    // A string, not INT64: doveadm silently drops an INT64 value that does not parse.
+    MIGRATE_STOP_PARAM('t', "timeout", CMD_PARAM_STR),
+    MIGRATE_STOP_PARAM('\0', nullptr, CMD_PARAM_BOOL),
+};
+
+}  // namespace
+}  // namespace migrate::cmd
+
+extern "C" {
+struct doveadm_cmd_ver2 doveadm_cmd_migrate_stop_ver2 = {
+    nullptr,        migrate::cmd::cmdStopAlloc,
+    "migrate stop", "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-t <seconds to wait>]",
+    CMD_FLAG_NONE,  migrate::cmd::kStopParams,
+};
+}

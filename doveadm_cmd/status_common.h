@@ -1,0 +1,39 @@
+#pragma once
+// Helpers shared by `doveadm migrate status` and `doveadm migrate stop`: finding a user's run
+// status without creating anything, and the mail-command plumbing both use.
+// Include doveadm-mail.h (inside extern "C") before this header.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "engine/run_status.h"
+
+namespace migrate::cmd {
+
+// <home>/.migrate of `user`, from the userdb home; nothing is created or even looked at.
+// LocalStorage error when the user has no home.
+Result<std::string> statusDirOf(struct mail_user* user);
+
+// The user's run status; nullopt when never migrated (or the directory does not exist).
+Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user);
+
+// The state an admin sees: never / running / ok / partial / failed / stopped, and "interrupted"
+// for a "running" status whose process no longer exists on this host (killed -9, crash, reboot).
+std::string displayState(const std::optional<RunStatus>& status);
+
+// gethostname(), as the run status records it.
+std::string localHostName();
+
+// "2026-11-22T21:16:49Z" (UTC); "" for 0.
+std::string isoTime(int64_t unixTime);
+
+// Sets the command's exit code the way doveadm merges them (see exit_codes.h).
+void mergeCommandExitCode(doveadm_mail_cmd_context* ctx, int code);
+
+// The parameters of a mail command that takes only doveadm's user selection (-u/-A/-F/-S),
+// terminated by an entry with a null name.
+extern const doveadm_cmd_param kUserSelectionParams[];
+
+}  // namespace migrate::cmd
