@@ -9,7 +9,9 @@ password shows up (nowhere: no argv, log or file).
 """
 
 import fcntl
+import imaplib
 import os
+import poplib
 import re
 import smtplib
 import sys
@@ -20,7 +22,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    Rig, corpus, duplicates, expected_messages, project, secret_leaks)
+    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, secret_leaks)
+from rig import free_ports  # noqa: E402
 
 MAX_FAILURES = 2
 # Debian's dovecot-lmtpd; without it the LMTP checks are replaced by `doveadm save`.
@@ -157,8 +160,12 @@ class FirstLoginTest(unittest.TestCase):
                       dst_passdb_override_fields='userdb_migrate_source_password=%w')
         cls.rig.__enter__()
         try:
+            # POP3 on the destination too (the rig turns its listeners off by default).
+            cls.pop3_port = free_ports(1)[0]
             cls.rig.set_dest_extra_conf(
-                ('protocols = imap lmtp\n' if HAVE_LMTP else '') +
+                'protocols = imap pop3%s\n' % (' lmtp' if HAVE_LMTP else '') +
+                'service pop3-login {\n  inet_listener pop3 {\n    address = %s\n'
+                '    port = %d\n  }\n}\n' % (LOCALHOST, cls.pop3_port) +
                 'plugin {\n'
                 '  migrate_on_login = yes\n'
                 '  migrate_on_login_max_failures = %d\n'
@@ -286,15 +293,24 @@ class FirstLoginTest(unittest.TestCase):
         rig.src.wait_users_visible()
         rig.dst.wait_users_visible()
 
+        # Every client connects first, then all send LOGIN at the same moment.
+        n = 8
+        barrier = threading.Barrier(n)
         errors = []
 
         def one():
             try:
-                login_and_out(rig, user, password)
+                c = imaplib.IMAP4(LOCALHOST, rig.dst_imap_port, timeout=30)
+                try:
+                    barrier.wait(timeout=30)
+                    c.login(user, password)
+                    c.select('INBOX')
+                finally:
+                    c.logout()
             except Exception as e:   # reported below
                 errors.append(e)
 
-        threads = [threading.Thread(target=one) for _ in range(6)]
+        threads = [threading.Thread(target=one) for _ in range(n)]
         for t in threads:
             t.start()
         for t in threads:
@@ -307,6 +323,39 @@ class FirstLoginTest(unittest.TestCase):
         expected = expected_messages(rig, c)
         self.assertEqual(project(have), expected)
         self.assertEqual(duplicates(have, expected), {})
+
+    def pop3_login(self, user, password):
+        self.rig.dst.wait_users_visible()
+        p = poplib.POP3(LOCALHOST, self.pop3_port, timeout=30)
+        try:
+            p.user(user)
+            p.pass_(password)
+            p.stat()
+        finally:
+            p.quit()
+
+    def test_pop3_login_starts_it_unless_left_out_of_the_protocols(self):
+        rig = self.rig
+        c = corpus.simple_corpus(20, tag='pop')
+        for user in ('frank', 'gina'):
+            rig.add_source_user(user, user + '-old-pw')
+            rig.load_source(user, c)
+        # gina: her userdb fields (the passwd-file; she still logs in through passdb imap)
+        # allow only IMAP logins to start it.
+        rig.add_dest_user('gina', extra={'migrate_on_login_protocols': 'imap'})
+
+        self.pop3_login('frank', 'frank-old-pw')
+        status = wait_run_finished(rig, 'frank')
+        self.assertEqual(status['state'], 'ok', login_log(rig, 'frank'))
+        self.assertEqual(project(rig.messages('dst', 'frank')), expected_messages(rig, c))
+
+        self.pop3_login('gina', 'gina-old-pw')
+        time.sleep(0.5)
+        self.assertNoRunStarted('gina')
+        login_and_out(rig, 'gina', 'gina-old-pw')
+        status = wait_run_finished(rig, 'gina')
+        self.assertEqual(status['state'], 'ok', login_log(rig, 'gina'))
+        self.assertEqual(project(rig.messages('dst', 'gina')), expected_messages(rig, c))
 
     def test_lmtp_and_doveadm_do_not_start_it(self):
         if not HAVE_LMTP:
