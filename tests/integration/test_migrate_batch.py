@@ -9,8 +9,10 @@ import glob
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
@@ -29,10 +31,10 @@ SRC = {'alice': 'Alice-Pw-7731', 'bob': 'Bob-Pw-3344', 'carol': 'Carol-Pw-2214',
        'dave': 'Dave-Pw-9001', 'erin': 'Erin-Pw-4410', 'frank': 'Frank-Pw-5521',
        'gina': 'Gina-Pw-6632', 'hank': 'Hank-Pw-1188', 'ivan': 'Ivan-Pw-3377',
        'slow1': 'Slow1-Pw-0001', 'slow2': 'Slow2-Pw-0002', 'slow3': 'Slow3-Pw-0003',
-       'rep': 'Rep-Pw-1212'}
+       'rep': 'Rep-Pw-1212', 'judy': 'Judy-Pw-4545', 'kate': 'Kate-Pw-7878'}
 # Destination users (added up front: each passwd-file change takes ~1 s to be seen).
 DEST = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'slow1', 'slow2',
-        'slow3', 'rep')
+        'slow3', 'rep', 'judy', 'kate')
 
 
 class BatchTest(unittest.TestCase):
@@ -252,6 +254,40 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(ivan['source_messages'], 8)
         self.assertEqual(ivan['pending'], 8)
 
+    def test_migrate_options_reach_every_child(self):
+        path = self.write('exclude.txt', 'judy %s\n' % SRC['judy'])
+        r = self.batch(*self.plain('--exclude', 'Work', '-v'), path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        boxes = {m['mailbox'] for m in self.rig.messages('dst', 'judy', content=False)}
+        self.assertEqual(boxes, {'INBOX'})
+        self.assertIn('line 1 judy: ok, 4 copied', r.stdout)
+        # -v reached the child too: its progress lines, prefixed with the user
+        self.assertRegex(r.stderr, r'(?m)^judy: doveadm\(judy\): Info: migrate\(judy\): ')
+
+    @unittest.skipUnless(os.path.exists(os.path.join(os.path.dirname(__file__), '..', '..',
+                                                     'doveadm_cmd', 'notify.cpp')),
+                         'notify.cpp (sendNotification) is not in this tree yet')
+    def test_notify_mails_the_summary(self):
+        sink = SmtpSink()
+        sink.start()
+        try:
+            self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % sink.port,
+                                         reload=False)
+            path = self.write('notify.txt', 'kate %s\nfrank wrong-pw\n' % SRC['kate'])
+            r = self.batch(*self.plain('--notify', 'postmaster@example.org'), path)
+            self.assertEqual(r.returncode, EX_NOPERM, self.describe(r))
+        finally:
+            self.rig.set_dest_extra_conf('', reload=False)
+            sink.stop()
+        self.assertEqual(len(sink.messages), 1, self.describe(r))
+        rcpt, data = sink.messages[0]
+        self.assertEqual(rcpt, ['<postmaster@example.org>'])
+        self.assertIn('2 mailboxes: 1 failed, 1 ok', data)
+        self.assertIn('line 1 kate: ok, 8 copied', data)
+        self.assertIn("line 2 frank: failed", data)
+        self.assertIn('report.json', data)
+        self.assertNotIn(SRC['kate'], data)
+
     # ------------------------------------------------------------------ repeat, signals
 
     def test_repeat_until_idle_stops_after_a_quiet_pass(self):
@@ -303,6 +339,67 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, self.describe(r))
         for u in users:
             self.assert_migrated(u, self.slow_corpus)
+
+
+class SmtpSink(threading.Thread):
+    """A minimal SMTP server on loopback that accepts every message: (recipients, data)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(5)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.messages = []
+        self.done = False
+
+    def stop(self):
+        self.done = True
+        self.join(5)
+        self.sock.close()
+
+    def run(self):
+        while not self.done:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(30)
+                self.session(conn.makefile('rwb'))
+
+    def session(self, f):
+        def reply(text):
+            f.write(text.encode() + b'\r\n')
+            f.flush()
+        reply('220 sink ESMTP')
+        rcpt = []
+        for raw in f:
+            line = raw.decode(errors='replace').rstrip('\r\n')
+            verb = line.split(' ', 1)[0].upper()
+            if verb in ('EHLO', 'HELO'):
+                reply('250 sink')
+            elif verb == 'MAIL':
+                rcpt = []
+                reply('250 ok')
+            elif verb == 'RCPT':
+                rcpt.append(line.split(':', 1)[1].strip())
+                reply('250 ok')
+            elif verb == 'DATA':
+                reply('354 go on')
+                data = []
+                for d in f:
+                    if d in (b'.\r\n', b'.\n'):
+                        break
+                    data.append(d.decode(errors='replace'))
+                self.messages.append((rcpt, ''.join(data)))
+                reply('250 queued')
+            elif verb == 'QUIT':
+                reply('221 bye')
+                return
+            else:
+                reply('250 ok')
 
 
 def _children(pid):
