@@ -13,8 +13,10 @@ import imaplib
 import os
 import poplib
 import re
+import shutil
 import smtplib
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -372,6 +374,47 @@ class FirstLoginTest(unittest.TestCase):
         time.sleep(0.5)
         self.assertNoRunStarted(user)
         self.assertEqual(len(rig.messages('dst', user)), 2)
+
+
+class MasterUserTest(unittest.TestCase):
+    """The other way to hand over credentials: a master user at the old server, configured on
+    the new one. The login's own password plays no part and is not passed to the run."""
+
+    def test_master_user_from_the_config(self):
+        d = tempfile.mkdtemp(prefix='first-login-master-')
+        self.addCleanup(shutil.rmtree, d, True)
+        os.chmod(d, 0o755)
+        master = os.path.join(d, 'master-users')
+        with open(master, 'w') as f:
+            f.write('migadmin:{PLAIN}Master-Pw-7731\n')
+        os.chmod(master, 0o644)
+        src_conf = ('passdb {\n  driver = passwd-file\n  master = yes\n'
+                    '  args = scheme=PLAIN %s\n}\n' % master)
+        c = corpus.simple_corpus(10, folders=(('INBOX',), ('Work',)), tag='fl-master')
+        # No %w handover here: the destination knows its users and their new passwords.
+        with Rig(name='first-login-master', src_extra_conf=src_conf,
+                 dst_mail_plugins='migrate', dst_remote_passdb=False) as rig:
+            rig.set_dest_extra_conf(
+                'plugin {\n  migrate_on_login = yes\n  migrate_source_host = 127.0.0.1\n'
+                '  migrate_source_port = %d\n  migrate_source_tls = none\n'
+                '  migrate_source_master_user = migadmin\n'
+                '  migrate_source_password = Master-Pw-7731\n'
+                '  migrate_max_rate = 4K\n}\n' % rig.src_imap_port)   # a run of ~3 s to watch
+            rig.add_source_user('hank', 'hank-own-old-pw')
+            rig.load_source('hank', c)
+            rig.add_dest_user('hank', password='hank-new-pw')
+            with ArgvWatcher() as watcher:
+                login_and_out(rig, 'hank', 'hank-new-pw')
+                status = wait_run_finished(rig, 'hank')
+            self.assertEqual(status['state'], 'ok', login_log(rig, 'hank'))
+            self.assertEqual(status['trigger'], 'login')
+            self.assertEqual(project(rig.messages('dst', 'hank')), expected_messages(rig, c))
+            runs = [a for a in watcher.seen if b'migrate\0-u\0hank\0' in a]
+            self.assertTrue(runs, 'the background doveadm migrate was never seen running')
+            self.assertFalse([a for a in runs if b'-W' in a.split(b'\0')], runs)
+            seen_args = [a for cmd in watcher.seen for a in cmd.split(b'\0')]
+            self.assertEqual(secret_leaks(rig, 'hank-new-pw', 'hank', cmdline=seen_args), [])
+            self.assertEqual(secret_leaks(rig, 'Master-Pw-7731', 'hank', cmdline=seen_args), [])
 
 
 if __name__ == '__main__':
