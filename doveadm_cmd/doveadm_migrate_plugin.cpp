@@ -9,6 +9,7 @@ extern "C" {
 }
 #include "cmd_batch.h"
 #include "cmd_migrate.h"
+#include "notify.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))
 
@@ -26,6 +27,8 @@ namespace {
 // BEFORE "migrate" in this table. Over the HTTP API the order does not matter: names are matched
 // exactly there ("migrate", "migrateStatus"). A positional argument of "migrate" that equals a
 // subcommand word would be taken for the subcommand, so "migrate" has no positional arguments.
+// One command per line (the order is the point), so clang-format stays away.
+// clang-format off
 struct doveadm_cmd_ver2* const kCommands[] = {
     // subcommands first
     &doveadm_cmd_migrate_batch_ver2,
@@ -34,6 +37,7 @@ struct doveadm_cmd_ver2* const kCommands[] = {
     &doveadm_cmd_migrate_stop_ver2,
     &doveadm_cmd_migrate_ver2,
 };
+// clang-format on
 
 }  // namespace
 
@@ -50,6 +54,8 @@ void doveadm_migrate_plugin_init(struct module*) noexcept {
   for (struct doveadm_cmd_ver2* cmd : kCommands) {
     doveadm_cmd_register_ver2(cmd);
   }
+  // submission_host / sendmail_path for notifications (notify.h)
+  migrate::cmd::notifyRegisterSettings();
 }
 
 void doveadm_migrate_plugin_deinit(void) noexcept {

@@ -26,4 +26,9 @@ namespace migrate::cmd {
 
 Status sendNotification(const std::string& to, const std::string& subject, const std::string& body);
 
+// Called once from the module's init (doveadm_migrate_plugin_init), before doveadm reads its
+// configuration: makes doveadm read the smtp_submit settings too. Without it, Dovecot's defaults
+// apply (sendmail_path=/usr/sbin/sendmail).
+void notifyRegisterSettings();
+
 }  // namespace migrate::cmd

@@ -1,0 +1,191 @@
+// sendNotification(): see notify.h. The submission settings (submission_host, submission_ssl,
+// submission_timeout, sendmail_path, hostname) are read by doveadm together with its own
+// settings: notifyRegisterSettings() (called from the module's init, before doveadm reads its
+// configuration) adds Dovecot's smtp_submit settings root to doveadm's setting roots.
+
+#include <cstdint>
+#include <ctime>
+#include <exception>
+#include <string>
+
+// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
+// (which brings doveadm.h) before doveadm-settings.h.
+extern "C" {
+#include "lib.h"
+
+#include "doveadm-mail.h"
+#include "doveadm-settings.h"
+#include "hostpid.h"
+#include "iostream-ssl.h"
+#include "message-date.h"
+#include "ostream.h"
+#include "smtp-address.h"
+#include "smtp-submit-settings.h"
+#include "smtp-submit.h"
+}
+#include "adapter/dovecot_cxx.h"
+#include "adapter/handles.h"
+#include "notify.h"
+
+namespace migrate::cmd {
+namespace {
+
+// The smtp_submit settings doveadm read (in `fallback`), or Dovecot's defaults
+// (smtp-submit-settings.c) when it did not read them.
+const smtp_submit_settings* submitSettings(smtp_submit_settings& fallback) {
+  const doveadm_setting_root* root = nullptr;
+  array_foreach(&doveadm_setting_roots, root) {
+    if (root->info == &smtp_submit_setting_parser_info && root->settings != nullptr) {
+      // doveadm keeps its setting roots unexpanded: every string still carries the settings
+      // parser's prefix, SETTING_STRVAR_UNEXPANDED ('0') or _EXPANDED ('1'). These settings take
+      // no %variables, so dropping the prefix is their value.
+      fallback = *static_cast<const smtp_submit_settings*>(root->settings);
+      for (const char** field : {&fallback.hostname, &fallback.submission_host, &fallback.sendmail_path,
+                                 &fallback.submission_ssl}) {
+        if (*field != nullptr && (**field == '0' || **field == '1')) {
+          ++*field;
+        }
+      }
+      return &fallback;
+    }
+  }
+  fallback = smtp_submit_settings();
+  fallback.hostname = my_hostname;
+  fallback.submission_host = "";
+  fallback.sendmail_path = "/usr/sbin/sendmail";
+  fallback.submission_timeout = 30;
+  fallback.submission_ssl = "no";
+  return &fallback;
+}
+
+bool isAscii(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c >= 0x80) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// One line, RFC 2047 B-encoded when it is not plain ASCII.
+std::string encodeSubject(std::string subject) {
+  for (char& c : subject) {
+    if (c == '\r' || c == '\n') {
+      c = ' ';
+    }
+  }
+  if (isAscii(subject)) {
+    return subject;
+  }
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string b64;
+  for (size_t i = 0; i < subject.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(subject[i])) << 16;
+    if (i + 1 < subject.size()) {
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(subject[i + 1])) << 8;
+    }
+    if (i + 2 < subject.size()) {
+      n |= static_cast<unsigned char>(subject[i + 2]);
+    }
+    b64 += kAlphabet[(n >> 18) & 63];
+    b64 += kAlphabet[(n >> 12) & 63];
+    b64 += i + 1 < subject.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    b64 += i + 2 < subject.size() ? kAlphabet[n & 63] : '=';
+  }
+  return "=?UTF-8?B?" + b64 + "?=";
+}
+
+std::string crlfBody(const std::string& body) {
+  std::string out;
+  out.reserve(body.size() + body.size() / 40 + 2);
+  for (size_t i = 0; i < body.size(); i++) {
+    if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) {
+      out += '\r';
+    }
+    out += body[i];
+  }
+  if (out.size() < 2 || out.compare(out.size() - 2, 2, "\r\n") != 0) {
+    out += "\r\n";
+  }
+  return out;
+}
+
+std::string via(const smtp_submit_settings* set) {
+  if (set->submission_host != nullptr && *set->submission_host != '\0') {
+    return std::string("submission_host=") + set->submission_host;
+  }
+  return std::string("sendmail_path=") + (set->sendmail_path != nullptr ? set->sendmail_path : "");
+}
+
+Status send(const std::string& to, const std::string& subject, const std::string& body) {
+  smtp_address* rcpt = nullptr;
+  const char* error = nullptr;
+  if (smtp_address_parse_mailbox(pool_datastack_create(), to.c_str(),
+                                 SMTP_ADDRESS_PARSE_FLAG_BRACKETS_OPTIONAL, &rcpt, &error) < 0 ||
+      rcpt == nullptr || rcpt->domain == nullptr) {
+    return Status(ErrorKind::Config, "cannot send the notification: '" + to + "' is not a mail address",
+                  "give one address such as admin@example.org");
+  }
+  smtp_submit_settings fallback{};
+  const smtp_submit_settings* set = submitSettings(fallback);
+  const std::string hostname =
+      set->hostname != nullptr && *set->hostname != '\0' ? set->hostname : my_hostname;
+  smtp_address* from = smtp_address_create(pool_datastack_create(), "postmaster", hostname.c_str());
+
+  ssl_iostream_settings sslSet{};
+  doveadm_get_ssl_settings(&sslSet, pool_datastack_create());
+  smtp_submit_input input{};
+  input.ssl = &sslSet;
+  input.allow_root = true;  // doveadm runs as root; sendmail may be run as root
+  smtp_submit* submit = smtp_submit_init_simple(&input, set, from);
+  smtp_submit_add_rcpt(submit, rcpt);
+  ostream* out = smtp_submit_send(submit);
+  const std::string message = "From: dovecot-migrate <" + std::string(smtp_address_encode(from)) +
+                              ">\r\n"
+                              "To: <" +
+                              smtp_address_encode(rcpt) +
+                              ">\r\n"
+                              "Subject: " +
+                              encodeSubject(subject) +
+                              "\r\n"
+                              "Date: " +
+                              message_date_create(std::time(nullptr)) +
+                              "\r\n"
+                              "Auto-Submitted: auto-generated\r\n"
+                              "MIME-Version: 1.0\r\n"
+                              "Content-Type: text/plain; charset=UTF-8\r\n"
+                              "Content-Transfer-Encoding: 8bit\r\n"
+                              "\r\n" +
+                              crlfBody(body);
+  o_stream_nsend(out, message.data(), message.size());
+  const int ret = smtp_submit_run(submit, &error);
+  const std::string why = error != nullptr ? error : "unknown error";
+  smtp_submit_deinit(&submit);
+  if (ret > 0) {
+    return Status::ok();
+  }
+  if (ret == 0) {
+    return Status(ErrorKind::Protocol,
+                  "the notification to " + to + " was refused (" + via(set) + "): " + why,
+                  "check the address and the mail server's log");
+  }
+  return Status(ErrorKind::Connect, "cannot send the notification to " + to + " (" + via(set) + "): " + why,
+                "check submission_host / sendmail_path in dovecot.conf and that the mail server is up");
+}
+
+}  // namespace
+
+void notifyRegisterSettings() {
+  doveadm_setting_roots_add(&smtp_submit_setting_parser_info);
+}
+
+Status sendNotification(const std::string& to, const std::string& subject, const std::string& body) {
+  try {
+    dovecot::DataStackFrame frame;  // the t_ strings of send() live until here
+    return send(to, subject, body);
+  } catch (const std::exception& e) {
+    return Status(ErrorKind::Internal, std::string("cannot send the notification: ") + e.what());
+  }
+}
+
+}  // namespace migrate::cmd
