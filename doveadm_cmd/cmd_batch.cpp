@@ -233,6 +233,9 @@ PassResult Runner::runPass(unsigned pass) {
   const std::string configPath = master_service_get_config_path(master_service);
   const std::vector<std::string> env = childEnvironment({"MIGRATE_TRIGGER=batch"});
   for (Mailbox& b : boxes_) {
+    if (b.preFailed) {
+      continue;
+    }
     batch::JobResult fresh;
     fresh.line = b.result.line;
     fresh.user = b.result.user;
@@ -256,6 +259,10 @@ PassResult Runner::runPass(unsigned pass) {
     }
     while (std::optional<size_t> id = sched.next()) {
       Mailbox& box = boxes_[*id];
+      if (box.preFailed) {
+        sched.finished(*id);
+        continue;
+      }
       JobRunner::Spec spec;
       spec.executable = "/proc/self/exe";
       spec.argv = batch::childArgv(configPath, box.target, opts_.passThrough, opts_.dryRun);

@@ -22,6 +22,9 @@ struct Mailbox {
   batch::JobResult result;  // line, user, source filled in; the rest after the run
   batch::ChildTarget target;
   std::string password;  // written to the child's stdin when target.passwordStdin; wiped
+  // Failed before any child could run (check: not in the userdb): `result` is final, it is
+  // reported with the others and no child starts.
+  bool preFailed = false;
 };
 
 struct Options {

@@ -125,35 +125,29 @@ int checkCommand(doveadm_cmd_context* cctx) {
     }
   }
   std::vector<Mailbox> boxes;
-  std::vector<Mailbox> unknown;
   for (size_t i = 0; i < users.size(); ++i) {
     Mailbox b;
     b.result.user = users[i];
     b.result.source = opts.defaultHost;
     b.target.user = users[i];
     if (std::find(missing.begin(), missing.end(), i) != missing.end()) {
+      b.preFailed = true;
       b.result.started = true;
       b.result.finished = true;
       b.result.result = "failed";
-      b.result.reason = "user not found in userdb";
+      b.result.reason = "user not found in userdb (check the name, or create the user first)";
       b.result.exitCode = EX_NOUSER;
       std::printf("%s\n", batch::checkLine(b.result).c_str());
-      unknown.push_back(std::move(b));
-      continue;
-    }
-    if (!password.empty()) {
+    } else if (!password.empty()) {
       b.target.passwordStdin = true;
       b.password = password;
     }
     boxes.push_back(std::move(b));
   }
   wipeSecret(password);
-  int code = run(opts, boxes);
+  const int code = run(opts, boxes);
   for (Mailbox& b : boxes) {
     wipeSecret(b.password);
-  }
-  for (const Mailbox& b : unknown) {
-    code = mergeExitCode(code, b.result.exitCode);
   }
   return code;
 }

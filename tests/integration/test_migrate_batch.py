@@ -446,6 +446,25 @@ class UnknownUserTest(unittest.TestCase):
         self.assertEqual(self.rig.messages('dst', 'kim'), [])
 
 
+    def test_check_reports_an_unknown_user_and_checks_the_others(self):
+        users = os.path.join(self.rig.dir, 'users')
+        with open(users, 'w') as f:
+            f.write('nobody-here\nkim\n')
+        pw = self.rig.password_file('Kim-Pw-1')
+        rdir = os.path.join(self.rig.dir, 'check-report')
+        argv = self.rig.doveadm_argv('migrate', 'check', '-F', users, '-H', '127.0.0.1', '-P',
+                                     str(self.rig.src_imap_port), '-T', 'none', '-w', pw,
+                                     '-r', rdir)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, EX_NOUSER, r.stdout + r.stderr)
+        self.assertIn('nobody-here: failed: user not found in userdb', r.stdout)
+        self.assertIn('kim: ok, 2 messages in 1 folder, 2 to copy', r.stdout)
+        with open(os.path.join(rdir, 'report.json')) as f:
+            boxes = {m['user']: m for m in json.load(f)['mailboxes']}
+        self.assertEqual(boxes['nobody-here']['exit_code'], EX_NOUSER)
+        self.assertEqual(boxes['kim']['result'], 'ok')
+
+
 class StrictRig(Rig):
     def _write_dst_conf(self):
         super()._write_dst_conf()
