@@ -79,6 +79,20 @@ bool serviceEnabled(mail_user* user) {
   return false;
 }
 
+// A login with a master user's password (user*master): its %w is the master's password at this
+// server, not the user's at the old one. Dovecot puts master_user into the userdb reply.
+const char* masterLogin(mail_user* user) {
+  if (user->userdb_fields == nullptr) {
+    return nullptr;
+  }
+  for (const char* const* f = user->userdb_fields; *f != nullptr; ++f) {
+    if (std::strncmp(*f, "master_user=", 12) == 0 && (*f)[12] != '\0') {
+      return *f + 12;
+    }
+  }
+  return nullptr;
+}
+
 unsigned maxFailures(mail_user* user) {
   const char* v = setting(user, "migrate_on_login_max_failures");
   if (v == nullptr) {
@@ -426,6 +440,16 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
     password.swap(source.password);
   }
   wipe(source.password);
+  if (!password.empty()) {
+    if (const char* master = masterLogin(user); master != nullptr) {
+      wipe(password);
+      i_info(
+          "migrate: not starting the migration of %s at this login: %s logged in as master user, "
+          "so the login password is not the user's own; the user's next login starts it",
+          user->username, master);
+      return;
+    }
+  }
 
   Spawn spec;
   const char* doveadm = setting(user, "migrate_on_login_doveadm");

@@ -164,7 +164,15 @@ class FirstLoginTest(unittest.TestCase):
         try:
             # POP3 on the destination too (the rig turns its listeners off by default).
             cls.pop3_port = free_ports(1)[0]
+            # A master user at the destination (an admin looking into a mailbox).
+            master = os.path.join(cls.rig.dir, 'dst-master-users')
+            with open(master, 'w') as f:
+                f.write('helpdesk:{PLAIN}Helpdesk-Pw-3319\n')
+            os.chmod(master, 0o644)
             cls.rig.set_dest_extra_conf(
+                'auth_master_user_separator = *\n'
+                'passdb {\n  driver = passwd-file\n  master = yes\n  args = scheme=PLAIN %s\n'
+                '  override_fields = userdb_migrate_source_password=%%w\n}\n' % master +
                 'protocols = imap pop3%s\n' % (' lmtp' if HAVE_LMTP else '') +
                 'service pop3-login {\n  inet_listener pop3 {\n    address = %s\n'
                 '    port = %d\n  }\n}\n' % (LOCALHOST, cls.pop3_port) +
@@ -358,6 +366,25 @@ class FirstLoginTest(unittest.TestCase):
         status = wait_run_finished(rig, 'gina')
         self.assertEqual(status['state'], 'ok', login_log(rig, 'gina'))
         self.assertEqual(project(rig.messages('dst', 'gina')), expected_messages(rig, c))
+
+    def test_master_user_login_does_not_start_it(self):
+        # helpdesk logs in as ivy with the destination's master password: that is not ivy's
+        # password at the old server, so it must not be handed over (nor fail her attempts).
+        rig = self.rig
+        rig.add_source_user('ivy', 'ivy-old-pw')
+        rig.load_source('ivy', corpus.simple_corpus(4, tag='ivy'))
+        login_and_out(rig, 'ivy*helpdesk', 'Helpdesk-Pw-3319')
+        time.sleep(0.5)
+        self.assertEqual(starts(rig, 'ivy'), 0)
+        self.assertFalse(run_active(rig, 'ivy'))
+        self.assertIsNone(read_status(rig, 'ivy'))
+        self.assertIn('not starting the migration of ivy at this login: helpdesk logged in as '
+                      'master user', rig.dst.log_text())
+        login_and_out(rig, 'ivy', 'ivy-old-pw')
+        status = wait_run_finished(rig, 'ivy')
+        self.assertEqual(status['state'], 'ok', login_log(rig, 'ivy'))
+        self.assertEqual(len(rig.messages('dst', 'ivy')), 4)
+        self.assertEqual(secret_leaks(rig, 'Helpdesk-Pw-3319', 'ivy'), [])
 
     def test_lmtp_and_doveadm_do_not_start_it(self):
         if not HAVE_LMTP:
