@@ -291,6 +291,13 @@ class FirstLoginTest(unittest.TestCase):
         self.assertRegex(log, r'not starting the migration of carol: it failed %d times in a row'
                          % MAX_FAILURES)
         self.assertIn(status['error'][:40], log)
+        # ... and `doveadm migrate status` shows it.
+        rows = rig.doveadm_tab('migrate', 'status', '-u', user)
+        self.assertEqual(len(rows), 1, rows)
+        row = {k.lower(): v for k, v in rows[0].items()}
+        self.assertEqual((row['state'], row['trigger'], row['consecutive_failures']),
+                         ('failed', 'login', str(MAX_FAILURES)))
+        self.assertIn('Authentication failed', row['error'])
         self.assertEqual([m for m in rig.messages('dst', user)], [])
         self.assertEqual(secret_leaks(rig, local_pw, user), [])
 
