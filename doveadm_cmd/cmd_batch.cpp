@@ -33,6 +33,7 @@ extern "C" {
 #include "doveadm-print.h"
 #include "doveadm-settings.h"
 #include "lib-signals.h"
+#include "master-service-private.h"
 #include "master-service.h"
 }
 #include <sysexits.h>
@@ -231,6 +232,14 @@ PassResult Runner::runPass(unsigned pass) {
   batch::Scheduler sched(keys, opts_.jobs, opts_.maxPerHost);
   JobRunner runner([this](size_t id, const std::string& line) { return onStderr(id, line); });
   const std::string configPath = master_service_get_config_path(master_service);
+  // The batch's own `doveadm -o setting=value` apply to every child as well.
+  std::vector<std::string> overrides;
+  if (array_is_created(&master_service->config_overrides)) {
+    const char* const* o = nullptr;
+    array_foreach(&master_service->config_overrides, o) {
+      overrides.emplace_back(*o);
+    }
+  }
   const std::vector<std::string> env = childEnvironment({"MIGRATE_TRIGGER=batch"});
   for (Mailbox& b : boxes_) {
     if (b.preFailed) {
@@ -265,7 +274,7 @@ PassResult Runner::runPass(unsigned pass) {
       }
       JobRunner::Spec spec;
       spec.executable = "/proc/self/exe";
-      spec.argv = batch::childArgv(configPath, box.target, opts_.passThrough, opts_.dryRun);
+      spec.argv = batch::childArgv(configPath, box.target, opts_.passThrough, opts_.dryRun, overrides);
       spec.env = env;
       if (box.target.passwordStdin) {
         spec.stdinData = box.password;

@@ -82,10 +82,14 @@ bool passedThrough(const std::string& longName) {
 }
 
 std::vector<std::string> childArgv(const std::string& configPath, const ChildTarget& target,
-                                   const std::vector<PassThrough>& passThrough, bool dryRun) {
+                                   const std::vector<PassThrough>& passThrough, bool dryRun,
+                                   const std::vector<std::string>& overrides) {
   std::vector<std::string> argv = {"doveadm"};
   if (!configPath.empty()) {
     argv.insert(argv.end(), {"-c", configPath});
+  }
+  for (const std::string& o : overrides) {
+    argv.insert(argv.end(), {"-o", o});
   }
   argv.insert(argv.end(), {"-f", "json", "migrate", "-u", target.user});
   std::vector<std::string> own;  // long names this target sets itself

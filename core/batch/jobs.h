@@ -83,11 +83,13 @@ struct ChildTarget {
   bool passwordStdin = false;  // the password comes on the child's stdin (-W)
 };
 
-// argv of one child, starting with "doveadm": [-c CONFIG] -f json migrate -u USER [target
-// options] [-W] [--dry-run] [pass-through]. Options the target sets itself replace a passed-through
-// one of the same name, so each option appears once.
+// argv of one child, starting with "doveadm": [-c CONFIG] [-o SETTING=VALUE ...] -f json migrate
+// -u USER [target options] [-W] [--dry-run] [pass-through]. `overrides` are the batch's own
+// `doveadm -o` settings, so the children read the same configuration. Options the target sets
+// itself replace a passed-through one of the same name, so each option appears once.
 std::vector<std::string> childArgv(const std::string& configPath, const ChildTarget& target,
-                                   const std::vector<PassThrough>& passThrough, bool dryRun);
+                                   const std::vector<PassThrough>& passThrough, bool dryRun,
+                                   const std::vector<std::string>& overrides = {});
 
 // What one mailbox's run gave.
 struct JobResult {

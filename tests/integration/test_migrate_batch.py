@@ -256,8 +256,16 @@ class BatchTest(unittest.TestCase):
 
     def test_migrate_options_reach_every_child(self):
         path = self.write('exclude.txt', 'judy %s\n' % SRC['judy'])
-        r = self.batch(*self.plain('--exclude', 'Work', '-v'), path)
+        rdir = os.path.join(self.rig.dir, 'exclude-report')
+        argv = self.rig.doveadm_argv('-o', 'mail_fsync=never', 'migrate', 'batch',
+                                     *self.plain('--exclude', 'Work', '-v', '-r', rdir), path)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, self.describe(r))
+        # doveadm's own -o settings too (the log's first line is the child's command line)
+        with open(os.path.join(rdir, 'judy.log')) as f:
+            head = f.readline()
+        self.assertIn(' -o mail_fsync=never -f json migrate -u judy ', head)
+        self.assertIn(' --exclude Work', head)
         boxes = {m['mailbox'] for m in self.rig.messages('dst', 'judy', content=False)}
         self.assertEqual(boxes, {'INBOX'})
         self.assertIn('line 1 judy: ok, 4 copied', r.stdout)

@@ -112,6 +112,14 @@ TEST(BatchChildArgv, CheckWithSettingsFromTheUserdb) {
                                       "--source-password-file", "/root/pw"}));
 }
 
+TEST(BatchChildArgv, DoveadmOverridesComeBeforeTheCommand) {
+  ChildTarget t;
+  t.user = "dan";
+  EXPECT_EQ(childArgv("/x.conf", t, {}, false, {"mail_fsync=never", "mail_debug=yes"}),
+            (std::vector<std::string>{"doveadm", "-c", "/x.conf", "-o", "mail_fsync=never", "-o",
+                                      "mail_debug=yes", "-f", "json", "migrate", "-u", "dan"}));
+}
+
 TEST(BatchChildOutput, ReadsTheRow) {
   JobResult r;
   readChildOutput(
