@@ -57,15 +57,15 @@ class RunStatusTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='status', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('okuser', 'dryuser', 'badpw', 'trig', 'busy', 'never', 'stopme', 'cols'):
+        for u in ('okuser', 'dryuser', 'badpw', 'trig', 'busy', 'busy2', 'never', 'cols'):
             cls.rig.add_dest_user(u)
 
     @classmethod
     def tearDownClass(cls):
         cls.rig.__exit__(None, None, None)
 
-    def start_slow(self, user):
-        argv = migrate_argv(self.rig, user, '--max-rate', SLOW_RATE, password=SRC_PW,
+    def start_slow(self, user, rate=SLOW_RATE):
+        argv = migrate_argv(self.rig, user, '--max-rate', rate, password=SRC_PW,
                             source_user=SRC_USER)
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
@@ -204,6 +204,27 @@ class RunStatusTest(unittest.TestCase):
         st3 = read_status(self.rig, 'busy')
         self.assertEqual((st3['state'], st3['pid']), ('ok', str(q.pid)))
         self.assertEqual(len(self.rig.messages('dst', 'busy')), self.corpus.total_messages)
+
+    def test_run_that_gives_up_as_busy_leaves_the_running_status(self):
+        """A second run that gives up waiting for the account lock (exit 75, Busy) must not
+        overwrite the status of the run that holds it."""
+        p = self.start_slow('busy2', rate='8K')   # ~75 s: longer than the second run's retries
+        st = wait_for(lambda: (read_status(self.rig, 'busy2') or {}).get('state') == 'running'
+                      and read_status(self.rig, 'busy2'))
+        self.assertTrue(st)
+        second = migrate(self.rig, 'busy2', password=SRC_PW, source_user=SRC_USER)
+        self.assertIsNone(p.poll(), 'the first run ended before the second gave up')
+        self.assertEqual(second.rc, EX_TEMPFAIL, second.describe())
+        self.assertIn('another migration', second.text)
+        st2 = read_status(self.rig, 'busy2')
+        self.assertEqual((st2['state'], st2['pid'], st2['consecutive_failures']),
+                         ('running', str(p.pid), st['consecutive_failures']))
+        row = {k.lower(): v for k, v in
+               parse_tab(self.rig.doveadm('-f', 'tab', 'migrate', 'status', '-u', 'busy2').stdout)[0].items()}
+        self.assertEqual(row['state'], 'running')
+        p.kill()
+        p.communicate(timeout=60)
+
 
 if __name__ == '__main__':
     unittest.main()
