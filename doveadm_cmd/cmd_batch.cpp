@@ -812,7 +812,13 @@ int batchCommand(doveadm_cmd_context* cctx) {
   (void)ignoredTargetPassword;  // the parser already reported it as a warning
 
   if (opts.reportDir.empty()) {
-    opts.reportDir = opts.file + ".report-" + nowStamp();
+    // A new directory per run (two runs within one second get -2, -3, ...).
+    const std::string base = opts.file + ".report-" + nowStamp();
+    opts.reportDir = base;
+    struct stat dirSt {};
+    for (int n = 2; stat(opts.reportDir.c_str(), &dirSt) == 0 && n < 1000; ++n) {
+      opts.reportDir = base + "-" + std::to_string(n);
+    }
   }
   const int code = run(opts, boxes);
   for (Mailbox& b : boxes) {
