@@ -3,6 +3,7 @@
 // settings: notifyRegisterSettings() (called from the module's init, before doveadm reads its
 // configuration) adds Dovecot's smtp_submit settings root to doveadm's setting roots.
 
+#include <algorithm>
 #include <cstdint>
 #include <ctime>
 #include <exception>
@@ -67,7 +68,27 @@ bool isAscii(const std::string& s) {
   return true;
 }
 
-// One line, RFC 2047 B-encoded when it is not plain ASCII.
+std::string base64(const std::string& in) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(in[i])) << 16;
+    if (i + 1 < in.size()) {
+      n |= static_cast<uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8;
+    }
+    if (i + 2 < in.size()) {
+      n |= static_cast<unsigned char>(in[i + 2]);
+    }
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
+  }
+  return out;
+}
+
+// One line, RFC 2047 B-encoded when it is not plain ASCII: encoded words of at most 45 bytes of
+// UTF-8 (75 characters encoded, the RFC's limit), split between characters, folded.
 std::string encodeSubject(std::string subject) {
   for (char& c : subject) {
     if (c == '\r' || c == '\n') {
@@ -77,22 +98,21 @@ std::string encodeSubject(std::string subject) {
   if (isAscii(subject)) {
     return subject;
   }
-  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  for (size_t i = 0; i < subject.size(); i += 3) {
-    uint32_t n = static_cast<uint32_t>(static_cast<unsigned char>(subject[i])) << 16;
-    if (i + 1 < subject.size()) {
-      n |= static_cast<uint32_t>(static_cast<unsigned char>(subject[i + 1])) << 8;
+  constexpr size_t kChunk = 45;
+  std::string out;
+  size_t pos = 0;
+  while (pos < subject.size()) {
+    size_t end = std::min(pos + kChunk, subject.size());
+    // back up to the start of a UTF-8 character (never splitting one across two words)
+    while (end < subject.size() && end > pos + 1 &&
+           (static_cast<unsigned char>(subject[end]) & 0xC0) == 0x80) {
+      end--;
     }
-    if (i + 2 < subject.size()) {
-      n |= static_cast<unsigned char>(subject[i + 2]);
-    }
-    b64 += kAlphabet[(n >> 18) & 63];
-    b64 += kAlphabet[(n >> 12) & 63];
-    b64 += i + 1 < subject.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    b64 += i + 2 < subject.size() ? kAlphabet[n & 63] : '=';
+    out += (out.empty() ? "" : "\r\n ") + std::string("=?UTF-8?B?") + base64(subject.substr(pos, end - pos)) +
+           "?=";
+    pos = end;
   }
-  return "=?UTF-8?B?" + b64 + "?=";
+  return out;
 }
 
 std::string crlfBody(const std::string& body) {

@@ -107,8 +107,8 @@ class NotifyTest(unittest.TestCase):
         cls.sink.shutdown()
         cls.sink.server_close()
 
-    def batch(self, *extra):
-        path = os.path.join(self.rig.dir, 'notify-pairs.txt')
+    def batch(self, *extra, name='notify-pairs.txt'):
+        path = os.path.join(self.rig.dir, name)
         with open(path, 'w') as f:
             f.write('%s %s\n' % (SRC_USER, SRC_PW))
         os.chmod(path, 0o600)
@@ -136,6 +136,21 @@ class NotifyTest(unittest.TestCase):
         self.assertIn(SRC_USER, body)
         self.assertIn('ok', body)
         self.assertNotIn(SRC_PW, data.decode('utf-8', 'replace'))
+
+    def test_non_ascii_subject_is_encoded(self):
+        """The subject names the batch file; a long non-ASCII name arrives intact (RFC 2047)."""
+        self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % self.sink.server_address[1])
+        name = 'zákazníci-přesun-%s.txt' % ('ěščřžýáíé' * 6)
+        before = len(self.sink.messages)
+        r = self.batch('--notify', 'admin@example.org', name=name)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(self.sink.messages), before + 1, r.stderr)
+        data = self.sink.messages[-1][2]
+        headers = data.split(b'\r\n\r\n', 1)[0]
+        self.assertTrue(all(len(l) <= 998 for l in headers.split(b'\r\n')))
+        self.assertTrue(headers.isascii(), 'raw 8-bit in the header')
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertIn(name, str(msg['Subject']))
 
     def test_refused_recipient_and_dead_submission_host(self):
         self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % self.sink.server_address[1])
