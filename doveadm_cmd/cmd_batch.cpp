@@ -344,13 +344,13 @@ void printSummaryTable(const std::vector<Mailbox>& boxes) {
   doveadm_print_header("copied", "copied", number);
   doveadm_print_header("skipped", "skipped", number);
   doveadm_print_header("failed", "failed", number);
-  doveadm_print_header("bytes", "bytes", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  // Raw numbers, as `doveadm migrate` prints them (and numbers in -f json).
+  doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
   doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
   for (const Mailbox& b : boxes) {
     const batch::JobResult& r = b.result;
     const std::string result = r.started ? r.result : "not started";
-    const std::string bytes = formatBytes(r.bytes);
     const std::string secs = secondsText(r.seconds);
     doveadm_print_num(r.line);
     doveadm_print(r.user.c_str());
@@ -358,7 +358,7 @@ void printSummaryTable(const std::vector<Mailbox>& boxes) {
     doveadm_print_num(r.copied);
     doveadm_print_num(r.skipped);
     doveadm_print_num(r.failed);
-    doveadm_print(bytes.c_str());
+    doveadm_print_num(r.bytes);
     doveadm_print(secs.c_str());
     doveadm_print(r.reason.c_str());
   }
