@@ -240,7 +240,10 @@ PassResult Runner::runPass(unsigned pass) {
       overrides.emplace_back(*o);
     }
   }
-  const std::vector<std::string> env = childEnvironment({"MIGRATE_TRIGGER=batch"});
+  // doveadm cleans its environment when it re-executes itself through doveconf, except for the
+  // variables named in DOVECOT_PRESERVE_ENVS: the run status reads MIGRATE_TRIGGER.
+  const std::vector<std::string> env =
+      childEnvironment({"MIGRATE_TRIGGER=batch", "DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER"});
   for (Mailbox& b : boxes_) {
     if (b.preFailed) {
       continue;

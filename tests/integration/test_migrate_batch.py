@@ -137,6 +137,10 @@ class BatchTest(unittest.TestCase):
         self.assertIn('migrate -u alice', head)
         self.assertIn('--source-password-stdin', head)
         self.assert_no_password_leaks(r, rdir)
+        # each child's run status says it ran from a batch (MIGRATE_TRIGGER=batch)
+        status = json.loads(self.rig.doveadm('-f', 'json', 'migrate', 'status', '-u', 'alice',
+                                             check=True).stdout)
+        self.assertEqual((status[0]['state'], status[0]['trigger']), ('ok', 'batch'))
 
         # again: nothing new, nothing copied twice
         r2 = self.batch(*self.plain('--report-dir', rdir), path)
