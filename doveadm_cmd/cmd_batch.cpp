@@ -49,13 +49,6 @@ extern "C" {
 #include "migrate_params.h"
 #include "notify.h"
 
-// C2's notify.cpp may not be linked into this build yet: a weak reference keeps the module
-// loadable without it, and --notify says so instead of failing to load the whole module.
-namespace migrate::cmd {
-Status sendNotification(const std::string& to, const std::string& subject, const std::string& body)
-    __attribute__((weak));
-}  // namespace migrate::cmd
-
 namespace migrate::cmd::bulk {
 namespace {
 
@@ -395,11 +388,6 @@ std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, 
 void notifyAdmin(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info,
                  const std::string& summary) {
   if (opts.notify.empty()) {
-    return;
-  }
-  if (&sendNotification == nullptr) {
-    i_warning("migrate %s: --notify %s: mail notifications are not available in this build",
-              opts.command.c_str(), opts.notify.c_str());
     return;
   }
   std::string body = summary + "\n\n";

@@ -276,9 +276,6 @@ class BatchTest(unittest.TestCase):
         # -v reached the child too: its progress lines, prefixed with the user
         self.assertRegex(r.stderr, r'(?m)^judy: doveadm\(judy\): Info: migrate\(judy\): ')
 
-    @unittest.skipUnless(os.path.exists(os.path.join(os.path.dirname(__file__), '..', '..',
-                                                     'doveadm_cmd', 'notify.cpp')),
-                         'notify.cpp (sendNotification) is not in this tree yet')
     def test_notify_mails_the_summary(self):
         sink = SmtpSink()
         sink.start()
