@@ -141,6 +141,45 @@ struct StatusCheck {
   std::string error;  // Unreadable: why
 };
 
+bool sameHost(const std::string& host) {
+  char name[256] = {};
+  return host.empty() || (::gethostname(name, sizeof(name) - 1) == 0 && host == name);
+}
+
+// runStatusAlive() checks that the pid exists. On this host, also that it is not a zombie (a run
+// killed with -9 stays one until init reaps it) and is still doveadm (not a reused pid), so that
+// the next login resumes the migration. When /proc cannot tell (hidepid), believe kill().
+bool runAlive(const RunStatus& s) {
+  if (!runStatusAlive(s)) {
+    return false;
+  }
+  if (!sameHost(s.host)) {
+    return true;
+  }
+  const std::string path = "/proc/" + std::to_string(s.pid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return errno != ENOENT;
+  }
+  char buf[512];
+  ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  if (n <= 0) {
+    return true;
+  }
+  const std::string stat(buf, static_cast<size_t>(n));
+  // "<pid> (<comm>) <state> ...": comm may hold spaces and parentheses, the state follows the last ')'.
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close + 2 >= stat.size()) {
+    return true;
+  }
+  const std::string comm = stat.substr(open + 1, close - open - 1);
+  const char state = stat[close + 2];
+  // doveadm, doveadm-server (HTTP API runs), or doveconf while doveadm re-executes itself.
+  return state != 'Z' && state != 'X' && (comm.rfind("doveadm", 0) == 0 || comm == "doveconf");
+}
+
 StatusCheck checkStatus(const std::string& dir, unsigned maxFail) {
   StatusCheck check;
   Result<std::optional<RunStatus>> read = readRunStatus(dir);
@@ -156,7 +195,7 @@ StatusCheck checkStatus(const std::string& dir, unsigned maxFail) {
   const RunStatus& s = *check.status;
   if (s.state == "ok") {
     check.decision = Decision::Done;
-  } else if (runStatusAlive(s)) {
+  } else if (runAlive(s)) {
     check.decision = Decision::Running;
   } else if (maxFail > 0 && s.consecutiveFailures >= maxFail) {
     check.decision = Decision::GaveUp;

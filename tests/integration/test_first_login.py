@@ -14,6 +14,7 @@ import os
 import poplib
 import re
 import shutil
+import signal
 import smtplib
 import sys
 import tempfile
@@ -300,6 +301,43 @@ class FirstLoginTest(unittest.TestCase):
         self.assertIn('Authentication failed', row['error'])
         self.assertEqual([m for m in rig.messages('dst', user)], [])
         self.assertEqual(secret_leaks(rig, local_pw, user), [])
+
+    def test_a_killed_run_is_resumed_at_the_next_login(self):
+        rig = self.rig
+        user, password = 'kate', 'kate-old-pw'
+        rig.add_source_user(user, password)
+        c = corpus.simple_corpus(400, folders=(('INBOX',), ('Archive',)), tag='kate', size=1500)
+        rig.load_source(user, c)
+        # Throttled (~6 s) so that it can be killed half-way.
+        rig.add_dest_user(user, extra={'migrate_max_rate': '200K'})
+
+        login_and_out(rig, user, password)
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            status = read_status(rig, user)
+            if status and status['state'] == 'running' and int(status['copied'] or 0) > 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(status and status['state'], 'running', login_log(rig, user))
+        os.kill(int(status['pid']), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while run_active(rig, user) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        partial = len(rig.messages('dst', user, content=False))
+        self.assertLess(partial, 800)
+
+        # The status still says "running", but nobody runs it: the next login starts it again.
+        self.assertEqual(read_status(rig, user)['state'], 'running')
+        login_and_out(rig, user, password)
+        status = wait_run_finished(rig, user)
+        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(starts(rig, user), 2, rig.logs_tail())
+        self.assertIn('previous run running: started the migration of kate', rig.dst.log_text())
+        have = rig.messages('dst', user)
+        expected = expected_messages(rig, c)
+        self.assertEqual(project(have), expected)
+        self.assertEqual(duplicates(have, expected), {})
 
     def test_simultaneous_logins_start_one_run(self):
         rig = self.rig
