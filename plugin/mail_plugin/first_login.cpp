@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -335,9 +336,11 @@ std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockF
     return std::string("pipe() failed: ") + std::strerror(errno);
   }
   if (!password.empty()) {
-    password += '\n';
-    ssize_t n = ::write(fds[1], password.data(), password.size());
-    const bool short_write = n != static_cast<ssize_t>(password.size());
+    // Two pieces rather than `password += '\n'`, which could reallocate and leave an unwiped copy.
+    char newline = '\n';
+    struct iovec iov[2] = {{password.data(), password.size()}, {&newline, 1}};
+    ssize_t n = ::writev(fds[1], iov, 2);
+    const bool short_write = n != static_cast<ssize_t>(password.size() + 1);
     wipe(password);
     if (short_write) {
       ::close(fds[0]);
