@@ -95,14 +95,17 @@ def wait_finished(rig, user, timeout=120):
         if state not in (None, 'running'):
             return state
         time.sleep(0.02)
-    raise RuntimeError('the background migration of %s did not finish:\n%s' % (user, rig.logs_tail()))
+    raise RuntimeError('the background migration of %s did not finish:\n%s' % (
+        user, rig.logs_tail()))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    ap.add_argument('--logins', type=int, default=200, help='timed logins in the off / on-done phases')
+    ap.add_argument('--logins', type=int, default=200,
+                    help='timed logins in the off / on-done phases')
     ap.add_argument('--first', type=int, default=30, help='fresh users in each *-first phase')
-    ap.add_argument('--users', type=int, default=20, help='users the off / on-done logins cycle over')
+    ap.add_argument('--users', type=int, default=20,
+                    help='users the off / on-done logins cycle over')
     ap.add_argument('--messages', type=int, default=5, help='messages in each source mailbox')
     ap.add_argument('--build-dir', help='default $MIGRATE_BUILD_DIR or build/')
     ap.add_argument('--json', help='write the results here')
@@ -159,7 +162,8 @@ def main():
 
     table = {k: summary(v) for k, v in results.items()}
     added = {
-        'on-done - off (median ms)': round(table['on-done']['median_ms'] - table['off']['median_ms'], 2),
+        'on-done - off (median ms)': round(
+            table['on-done']['median_ms'] - table['off']['median_ms'], 2),
         'on-first - off-first (median ms)': round(
             table['on-first']['median_ms'] - table['off-first']['median_ms'], 2),
         'on-first - off-first (p95 ms)': round(
