@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake g++ pkg-config git clang libclang-rt-14-dev
   libssl-dev zlib1g-dev googletest libgtest-dev libgmock-dev
-  dovecot-core dovecot-imapd dovecot-pop3d dovecot-dev
+  dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
   python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format clang-tidy time strace
 )
 

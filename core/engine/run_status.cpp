@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <ctime>
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -22,6 +23,46 @@ std::string thisHost() {
     return {};
   }
   return name;
+}
+
+// What /proc says of a local process: gone or a zombie (killed, not yet reaped) -> false; a
+// process that started well after the run began is another program that got the pid -> false.
+bool procLooksLikeRun(int64_t pid, int64_t runStarted) {
+  std::ifstream statFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(statFile, stat)) {
+    return true;  // no /proc (or a race with exit): rely on kill(0) alone
+  }
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) {
+    return true;
+  }
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string state;
+  fields >> state;
+  if (state == "Z" || state == "X") {
+    return false;
+  }
+  // Field 22 (starttime, clock ticks since boot); we are at field 3.
+  std::string value;
+  for (int field = 4; field <= 22 && (fields >> value); field++) {
+  }
+  uint64_t startTicks = 0;
+  std::ifstream procStat("/proc/stat");
+  std::string line;
+  int64_t bootTime = 0;
+  while (std::getline(procStat, line)) {
+    if (line.rfind("btime ", 0) == 0) {
+      textfile::parseI64(line.substr(6), bootTime);
+      break;
+    }
+  }
+  const long ticks = ::sysconf(_SC_CLK_TCK);
+  if (bootTime <= 0 || ticks <= 0 || runStarted <= 0 || !textfile::parseU64(value, startTicks)) {
+    return true;
+  }
+  const int64_t processStarted = bootTime + static_cast<int64_t>(startTicks / static_cast<uint64_t>(ticks));
+  return processStarted <= runStarted + 5;  // the run writes "running" right after it starts
 }
 
 }  // namespace
@@ -159,7 +200,10 @@ bool runStatusAlive(const RunStatus& status) {
   if (!status.host.empty() && status.host != thisHost()) {
     return true;  // another backend's run: we cannot tell, believe the file
   }
-  return ::kill(static_cast<pid_t>(status.pid), 0) == 0 || errno == EPERM;
+  if (::kill(static_cast<pid_t>(status.pid), 0) < 0 && errno != EPERM) {
+    return false;
+  }
+  return procLooksLikeRun(status.pid, status.started);
 }
 
 RunStatus beginRunStatus(const std::optional<RunStatus>& previous, const std::string& trigger,

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "engine/run_status.h"
@@ -91,10 +92,20 @@ TEST(RunStatus, FileRoundTripAndLiveness) {
   if (child == 0) {
     _exit(0);
   }
+  s.pid = child;
+  // Exited but not reaped yet: a zombie (what a run killed with -9 is for a moment) is not alive.
+  for (int i = 0; i < 200 && runStatusAlive(s); i++) {
+    usleep(10000);
+  }
+  EXPECT_FALSE(runStatusAlive(s));
   int ignored = 0;
   waitpid(child, &ignored, 0);
-  s.pid = child;  // reaped: gone
+  EXPECT_FALSE(runStatusAlive(s));  // reaped: gone
+  // A live process that started long after the run did got the pid by reuse: not the run.
+  s.pid = getpid();
+  s.started = 1000;
   EXPECT_FALSE(runStatusAlive(s));
+  s.started = static_cast<int64_t>(time(nullptr));
   s.pid = getpid();
   s.state = "ok";
   EXPECT_FALSE(runStatusAlive(s));
