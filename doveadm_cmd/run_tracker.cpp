@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ctime>
 #include <utility>
@@ -104,8 +105,11 @@ void RunTracker::onLocked() {
 }
 
 void RunTracker::onFolder(const std::string& name) {
-  if (!status_.folder.empty()) {
-    status_.foldersDone++;
+  foldersSeen_.insert(name);
+  // Every folder started before this one is done (folders are copied one after the other).
+  status_.foldersDone = static_cast<uint32_t>(foldersSeen_.size() - 1);
+  if (plannedFolders_ > 0) {
+    status_.foldersTotal = plannedFolders_;
   }
   if (status_.foldersDone >= status_.foldersTotal) {
     status_.foldersTotal = status_.foldersDone + 1;
@@ -120,6 +124,11 @@ void RunTracker::onCommitted(size_t messages) {
 }
 
 void RunTracker::onProgress(const ProgressEvent& event) {
+  if (event.foldersTotal > 0) {
+    // The plan is known: the exact number of folders this run copies.
+    plannedFolders_ = event.foldersTotal;
+    status_.foldersTotal = std::max(plannedFolders_, status_.foldersDone);
+  }
   if (event.bytes > status_.bytes) {
     status_.bytes = event.bytes;
   }

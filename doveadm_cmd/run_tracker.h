@@ -18,6 +18,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "engine/migrator.h"
@@ -64,8 +65,10 @@ class RunTracker {
   std::string source_;
   std::optional<RunStatus> previous_;
   RunStatus status_;
-  bool written_ = false;   // this run has replaced the file
-  bool deferred_ = false;  // waiting for the account lock before the first write
+  std::set<std::string> foldersSeen_;  // a folder resumed after a reconnect counts once
+  uint32_t plannedFolders_ = 0;        // from the engine's plan event; 0 until then
+  bool written_ = false;               // this run has replaced the file
+  bool deferred_ = false;              // waiting for the account lock before the first write
   std::chrono::steady_clock::time_point lastWrite_{};
   Status writeError_;
 };

@@ -654,6 +654,13 @@ class Migration {
       }
     }
     copiedLabels_ = copiedLabels(copied);
+    if (progress_) {
+      ProgressEvent planned;
+      planned.foldersTotal = static_cast<uint32_t>(copied.size());
+      planned.bytes = report_.bytes;
+      planned.message = std::to_string(copied.size()) + " folders to copy";
+      progress_(planned);
+    }
     const bool gmailLabels = preset_.gmailLabels && session_->hasCapability("X-GM-EXT-1");
     for (size_t i = 0; i < selectable.size(); i++) {
       FolderWork& w = work[i];

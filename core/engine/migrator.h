@@ -15,6 +15,9 @@ struct ProgressEvent {
   std::string folder;  // destination name
   uint32_t done = 0, total = 0;
   uint64_t bytes = 0;
+  // Set (non-zero) on the event sent once the folder plan is known: how many folders this run
+  // will copy. 0 on every other event.
+  uint32_t foldersTotal = 0;
   std::string message;  // human-readable line
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;

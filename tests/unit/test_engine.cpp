@@ -124,6 +124,27 @@ TEST_F(EngineTest, FullPassCopiesEveryFolderWithFlagsDatesAndUids) {
   EXPECT_FALSE(source_.sawWrite.load()) << "the source must only be read (EXAMINE, BODY.PEEK)";
 }
 
+TEST_F(EngineTest, ProgressTellsHowManyFoldersTheRunCopiesOnceThePlanIsKnown) {
+  source_.folder("Sent", {"\\Sent"});
+  source_.folder("Junk", {"\\Junk"});
+  source_.folder("Work");
+  source_.add("Work", FakeSource::makeMessage("w", "<w@x>"), {});
+  options_.source.filter.exclude = {"\\Junk"};
+  std::vector<uint32_t> totals;
+  MigrationReport r = runMigration(options_, *sink_,
+                                   [&totals](const ProgressEvent& e) {
+                                     if (e.foldersTotal > 0) {
+                                       totals.push_back(e.foldersTotal);
+                                     }
+                                   },
+                                   [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+                                     return source_.connect();
+                                   });
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  // INBOX, Sent and Work; Junk is left out.
+  EXPECT_EQ(totals, (std::vector<uint32_t>{3}));
+}
+
 TEST_F(EngineTest, SecondRunWithNothingNewFetchesNothing) {
   addMany("INBOX", 20, "m");
   addMany("Archive", 5, "a");
