@@ -156,6 +156,11 @@ struct PassResult {
   bool interrupted = false;
 };
 
+// Where the per-mailbox lines go: stdout, or stderr when -f chose a formatter for stdout.
+FILE* lineStream(const Options& opts) {
+  return opts.formatterChosen ? stderr : stdout;
+}
+
 class Runner {
  public:
   Runner(const Options& opts, std::vector<Mailbox>& boxes) : opts_(opts), boxes_(boxes) {}
@@ -297,8 +302,8 @@ PassResult Runner::runPass(unsigned pass) {
         logs_.erase(log);
       }
       const std::string text = opts_.dryRun ? batch::checkLine(box.result) : batch::doneLine(box.result);
-      std::printf("%s\n", text.c_str());
-      std::fflush(stdout);
+      std::fprintf(lineStream(opts_), "%s\n", text.c_str());
+      std::fflush(lineStream(opts_));
     }
   }
   for (const auto& [id, fd] : logs_) {
@@ -357,6 +362,37 @@ void printSummaryTable(const std::vector<Mailbox>& boxes) {
     doveadm_print_num(r.bytes);
     doveadm_print(secs.c_str());
     doveadm_print(r.reason.c_str());
+  }
+}
+
+// migrate check / batch --check with doveadm -f: one row per mailbox, the numbers of its line.
+void printCheckTable(const std::vector<Mailbox>& boxes) {
+  const auto number = static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
+                                                              DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("line", "line", number);
+  doveadm_print_header_simple("user");
+  doveadm_print_header_simple("result");
+  doveadm_print_header("folders", "folders", number);
+  doveadm_print_header("source_messages", "source_messages", number);
+  doveadm_print_header("pending", "pending", number);
+  doveadm_print_header("pending_bytes", "pending_bytes", number);
+  // A number, or "unlimited" / "" (not a NUMBER column: the JSON printer wants digits there).
+  doveadm_print_header("quota_free", "quota_free", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+  for (const Mailbox& b : boxes) {
+    const batch::JobResult& r = b.result;
+    const bool overQuota = r.started && r.result == "ok" && batch::exceedsQuota(r);
+    const std::string result = !r.started ? "not started" : overQuota ? "failed" : r.result;
+    const std::string reason = overQuota ? "does not fit the quota" : r.reason;
+    doveadm_print_num(r.line);
+    doveadm_print(r.user.c_str());
+    doveadm_print(result.c_str());
+    doveadm_print_num(r.folders);
+    doveadm_print_num(r.sourceMessages);
+    doveadm_print_num(r.pending);
+    doveadm_print_num(r.sourceBytes);
+    doveadm_print(r.quotaFree.c_str());
+    doveadm_print(reason.c_str());
   }
 }
 
@@ -619,8 +655,8 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
   for (unsigned pass = 1;; ++pass) {
     const int64_t passStart = time(nullptr);
     if (opts.repeat) {
-      std::printf("pass %u (%s)\n", pass, batch::isoTime(passStart).c_str());
-      std::fflush(stdout);
+      std::fprintf(lineStream(opts), "pass %u (%s)\n", pass, batch::isoTime(passStart).c_str());
+      std::fflush(lineStream(opts));
     }
     last = runner.runPass(pass);
     if (!opts.repeat || last.interrupted) {
@@ -630,17 +666,17 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
     if (last.copied > 0) {
       lastActivity = now;
     }
-    std::printf("pass %u: %llu messages copied (%s)\n", pass, static_cast<unsigned long long>(last.copied),
-                formatBytes(last.bytes).c_str());
+    std::fprintf(lineStream(opts), "pass %u: %llu messages copied (%s)\n", pass,
+                 static_cast<unsigned long long>(last.copied), formatBytes(last.bytes).c_str());
     info.passes.push_back({passStart, last.copied, last.bytes, last.exitCode});
     if (static_cast<uint64_t>(now - lastActivity) >= opts.repeatUntilIdle.quiet) {
-      std::printf("idle: nothing new copied for %llu s; done\n",
-                  static_cast<unsigned long long>(now - lastActivity));
-      std::fflush(stdout);
+      std::fprintf(lineStream(opts), "idle: nothing new copied for %llu s; done\n",
+                   static_cast<unsigned long long>(now - lastActivity));
+      std::fflush(lineStream(opts));
       info.passes.pop_back();  // the last pass is the report's own
       break;
     }
-    std::fflush(stdout);
+    std::fflush(lineStream(opts));
     if (!sleepInterruptible(opts.repeatUntilIdle.interval)) {
       // Stopped between passes: the last pass's results stand.
       info.passes.pop_back();
@@ -670,7 +706,11 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
     }
   }
   const std::string summary = summaryText(opts, boxes, info);
-  if (!opts.dryRun) {
+  if (opts.dryRun) {
+    if (opts.formatterChosen) {
+      printCheckTable(boxes);
+    }
+  } else {
     printSummaryTable(boxes);
   }
   std::fprintf(stderr, "migrate %s: %s%s\n", opts.command.c_str(), summary.c_str(),
@@ -684,10 +724,12 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
 namespace {
 
 int batchCommand(doveadm_cmd_context* cctx) {
-  // The summary table; -f json/tab (already set by doveadm) takes precedence.
-  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   Options opts;
   opts.command = "batch";
+  // doveadm initializes the formatter before the command only for -f.
+  opts.formatterChosen = doveadm_print_is_initialized();
+  // The summary table; -f json/tab (already set by doveadm) takes precedence.
+  doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   bool check = false;
   opts.dryRun = doveadm_cmd_param_bool(cctx, "check", &check) && check;
   std::string unused;

@@ -33,6 +33,9 @@ struct Options {
   std::string format;   // batch format name, or ""
   bool dryRun = false;
   bool verbose = false;
+  // doveadm -f was given: the per-mailbox lines go to stderr so that stdout holds only the
+  // formatter's output (the summary rows, e.g. JSON), and check prints its rows too.
+  bool formatterChosen = false;
   unsigned jobs = batch::kDefaultJobs;
   unsigned maxPerHost = 0;  // --max-connections (0: no cap)
   std::string defaultHost;  // --source-host (the host of lines without one)

@@ -20,6 +20,7 @@ extern "C" {
 #include "lib.h"
 
 #include "doveadm-mail.h"
+#include "doveadm-print.h"
 #include "wildcard-match.h"
 }
 #include "cli_options.h"
@@ -67,6 +68,8 @@ int checkCommand(doveadm_cmd_context* cctx) {
   Options opts;
   opts.command = "check";
   opts.dryRun = true;
+  // doveadm initializes the formatter before the command only for -f.
+  opts.formatterChosen = doveadm_print_is_initialized();
   std::string password;
   if (int code = readCommonOptions(cctx, opts, password); code != 0) {
     return code;
@@ -137,7 +140,7 @@ int checkCommand(doveadm_cmd_context* cctx) {
       b.result.result = "failed";
       b.result.reason = "user not found in userdb (check the name, or create the user first)";
       b.result.exitCode = EX_NOUSER;
-      std::printf("%s\n", batch::checkLine(b.result).c_str());
+      std::fprintf(opts.formatterChosen ? stderr : stdout, "%s\n", batch::checkLine(b.result).c_str());
     } else if (!password.empty()) {
       b.target.passwordStdin = true;
       b.password = password;
