@@ -62,6 +62,23 @@ class CheckTest(unittest.TestCase):
         self.assertIn('1 mailboxes: 1 ok', r.stderr)
         self.assert_nothing_copied()
 
+    def test_json_rows_for_scripts(self):
+        """With doveadm -f json, stdout is one JSON row per mailbox (the lines go to stderr)."""
+        argv = self.rig.doveadm_argv('-f', 'json', 'migrate', 'check', '-u', 'chk-*', *self.src)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+        rows = {row['user']: row for row in json.loads(r.stdout)}
+        self.assertNotEqual(r.returncode, 0, self.describe(r))
+        ok = rows['chk-ok']
+        self.assertEqual((ok['result'], ok['folders'], ok['source_messages'], ok['pending'], ok['reason']),
+                         ('ok', 3, 15, 15, ''), self.describe(r))
+        self.assertGreater(ok['pending_bytes'], 0)
+        self.assertEqual(ok['quota_free'], str(1 << 30))
+        self.assertEqual(rows['chk-small']['result'], 'failed')
+        self.assertIn('insufficient space for chk-small', rows['chk-small']['reason'])
+        self.assertEqual(rows['chk-bad']['result'], 'failed')
+        self.assertIn('chk-ok: ok, 15 messages', r.stderr)
+        self.assert_nothing_copied()
+
     def test_user_file_with_every_kind_of_failure(self):
         path = os.path.join(self.rig.dir, 'users')
         with open(path, 'w') as f:
