@@ -497,7 +497,7 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
   }
   opts.dryRun = opts.dryRun || cli.dryRun;
   opts.verbose = cli.verbose || doveadm_verbose;
-  opts.maxPerHost = cli.maxConnections.value_or(0);
+  opts.maxPerHost = batch::perHostCap(cli.maxConnections, cli.preset);
   opts.defaultHost = cli.host.value_or("");
 
   for (int i = 0; i < cctx->argc; ++i) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "engine/preset.h"
 #include "engine/report.h"
 
 namespace migrate::batch {
@@ -530,6 +531,14 @@ Result<unsigned> parseJobs(const std::string& text) {
                   "give how many mailboxes migrate at once, e.g. --jobs 4");
   }
   return n;
+}
+
+unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset) {
+  if (maxConnections) {
+    return *maxConnections;
+  }
+  const Preset* builtin = preset ? builtinPreset(*preset) : nullptr;
+  return builtin != nullptr ? builtin->maxConnections : 0;
 }
 
 }  // namespace migrate::batch

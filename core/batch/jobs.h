@@ -181,4 +181,10 @@ inline constexpr unsigned kDefaultJobs = 4;
 inline constexpr unsigned kMaxJobs = 256;
 Result<unsigned> parseJobs(const std::string& text);
 
+// Mailboxes the batch runs at once per source host: --max-connections when given, else the cap
+// of a built-in --preset (each mailbox is its own process, so only the batch can hold a
+// preset's cap across mailboxes), else 0 (no cap). Admin presets are per-user settings the
+// batch does not read.
+unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset);
+
 }  // namespace migrate::batch

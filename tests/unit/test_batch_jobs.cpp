@@ -292,3 +292,19 @@ TEST(BatchOptions, Jobs) {
 
 }  // namespace
 }  // namespace migrate::batch
+
+namespace migrate::batch {
+namespace {
+
+TEST(PerHostCap, CommandLineFirstThenABuiltinPresetsCapElseNone) {
+  EXPECT_EQ(perHostCap(3u, std::string("office365")), 3u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("office365")), 8u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("gmail")), 10u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("generic")), 0u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("my-admin-preset")), 0u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::nullopt), 0u);
+  EXPECT_EQ(perHostCap(0u, std::string("gmail")), 0u) << "--max-connections 0 means no cap";
+}
+
+}  // namespace
+}  // namespace migrate::batch
