@@ -131,15 +131,14 @@ TEST_F(EngineTest, ProgressTellsHowManyFoldersTheRunCopiesOnceThePlanIsKnown) {
   source_.add("Work", FakeSource::makeMessage("w", "<w@x>"), {});
   options_.source.filter.exclude = {"\\Junk"};
   std::vector<uint32_t> totals;
-  MigrationReport r = runMigration(options_, *sink_,
-                                   [&totals](const ProgressEvent& e) {
-                                     if (e.foldersTotal > 0) {
-                                       totals.push_back(e.foldersTotal);
-                                     }
-                                   },
-                                   [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-                                     return source_.connect();
-                                   });
+  MigrationReport r = runMigration(
+      options_, *sink_,
+      [&totals](const ProgressEvent& e) {
+        if (e.foldersTotal > 0) {
+          totals.push_back(e.foldersTotal);
+        }
+      },
+      [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> { return source_.connect(); });
   ASSERT_TRUE(r.status.isOk()) << r.status.describe();
   // INBOX, Sent and Work; Junk is left out.
   EXPECT_EQ(totals, (std::vector<uint32_t>{3}));
