@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -174,6 +175,7 @@ class Runner {
   const Options& opts_;
   std::vector<Mailbox>& boxes_;
   std::map<size_t, int> logs_;
+  std::map<std::string, size_t> logNames_;  // log file name -> mailboxes that map to it
 };
 
 bool Runner::onStderr(size_t id, const std::string& line) {
@@ -195,13 +197,17 @@ void Runner::openLog(size_t id, const std::vector<std::string>& argv, unsigned p
   }
   Mailbox& box = boxes_[id];
   if (box.result.logPath.empty()) {
-    // Two source accounts merged into one mailbox: one log per line.
-    std::string name = logName(box.result.user);
-    for (size_t i = 0; i < boxes_.size(); ++i) {
-      if (i != id && boxes_[i].result.user == box.result.user) {
-        name += ".line" + std::to_string(box.result.line);
-        break;
+    // Two source accounts merged into one mailbox, a user listed twice (check -F, no line
+    // numbers: the position in the list), or two users whose names give the same file name
+    // ("a/b", "a_b"): one log per line.
+    if (logNames_.empty()) {
+      for (const Mailbox& b : boxes_) {
+        ++logNames_[logName(b.result.user)];
       }
+    }
+    std::string name = logName(box.result.user);
+    if (logNames_[name] > 1) {
+      name += ".line" + std::to_string(box.result.line != 0 ? box.result.line : id + 1);
     }
     box.result.logPath = opts_.reportDir + "/" + name + ".log";
   }
@@ -212,10 +218,18 @@ void Runner::openLog(size_t id, const std::vector<std::string>& argv, unsigned p
     i_warning("migrate %s: cannot write %s: %m", opts_.command.c_str(), box.result.logPath.c_str());
     return;
   }
-  // The command line holds no secret (the password goes to stdin): an admin can rerun it by hand.
+  // The command line holds no secret of ours (the password goes to stdin): an admin can rerun it
+  // by hand. doveadm's own -o settings are copied as given, so the value of one that names a
+  // password, token or secret (-o plugin/migrate_source_password=...) is hidden here.
   std::string head = "# " + batch::isoTime(time(nullptr)) + " pass " + std::to_string(pass) + ":";
-  for (const std::string& a : argv) {
-    head += " " + a;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    std::string key = argv[i].substr(0, argv[i].find('='));
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool secret = i > 0 && argv[i - 1] == "-o" && key.size() < argv[i].size() &&
+                        (key.find("password") != std::string::npos ||
+                         key.find("token") != std::string::npos || key.find("secret") != std::string::npos);
+    head += " " + (secret ? argv[i].substr(0, key.size()) + "=<hidden>" : argv[i]);
   }
   head += "\n";
   (void)!write(fd, head.data(), head.size());
