@@ -21,6 +21,7 @@ module; Python standard library only.
 import argparse
 import atexit
 import imaplib
+import json
 import os
 import re
 import shlex
@@ -198,6 +199,56 @@ class Demo:
 
     # ------------------------------------------------------------------ the story
 
+    def batch_story(self):
+        """Three more mailboxes from the CSV a provider's migration form collects: one with a
+        mistyped password. Check first, then migrate; the good ones arrive, the bad one is named
+        with its line and cause, and `migrate status` tells what happened to each."""
+        rig = self.rig
+        users = {'carol': 'carolpw', 'dave': 'davepw', 'erin': 'erinpw'}
+        sizes = {}
+        for user, pw in users.items():
+            c = corpus.simple_corpus(n=15, size=4000, tag=user)
+            rig.add_source_user(user, pw)
+            rig.load_source(user, c)
+            rig.add_dest_user(user, pw, quota='50M')
+            sizes[user] = c.total_messages
+        path = os.path.join(rig.dir, 'customers.csv')
+        header = ('source_server,source_user,source_password,source_port,source_tls,'
+                  'target_user,target_password,create_mailbox')
+        lines = [header]
+        for user, pw in users.items():
+            given = 'typo-' + pw if user == 'erin' else pw
+            lines.append('127.0.0.1,%s,%s,%d,ssl,%s,,1' % (user, given, rig.src_imaps_port, user))
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        say('    %s (mode 0600: it holds passwords), erin\'s password mistyped:' % path)
+        for line in lines:
+            say('      ' + re.sub(r',([^,]*pw),', ',<password>,', line))
+        r, _ = self.migrate(['migrate', 'batch', '--check', '--ca-file', rig.ca_file, path])
+        self.check(r.returncode == 77 and 'line 4 erin: failed' in r.stdout
+                   and 'line 2 carol: ok' in r.stdout,
+                   'batch --check: expected carol ok and erin failed with exit 77')
+        report = os.path.join(rig.dir, 'customers.report')
+        r, rows = self.migrate(['migrate', 'batch', '--jobs', '3', '--report-dir', report,
+                                '--ca-file', rig.ca_file, path])
+        got = {u: len(rig.messages('dst', u, content=False)) for u in users}
+        self.check(r.returncode == 77, 'batch: expected exit 77 (one login failed)')
+        self.check(got == {'carol': sizes['carol'], 'dave': sizes['dave'], 'erin': 0},
+                   'batch: expected carol and dave complete, nothing for erin, got %s' % got)
+        with open(os.path.join(report, 'report.json')) as f:
+            doc = json.load(f)
+        say('    %s/report.json: %s' % (report, ', '.join(
+            '%s %s' % (u['user'], u['result']) for u in doc.get('mailboxes', []))))
+        self.migrate(['migrate', 'status', '-A'])
+        r = rig.doveadm('-f', 'json', 'migrate', 'status', '-A')
+        states = {row.get('username'): row.get('state') for row in json.loads(r.stdout or '[]')}
+        self.check(states.get('carol') == 'ok' and states.get('erin') == 'failed',
+                   'status: expected carol ok and erin failed, got %s' % states)
+        say('    erin: fix the password in the file and run the same batch again; carol and dave')
+        say('    are complete and copy nothing more.')
+
+
     def run(self):
         args = self.args
         rig = self.rig = Rig(name='demo', build_dir=args.build_dir, keep=args.keep)
@@ -213,7 +264,7 @@ class Demo:
                 self.print_keep()
                 atexit.unregister(rig.close)   # leave both servers running
             else:
-                step(9, 'Stopping both servers')
+                step(10, 'Stopping both servers')
                 rig.close()
                 say('    stopped; %s removed' % rig.dir)
 
@@ -310,8 +361,12 @@ class Demo:
         self.check(r.returncode == 0 and self.row_is(rows, copied=bob_corpus.total_messages),
                    'bob: the second run did not copy everything')
 
+        # ---------------------------------------------------------------- a customer list
+        step(7, 'A customer list: pre-flight check, batch, status')
+        self.batch_story()
+
         # ---------------------------------------------------------------- the DNS trap
-        step(7, 'The delta-pass trap: --source-host now points at this server')
+        step(8, 'The delta-pass trap: --source-host now points at this server')
         say('    (after the MX/DNS switch the old host name may resolve to the new server;')
         say('    here the "old server" given is the destination itself, whose demo IMAP port')
         say('    has no TLS)')
@@ -324,7 +379,7 @@ class Demo:
         say('    another name its certificate covers): messages already copied are recognised')
         say('    and not downloaded again. See docs/admin-guide.md, runbook.')
 
-        step(8, 'Result')
+        step(9, 'Result')
         if self.failures:
             say('    %s%d check(s) failed:%s' % (RED, len(self.failures), RESET))
             for f in self.failures:
