@@ -648,6 +648,19 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
       i_error("migrate %s: %s", opts.command.c_str(), made.describe().c_str());
       return EX_CANTCREAT;
     }
+    // The logs and report.json are written as root: in a directory another user owns or anyone
+    // may write to (pre-created, e.g. under /tmp), a planted symlink <user>.log would make the
+    // batch overwrite any file.
+    struct stat dirSt {};
+    if (stat(opts.reportDir.c_str(), &dirSt) == 0 &&
+        ((dirSt.st_uid != geteuid() && dirSt.st_uid != 0) || (dirSt.st_mode & S_IWOTH) != 0)) {
+      i_error(
+          "migrate %s: the report directory %s belongs to uid %u or can be written by anyone (mode "
+          "%04o): not writing logs into it (give -r a new path, or one only root can write to)",
+          opts.command.c_str(), opts.reportDir.c_str(), static_cast<unsigned>(dirSt.st_uid),
+          static_cast<unsigned>(dirSt.st_mode & 07777));
+      return EX_CANTCREAT;
+    }
   }
   gSignal = 0;
   lib_signals_set_handler(SIGINT, static_cast<libsig_flags>(0), onSignal, nullptr);

@@ -1,7 +1,9 @@
 """The per-mailbox logs of `doveadm migrate batch/check -r DIR`: each <user>.log starts with the
 child's command line, which carries doveadm's own -o settings. A setting that holds a password (an
 admin's `doveadm -o plugin/migrate_source_password=...`) must not be written into those logs, and
-every mailbox keeps a log of its own (a user listed twice in a `check -F` file)."""
+every mailbox keeps a log of its own (a user listed twice in a `check -F` file). The batch runs as
+root: it writes nothing into a report directory that another user could have filled with
+symlinks."""
 
 import glob
 import json
@@ -12,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migrate_helpers import Rig, corpus  # noqa: E402
+from migrate_helpers import EX_CANTCREAT, Rig, corpus  # noqa: E402
 
 SOURCE_PW = 'Lena-Src-Pw-5150'
 OVERRIDE_SECRET = 'Override-Secret-8642'
@@ -82,6 +84,33 @@ class BulkReportLogsTest(unittest.TestCase):
                 text = f.read()
             # one run per log: its own command line, once
             self.assertEqual(text.count(' migrate -u lena '), 1, log + ':\n' + text)
+
+    def test_a_report_dir_owned_by_another_user_is_refused(self):
+        path = os.path.join(self.rig.dir, 'planted.txt')
+        with open(path, 'w') as f:
+            f.write('lena %s\n' % SOURCE_PW)
+        os.chmod(path, 0o600)
+        victim = os.path.join(self.rig.dir, 'victim.conf')
+        with open(victim, 'w') as f:
+            f.write('precious\n')
+        # Another local user pre-created the directory (e.g. under /tmp) with a symlink where
+        # the batch will write lena's log.
+        rdir = os.path.join(self.rig.dir, 'planted-report')
+        os.mkdir(rdir, 0o755)
+        os.symlink(victim, os.path.join(rdir, 'lena.log'))
+        os.lchown(os.path.join(rdir, 'lena.log'), 65534, 65534)
+        os.chown(rdir, 65534, 65534)
+        argv = self.rig.doveadm_argv(
+            'migrate', 'batch', '-H', '127.0.0.1', '-P', str(self.rig.src_imap_port), '-T', 'none',
+            '-r', rdir, path)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
+        with open(victim) as f:
+            self.assertEqual(f.read(), 'precious\n')
+        self.assertEqual(r.returncode, EX_CANTCREAT, 'rc %s\n%s\n%s' % (r.returncode, r.stdout,
+                                                                          r.stderr))
+        self.assertIn('the report directory %s belongs to uid 65534' % rdir, r.stderr)
+        self.assertEqual(sorted(os.listdir(rdir)), ['lena.log'])
 
 
 if __name__ == '__main__':
