@@ -332,9 +332,13 @@ std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockF
   envp.push_back(nullptr);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) < 0) {
+  // Non-blocking: a password larger than the pipe buffer (64 KiB, or 4 KiB for a uid over its
+  // pipe-page limit) must fail the hand-over, never hang the login.
+  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
     return std::string("pipe() failed: ") + std::strerror(errno);
   }
+  // The child reads its stdin blocking.
+  (void)::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) & ~O_NONBLOCK);
   if (!password.empty()) {
     // Two pieces rather than `password += '\n'`, which could reallocate and leave an unwiped copy.
     char newline = '\n';
@@ -491,6 +495,17 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
           user->username, master);
       return;
     }
+  }
+
+  if (std::strpbrk(user->username, "*?") != nullptr) {
+    // `doveadm migrate -u` would take the name for a wildcard and migrate every matching user.
+    // Only a relaxed auth_username_chars lets such a name log in at all.
+    wipe(password);
+    i_error(
+        "migrate: not starting the migration of %s: the user name contains '*' or '?', which "
+        "doveadm -u takes for a wildcard; migrate this user by hand with --source-password-file",
+        user->username);
+    return;
   }
 
   Spawn spec;
