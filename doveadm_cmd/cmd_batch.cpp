@@ -471,20 +471,37 @@ bool sleepInterruptible(uint64_t seconds) {
 
 // --- shared parts ---------------------------------------------------------------------------
 
-const doveadm_cmd_param* buildParams(const std::vector<doveadm_cmd_param>& own, bool withUserSelection) {
-  // Lives for the process: doveadm keeps the pointer.
-  auto* table = new std::vector<doveadm_cmd_param>();
-  for (const doveadm_cmd_param* p = kMigrateParams; p->name != nullptr; ++p) {
-    const bool excluded = withUserSelection ? excludedFromCheck(p->name) : excludedFromBatch(p->name);
-    if (!excluded) {
-      table->push_back(*p);
+doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
+                           doveadm_cmd_param_flag_t flags) noexcept {
+  doveadm_cmd_param p{};
+  p.short_opt = opt;
+  p.name = name;
+  p.type = type;
+  p.flags = flags;
+  return p;
+}
+
+const doveadm_cmd_param* buildParams(std::initializer_list<doveadm_cmd_param> own,
+                                     bool withUserSelection) noexcept {
+  try {
+    // Lives for the process: doveadm keeps the pointer.
+    auto* table = new std::vector<doveadm_cmd_param>();
+    for (const doveadm_cmd_param* p = kMigrateParams; p->name != nullptr; ++p) {
+      const bool excluded = withUserSelection ? excludedFromCheck(p->name) : excludedFromBatch(p->name);
+      if (!excluded) {
+        table->push_back(*p);
+      }
     }
+    table->insert(table->end(), own.begin(), own.end());
+    doveadm_cmd_param end{};
+    end.name = nullptr;
+    table->push_back(end);
+    return table->data();
+  } catch (...) {
+    static const doveadm_cmd_param kNone[] = {
+        {'\0', nullptr, CMD_PARAM_BOOL, false, {}, CMD_PARAM_FLAG_NONE}};
+    return kNone;
   }
-  table->insert(table->end(), own.begin(), own.end());
-  doveadm_cmd_param end{};
-  end.name = nullptr;
-  table->push_back(end);
-  return table->data();
 }
 
 int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& password) {
@@ -899,36 +916,19 @@ void cmdBatch(doveadm_cmd_context* cctx) noexcept {
   }
 }
 
-doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
-                           doveadm_cmd_param_flag_t flags = CMD_PARAM_FLAG_NONE) {
-  doveadm_cmd_param p{};
-  p.short_opt = opt;
-  p.name = name;
-  p.type = type;
-  p.flags = flags;
-  return p;
-}
-
 const doveadm_cmd_param* batchParams() noexcept {
-  try {
-    static const doveadm_cmd_param* table = buildParams(
-        {
-            ownParam('\0', "check", CMD_PARAM_BOOL),
-            ownParam('\0', "format", CMD_PARAM_STR),
-            ownParam('j', "jobs", CMD_PARAM_STR),
-            ownParam('r', "report-dir", CMD_PARAM_STR),
-            ownParam('\0', "notify", CMD_PARAM_STR),
-            ownParam('\0', "repeat-until-idle", CMD_PARAM_STR),
-            ownParam('\0', "batch-file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL),
-        },
-        false);
-    return table;
-  } catch (...) {
-    // Out of memory while doveadm loads its modules: the command takes no options then.
-    static const doveadm_cmd_param kNone[] = {
-        {'\0', nullptr, CMD_PARAM_BOOL, false, {}, CMD_PARAM_FLAG_NONE}};
-    return kNone;
-  }
+  static const doveadm_cmd_param* table = buildParams(
+      {
+          ownParam('\0', "check", CMD_PARAM_BOOL),
+          ownParam('\0', "format", CMD_PARAM_STR),
+          ownParam('j', "jobs", CMD_PARAM_STR),
+          ownParam('r', "report-dir", CMD_PARAM_STR),
+          ownParam('\0', "notify", CMD_PARAM_STR),
+          ownParam('\0', "repeat-until-idle", CMD_PARAM_STR),
+          ownParam('\0', "batch-file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL),
+      },
+      false);
+  return table;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // both share; cmd_check.cpp has check's user selection. Include doveadm-mail.h (inside
 // extern "C") before this header.
 
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -64,8 +65,13 @@ Status listUsers(const std::string& mask, std::vector<std::string>& out);
 // writes report.json, sends the notification. Returns the exit code.
 int run(const Options& opts, std::vector<Mailbox>& mailboxes);
 
-// The parameter tables: kMigrateParams without the excluded names, plus `own`.
-const struct doveadm_cmd_param* buildParams(const std::vector<struct doveadm_cmd_param>& own,
-                                            bool withUserSelection);
+// One of a command's own parameters (the doveadm_cmd_param fields a table entry needs).
+struct doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
+                                  doveadm_cmd_param_flag_t flags = CMD_PARAM_FLAG_NONE) noexcept;
+
+// The parameter tables: kMigrateParams without the excluded names, plus `own`. Built once while
+// doveadm loads the module; if that fails (out of memory) the command takes no options.
+const struct doveadm_cmd_param* buildParams(std::initializer_list<struct doveadm_cmd_param> own,
+                                            bool withUserSelection) noexcept;
 
 }  // namespace migrate::cmd::bulk

@@ -167,35 +167,19 @@ void cmdCheck(doveadm_cmd_context* cctx) noexcept {
   }
 }
 
-doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type) {
-  doveadm_cmd_param p{};
-  p.short_opt = opt;
-  p.name = name;
-  p.type = type;
-  p.flags = CMD_PARAM_FLAG_NONE;
-  return p;
-}
-
 const doveadm_cmd_param* checkParams() noexcept {
-  try {
-    static const doveadm_cmd_param* table = buildParams(
-        {
-            ownParam('u', "user", CMD_PARAM_STR),
-            ownParam('A', "all-users", CMD_PARAM_BOOL),
-            // A path, not doveadm's ISTREAM: the file is read here, once.
-            ownParam('F', "user-file", CMD_PARAM_STR),
-            ownParam('j', "jobs", CMD_PARAM_STR),
-            ownParam('r', "report-dir", CMD_PARAM_STR),
-            ownParam('\0', "notify", CMD_PARAM_STR),
-        },
-        true);
-    return table;
-  } catch (...) {
-    // Out of memory while doveadm loads its modules: the command takes no options then.
-    static const doveadm_cmd_param kNone[] = {
-        {'\0', nullptr, CMD_PARAM_BOOL, false, {}, CMD_PARAM_FLAG_NONE}};
-    return kNone;
-  }
+  static const doveadm_cmd_param* table = buildParams(
+      {
+          ownParam('u', "user", CMD_PARAM_STR),
+          ownParam('A', "all-users", CMD_PARAM_BOOL),
+          // A path, not doveadm's ISTREAM: the file is read here, once.
+          ownParam('F', "user-file", CMD_PARAM_STR),
+          ownParam('j', "jobs", CMD_PARAM_STR),
+          ownParam('r', "report-dir", CMD_PARAM_STR),
+          ownParam('\0', "notify", CMD_PARAM_STR),
+      },
+      true);
+  return table;
 }
 
 }  // namespace
