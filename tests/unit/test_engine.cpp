@@ -14,6 +14,7 @@
 #include "engine/migrator.h"
 #include "fakes/fake_source.h"
 #include "fakes/memory_sink.h"
+#include "unit/engine_fixture.h"
 
 namespace migrate {
 namespace {
@@ -21,34 +22,8 @@ namespace {
 using testing::FakeSource;
 using testing::MemorySink;
 
-class EngineTest : public ::testing::Test {
+class EngineTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/migrate-engine-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    sink_ = std::make_unique<MemorySink>(dir_);
-    options_.localUser = "alice";
-    options_.source.host = "imap.old.example";
-    options_.source.user = "alice@old.example";
-    options_.source.password = "secret";
-    options_.source.tlsModeSet = true;
-    options_.source.tlsMode = TlsMode::None;
-    options_.source.port = 143;
-    options_.sleepFn = [this](double s) { slept_.push_back(s); };
-  }
-  void TearDown() override {
-    std::string cmd = "rm -rf '" + dir_ + "'";
-    ASSERT_EQ(std::system(cmd.c_str()), 0);
-  }
-
-  MigrationReport run() {
-    return runMigration(options_, *sink_, nullptr,
-                        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-                          return source_.connect();
-                        });
-  }
-
   std::string statePath() const {
     std::string cmd = "ls " + dir_ + "/*.state";
     FILE* p = popen(cmd.c_str(), "r");
@@ -84,12 +59,6 @@ class EngineTest : public ::testing::Test {
                   FakeSource::makeMessage(prefix + std::to_string(i), id, 200 + static_cast<size_t>(i)));
     }
   }
-
-  std::string dir_;
-  FakeSource source_;
-  std::unique_ptr<MemorySink> sink_;
-  MigrationOptions options_;
-  std::vector<double> slept_;
 };
 
 TEST_F(EngineTest, FullPassCopiesEveryFolderWithFlagsDatesAndUids) {

@@ -14,6 +14,7 @@
 #include "engine/state.h"
 #include "fakes/fake_source.h"
 #include "fakes/memory_sink.h"
+#include "unit/engine_fixture.h"
 
 namespace migrate {
 namespace {
@@ -21,32 +22,8 @@ namespace {
 using testing::FakeSource;
 using testing::MemorySink;
 
-class FilterTest : public ::testing::Test {
+class FilterTest : public EngineFixture {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/migrate-filters-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    sink_ = std::make_unique<MemorySink>(dir_);
-    options_.localUser = "alice";
-    options_.source.host = "imap.old.example";
-    options_.source.user = "alice@old.example";
-    options_.source.password = "secret";
-    options_.source.tlsModeSet = true;
-    options_.source.tlsMode = TlsMode::None;
-    options_.source.port = 143;
-    options_.sleepFn = [](double) {};
-  }
-  void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
-
-  MigrationReport run() {
-    MigrationReport r = runMigration(options_, *sink_, nullptr,
-                                     [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-                                       return source_.connect();
-                                     });
-    return r;
-  }
-
   // Subjects of a destination folder, sorted.
   std::multiset<std::string> subjects(const std::string& folder) const {
     std::multiset<std::string> out;
@@ -72,11 +49,6 @@ class FilterTest : public ::testing::Test {
     EXPECT_TRUE(s.isOk()) << s.status().describe();
     return s.isOk() ? s.value() : AccountState();
   }
-
-  std::string dir_;
-  FakeSource source_;
-  std::unique_ptr<MemorySink> sink_;
-  MigrationOptions options_;
 };
 
 TEST_F(FilterTest, ExcludedFoldersAreLeftOutListedAndCounted) {

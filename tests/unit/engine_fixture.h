@@ -1,0 +1,52 @@
+#pragma once
+// The common setup of the engine tests: a scripted source (FakeSource) reached over plaintext
+// IMAP, an in-memory sink whose state directory is a fresh temp dir, and options for alice.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/migrator.h"
+#include "fakes/fake_source.h"
+#include "fakes/memory_sink.h"
+
+namespace migrate {
+
+class EngineFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/migrate-engine-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    sink_ = std::make_unique<testing::MemorySink>(dir_);
+    options_.localUser = "alice";
+    options_.source.host = "imap.old.example";
+    options_.source.user = "alice@old.example";
+    options_.source.password = "secret";
+    options_.source.tlsModeSet = true;
+    options_.source.tlsMode = TlsMode::None;
+    options_.source.port = 143;
+    // Backoff waits are recorded, not slept.
+    options_.sleepFn = [this](double s) { slept_.push_back(s); };
+  }
+  void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
+
+  MigrationReport run() {
+    return runMigration(options_, *sink_, nullptr,
+                        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+                          return source_.connect();
+                        });
+  }
+
+  std::string dir_;
+  testing::FakeSource source_;
+  std::unique_ptr<testing::MemorySink> sink_;
+  MigrationOptions options_;
+  std::vector<double> slept_;
+};
+
+}  // namespace migrate
