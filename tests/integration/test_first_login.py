@@ -247,7 +247,10 @@ class FirstLoginTest(unittest.TestCase):
 
         # The background run was seen, and the password is on no command line, in no log and
         # in no file under ~/.migrate (status, login.log, state).
-        runs = [c for c in watcher.seen if b'migrate\0-u\0alice\0' in c]
+        # Only this rig's processes: other integration tests (run in parallel by ctest) also
+        # migrate an 'alice', with their own configs.
+        runs = [c for c in watcher.seen
+                if b'migrate\0-u\0alice\0' in c and rig.dst.conf.encode() in c]
         self.assertTrue(runs, 'the background doveadm migrate was never seen running')
         self.assertTrue(all(c.endswith(b'-W\0') for c in runs), runs)
         self.assertEqual(secret_leaks(rig, password, user,
@@ -481,7 +484,8 @@ class MasterUserTest(unittest.TestCase):
             self.assertEqual(status['state'], 'ok', login_log(rig, 'hank'))
             self.assertEqual(status['trigger'], 'login')
             self.assertEqual(project(rig.messages('dst', 'hank')), expected_messages(rig, c))
-            runs = [a for a in watcher.seen if b'migrate\0-u\0hank\0' in a]
+            runs = [a for a in watcher.seen
+                    if b'migrate\0-u\0hank\0' in a and rig.dst.conf.encode() in a]
             self.assertTrue(runs, 'the background doveadm migrate was never seen running')
             self.assertFalse([a for a in runs if b'-W' in a.split(b'\0')], runs)
             seen_args = [a for cmd in watcher.seen for a in cmd.split(b'\0')]
