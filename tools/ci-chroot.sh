@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs .ci/run the way CI does, on a bare Debian 12: a fresh `debootstrap --variant=minbase
 # bookworm` chroot, a clean clone of HEAD, CI=true and no stdin. Needs root and debootstrap.
-#   tools/ci-chroot.sh [CHROOT_DIR]     (default /tmp/migrate-ci-chroot; reused if it exists)
+#   tools/ci-chroot.sh [CHROOT_DIR [COMMAND]]
+# CHROOT_DIR defaults to /tmp/migrate-ci-chroot (reused if it exists); COMMAND to `bash .ci/run`
+# (e.g. `tools/demo.sh` checks the README's quick start on a bare machine).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-/tmp/migrate-ci-chroot}
+command=${2:-bash .ci/run}
 
 if [ ! -x "$root/bin/bash" ]; then
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
@@ -33,4 +36,4 @@ if [ -d "$repo/../shared" ]; then
   cp -r "$repo/../shared" "$root/work/shared"
 fi
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/root CI=true bash -c 'cd /work/repo && bash .ci/run' < /dev/null
+  HOME=/root CI=true bash -c "cd /work/repo && $command" < /dev/null
