@@ -237,9 +237,17 @@ void Runner::openLog(size_t id, const std::vector<std::string>& argv, unsigned p
 }
 
 PassResult Runner::runPass(unsigned pass) {
-  std::vector<batch::JobKey> keys;
+  // Hosts are resolved once per pass, on this thread, before any child starts (a name that does
+  // not resolve keeps its own key; its child reports the DNS error).
+  std::vector<std::string> hosts;
   for (const Mailbox& b : boxes_) {
-    keys.push_back({b.target.host.empty() ? opts_.defaultHost : b.target.host, b.target.user});
+    hosts.push_back(b.target.host.empty() ? opts_.defaultHost : b.target.host);
+  }
+  const std::vector<std::string> hostKeys =
+      opts_.maxPerHost == 0 ? hosts : batch::connectionKeys(hosts, batch::resolveAddresses);
+  std::vector<batch::JobKey> keys;
+  for (size_t i = 0; i < boxes_.size(); ++i) {
+    keys.push_back({hostKeys[i], boxes_[i].target.user});
   }
   batch::Scheduler sched(keys, opts_.jobs, opts_.maxPerHost);
   JobRunner runner([this](size_t id, const std::string& line) { return onStderr(id, line); });

@@ -10,6 +10,7 @@
 // `doveadm migrate -u USER` an admin would run by hand (same state, same run status, same codes).
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -23,7 +24,8 @@ namespace migrate::batch {
 // `maxPerHost` running children waits, and so does a job whose local user is already running
 // (two source accounts merged into one mailbox run one after the other: a second run on the same
 // mailbox would only find it busy). Later jobs may start before a waiting one.
-// Hosts compare case-insensitively; "" (the host comes from settings) counts as one host.
+// Hosts compare case-insensitively; "" (the host comes from settings) counts as one host. The
+// caller passes connectionKeys() so that two spellings of one server count as one host.
 struct JobKey {
   std::string host;
   std::string user;
@@ -61,6 +63,19 @@ class Scheduler {
 
 // The host key the Scheduler uses: lower case, brackets of an IPv6 literal removed.
 std::string hostKey(const std::string& host);
+
+// The numeric addresses a host name (or address literal) resolves to; empty when it does not.
+using Resolver = std::function<std::vector<std::string>(const std::string& host)>;
+
+// The per-host cap counts servers, not spellings: hosts that share an address (a name and its IP
+// address, two names of one server, a round-robin name and one of its addresses) get the same
+// key, the hostKey() of the first of them in `hosts`. A host that does not resolve keeps its own
+// hostKey(); "" stays "". Returns one key per entry of `hosts`, in order; each distinct host is
+// resolved once.
+std::vector<std::string> connectionKeys(const std::vector<std::string>& hosts, const Resolver& resolve);
+
+// getaddrinfo(): every address of `host` (IPv4 and IPv6), numeric, without duplicates.
+std::vector<std::string> resolveAddresses(const std::string& host);
 
 // An option given to `migrate batch`/`migrate check` that each child gets as well, by its long
 // name ("max-rate"), with its value (empty for a flag).

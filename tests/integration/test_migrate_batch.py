@@ -31,10 +31,11 @@ SRC = {'alice': 'Alice-Pw-7731', 'bob': 'Bob-Pw-3344', 'carol': 'Carol-Pw-2214',
        'dave': 'Dave-Pw-9001', 'erin': 'Erin-Pw-4410', 'frank': 'Frank-Pw-5521',
        'gina': 'Gina-Pw-6632', 'hank': 'Hank-Pw-1188', 'ivan': 'Ivan-Pw-3377',
        'slow1': 'Slow1-Pw-0001', 'slow2': 'Slow2-Pw-0002', 'slow3': 'Slow3-Pw-0003',
-       'rep': 'Rep-Pw-1212', 'judy': 'Judy-Pw-4545', 'kate': 'Kate-Pw-7878'}
+       'rep': 'Rep-Pw-1212', 'judy': 'Judy-Pw-4545', 'kate': 'Kate-Pw-7878',
+       'slowname': 'Slowname-Pw-3131', 'slowip': 'Slowip-Pw-4242'}
 # Destination users (added up front: each passwd-file change takes ~1 s to be seen).
 DEST = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'slow1', 'slow2',
-        'slow3', 'rep', 'judy', 'kate')
+        'slow3', 'rep', 'judy', 'kate', 'slowname', 'slowip')
 
 
 class BatchTest(unittest.TestCase):
@@ -210,6 +211,34 @@ class BatchTest(unittest.TestCase):
         with open(boxes['frank']['log']) as f:
             self.assertIn("login as 'frank' failed", f.read())
         self.assertIn('3 mailboxes: 2 failed, 1 ok', r.stderr)
+
+    def test_per_host_cap_counts_a_name_and_its_address_as_one_server(self):
+        # Provider CSVs name the same old server in different ways. With --max-connections 1,
+        # a line with its host name and a line with its IP address must not run at once.
+        try:
+            names = {a[4][0] for a in socket.getaddrinfo('localhost', None)}
+        except OSError:
+            names = set()
+        name = 'localhost' if '127.0.0.1' in names else '127.1'   # inet_aton's short form
+        text = ('source_server,source_user,source_password,source_port,source_tls,target_user\n'
+                '%s,slowname,%s,%d,none,slowname\n'
+                '127.0.0.1,slowip,%s,%d,none,slowip\n'
+                % (name, SRC['slowname'], self.port, SRC['slowip'], self.port))
+        path = self.write('cap.csv', text)
+        rdir = os.path.join(self.rig.dir, 'cap-report')
+        # each mailbox takes ~2.5 s at this rate, so two runs at once would overlap by seconds
+        r = self.batch('-j', '4', '--max-connections', '1', '--max-rate', '100K', '-r', rdir, path)
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        self.assert_migrated('slowname', self.slow_corpus)
+        self.assert_migrated('slowip', self.slow_corpus)
+        runs = sorted((int(self.status(u)['started']), int(self.status(u)['finished']), u)
+                      for u in ('slowname', 'slowip'))
+        self.assertGreaterEqual(runs[1][0], runs[0][1],
+                                'the two lines ran at once: %r\n%s' % (runs, self.describe(r)))
+
+    def status(self, user):
+        with open(os.path.join(self.rig.dst_home(user), '.migrate', 'status')) as f:
+            return dict(line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
 
     def test_broken_file_runs_nothing(self):
         text = ('ivan %s\n' % SRC['ivan']) + 'lonely-login-without-password\n'

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,53 @@ TEST(BatchScheduler, PerHostCapLetsOtherHostsOvertake) {
   EXPECT_EQ(startAll(s), (std::vector<size_t>{1}));
   s.finished(3);
   EXPECT_EQ(startAll(s), (std::vector<size_t>{4}));
+}
+
+TEST(BatchConnectionKeys, HostsSharingAnAddressCountAsOneServer) {
+  // A fake DNS: a round-robin name, its second address, an alias of the first, a host of its
+  // own, and a name that does not resolve.
+  std::map<std::string, std::vector<std::string>> dns = {
+      {"imap.old.cz", {"192.0.2.10", "192.0.2.11"}},
+      {"192.0.2.11", {"192.0.2.11"}},
+      {"mail.old.cz", {"192.0.2.10"}},
+      {"imap.other.net", {"198.51.100.7"}},
+      {"2001:db8::1", {"2001:db8::1"}},
+  };
+  std::vector<std::string> asked;
+  const Resolver resolve = [&](const std::string& host) {
+    asked.push_back(host);
+    auto it = dns.find(host);
+    return it == dns.end() ? std::vector<std::string>{} : it->second;
+  };
+  const std::vector<std::string> keys =
+      connectionKeys({"192.0.2.11", "IMAP.old.cz", "imap.other.net", "mail.old.cz", "typo.old.cz", "",
+                      "imap.old.cz", "[2001:db8::1]", "2001:DB8::1"},
+                     resolve);
+  EXPECT_EQ(keys, (std::vector<std::string>{"192.0.2.11", "192.0.2.11", "imap.other.net", "192.0.2.11",
+                                            "typo.old.cz", "", "192.0.2.11", "2001:db8::1", "2001:db8::1"}));
+  // Each distinct host once; "" (from the settings) is not looked up.
+  EXPECT_EQ(asked, (std::vector<std::string>{"192.0.2.11", "imap.old.cz", "imap.other.net", "mail.old.cz",
+                                             "typo.old.cz", "2001:db8::1"}));
+
+  // With --max-connections 1, the three spellings of the old server run one after the other.
+  Scheduler s({{keys[0], "u1"}, {keys[1], "u2"}, {keys[2], "u3"}, {keys[3], "u4"}}, 4, 1);
+  EXPECT_EQ(startAll(s), (std::vector<size_t>{0, 2}));
+  s.finished(0);
+  EXPECT_EQ(startAll(s), (std::vector<size_t>{1}));
+}
+
+TEST(BatchConnectionKeys, TwoGroupsJoinedByALaterHost) {
+  // a and b share nothing, c has an address of each: all three are one server, keyed by a.
+  std::map<std::string, std::vector<std::string>> dns = {
+      {"a", {"10.0.0.1"}}, {"b", {"10.0.0.2"}}, {"c", {"10.0.0.2", "10.0.0.1"}}, {"d", {"10.0.0.3"}}};
+  const Resolver resolve = [&](const std::string& host) { return dns[host]; };
+  EXPECT_EQ(connectionKeys({"b", "a", "d", "c"}, resolve), (std::vector<std::string>{"b", "b", "d", "b"}));
+}
+
+TEST(BatchConnectionKeys, RealResolverKnowsAddressLiterals) {
+  EXPECT_EQ(resolveAddresses("127.0.0.1"), (std::vector<std::string>{"127.0.0.1"}));
+  EXPECT_EQ(resolveAddresses("::1"), (std::vector<std::string>{"::1"}));
+  EXPECT_TRUE(resolveAddresses("").empty());
 }
 
 TEST(BatchScheduler, SameLocalUserNeverRunsTwiceAtOnce) {
