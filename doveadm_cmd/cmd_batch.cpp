@@ -427,14 +427,15 @@ std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, 
     copied += b.result.copied;
     bytes += b.result.bytes;
   }
-  std::string s = std::to_string(boxes.size()) + " mailboxes:";
+  std::string s = std::to_string(boxes.size()) + (boxes.size() == 1 ? " mailbox:" : " mailboxes:");
   const char* sep = " ";
   for (const auto& [k, n] : counts) {
     s += sep + std::to_string(n) + " " + k;
     sep = ", ";
   }
   if (!opts.dryRun) {
-    s += "; " + std::to_string(copied) + " messages copied (" + formatBytes(bytes) + ")";
+    s += "; " + std::to_string(copied) + (copied == 1 ? " message" : " messages") + " copied (" +
+         formatBytes(bytes) + ")";
   }
   s += " in " + secondsText(info.seconds) + " s";
   if (info.interrupted) {

@@ -87,8 +87,40 @@ std::string base64(const std::string& in) {
   return out;
 }
 
-// One line, RFC 2047 B-encoded when it is not plain ASCII: encoded words of at most 45 bytes of
-// UTF-8 (75 characters encoded, the RFC's limit), split between characters, folded.
+// Plain ASCII folded at spaces (RFC 5322 2.2.3), so that lines stay within 78 characters where
+// the words allow it ("Subject: " takes the first 9). Empty when one word is too long for any
+// line (a deep batch file path): the caller encodes the subject instead.
+std::string foldAscii(const std::string& subject) {
+  constexpr size_t kLine = 78;
+  constexpr size_t kLongestWord = 900;  // RFC 5322's hard limit is 998
+  std::string out;
+  size_t lineLen = sizeof("Subject: ") - 1;
+  size_t pos = 0;
+  bool first = true;
+  while (pos <= subject.size()) {
+    const size_t space = std::min(subject.find(' ', pos), subject.size());
+    const std::string word = subject.substr(pos, space - pos);
+    if (word.size() > kLongestWord) {
+      return "";
+    }
+    if (first) {
+      out = word;
+      lineLen += word.size();
+      first = false;
+    } else if (!word.empty() && lineLen + 1 + word.size() > kLine) {
+      out += "\r\n " + word;  // the space that separated the words starts the folded line
+      lineLen = 1 + word.size();
+    } else {
+      out += " " + word;
+      lineLen += 1 + word.size();
+    }
+    pos = space + 1;
+  }
+  return out;
+}
+
+// One header value: plain ASCII folded at spaces, else RFC 2047 B-encoded words of at most 45
+// bytes of UTF-8 (75 characters encoded, the RFC's limit), split between characters, folded.
 std::string encodeSubject(std::string subject) {
   for (char& c : subject) {
     if (c == '\r' || c == '\n') {
@@ -96,7 +128,10 @@ std::string encodeSubject(std::string subject) {
     }
   }
   if (isAscii(subject)) {
-    return subject;
+    std::string folded = foldAscii(subject);
+    if (!folded.empty() || subject.empty()) {
+      return folded;
+    }
   }
   constexpr size_t kChunk = 45;
   std::string out;

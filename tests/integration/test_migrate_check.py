@@ -59,7 +59,7 @@ class CheckTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, self.describe(r))
         self.assertRegex(r.stdout, r'(?m)^chk-ok: ok, 15 messages in 3 folders, 15 to copy '
                                    r'\(\d+\.\d KiB\), fits the quota \(1\.0 GiB free\)$')
-        self.assertIn('1 mailboxes: 1 ok', r.stderr)
+        self.assertIn('1 mailbox: 1 ok', r.stderr)
         self.assert_nothing_copied()
 
     def test_json_rows_for_scripts(self):

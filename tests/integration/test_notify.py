@@ -152,6 +152,36 @@ class NotifyTest(unittest.TestCase):
         msg = email.message_from_bytes(data, policy=email.policy.default)
         self.assertIn(name, str(msg['Subject']))
 
+    def test_long_ascii_subject_is_folded(self):
+        """A long plain-ASCII subject is folded at its spaces (lines of at most 78 characters
+        where the words allow); a batch file path too long for any line is sent encoded."""
+        self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % self.sink.server_address[1])
+        deep = os.path.join(*(['customer-import-' + 'x' * 200] * 5))
+        os.makedirs(os.path.join(self.rig.dir, deep), exist_ok=True)
+        for name in ('customers-moving-from-the-old-provider-in-november-2026-batch-one.txt',
+                     os.path.join(deep, 'customers.txt')):
+            before = len(self.sink.messages)
+            r = self.batch('--notify', 'admin@example.org', name=name)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual(len(self.sink.messages), before + 1, r.stderr)
+            data = self.sink.messages[-1][2]
+            headers = data.split(b'\r\n\r\n', 1)[0].split(b'\r\n')
+            self.assertTrue(all(len(l) <= 998 for l in headers), [len(l) for l in headers])
+            start = next(i for i, l in enumerate(headers) if l.startswith(b'Subject: '))
+            end = start + 1
+            while end < len(headers) and headers[end][:1] in (b' ', b'\t'):
+                end += 1
+            subject_lines = headers[start:end]
+            self.assertGreater(len(subject_lines), 1, subject_lines)
+            path = os.path.join(self.rig.dir, name)
+            for line in subject_lines:
+                # only a line that holds the path may be longer than 78 characters
+                self.assertTrue(len(line) <= 78 or path.encode()[-20:] in line
+                                or b'=?UTF-8?B?' in line, subject_lines)
+            msg = email.message_from_bytes(data, policy=email.policy.default)
+            self.assertIn('doveadm migrate batch %s: ' % path, str(msg['Subject']))
+            self.assertNotIn('\n', str(msg['Subject']))
+
     def test_refused_recipient_and_dead_submission_host(self):
         self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % self.sink.server_address[1])
         r = self.batch('--notify', 'refused@example.org')
