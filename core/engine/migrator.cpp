@@ -123,6 +123,13 @@ class Migration {
     return ms > 0 ? ms / 1000.0 : 0;
   }
 
+  double now() const {
+    if (opt_.nowFn) {
+      return opt_.nowFn();
+    }
+    return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  }
+
   void waitFor(double seconds) {
     report_.waitedSeconds += seconds;
     if (opt_.sleepFn) {
@@ -1150,6 +1157,7 @@ class Migration {
     uint32_t batchCount = 0;
     uint64_t batchBytes = 0;
     uint32_t batchMaxUid = 0;
+    double batchStarted = now();
     uint32_t total = ex.messages;
     // Source UIDs at or below the last UID that this pass copies: retries, and what a rescan found.
     std::set<uint32_t> below = retry;
@@ -1235,10 +1243,12 @@ class Migration {
       }
       batchCount++;
       batchBytes += m.body->size();
-      if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes) {
+      if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes ||
+          (opt_.batchSeconds > 0 && now() - batchStarted >= opt_.batchSeconds)) {
         Status cs = commit();
         if (cs.isOk()) {
           cs = sink_.beginBatch(pf.destName);
+          batchStarted = now();
         }
         if (!cs.isOk()) {
           stop = cs;

@@ -69,7 +69,12 @@ struct MigrationOptions {
   // Waits between attempts (tests replace it); the default sleeps, polling `cancelled`.
   std::function<void(double seconds)> sleepFn;
   uint32_t batchMessages = 500;       // commit after this many messages ...
-  uint64_t batchBytes = 64ull << 20;  // ... or this many bytes
+  uint64_t batchBytes = 64ull << 20;  // ... or this many bytes ...
+  // ... or when the batch is this old (seconds; 0: never), so that over a slow source the user
+  // sees the first messages (and progress moves) within about a second, not after 500 of them.
+  double batchSeconds = 1.0;
+  // Monotonic seconds for batchSeconds (tests replace it); the default reads steady_clock.
+  std::function<double()> nowFn;
   // Process-wide limits per source host, shared with every other migration of this process
   // (net/limits.h); 0 = unlimited. The first non-zero value seen for a host applies.
   uint64_t maxBytesPerSecond = 0;      // bytes read + written per second

@@ -204,9 +204,10 @@ def simple_messages(n, tag='simple', start=1600000000, step=3600, size=600, flag
              'juliet', 'kilo', 'lima', 'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo')
     out = []
     for i in range(n):
-        body = []
-        while sum(len(w) + 1 for w in body) < size:
+        body, length = [], 0
+        while length < size:
             body.append(rnd.choice(words))
+            length += len(body[-1]) + 1
         text = '\n'.join(' '.join(body[j:j + 12]) for j in range(0, len(body), 12)) + '\n'
         ts = start + i * step
         out.append(Message(make_message('%s message %d' % (tag, i), text,

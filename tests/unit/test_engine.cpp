@@ -153,6 +153,38 @@ TEST_F(EngineTest, MergesIntoAFolderThatAlreadyHoldsMail) {
   EXPECT_FALSE(r.folders[0].uidsPreserved);
 }
 
+TEST_F(EngineTest, ASlowSourceCommitsAboutEverySecond) {
+  // Batches of 500 messages or 64 MB would keep a slow source's first messages out of sight for
+  // minutes (a first-login user waits for the newest INBOX mail): a batch is also committed once
+  // it is a second old. Here every reading of the clock is 0.4 s later.
+  addMany("INBOX", 6, "m");
+  double t = 0;
+  options_.nowFn = [&t] { return t += 0.4; };
+  std::vector<size_t> visible;  // INBOX messages committed, at each progress event of INBOX
+  MigrationReport r = runMigration(
+      options_, *sink_,
+      [&](const ProgressEvent& e) {
+        if (e.folder == "INBOX" && e.foldersTotal == 0) {
+          visible.push_back(sink_->all("INBOX").size());
+        }
+      },
+      [this](const SourceOptions&) { return source_.connect(); });
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  ASSERT_GE(visible.size(), 2u);
+  EXPECT_EQ(visible[0], 3u) << "the first commit comes after 1.2 s, not after 500 messages";
+  EXPECT_EQ(visible.back(), 6u);
+}
+
+TEST_F(EngineTest, WithoutTheTimeRuleASlowFolderIsOneBatch) {
+  addMany("INBOX", 6, "m");
+  double t = 0;
+  options_.nowFn = [&t] { return t += 0.4; };
+  options_.batchSeconds = 0;
+  ASSERT_TRUE(run().status.isOk());
+  EXPECT_EQ(sink_->commits, 1);
+  EXPECT_EQ(sink_->all("INBOX").size(), 6u);
+}
+
 TEST_F(EngineTest, DropMidLiteralReconnectsAndResumesWithoutDuplicates) {
   options_.batchMessages = 3;
   addMany("INBOX", 10, "m");
