@@ -33,28 +33,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
 
 import corpus  # noqa: E402
+from login_latency import PLUGIN_ON, status_state  # noqa: E402  (same rig set-up)
 from rig import LOCALHOST, Rig  # noqa: E402
-
-PLUGIN_ON = ('protocol imap {{\n  mail_plugins = $mail_plugins migrate\n}}\n'
-             'plugin {{\n  migrate_on_login = yes\n  migrate_source_host = {host}\n'
-             '  migrate_source_port = {port}\n  migrate_source_tls = none\n}}\n')
 
 
 def log(msg):
     sys.stderr.write('[inbox-first %s] %s\n' % (time.strftime('%H:%M:%S'), msg))
     sys.stderr.flush()
-
-
-def status_state(rig, user):
-    try:
-        with open(os.path.join(rig.dst_home(user), '.migrate', 'status')) as f:
-            for line in f:
-                k, _, v = line.rstrip('\n').partition('\t')
-                if k == 'state':
-                    return v
-    except FileNotFoundError:
-        pass
-    return None
 
 
 def inbox_count(conn):
