@@ -33,6 +33,7 @@ extern "C" {
 #include "doveadm-mail.h"
 #include "doveadm-print.h"
 #include "doveadm-settings.h"
+#include "doveadm-util.h"
 #include "lib-signals.h"
 #include "master-service-private.h"
 #include "master-service.h"
@@ -101,6 +102,21 @@ std::string absolutePath(const std::string& path) {
 
 void setExit(int code) {
   doveadm_exit_code = code;
+}
+
+// The admin preset `name` as dovecot.conf defines it (plugin { migrate_preset_<name>_... }, with
+// the batch's own -o overrides), for its per-host cap. Per-user userdb fields may change a
+// preset for one child; the batch, which holds the cap across children, reads the global one.
+PresetDefinitions adminPreset(const std::string& name) {
+  PresetDefinitions defs;
+  for (const std::string& key : presetSettingKeys()) {
+    const std::string setting = "migrate_preset_" + name + "_" + key;
+    const char* value = doveadm_plugin_getenv(setting.c_str());
+    if (value != nullptr && *value != '\0') {
+      defs[name][key] = value;
+    }
+  }
+  return defs;
 }
 
 std::string nowStamp() {
@@ -537,7 +553,8 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
   }
   opts.dryRun = opts.dryRun || cli.dryRun;
   opts.verbose = cli.verbose || doveadm_verbose;
-  opts.maxPerHost = batch::perHostCap(cli.maxConnections, cli.preset);
+  opts.maxPerHost = batch::perHostCap(cli.maxConnections, cli.preset,
+                                      cli.preset ? adminPreset(*cli.preset) : PresetDefinitions{});
   opts.defaultHost = cli.host.value_or("");
 
   for (int i = 0; i < cctx->argc; ++i) {

@@ -598,12 +598,16 @@ Result<unsigned> parseJobs(const std::string& text) {
   return n;
 }
 
-unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset) {
+unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset,
+                    const PresetDefinitions& admin) {
   if (maxConnections) {
     return *maxConnections;
   }
-  const Preset* builtin = preset ? builtinPreset(*preset) : nullptr;
-  return builtin != nullptr ? builtin->maxConnections : 0;
+  if (!preset) {
+    return 0;
+  }
+  Result<Preset> p = findPreset(*preset, admin);
+  return p.isOk() ? p.value().maxConnections : 0;
 }
 
 }  // namespace migrate::batch

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "engine/options.h"
+#include "engine/preset.h"
 
 namespace migrate::batch {
 
@@ -197,9 +198,11 @@ inline constexpr unsigned kMaxJobs = 256;
 Result<unsigned> parseJobs(const std::string& text);
 
 // Mailboxes the batch runs at once per source host: --max-connections when given, else the cap
-// of a built-in --preset (each mailbox is its own process, so only the batch can hold a
-// preset's cap across mailboxes), else 0 (no cap). Admin presets are per-user settings the
-// batch does not read.
-unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset);
+// of the --preset (each mailbox is its own process, so only the batch can hold a preset's cap
+// across mailboxes): an admin preset from `admin` (dovecot.conf's migrate_preset_<name>_*, its
+// max_connections or its base's), else a built-in one; else 0 (no cap). An unknown or invalid
+// preset gives 0 here: each child reports it.
+unsigned perHostCap(const std::optional<uint32_t>& maxConnections, const std::optional<std::string>& preset,
+                    const PresetDefinitions& admin = {});
 
 }  // namespace migrate::batch

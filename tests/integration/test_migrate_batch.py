@@ -32,10 +32,11 @@ SRC = {'alice': 'Alice-Pw-7731', 'bob': 'Bob-Pw-3344', 'carol': 'Carol-Pw-2214',
        'gina': 'Gina-Pw-6632', 'hank': 'Hank-Pw-1188', 'ivan': 'Ivan-Pw-3377',
        'slow1': 'Slow1-Pw-0001', 'slow2': 'Slow2-Pw-0002', 'slow3': 'Slow3-Pw-0003',
        'rep': 'Rep-Pw-1212', 'judy': 'Judy-Pw-4545', 'kate': 'Kate-Pw-7878',
-       'slowname': 'Slowname-Pw-3131', 'slowip': 'Slowip-Pw-4242'}
+       'slowname': 'Slowname-Pw-3131', 'slowip': 'Slowip-Pw-4242',
+       'slowpreset1': 'Slowpreset1-Pw-5353', 'slowpreset2': 'Slowpreset2-Pw-6464'}
 # Destination users (added up front: each passwd-file change takes ~1 s to be seen).
 DEST = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'slow1', 'slow2',
-        'slow3', 'rep', 'judy', 'kate', 'slowname', 'slowip')
+        'slow3', 'rep', 'judy', 'kate', 'slowname', 'slowip', 'slowpreset1', 'slowpreset2')
 
 
 class BatchTest(unittest.TestCase):
@@ -228,17 +229,38 @@ class BatchTest(unittest.TestCase):
         rdir = os.path.join(self.rig.dir, 'cap-report')
         # each mailbox takes ~2.5 s at this rate, so two runs at once would overlap by seconds
         r = self.batch('-j', '4', '--max-connections', '1', '--max-rate', '100K', '-r', rdir, path)
-        self.assertEqual(r.returncode, 0, self.describe(r))
-        self.assert_migrated('slowname', self.slow_corpus)
-        self.assert_migrated('slowip', self.slow_corpus)
-        runs = sorted((int(self.status(u)['started']), int(self.status(u)['finished']), u)
-                      for u in ('slowname', 'slowip'))
-        self.assertGreaterEqual(runs[1][0], runs[0][1],
-                                'the two lines ran at once: %r\n%s' % (runs, self.describe(r)))
+        self.assert_ran_one_after_the_other(r, 'slowname', 'slowip')
 
-    def status(self, user):
-        with open(os.path.join(self.rig.dst_home(user), '.migrate', 'status')) as f:
-            return dict(line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
+    def test_admin_preset_max_connections_caps_the_batch(self):
+        # An admin preset in dovecot.conf (here given with doveadm -o) caps the batch per source
+        # server as a built-in preset does, without --max-connections.
+        text = ('source_server,source_user,source_password,source_port,source_tls,target_user\n'
+                '127.0.0.1,slowpreset1,%s,%d,none,slowpreset1\n'
+                '127.0.0.1,slowpreset2,%s,%d,none,slowpreset2\n'
+                % (SRC['slowpreset1'], self.port, SRC['slowpreset2'], self.port))
+        path = self.write('preset-cap.csv', text)
+        rdir = os.path.join(self.rig.dir, 'preset-cap-report')
+        argv = self.rig.doveadm_argv('-o', 'plugin/migrate_preset_onebyone_max_connections=1',
+                                     'migrate', 'batch', '-j', '4', '--preset', 'onebyone',
+                                     '--max-rate', '100K', '-r', rdir, path)
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                           stdin=subprocess.DEVNULL)
+        self.assert_ran_one_after_the_other(r, 'slowpreset1', 'slowpreset2')
+
+    def assert_ran_one_after_the_other(self, r, *users):
+        """The batch succeeded, and the users' runs (their run status's start and finish times)
+        did not overlap."""
+        self.assertEqual(r.returncode, 0, self.describe(r))
+        runs = []
+        for u in users:
+            self.assert_migrated(u, self.slow_corpus)
+            with open(os.path.join(self.rig.dst_home(u), '.migrate', 'status')) as f:
+                st = dict(line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
+            runs.append((int(st['started']), int(st['finished']), u))
+        runs.sort()
+        for earlier, later in zip(runs, runs[1:]):
+            self.assertGreaterEqual(later[0], earlier[1], 'two lines ran at once: %r\n%s' % (
+                runs, self.describe(r)))
 
     def test_broken_file_runs_nothing(self):
         text = ('ivan %s\n' % SRC['ivan']) + 'lonely-login-without-password\n'

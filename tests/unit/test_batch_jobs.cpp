@@ -352,6 +352,15 @@ TEST(PerHostCap, CommandLineFirstThenABuiltinPresetsCapElseNone) {
   EXPECT_EQ(perHostCap(std::nullopt, std::string("my-admin-preset")), 0u);
   EXPECT_EQ(perHostCap(std::nullopt, std::nullopt), 0u);
   EXPECT_EQ(perHostCap(0u, std::string("gmail")), 0u) << "--max-connections 0 means no cap";
+  // Admin presets from dovecot.conf: their own max_connections, else their base's.
+  const PresetDefinitions admin = {{"wedos", {{"host", "imap.wedos.example"}, {"max_connections", "5"}}},
+                                   {"gmailish", {{"base", "gmail"}}},
+                                   {"bad", {{"max_connections", "many"}}}};
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("wedos"), admin), 5u);
+  EXPECT_EQ(perHostCap(2u, std::string("wedos"), admin), 2u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("gmailish"), admin), 10u);
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("bad"), admin), 0u) << "the children report the bad value";
+  EXPECT_EQ(perHostCap(std::nullopt, std::string("nosuch"), admin), 0u);
 }
 
 }  // namespace
