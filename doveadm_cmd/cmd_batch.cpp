@@ -389,7 +389,7 @@ void printSummaryTable(const std::vector<Mailbox>& boxes) {
   doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
   for (const Mailbox& b : boxes) {
     const batch::JobResult& r = b.result;
-    const std::string result = r.started ? r.result : "not started";
+    const std::string result = batch::shownResult(r, false);
     const std::string secs = secondsText(r.seconds);
     doveadm_print_num(r.line);
     doveadm_print(r.user.c_str());
@@ -419,9 +419,8 @@ void printCheckTable(const std::vector<Mailbox>& boxes) {
   doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
   for (const Mailbox& b : boxes) {
     const batch::JobResult& r = b.result;
-    const bool overQuota = r.started && r.result == "ok" && batch::exceedsQuota(r);
-    const std::string result = !r.started ? "not started" : overQuota ? "failed" : r.result;
-    const std::string reason = overQuota ? "does not fit the quota" : r.reason;
+    const std::string result = batch::shownResult(r, true);
+    const std::string reason = r.started && batch::exceedsQuota(r) ? "does not fit the quota" : r.reason;
     doveadm_print_num(r.line);
     doveadm_print(r.user.c_str());
     doveadm_print(result.c_str());
@@ -438,8 +437,7 @@ std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, 
   std::map<std::string, size_t> counts;
   uint64_t copied = 0, bytes = 0;
   for (const Mailbox& b : boxes) {
-    const bool overQuota = opts.dryRun && batch::exceedsQuota(b.result);
-    ++counts[!b.result.started ? "not started" : overQuota ? "failed" : b.result.result];
+    ++counts[batch::shownResult(b.result, opts.dryRun)];
     copied += b.result.copied;
     bytes += b.result.bytes;
   }

@@ -350,6 +350,13 @@ bool exceedsQuota(const JobResult& r) {
   return freeBytes && r.sourceBytes > *freeBytes;
 }
 
+std::string shownResult(const JobResult& r, bool check) {
+  if (!r.started) {
+    return "not started";
+  }
+  return check && exceedsQuota(r) ? "failed" : r.result;
+}
+
 namespace {
 
 std::string who(const JobResult& r) {
@@ -447,7 +454,7 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
   uint64_t copied = 0, skipped = 0, failedMessages = 0, bytes = 0;
   std::map<std::string, uint64_t> counts = {{"ok", 0}, {"partial", 0}, {"failed", 0}, {"not started", 0}};
   for (const JobResult& r : results) {
-    ++counts[r.started ? r.result : "not started"];
+    ++counts[shownResult(r, false)];
     copied += r.copied;
     skipped += r.skipped;
     failedMessages += r.failed;
@@ -488,7 +495,7 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
     if (!r.remoteUser.empty()) {
       w.key("source_user").value(r.remoteUser);
     }
-    w.key("result").value(r.started ? r.result : "not started");
+    w.key("result").value(shownResult(r, false));
     w.key("reason").value(r.started ? r.reason : "the batch was stopped before this mailbox started");
     w.key("exit_code").value(r.exitCode);
     w.key("folders").value(r.folders);

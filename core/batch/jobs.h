@@ -146,6 +146,10 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
 // succeeded).
 bool exceedsQuota(const JobResult& r);
 
+// The result the admin reads for a mailbox: "not started" when the batch stopped before it;
+// for a check (`check`), "failed" when it does not fit the quota (exceedsQuota()); else r.result.
+std::string shownResult(const JobResult& r, bool check);
+
 // One line per mailbox of `migrate check` / `migrate batch --check`:
 //   "line 3 alice@example.org: ok, 1234 messages in 12 folders, 1200 to copy (56.0 MiB), fits the
 //    quota (1.2 GiB free)"

@@ -287,6 +287,27 @@ def proc_cmdline(pid):
         return []
 
 
+def wait_for(pred, timeout=60, step=0.2):
+    """pred()'s first true value within `timeout` seconds (polled every `step`), else None."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return None
+
+
+def read_status(rig, user):
+    """The user's run status (~/.migrate/status) as a dict, or None before a run wrote it."""
+    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
+    try:
+        with open(path, encoding='utf-8') as f:
+            return dict(line.rstrip('\n').partition('\t')[::2] for line in f)
+    except FileNotFoundError:
+        return None
+
+
 def wait_for_exec(pid, name='doveadm', timeout=10):
     """Wait until pid has exec'd `name` (the rig's argv runs unshare -> sh -> exec doveadm)."""
     deadline = time.monotonic() + timeout

@@ -25,28 +25,13 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, secret_leaks)
+    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks)
 from rig import free_ports  # noqa: E402
 
 MAX_FAILURES = 2
 # Debian's dovecot-lmtpd; without it the LMTP checks are replaced by `doveadm save`.
 HAVE_LMTP = os.path.exists('/usr/lib/dovecot/lmtp')
 RUN_TIMEOUT = 180   # generous: a throttled run takes a few seconds
-
-
-def read_status(rig, user):
-    """~/.migrate/status as a dict, or None before the first run wrote it."""
-    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        return None
-    out = {}
-    for line in lines:
-        k, _, v = line.partition('\t')
-        out[k] = v
-    return out
 
 
 def run_active(rig, user):

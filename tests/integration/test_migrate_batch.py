@@ -19,7 +19,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    CONTENT_KEYS, EX_NOPERM, EX_TEMPFAIL, Rig, corpus, expected_messages, project, proc_cmdline)
+    CONTENT_KEYS, EX_NOPERM, EX_TEMPFAIL, Rig, corpus, expected_messages, project, proc_cmdline,
+    read_status)
 
 from rig import free_ports  # noqa: E402
 
@@ -254,8 +255,7 @@ class BatchTest(unittest.TestCase):
         runs = []
         for u in users:
             self.assert_migrated(u, self.slow_corpus)
-            with open(os.path.join(self.rig.dst_home(u), '.migrate', 'status')) as f:
-                st = dict(line.rstrip('\n').split('\t', 1) for line in f if '\t' in line)
+            st = read_status(self.rig, u)
             runs.append((int(st['started']), int(st['finished']), u))
         runs.sort()
         for earlier, later in zip(runs, runs[1:]):

@@ -12,7 +12,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    EX_NOPERM, EX_TEMPFAIL, REPORT_KEYS, Rig, corpus, migrate, migrate_argv, parse_tab, wait_for_exec)
+    EX_NOPERM, EX_TEMPFAIL, REPORT_KEYS, Rig, corpus, migrate, migrate_argv, parse_tab, read_status, wait_for,
+    wait_for_exec)
 
 SRC_USER = 'statsrc'
 SRC_PW = 'statsrc-pw'
@@ -22,29 +23,6 @@ SLOW_RATE = '20K'
 STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'folder', 'folders_done',
                'folders_total', 'copied', 'bytes', 'pending', 'consecutive_failures', 'source',
                'error')
-
-
-def read_status(rig, user):
-    """<home>/.migrate/status as a dict (None when there is none)."""
-    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
-    if not os.path.exists(path):
-        return None
-    out = {}
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            key, _, value = line.rstrip('\n').partition('\t')
-            out[key] = value
-    return out
-
-
-def wait_for(pred, timeout=60, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 class RunStatusTest(unittest.TestCase):

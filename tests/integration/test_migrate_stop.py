@@ -13,31 +13,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_TEMPFAIL, Rig, corpus, duplicates, expected_messages, migrate, migrate_argv,
-    parse_tab, project, proc_comm, wait_for_exec)
+    parse_tab, project, proc_comm, read_status, wait_for, wait_for_exec)
 
 SRC_USER = 'stopsrc'
 SRC_PW = 'stopsrc-pw'
 FOLDERS = (('INBOX',), ('Work',), ('Archive',))
 PER_FOLDER = 100   # 300 messages of ~2 kB; throttled to 20K/s a run would take ~30 s
 SLOW_RATE = '20K'
-
-
-def read_status(rig, user):
-    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
-    if not os.path.exists(path):
-        return None
-    with open(path, encoding='utf-8') as f:
-        return dict(line.rstrip('\n').partition('\t')[::2] for line in f)
-
-
-def wait_for(pred, timeout=60, step=0.2):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return None
 
 
 class StopTest(unittest.TestCase):
