@@ -5,6 +5,7 @@
 #include <map>
 #include <string_view>
 #include <tuple>
+#include <utility>
 
 namespace migrate::batch {
 
@@ -33,6 +34,11 @@ constexpr std::array<std::string_view, 8> kColumnNames = {
     "source_server", "source_user", "source_password", "source_port",
     "source_tls",    "target_user", "target_password", "create_mailbox",
 };
+// Other names a provider's page gives a column (vshosting's CSV help calls the last column
+// create_target_mailbox in its list, create_mailbox in its header line).
+constexpr std::array<std::pair<std::string_view, Column>, 1> kColumnAliases = {{
+    {"create_target_mailbox", Column::CreateMailbox},
+}};
 constexpr std::array<Column, 4> kRequiredColumns = {Column::SourceServer, Column::SourceUser,
                                                     Column::SourcePassword, Column::TargetUser};
 
@@ -204,6 +210,20 @@ bool skipped(std::string_view text) {
   return t.empty() || t.front() == '#';
 }
 
+// The column a (lower-case) header name stands for: its own name or an alias.
+std::optional<Column> columnNamed(std::string_view name) {
+  const auto it = std::find(kColumnNames.begin(), kColumnNames.end(), name);
+  if (it != kColumnNames.end()) {
+    return static_cast<Column>(it - kColumnNames.begin());
+  }
+  for (const auto& [alias, column] : kColumnAliases) {
+    if (alias == name) {
+      return column;
+    }
+  }
+  return std::nullopt;
+}
+
 // Whether a line starts like a CSV header: its text up to the first ',' or ';' (spaces and quotes
 // around it ignored, any case) is a column name. Only the first field counts: a password further on
 // may read "source_user".
@@ -212,38 +232,13 @@ bool looksLikeCsvHeader(std::string_view text) {
   if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
     field = trim(field.substr(1, field.size() - 2));
   }
-  if (field.size() > 16) {
-    return false;
-  }
-  const std::string name = lower(field);
-  return std::find(kColumnNames.begin(), kColumnNames.end(), name) != kColumnNames.end();
+  return field.size() <= 32 && columnNamed(lower(field)).has_value();
 }
 
 bool looksLikeSemicolon(std::string_view text) {
   const std::string_view t = trim(text);
   const size_t blank = t.find_first_of(" \t");
   return t.substr(0, blank).find(';') != std::string_view::npos;
-}
-
-Format detectFromLine(std::string_view text) {
-  if (looksLikeCsvHeader(text)) {
-    return Format::Csv;
-  }
-  if (looksLikeSemicolon(text)) {
-    return Format::Semicolon;
-  }
-  return Format::Pairs;
-}
-
-Format detectIn(std::string_view content) {
-  LineReader reader(content);
-  Line line;
-  while (reader.next(line)) {
-    if (!skipped(line.text)) {
-      return detectFromLine(line.text.substr(0, kMaxLineBytes));
-    }
-  }
-  return Format::Pairs;
 }
 
 // RFC 4180 fields of one line. A field whose first non-blank character is '"' is quoted: it ends
@@ -389,31 +384,97 @@ std::optional<std::string> checkPort(const std::string& field, std::string_view 
   return std::nullopt;
 }
 
+std::optional<bool> parseYesNo(std::string_view value) {
+  const std::string v = lower(value);
+  if (v == "1" || v == "yes" || v == "true") {
+    return true;
+  }
+  if (v == "0" || v == "no" || v == "false") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> checkYesNo(const std::string& field, std::string_view value, bool& out) {
+  const std::optional<bool> yes = value.empty() ? false : parseYesNo(value);
+  if (!yes) {
+    return field + " " + shown(value) + " is not a yes/no value (1, yes, true, 0, no, false or empty)";
+  }
+  out = *yes;
+  return std::nullopt;
+}
+
+// source_tls: a TLS mode name, or a yes/no value as vshosting's CSV has it ("true / false value,
+// whether you want (or must) use secure connection"), kept in `wanted` until the port is known.
 std::optional<std::string> checkTls(const std::string& field, std::string_view value,
-                                    std::optional<TlsMode>& mode) {
+                                    std::optional<TlsMode>& mode, std::optional<bool>& wanted) {
   if (value.empty()) {
+    return std::nullopt;
+  }
+  wanted = parseYesNo(value);
+  if (wanted) {
     return std::nullopt;
   }
   Result<TlsMode> parsed = parseTlsMode(std::string(value));
   if (!parsed.isOk()) {
     return field + " " + shown(value) + " is not a TLS mode: " + parsed.status().hint() +
-           "; empty: imaps, or starttls when source_port is not 993";
+           ", or true/false; empty: imaps, or starttls when source_port is not 993";
   }
   mode = parsed.value();
   return std::nullopt;
 }
 
-std::optional<std::string> checkYesNo(const std::string& field, std::string_view value, bool& out) {
-  const std::string v = lower(value);
-  if (v == "1" || v == "yes" || v == "true") {
-    out = true;
-    return std::nullopt;
+// source_tls true: implicit TLS (imaps) on port 993 or with no port, STARTTLS on any other port;
+// false: plaintext. Both verified as every connection is (true) or warned about (false).
+TlsMode tlsModeFor(bool wanted, std::optional<uint16_t> port) {
+  if (!wanted) {
+    return TlsMode::None;
   }
-  if (v.empty() || v == "0" || v == "no" || v == "false") {
-    out = false;
-    return std::nullopt;
+  return !port || *port == 993 ? TlsMode::Imaps : TlsMode::StartTls;
+}
+
+// A CSV line without a header: exactly the documented columns, in their documented order
+// (vshosting's page shows the header as the format and its example line without it). The
+// first field must read as a host, the port, TLS and create_mailbox fields as such values.
+bool looksLikeHeaderlessCsv(std::string_view text) {
+  std::vector<std::string> f;
+  std::vector<bool> quoted;
+  const CsvError err = splitCsv(text, ',', f, quoted);
+  bool yes = err.kind == CsvError::None && f.size() == kColumnNames.size();
+  if (yes) {
+    std::optional<uint16_t> port;
+    std::optional<TlsMode> mode;
+    std::optional<bool> wanted;
+    bool create = false;
+    yes = !checkHost("", trim(f[0]), Format::Csv) && !checkPort("", trim(f[3]), port) &&
+          !checkTls("", trim(f[4]), mode, wanted) && !checkYesNo("", trim(f[7]), create);
   }
-  return field + " " + shown(value) + " is not a yes/no value (1, yes, true, 0, no, false or empty)";
+  wipeAll(f);
+  return yes;
+}
+
+Format detectFromLine(std::string_view text) {
+  if (looksLikeCsvHeader(text)) {
+    return Format::Csv;
+  }
+  if (looksLikeHeaderlessCsv(text)) {
+    return Format::Csv;
+  }
+  if (looksLikeSemicolon(text)) {
+    return Format::Semicolon;
+  }
+  return Format::Pairs;
+}
+
+Format detectIn(std::string_view content) {
+  LineReader reader(content);
+  Line line;
+  while (reader.next(line)) {
+    if (!skipped(line.text)) {
+      return detectFromLine(line.text.substr(0, kMaxLineBytes));
+    }
+  }
+  return Format::Pairs;
 }
 
 // A spreadsheet's header row in a format without one: a user column named like a user column and
@@ -463,10 +524,12 @@ class Parser {
       if (firstData_ == 0) {
         firstData_ = line.number;
         if (result_.format == Format::Csv) {
-          if (!parseHeader(line)) {
+          if (!startCsv(line)) {
             return finish();
           }
-          continue;
+          if (!headerless_) {
+            continue;
+          }
         }
       }
       dataLines_++;
@@ -684,13 +747,27 @@ class Parser {
     return "field " + std::to_string(index + 1);
   }
 
+  // The first line of a CSV file: its header, or (without one) its first mailbox line.
+  bool startCsv(const Line& line) {
+    if (looksLikeCsvHeader(line.text) || !looksLikeHeaderlessCsv(line.text)) {
+      return parseHeader(line);
+    }
+    headerless_ = true;
+    result_.csvSeparator = ',';
+    for (size_t i = 0; i < kColumnNames.size(); i++) {
+      columns_.push_back(static_cast<Column>(i));
+    }
+    headerColumns_ = columns_.size();
+    return true;
+  }
+
   bool parseHeader(const Line& line) {
     const std::string_view t = line.text;
     result_.csvSeparator =
         t.find(',') == std::string_view::npos && t.find(';') != std::string_view::npos ? ';' : ',';
     if (!looksLikeCsvHeader(t)) {
-      add(line.number,
-          "a CSV file starts with the header line " + std::string(kCsvHeader) + "; this line is " + shown(t));
+      add(line.number, "a CSV file starts with the header line " + std::string(kCsvHeader) +
+                           " (or, without it, has those 8 fields in that order); this line is " + shown(t));
       return false;
     }
     std::vector<std::string> names;
@@ -704,20 +781,20 @@ class Parser {
     std::array<size_t, kColumnNames.size()> seen{};
     for (size_t i = 0; i < names.size(); i++) {
       const std::string name = lower(trim(names[i]));
-      const auto it = std::find(kColumnNames.begin(), kColumnNames.end(), name);
+      const std::optional<Column> column = columnNamed(name);
       if (name.empty()) {
         add(line.number,
             "column " + std::to_string(i + 1) + " of the CSV header is empty (a separator too many?)");
         ok = false;
         continue;
       }
-      if (it == kColumnNames.end()) {
+      if (!column) {
         add(line.number, "unknown column " + shown(trim(names[i])) + " in the CSV header; the columns are " +
                              std::string(kCsvHeader));
         ok = false;
         continue;
       }
-      const auto index = static_cast<size_t>(it - kColumnNames.begin());
+      const auto index = static_cast<size_t>(*column);
       if (seen[index] != 0) {
         add(line.number, "column " + name + " appears twice in the CSV header (columns " +
                              std::to_string(seen[index]) + " and " + std::to_string(i + 1) + ")");
@@ -725,7 +802,7 @@ class Parser {
         continue;
       }
       seen[index] = i + 1;
-      columns_.push_back(static_cast<Column>(index));
+      columns_.push_back(*column);
     }
     for (const Column c : kRequiredColumns) {
       if (seen[static_cast<size_t>(c)] == 0) {
@@ -745,7 +822,7 @@ class Parser {
       return false;
     }
     for (size_t i = 0; i < fields.size(); i++) {
-      if (lower(trim(fields[i])) != kColumnNames[static_cast<size_t>(columns_[i])]) {
+      if (columnNamed(lower(trim(fields[i]))) != columns_[i]) {
         return false;
       }
     }
@@ -779,8 +856,11 @@ class Parser {
       return;
     }
     if (repeatsHeader(fields)) {
-      add(line.number, "a second CSV header line (the first is line " + std::to_string(firstData_) +
-                           "): were two files joined? remove this line");
+      add(line.number, headerless_
+                           ? "a CSV header line after the first mailbox line (line " +
+                                 std::to_string(firstData_) + "): move it to the top, or remove it"
+                           : "a second CSV header line (the first is line " + std::to_string(firstData_) +
+                                 "): were two files joined? remove this line");
       wipeAll(fields);
       return;
     }
@@ -817,6 +897,7 @@ class Parser {
       }
     };
     bool passwordQuoted = false;
+    std::optional<bool> tlsWanted;
     for (size_t i = 0; i < fields.size(); i++) {
       const std::string name = columnName(i);
       const std::string_view value = trim(fields[i]);
@@ -840,7 +921,7 @@ class Parser {
           check(checkPort(name, value, e.port));
           break;
         case Column::SourceTls:
-          check(checkTls(name, value, e.tlsMode));
+          check(checkTls(name, value, e.tlsMode, tlsWanted));
           break;
         case Column::TargetUser:
           check(checkName(name, value, false, "the Dovecot user to migrate into"));
@@ -858,6 +939,9 @@ class Parser {
     if (!ok) {
       wipe(e.password);
       return;
+    }
+    if (tlsWanted) {
+      e.tlsMode = tlsModeFor(*tlsWanted, e.port);
     }
     if (!passwordQuoted) {
       warnBlanks(line.number, "source_password", e.password);
@@ -911,6 +995,7 @@ class Parser {
   size_t dataLines_ = 0;    // lines after the CSV header that are not blank or comments
   std::vector<Column> columns_;
   size_t headerColumns_ = 0;
+  bool headerless_ = false;  // a CSV file whose first line is a mailbox line (documented columns)
   bool targetPasswordNoted_ = false;
   uint32_t unterminatedLine_ = 0;  // the last line whose quoted field did not end
   bool fatal_ = false;

@@ -11,7 +11,11 @@
 //              then one mailbox a line (RFC 4180 quoting; empty port/tls: defaults). The columns
 //              may come in any order; source_port, source_tls, target_password and create_mailbox
 //              may be left out. A header separated by `;` (what Excel writes in many European
-//              locales) makes `;` the separator of the whole file.
+//              locales) makes `;` the separator of the whole file. create_target_mailbox is
+//              another name for create_mailbox. Without a header: a first line of exactly those
+//              8 fields in that order (a host, then a port, TLS and yes/no value where they stand).
+//              source_tls: a mode (imaps, starttls, none...) or true/false (1/0, yes/no): true is
+//              imaps on port 993 (or no port), STARTTLS on any other port; false is plaintext.
 //   Semicolon: `local-user;remote-imap-host;remote-user;remote-password` (no header; the
 //              password is the rest of the line, so it may contain `;`)
 // All: UTF-8 with or without BOM, LF or CRLF, blank lines and lines starting with `#` (after
@@ -74,8 +78,8 @@ constexpr size_t kMaxProblems = 100;
 constexpr size_t kMaxLineBytes = 16384;
 
 // Detects the format from the first line that is neither blank nor a comment: its text up to the
-// first ',' or ';' is a CSV column name (case-insensitively, spaces and quotes around it ignored)
-// -> Csv; its text up to the first space
+// first ',' or ';' is a CSV column name (case-insensitively, spaces and quotes around it ignored),
+// or it is a headerless CSV line (see above) -> Csv; its text up to the first space
 // or tab contains a `;` -> Semicolon; otherwise Pairs (also for an empty file).
 Format detectFormat(const std::string& content);
 

@@ -27,6 +27,7 @@ import hashlib
 import imaplib
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -50,6 +51,9 @@ LOCALHOST = '127.0.0.1'
 # Run a binary with `$0` (a directory) bind-mounted over DOVEADM_MODULE_DIR in a private mount
 # namespace: that is the only way to make doveadm load a module that is not installed.
 BIND_SNIPPET = 'mount --bind "$0" ' + DOVEADM_MODULE_DIR + ' && exec "$@"'
+# The same, with the rig's hosts file ($1) over /etc/hosts (names of the source, src_names).
+BIND_HOSTS_SNIPPET = ('mount --bind "$0" ' + DOVEADM_MODULE_DIR +
+                      ' && mount --bind "$1" /etc/hosts && shift && exec "$@"')
 
 SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk'}
 DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
@@ -93,6 +97,17 @@ def free_ports(n):
     finally:
         for s in socks:
             s.close()
+
+
+def _port_free(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
 
 
 def port_open(port, host=LOCALHOST):
@@ -518,6 +533,10 @@ class Rig:
       src_special_use     declare Sent/Drafts/Trash/Junk on the source (default True); or a
                           dict {name relative to the namespace prefix: r'\\Sent', ...}
       src_extra_conf      text appended to the source config
+      src_names           host names (e.g. a provider's example 'imap.example.com') that resolve,
+                          for the dest Dovecot and every doveadm run against it, to a loopback
+                          address of its own where the source also listens on the standard ports
+                          143 (imap, STARTTLS) and 993 (imaps); the certificate names them too
       dst_sep, dst_prefix destination namespace separator / prefix (default '/', '')
       dst_mail_location   default 'maildir:~/Maildir'
       dst_special_use     dict {name: flag or (flag, auto)}; default DST_SPECIAL_USE, auto = no
@@ -541,7 +560,7 @@ class Rig:
                  dst_quota_rule='*:storage=1G', dst_mail_plugins='', dst_imap_mail_plugins='',
                  dst_passdb_override_fields=None, dst_remote_passdb=True, dst_extra_conf='',
                  dst_ssl=False, mail_fsync=None, debug=False, keep=None, build_dir=None,
-                 name='rig'):
+                 name='rig', src_names=()):
         if src_sep not in ('/', '.'):
             raise ValueError("src_sep must be '/' or '.'")
         if src_layout is None:
@@ -563,6 +582,9 @@ class Rig:
         self.src_sep = src_sep
         self.src_prefix = 'INBOX.' if src_sep == '.' else ''
         self.src_layout = src_layout
+        self.src_names = tuple(src_names)
+        self.src_named_address = None   # picked at start() when src_names are given
+        self.hosts_file = None
         self.build_dir = os.path.abspath(build_dir or build_dir_default())
         self.keep = (os.environ.get('MIGRATE_KEEP_RIG') == '1') if keep is None else keep
         self.name = re.sub(r'[^A-Za-z0-9_-]', '', name)[:20] or 'rig'
@@ -594,6 +616,8 @@ class Rig:
         atexit.register(self.close)
         os.chmod(self.dir, 0o755)   # dovenull/dovecot/mail uid must traverse it
         self._tag = os.path.basename(self.dir)[len('migrate-'):]
+        if self.src_names:
+            self._name_source()
         self.certs_dir = os.path.join(self.dir, 'certs')
         self.cert = os.path.join(self.certs_dir, 'cert.pem')
         self.key = os.path.join(self.certs_dir, 'key.pem')
@@ -675,12 +699,32 @@ class Rig:
                 return found
             time.sleep(0.05)
 
+    def _name_source(self):
+        """src_names: a loopback address of the source's own with 143 and 993 free on it, and
+        a hosts file that maps the names there (mounted over /etc/hosts by _bind_prefix)."""
+        rnd = random.Random(os.urandom(8))
+        for _ in range(50):
+            addr = '127.%d.%d.%d' % (rnd.randint(1, 254), rnd.randint(0, 255), rnd.randint(1, 254))
+            if all(_port_free(addr, port) for port in (143, 993)):
+                break
+        else:
+            raise RigError('no loopback address with ports 143 and 993 free for %s' % (
+                self.src_names,))
+        self.src_named_address = addr
+        self.hosts_file = os.path.join(self.dir, 'hosts')
+        _write_atomic(self.hosts_file, '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost\n'
+                      '%s\t%s\n' % (addr, ' '.join(self.src_names)))
+
     def _make_cert(self):
         os.makedirs(self.certs_dir)
+        san = 'IP:127.0.0.1,DNS:localhost'
+        if self.src_names:
+            san += ',IP:%s,%s' % (self.src_named_address,
+                                  ','.join('DNS:' + n for n in self.src_names))
         r = subprocess.run(
             ['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', self.key,
              '-out', self.cert, '-days', '30', '-subj', '/CN=localhost',
-             '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+             '-addext', 'subjectAltName=' + san],
             capture_output=True, text=True)
         if r.returncode != 0:
             raise RigError('openssl req failed: ' + r.stderr)
@@ -723,6 +767,9 @@ class Rig:
         return bool(self.dev_doveadm_modules())
 
     def _bind_prefix(self):
+        if self.hosts_file:
+            return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_HOSTS_SNIPPET,
+                    self.doveadm_modules, self.hosts_file]
         return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_SNIPPET,
                 self.doveadm_modules]
 
@@ -777,6 +824,21 @@ class Rig:
         }
         ''')
 
+    # Where src_names point: the standard ports, as a provider's example lines have them.
+    _NAMED_LISTENERS = textwrap.dedent('''\
+        service imap-login {{
+          inet_listener imap_named {{
+            address = {addr}
+            port = 143
+          }}
+          inet_listener imaps_named {{
+            address = {addr}
+            port = 993
+            ssl = yes
+          }}
+        }}
+        ''')
+
     def _write_src_conf(self):
         inst = self.src
         d = inst.dir
@@ -817,6 +879,8 @@ class Rig:
               }}
             }}
             ''').format(host=LOCALHOST, **inst.ports)
+        if self.src_named_address:
+            conf += self._NAMED_LISTENERS.format(addr=self.src_named_address)
         conf += self._POP3_OFF
         conf += self.opts['src_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)

@@ -198,7 +198,8 @@ TEST(BatchCsv, BrokenLinesNameTheFieldAndTheLikelyCause) {
           "line 3: source_server \"imap.old.example:993\" contains a port: put the port in source_port",
           "line 3: source_port \"99999\" is not a port (1-65535; empty: 993 for imaps, 143 otherwise)",
           "line 3: source_tls \"ssl3\" is not a TLS mode: use imaps (implicit TLS, port 993), starttls "
-          "(port 143) or none (plaintext); empty: imaps, or starttls when source_port is not 993",
+          "(port 143) or none (plaintext), or true/false; empty: imaps, or starttls when source_port is not "
+          "993",
           "line 3: create_mailbox \"maybe\" is not a yes/no value (1, yes, true, 0, no, false or empty)",
           "line 4: source_password: the quoted field does not end on this line (a missing closing '\"'?); "
           "a field cannot contain a line break",
@@ -232,6 +233,94 @@ TEST(BatchCsv, HeaderProblemsStopBeforeTheData) {
              "line"}));
   EXPECT_EQ(messages(parse(header() + "\n\n# nobody yet\n")),
             (Lines{"the file has the CSV header (line 1) but no mailbox lines"}));
+}
+
+// vshosting CloudMail's help page, verbatim: its example line (with and without the header it
+// shows as the format), source_tls as "true / false", and create_target_mailbox.
+const char* const kVshostingExample =
+    "imap.example.com,user@example.com,password123,993,true,user@example.com,xahtaiTeemieF5eeCaed,true";
+
+TEST(BatchCsv, VshostingExampleLineWithAndWithoutItsHeader) {
+  for (const std::string& text :
+       {header() + "\n" + kVshostingExample + "\n", std::string(kVshostingExample) + "\n"}) {
+    const ParseResult r = parse(text);
+    ASSERT_TRUE(r.ok()) << text << ::testing::PrintToString(messages(r));
+    EXPECT_EQ(r.format, Format::Csv);
+    ASSERT_EQ(r.entries.size(), 1u);
+    const Entry& e = r.entries[0];
+    EXPECT_EQ(e.line, text[0] == 's' ? 2u : 1u);
+    EXPECT_EQ(e.host, "imap.example.com");
+    EXPECT_EQ(e.remoteUser, "user@example.com");
+    EXPECT_EQ(e.password, "password123");
+    EXPECT_EQ(e.port, std::optional<uint16_t>(993));
+    EXPECT_EQ(e.tlsMode, std::optional<TlsMode>(TlsMode::Imaps));
+    EXPECT_EQ(e.localUser, "user@example.com");
+    EXPECT_TRUE(e.createMailbox);
+    EXPECT_TRUE(e.targetPasswordIgnored);
+  }
+  EXPECT_EQ(detectFormat(std::string(kVshostingExample) + "\n"), Format::Csv);
+  const ParseResult forced = parse(std::string(kVshostingExample) + "\n", Format::Csv);
+  EXPECT_TRUE(forced.ok()) << ::testing::PrintToString(messages(forced));
+}
+
+TEST(BatchCsv, SourceTlsTrueFalseFollowsThePort) {
+  const ParseResult r = parse(header() +
+                              "\n"
+                              "imap.old.example,a,pw,993,true,a,,\n"
+                              "imap.old.example,b,pw,,TRUE,b,,\n"
+                              "imap.old.example,c,pw,143,true,c,,\n"
+                              "imap.old.example,d,pw,587,yes,d,,\n"
+                              "imap.old.example,e,pw,143,false,e,,\n"
+                              "imap.old.example,f,pw,993,0,f,,\n"
+                              "imap.old.example,g,pw,,1,g,,\n"
+                              "imap.old.example,h,pw,143,no,h,,\n");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  const std::vector<TlsMode> want = {TlsMode::Imaps, TlsMode::Imaps, TlsMode::StartTls, TlsMode::StartTls,
+                                     TlsMode::None,  TlsMode::None,  TlsMode::Imaps,    TlsMode::None};
+  ASSERT_EQ(r.entries.size(), want.size());
+  for (size_t i = 0; i < want.size(); i++) {
+    EXPECT_EQ(r.entries[i].tlsMode, std::optional<TlsMode>(want[i])) << r.entries[i].localUser;
+  }
+  // The port may come after source_tls: the mode is decided once the whole line is read.
+  const ParseResult reordered = parse(
+      "source_tls,source_server,source_user,source_password,target_user,source_port\n"
+      "true,imap.old.example,a,pw,a,143\n");
+  ASSERT_TRUE(reordered.ok()) << ::testing::PrintToString(messages(reordered));
+  EXPECT_EQ(reordered.entries[0].tlsMode, std::optional<TlsMode>(TlsMode::StartTls));
+}
+
+TEST(BatchCsv, CreateTargetMailboxIsAnotherNameForCreateMailbox) {
+  const ParseResult r = parse(
+      "source_server,source_user,source_password,source_port,source_tls,target_user,target_password,"
+      "create_target_mailbox\n" +
+      std::string(kVshostingExample) + "\n");
+  ASSERT_TRUE(r.ok()) << ::testing::PrintToString(messages(r));
+  EXPECT_TRUE(r.entries[0].createMailbox);
+  EXPECT_EQ(
+      messages(parse("create_mailbox,source_server,source_user,source_password,target_user,"
+                     "create_target_mailbox\n")),
+      (Lines{"line 1: column create_target_mailbox appears twice in the CSV header (columns 1 and 6)"}));
+}
+
+TEST(BatchCsv, AHeaderlessFileIsCheckedAsCsvAndItsLaterHeaderIsNamed) {
+  EXPECT_EQ(
+      messages(parse(std::string(kVshostingExample) + "\nimap.example.com,bob,pw,99999,maybe,bob,,\n" +
+                     header() + "\n")),
+      (Lines{
+          "warning: line 1: target_password is ignored, here and on every other line that sets it: the "
+          "Dovecot user logs in through Dovecot's own passdb, which this tool never changes",
+          "line 2: source_port \"99999\" is not a port (1-65535; empty: 993 for imaps, 143 otherwise)",
+          "line 2: source_tls \"maybe\" is not a TLS mode: use imaps (implicit TLS, port 993), starttls "
+          "(port 143) or none (plaintext), or true/false; empty: imaps, or starttls when source_port is "
+          "not 993",
+          "line 3: a CSV header line after the first mailbox line (line 1): move it to the top, or remove "
+          "it",
+      }));
+  // Seven or nine fields, or a first field that is no host: not this CSV (the old rules apply).
+  EXPECT_EQ(detectFormat("imap.example.com,user,pw,993,true,user,x\n"), Format::Pairs);
+  EXPECT_EQ(detectFormat("user@example.com pass,993,true,a,b,c,d,e\n"), Format::Pairs);
+  EXPECT_EQ(detectFormat("alice;imap.example.com;alice;a,b,c,d,e,f,g\n"), Format::Semicolon);
+  EXPECT_EQ(detectFormat("imap.example.com,user,pw,imaps,true,user,x,y\n"), Format::Pairs);
 }
 
 TEST(BatchCsv, ALineInAnotherFormatSaysSo) {
@@ -380,9 +469,9 @@ TEST(Batch, DetectionAndForcedFormats) {
   EXPECT_EQ(detectFormat("SOURCE_USER;SOURCE_SERVER;SOURCE_PASSWORD;TARGET_USER\n"), Format::Csv);
   EXPECT_EQ(detectFormat("source_user@example.org pw\n"), Format::Pairs);
 
-  EXPECT_EQ(
-      messages(parse("alice pw\n", Format::Csv)),
-      (Lines{"line 1: a CSV file starts with the header line " + header() + "; this line is \"alice pw\""}));
+  EXPECT_EQ(messages(parse("alice pw\n", Format::Csv)),
+            (Lines{"line 1: a CSV file starts with the header line " + header() +
+                   " (or, without it, has those 8 fields in that order); this line is \"alice pw\""}));
   const ParseResult semi = parse("alice;imap.old.example;alice;pw\n", Format::Pairs);
   EXPECT_EQ(messages(semi),
             (Lines{"line 1: this looks like a local-user;remote-imap-host;remote-user;"
