@@ -13,7 +13,7 @@ Phases, in this order:
              creates the home and INBOX)
   off        the plugin not loaded; users that have logged in before
   on-done    the plugin loaded with migrate_on_login = yes; users whose migration finished
-             (status "ok"): the decision from ~/.migrate/status, every later login pays this
+             (status "ok"): the decision from dovecot-migrate.status, every later login pays this
   on-first   the plugin on; each login is a fresh user's first: the hook forks and starts
              `doveadm migrate` in the background (the previous run is waited for, untimed, so
              that runs do not pile up on the CPU)
@@ -77,7 +77,7 @@ def summary(samples):
 
 def status_state(rig, user):
     try:
-        with open(os.path.join(rig.dst_home(user), '.migrate', 'status')) as f:
+        with open(rig.state_path(user, 'status')) as f:
             for line in f:
                 k, _, v = line.rstrip('\n').partition('\t')
                 if k == 'state':

@@ -291,8 +291,8 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
     sinkOptions.syncAfterCommit = state->syncAfterCommit;
     std::unique_ptr<Sink> localSink = dovecot::makeDovecotSink(user, sinkOptions);
     Sink* sink = localSink.get();
-    // The run status (<home>/.migrate/status) for `doveadm migrate status`, `migrate stop` and
-    // the first-login plugin; dry runs leave no trace.
+    // The run status (dovecot-migrate.status in the state directory) for `doveadm migrate status`, `migrate
+    // stop` and the first-login plugin; dry runs leave no trace.
     std::unique_ptr<RunTracker> tracker;
     std::unique_ptr<Sink> trackingSink;
     if (!cli.dryRun) {

@@ -1,7 +1,8 @@
-// `doveadm migrate status [-u USER | -A | -F FILE]`: one row per user from <home>/.migrate/status
-// (engine/run_status.h). A mail command because it needs each user's home from the userdb; it
-// initialises no mail namespaces (MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES) and only reads, so
-// it creates nothing in the home and works for users that were never migrated ("never").
+// `doveadm migrate status [-u USER | -A | -F FILE]`: one row per user from the user's dovecot-migrate.status
+// (engine/run_status.h). A mail command because it needs each user's mail location from the
+// userdb (the file is in INBOX's control directory, adapter/state_location.h); it opens no
+// mailbox and only reads, so it creates nothing and works for users that were never migrated
+// ("never").
 //
 // Every function doveadm calls is noexcept and catches everything.
 
@@ -104,9 +105,6 @@ doveadm_mail_cmd_context* cmdStatusAlloc() noexcept {
   doveadm_mail_cmd_context* ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
   ctx->v.init = cmdStatusInit;
   ctx->v.run = cmdStatusRun;
-  // Only the userdb home is needed: no namespaces, so nothing in the home is created or opened.
-  ctx->service_flags =
-      static_cast<mail_storage_service_flags>(ctx->service_flags | MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES);
   ctx->add_username_header = true;
   doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   return ctx;

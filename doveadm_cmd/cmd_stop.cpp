@@ -1,5 +1,5 @@
 // `doveadm migrate stop [-u USER | -A | -F FILE] [-t SECONDS]`: stops the user's running
-// migration on this host. It reads <home>/.migrate/status (engine/run_status.h) and sends the
+// migration on this host. It reads the user's dovecot-migrate.status (engine/run_status.h) and sends the
 // run's process SIGTERM, the same as Ctrl-C or `kill PID`: doveadm turns it into
 // doveadm_is_killed(), the engine stops after the current message, commits what it saved and
 // keeps its state, and the run writes the status "stopped". The next run continues.
@@ -13,7 +13,7 @@
 //   other_host    the status names another host (a run on another backend; run the stop there,
 //                 e.g. `doveadm -S BACKEND migrate stop` or its HTTP API) (exit 69)
 //   failed        the status could not be read or the signal not sent (exit code of the cause)
-// Like status, it initialises no mail namespaces and creates nothing in the home.
+// Like status, it opens no mailbox and creates nothing.
 
 #include <sys/types.h>
 
@@ -88,19 +88,17 @@ bool processGone(int64_t pid) {
 // The run is over once its status no longer says "running" with its pid (it writes the final
 // state just before it exits; its process may linger as a zombie of its parent), or once the
 // process has gone without writing it (killed harder in the meantime).
-bool runEnded(const std::string& dir, int64_t pid) {
+bool runEnded(mail_user* user, int64_t pid) {
   if (processGone(pid)) {
     return true;
   }
-  Result<std::optional<RunStatus>> now = readRunStatus(dir);
+  Result<std::optional<RunStatus>> now = readUserRunStatus(user);
   return now.isOk() && (!now.value() || now.value()->state != "running" || now.value()->pid != pid);
 }
 
 StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
   StopOutcome o;
-  Result<std::string> dir = statusDirOf(user);
-  Result<std::optional<RunStatus>> found =
-      dir.isOk() ? readRunStatus(dir.value()) : Result<std::optional<RunStatus>>(dir.status());
+  Result<std::optional<RunStatus>> found = readUserRunStatus(user);
   if (!found.isOk()) {
     o.result = "failed";
     o.message = found.status().describe();
@@ -136,12 +134,12 @@ StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
     return o;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(waitSeconds);
-  bool ended = runEnded(dir.value(), o.pid);
+  bool ended = runEnded(user, o.pid);
   while (!ended && std::chrono::steady_clock::now() < deadline && !doveadm_is_killed()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ended = runEnded(dir.value(), o.pid);
+    ended = runEnded(user, o.pid);
   }
-  Result<std::optional<RunStatus>> after = readRunStatus(dir.value());
+  Result<std::optional<RunStatus>> after = readUserRunStatus(user);
   if (after.isOk()) {
     o.status = after.value();
   }
@@ -216,8 +214,6 @@ doveadm_mail_cmd_context* cmdStopAlloc() noexcept {
   sctx->ctx.v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return c == 't'; };
   sctx->ctx.v.init = cmdStopInit;
   sctx->ctx.v.run = cmdStopRun;
-  sctx->ctx.service_flags = static_cast<mail_storage_service_flags>(sctx->ctx.service_flags |
-                                                                    MAIL_STORAGE_SERVICE_FLAG_NO_NAMESPACES);
   sctx->ctx.add_username_header = true;
   doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   return &sctx->ctx;

@@ -1,5 +1,5 @@
 #pragma once
-// Keeps <home>/.migrate/status (engine/run_status.h) up to date during one user's
+// Keeps the user's dovecot-migrate.status (engine/run_status.h) up to date during one user's
 // `doveadm migrate` run. Dovecot-free; main thread only (the sink and the progress callback both
 // run there).
 //

@@ -10,32 +10,18 @@ extern "C" {
 
 #include <ctime>
 
+#include "adapter/state_location.h"
 #include "exit_codes.h"
 #include "status_common.h"
 
 namespace migrate::cmd {
 
-Result<std::string> statusDirOf(struct mail_user* user) {
-  const char* home = nullptr;
-  const int r = mail_user_get_home(user, &home);
-  const std::string name = user->username;
-  if (r < 0) {
-    return Status(ErrorKind::LocalStorage, "cannot look up the home directory of user " + name,
-                  "check the userdb");
-  }
-  if (r == 0 || home == nullptr || *home == '\0') {
-    return Status(ErrorKind::LocalStorage, "user " + name + " has no home directory",
-                  "set mail_home or a userdb home: the migration keeps its status there");
-  }
-  return std::string(home) + "/.migrate";
-}
-
 Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user) {
-  Result<std::string> dir = statusDirOf(user);
+  Result<std::string> dir = dovecot::stateDirectoryPath(user);
   if (!dir.isOk()) {
     return dir.status();
   }
-  return readRunStatus(dir.value());
+  return dovecot::readRunStatusOrLegacy(dir.value(), dovecot::legacyStateDirectory(user));
 }
 
 std::string displayState(const std::optional<RunStatus>& status) {

@@ -12,11 +12,9 @@
 
 namespace migrate::cmd {
 
-// <home>/.migrate of `user`, from the userdb home; nothing is created or even looked at.
-// LocalStorage error when the user has no home.
-Result<std::string> statusDirOf(struct mail_user* user);
-
-// The user's run status; nullopt when never migrated (or the directory does not exist).
+// The user's run status from the state directory (plugin/adapter/state_location.h), or from its
+// old place <home>/.migrate while no run of this version has moved it; nothing is created or
+// moved. nullopt when never migrated.
 Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user);
 
 // The state an admin sees: never / running / ok / partial / failed / stopped, and "interrupted"

@@ -174,7 +174,10 @@ Result<RunStatus> parseRunStatus(const std::string& text) {
 }
 
 Result<std::optional<RunStatus>> readRunStatus(const std::string& dir) {
-  const std::string path = dir + "/" + kRunStatusFile;
+  return readRunStatusFile(dir + "/" + kRunStatusFile);
+}
+
+Result<std::optional<RunStatus>> readRunStatusFile(const std::string& path) {
   Result<std::optional<std::string>> text = textfile::readFile(path, 1u << 20);
   if (!text.isOk()) {
     return text.status();

@@ -1,5 +1,6 @@
 #pragma once
-// The status of a user's latest migration run, kept with the user (<mail home>/.migrate/status)
+// The status of a user's latest migration run, kept with the user (dovecot-migrate.status in the
+// state directory, plugin/adapter/state_location.h)
 // so that `doveadm migrate status`, a provider's provisioning script and the first-login plugin
 // can tell whether a migration is running, finished, or keeps failing, and why.
 //
@@ -45,13 +46,15 @@ struct RunStatus {
 };
 
 constexpr int kRunStatusVersion = 1;
-constexpr const char* kRunStatusFile = "status";
+constexpr const char* kRunStatusFile = "dovecot-migrate.status";  // kStateFilePrefix + "status"
 
 std::string serializeRunStatus(const RunStatus& status);
 Result<RunStatus> parseRunStatus(const std::string& text);
 
-// <dir>/status; nullopt when there is none yet (never migrated).
+// <dir>/dovecot-migrate.status; nullopt when there is none yet (never migrated).
 Result<std::optional<RunStatus>> readRunStatus(const std::string& dir);
+// The same for the file at `path` (a status file of an earlier version, at its old place).
+Result<std::optional<RunStatus>> readRunStatusFile(const std::string& path);
 // Atomic replace (no fsync: the status is advisory; the state file is the truth).
 Status writeRunStatus(const std::string& dir, const RunStatus& status);
 

@@ -85,7 +85,8 @@ class Sink {
   // Characters the destination cannot keep in a folder name besides the separator (e.g. '.' on
   // Maildir++, whose directories use it as their own separator).
   virtual std::string unsafeNameChars() const { return {}; }
-  // Directory for the migration state of this user, e.g. <home>/.migrate.
+  // Directory of the migration state of this user (files named dovecot-migrate.*: engine/state_files.h),
+  // e.g. the INBOX control directory (plugin/adapter/state_location.h).
   // With create=false nothing is created (dry runs): the path is returned whether it exists or not.
   virtual Result<std::string> stateDir(bool create) = 0;
   // Directory for spooling large message bodies.

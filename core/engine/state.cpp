@@ -12,6 +12,7 @@
 
 #include "common/textfile.h"
 #include "engine/guid.h"
+#include "engine/state_files.h"
 #include "imap/command.h"
 
 namespace migrate {
@@ -163,7 +164,7 @@ Result<AccountState> parseState(const std::string& text) {
 Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, const std::string& host,
                                                      const std::string& user) {
   std::unique_ptr<StateStore> s(new StateStore());
-  s->path_ = dir + "/" + accountKey(host, user) + ".state";
+  s->path_ = dir + "/" + kStateFilePrefix + accountKey(host, user) + ".state";
   std::string lockPath = s->path_ + ".lock";
   s->lockFd_ = ::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (s->lockFd_ < 0) {
@@ -187,7 +188,7 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
 
 Result<AccountState> StateStore::peek(const std::string& dir, const std::string& host,
                                       const std::string& user) {
-  std::string path = dir + "/" + accountKey(host, user) + ".state";
+  std::string path = dir + "/" + kStateFilePrefix + accountKey(host, user) + ".state";
   AccountState fresh;
   fresh.host = host;
   fresh.user = user;

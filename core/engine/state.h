@@ -1,8 +1,9 @@
 #pragma once
 // Persisted migration state of one source account, kept with the local user
-// (<mail home>/.migrate/<accountKey>.state). Written as new file -> fsync -> rename, under an
-// exclusive lock (<file>.lock, flock) held for the whole run, so two runs for the same user and
-// source never overlap. Versioned text format, one record per line, tab-separated with escaping:
+// (dovecot-migrate.<accountKey>.state in the user's state directory, plugin/adapter/state_location.h).
+// Written as new file -> fsync -> rename, under an exclusive lock (<file>.lock, flock) held for the whole
+// run, so two runs for the same user and source never overlap. Versioned text format, one record per line,
+// tab-separated with escaping:
 //
 //   dovecot-migrate-state  2
 //   account  <host>  <login>

@@ -2,6 +2,7 @@
 #include "adapter/dovecot_cxx.h"
 #include "adapter/handles.h"
 #include "adapter/quota_glue.h"
+#include "adapter/state_location.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -252,37 +253,7 @@ class DovecotSink final : public Sink {
     return {};
   }
 
-  Result<std::string> stateDir(bool create) override {
-    DataStackFrame frame;
-    const char* home = nullptr;
-    int r = mail_user_get_home(user_, &home);
-    if (r < 0) {
-      return Status(ErrorKind::LocalStorage, "cannot look up the home directory of user " + userName(),
-                    "check the userdb");
-    }
-    if (r == 0 || home == nullptr || *home == '\0') {
-      return Status(ErrorKind::LocalStorage, "user " + userName() + " has no home directory",
-                    "set mail_home or a userdb home: the migration keeps its state there");
-    }
-    std::string homeDir = home;
-    if (!create) {
-      return homeDir + "/.migrate";
-    }
-    if (mail_user_home_mkdir(user_) < 0) {
-      return Status(ErrorKind::LocalStorage, "cannot create the home directory " + homeDir,
-                    "check its parent's permissions and the Dovecot log");
-    }
-    std::string dir = homeDir + "/.migrate";
-    if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
-      return Status(ErrorKind::LocalStorage, "cannot create " + dir + ": " + std::strerror(errno),
-                    "check the permissions of the home directory");
-    }
-    struct stat st;
-    if (::stat(dir.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
-      return Status(ErrorKind::LocalStorage, dir + " is not a directory", "remove or rename it");
-    }
-    return dir;
-  }
+  Result<std::string> stateDir(bool create) override { return stateDirectory(user_, create); }
 
   std::string tempDir() const override {
     DataStackFrame frame;

@@ -26,6 +26,7 @@ extern "C" {
 #include "master-service.h"
 }
 #include "adapter/settings.h"
+#include "adapter/state_location.h"
 #include "engine/options.h"
 #include "engine/run_status.h"
 
@@ -35,8 +36,8 @@ namespace {
 constexpr const char* kDefaultProtocols = "imap pop3";
 constexpr unsigned kDefaultMaxFailures = 3;
 constexpr const char* kDefaultDoveadm = "/usr/bin/doveadm";
-constexpr const char* kLockFile = "login.lock";
-constexpr const char* kLogFile = "login.log";
+constexpr const char* kLockFile = "dovecot-migrate.login.lock";
+constexpr const char* kLogFile = "dovecot-migrate.login.log";
 // login.log is rotated to login.log.1 (one old copy) once it is larger than this.
 constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
 constexpr int kChildNice = 10;
@@ -181,9 +182,9 @@ bool runAlive(const RunStatus& s) {
   return state != 'Z' && state != 'X' && (comm.rfind("doveadm", 0) == 0 || comm == "doveconf");
 }
 
-StatusCheck checkStatus(const std::string& dir, unsigned maxFail) {
+StatusCheck checkStatus(const std::string& dir, const std::string& legacy, unsigned maxFail) {
   StatusCheck check;
-  Result<std::optional<RunStatus>> read = readRunStatus(dir);
+  Result<std::optional<RunStatus>> read = dovecot::readRunStatusOrLegacy(dir, legacy);
   if (!read.isOk()) {
     check.decision = Decision::Unreadable;
     check.error = read.status().describe();
@@ -400,36 +401,28 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
     }
     return;
   }
-  const char* home = nullptr;
-  if (mail_user_get_home(user, &home) <= 0 || home == nullptr || *home == '\0') {
-    i_error(
-        "migrate: %s has no home directory: cannot keep the migration status, not starting a migration "
-        "(set mail_home or a userdb home)",
-        user->username);
+  Result<std::string> where = dovecot::stateDirectoryPath(user);
+  if (!where.isOk()) {
+    i_error("migrate: not starting a migration of %s: %s", user->username, where.status().describe().c_str());
     return;
   }
-  const std::string dir = std::string(home) + "/.migrate";
+  const std::string& dir = where.value();
+  const std::string legacy = dovecot::legacyStateDirectory(user);
   const unsigned maxFail = maxFailures(user);
 
-  // Fast path without touching anything: the common case on every later login.
-  StatusCheck check;
-  if (::access(dir.c_str(), F_OK) == 0) {
-    check = checkStatus(dir, maxFail);
-    if (check.decision == Decision::Done || check.decision == Decision::Running) {
-      if (user->mail_debug) {
-        i_debug("migrate: migration of %s is %s: nothing to start (%.2f ms)", user->username,
-                check.decision == Decision::Done ? "finished" : "running", msSince(t0));
-      }
-      return;
+  // Fast path without creating anything: the common case on every later login.
+  StatusCheck check = checkStatus(dir, legacy, maxFail);
+  if (check.decision == Decision::Done || check.decision == Decision::Running) {
+    if (user->mail_debug) {
+      i_debug("migrate: migration of %s is %s: nothing to start (%.2f ms)", user->username,
+              check.decision == Decision::Done ? "finished" : "running", msSince(t0));
     }
-  }
-  if (mail_user_home_mkdir(user) < 0) {
-    i_error("migrate: cannot create the home directory %s: not starting a migration", home);
     return;
   }
-  if (::mkdir(dir.c_str(), 0700) < 0 && errno != EEXIST) {
-    i_error("migrate: mkdir(%s) failed: %m: not starting a migration (check the home's permissions)",
-            dir.c_str());
+  // INBOX and its directory made as the login would, files of an earlier version moved in.
+  Result<std::string> made = dovecot::stateDirectory(user, true);
+  if (!made.isOk()) {
+    i_error("migrate: not starting a migration of %s: %s", user->username, made.status().describe().c_str());
     return;
   }
   const std::string lockPath = dir + "/" + kLockFile;
@@ -446,7 +439,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
     return;
   }
   // Under the lock: the status again (a run may have finished or started meanwhile).
-  check = checkStatus(dir, maxFail);
+  check = checkStatus(dir, legacy, maxFail);
   switch (check.decision) {
     case Decision::Done:
     case Decision::Running:
@@ -531,7 +524,9 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   // doveadm re-executes itself through doveconf, which keeps only the environment variables
   // named here (checked with strace on 2.3.19: MIGRATE_TRIGGER is dropped without it).
   spec.env.emplace_back("DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER");
-  spec.env.emplace_back("HOME=" + std::string(home));
+  if (const char* home = nullptr; mail_user_get_home(user, &home) > 0 && home != nullptr) {
+    spec.env.emplace_back("HOME=" + std::string(home));
+  }
 
   FdGuard log(openChildLog(dir));
   if (log.get() < 0) {

@@ -8,7 +8,8 @@
 // as a detached grandchild of the login process (setsid, empty environment but PATH and
 // MIGRATE_TRIGGER=login, every inherited descriptor closed, the client socket too), with the
 // password the user just logged in with on its stdin (-W) and its output appended to
-// <home>/.migrate/login.log. The login itself goes on at once.
+// dovecot-migrate.login.log in the user's state directory (adapter/state_location.h: the INBOX's
+// control directory). The login itself goes on at once.
 //
 // Settings (plugin { } or per user from the userdb):
 //   migrate_on_login               yes | no (default no)
@@ -18,10 +19,10 @@
 //   migrate_on_login_doveadm       the doveadm binary (default /usr/bin/doveadm)
 // plus the migrate_source_* settings of `doveadm migrate` (adapter/settings.h).
 //
-// What the hook reads: <home>/.migrate/status (engine/run_status.h, written by the doveadm
-// run). "ok" -> nothing to do; "running" by a live process -> nothing to do;
-// consecutive_failures >= max -> log the last error and do nothing. What it holds:
-// <home>/.migrate/login.lock, flock()ed by the hook and inherited by the background doveadm for
+// What the hook reads: dovecot-migrate.status there (engine/run_status.h, written by the doveadm
+// run; at <home>/.migrate/status while only an earlier version has run). "ok" -> nothing to do; "running" by
+// a live process -> nothing to do; consecutive_failures >= max -> log the last error and do nothing. What it
+// holds: dovecot-migrate.login.lock there, flock()ed by the hook and inherited by the background doveadm for
 // its whole life, so that simultaneous logins start one run (the engine's account lock would
 // refuse the second one anyway, but only after it has logged in at the source).
 //

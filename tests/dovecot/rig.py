@@ -1032,6 +1032,22 @@ class Rig:
     def src_maildir(self, user):
         return os.path.join(self.src_home(user), 'Maildir')
 
+    # The files `doveadm migrate` keeps for a user (plugin/adapter/state_location.h).
+    STATE_PREFIX = 'dovecot-migrate.'
+
+    def state_dir(self, user):
+        """Where the tool keeps the destination user's files: the control directory of the
+        user's INBOX, as `doveadm mailbox path -t control` prints it (nothing is created)."""
+        cache = self.__dict__.setdefault('_state_dirs', {})
+        if user not in cache:
+            r = self.doveadm('mailbox', 'path', '-u', user, '-t', 'control', 'INBOX', check=True)
+            cache[user] = r.stdout.strip()
+        return cache[user]
+
+    def state_path(self, user, name):
+        """One of the user's files: name 'status', 'login.log', 'login.lock', '<key>.state'."""
+        return os.path.join(self.state_dir(user), self.STATE_PREFIX + name)
+
     def dst_home(self, user):
         return os.path.join(self.dst.mail_dir, user)
 

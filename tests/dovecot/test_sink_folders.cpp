@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdio>
 
 namespace migrate::dovecot::testing {
 namespace {
@@ -27,16 +28,25 @@ TEST_F(SinkTest, SeparatorIsTheInboxNamespaceSeparator) {
   EXPECT_EQ(sink().separator(), '/');
 }
 
-TEST_F(SinkTest, StateDirIsCreatedInTheHomeWithMode0700) {
+// The test user's mail_location is maildir:<home>, the home as its mail root: a <home>/.migrate
+// directory was a Maildir++ folder "migrate" there. The tool's files now live in INBOX's control
+// directory (the mail root here) and no folder appears.
+TEST_F(SinkTest, StateDirIsTheInboxControlDirectoryAndNoFolder) {
   Result<std::string> dir = sink().stateDir(true);
   ASSERT_TRUE(dir.isOk()) << dir.status().describe();
   const char* home = nullptr;
   ASSERT_EQ(mail_user_get_home(user(), &home), 1);
-  EXPECT_EQ(dir.value(), std::string(home) + "/.migrate");
+  EXPECT_EQ(dir.value(), std::string(home));
   struct stat st;
   ASSERT_EQ(stat(dir.value().c_str(), &st), 0);
   EXPECT_TRUE(S_ISDIR(st.st_mode));
-  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  std::FILE* f = std::fopen((dir.value() + "/dovecot-migrate.status").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  Result<std::vector<DestFolder>> folders = sink().listFolders();
+  ASSERT_TRUE(folders.isOk()) << folders.status().describe();
+  ASSERT_EQ(folders.value().size(), 1u);
+  EXPECT_EQ(folders.value()[0].name, "INBOX");
   // Idempotent.
   Result<std::string> again = sink().stateDir(true);
   ASSERT_TRUE(again.isOk()) << again.status().describe();

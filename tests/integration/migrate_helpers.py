@@ -263,12 +263,13 @@ def src_snapshot(rig, user):
 
 
 def state_files(rig, user):
-    """Paths of the files under the destination user's ~/.migrate/."""
-    d = os.path.join(rig.dst_home(user), '.migrate')
-    out = []
-    for root, _, files in os.walk(d):
-        out += [os.path.join(root, f) for f in files]
-    return sorted(out)
+    """Paths of the tool's files (dovecot-migrate.*) of the destination user."""
+    d = rig.state_dir(user)
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return []
+    return sorted(os.path.join(d, n) for n in names if n.startswith(rig.STATE_PREFIX))
 
 
 def proc_comm(pid):
@@ -299,8 +300,8 @@ def wait_for(pred, timeout=60, step=0.2):
 
 
 def read_status(rig, user):
-    """The user's run status (~/.migrate/status) as a dict, or None before a run wrote it."""
-    path = os.path.join(rig.dst_home(user), '.migrate', 'status')
+    """The user's run status (dovecot-migrate.status) as a dict, or None before a run wrote it."""
+    path = rig.state_path(user, 'status')
     try:
         with open(path, encoding='utf-8') as f:
             return dict(line.rstrip('\n').partition('\t')[::2] for line in f)
@@ -343,7 +344,7 @@ def run_watching_argv(argv, marker, timeout=300):
 
 def secret_leaks(rig, secret, user, run=None, cmdline=(), dirs=()):
     """Where `secret` shows up: the run's stdout/stderr, the command line, both Dovecot logs,
-    the files under the user's ~/.migrate and under `dirs` (e.g. a --rawlog directory). Empty
+    the user's dovecot-migrate.* files and under `dirs` (e.g. a --rawlog directory). Empty
     when it is nowhere."""
     s = secret.encode()
     found = []

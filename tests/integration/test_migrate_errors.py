@@ -209,7 +209,7 @@ class ErrorsTest(unittest.TestCase):
         self.assertNotIn(secret, r.dst.log_text())
         self.assertNotIn(secret, r.src.log_text())
         files = state_files(r, u)
-        self.assertTrue(files, 'no state files under ~/.migrate')
+        self.assertTrue(files, 'no dovecot-migrate.* state files')
         for path in files:
             with open(path, 'rb') as f:
                 self.assertNotIn(secret.encode(), f.read(), path)

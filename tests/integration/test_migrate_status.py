@@ -1,4 +1,4 @@
-"""The run status of `doveadm migrate` (<home>/.migrate/status) and `doveadm migrate status`:
+"""The run status of `doveadm migrate` (dovecot-migrate.status) and `doveadm migrate status`:
 what an admin (or the first-login plugin) reads to know whether a user's migration is running,
 finished, or keeps failing, and why."""
 
@@ -133,8 +133,7 @@ class RunStatusTest(unittest.TestCase):
             self.assertEqual(st['error_kind'], 'auth')
             self.assertIn('auth', st['error'].lower() + st['error_kind'])
             self.assertEqual(int(st['consecutive_failures']), n)
-            self.assertNotIn('wrong', open(os.path.join(self.rig.dst_home('badpw'), '.migrate',
-                                                        'status')).read())
+            self.assertNotIn('wrong', open(self.rig.state_path('badpw', 'status')).read())
         run = migrate(self.rig, 'badpw', password=SRC_PW, source_user=SRC_USER)
         self.assertEqual(run.rc, 0, run.describe())
         st = read_status(self.rig, 'badpw')

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_TEMPFAIL, Rig, corpus, duplicates, expected_messages, migrate, migrate_argv,
-    parse_tab, project, proc_comm, read_status, wait_for, wait_for_exec)
+    parse_tab, project, proc_comm, read_status, state_files, wait_for, wait_for_exec)
 
 SRC_USER = 'stopsrc'
 SRC_PW = 'stopsrc-pw'
@@ -111,6 +111,7 @@ class StopTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         row = {k.lower(): v for k, v in parse_tab(r.stdout)[0].items()}
         self.assertEqual((row['result'], row['state']), ('not_running', 'never'), r.stdout)
+        self.assertEqual(state_files(self.rig, 'idle'), [])
         self.assertFalse(os.path.exists(os.path.join(self.rig.dst_home('idle'), '.migrate')))
 
     def test_kill9_shows_interrupted(self):
