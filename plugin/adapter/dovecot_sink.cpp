@@ -323,7 +323,8 @@ class DovecotSink final : public Sink {
       return Status::ok();  // no file system path (e.g. a virtual storage): nothing to flush
     }
     std::string p = path;
-    int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // A directory, or a file for mbox; syncfs() takes either.
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       return Status(ErrorKind::LocalStorage, "cannot open " + p + " to flush it: " + std::strerror(errno));
     }
