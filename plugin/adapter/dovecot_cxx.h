@@ -25,6 +25,11 @@ extern "C" {
 #include "mail-storage-settings.h"
 #include "guid.h"
 #include "seq-range-array.h"
+/* Private lib-storage structs, for the save context's dest_mail and the index_mail flag that
+   keeps a field out of the mail cache (dovecot_sink.cpp). The module is built for one Dovecot
+   ABI version, so their layout is the one these headers describe. */
+#include "mail-storage-private.h"
+#include "index-mail.h"
 /* Declarations only: the quota plugin's functions are resolved with dlsym() at run time
    (quota_glue.cpp), so including quota.h adds no link-time dependency. */
 #include "quota.h"

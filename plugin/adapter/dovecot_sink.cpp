@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <unordered_set>
@@ -166,6 +168,25 @@ bool guidIsSafe(const std::string& g) {
   });
 }
 
+// Dovecot (2.3 and 2.4) keeps "date.received" in the mail cache as a 4-byte unsigned field:
+// index_mail_cache_dates() stores the low 32 bits, index_mail_get_received_date() zero-extends
+// them. The storage itself keeps the exact date (maildir file mtime, dbox metadata, mbox From_
+// line), so a date outside 1970-01-01 .. 2106-02-07 06:28:15 UTC must not go into the cache.
+bool cacheHoldsDate(int64_t unixTime) {
+  return unixTime >= 0 && unixTime <= static_cast<int64_t>(UINT32_MAX);
+}
+
+static_assert(offsetof(struct index_mail, mail.mail) == 0, "a struct mail starts its index_mail");
+
+// Keeps the message being saved from caching its received date, as maildir-mail.c keeps the
+// sizes of its file name out of the cache: readers then ask the storage. Every lib-storage
+// backend's mail is an index_mail (INDEX_MAIL() itself is not valid C++).
+void keepReceivedDateUncached(struct mail* destMail) {
+  enum mail_fetch_field& fields =
+      reinterpret_cast<struct index_mail*>(destMail)->data.dont_cache_fetch_fields;
+  fields = static_cast<enum mail_fetch_field>(fields | MAIL_FETCH_RECEIVED_DATE);
+}
+
 // A header value as the engine extracts it from the source's BODY[HEADER.FIELDS]: line breaks
 // of folded headers removed, surrounding blanks trimmed.
 std::string normalizedHeaderValue(const char* value) {
@@ -294,7 +315,8 @@ class DovecotSink final : public Sink {
       return Status::ok();  // no file system path (e.g. a virtual storage): nothing to flush
     }
     std::string p = path;
-    int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    // A directory, or a file for mbox; syncfs() takes either.
+    int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       return Status(ErrorKind::LocalStorage, "cannot open " + p + " to flush it: " + std::strerror(errno));
     }
@@ -731,6 +753,11 @@ Status DovecotSink::save(const IncomingMessage& message) {
   if (mailbox_save_begin(save.ptr(), input.get()) < 0) {
     // The save context is freed already; the transaction stays usable.
     return storageError(box, what);
+  }
+  if (!cacheHoldsDate(message.internalDate)) {
+    // After save_begin: mail_set_seq_saving() resets the mail's fields; the date is cached (or
+    // not) in save_finish().
+    keepReceivedDateUncached(save.get()->dest_mail);
   }
   bool failed = false;
   do {
