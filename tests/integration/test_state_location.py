@@ -14,7 +14,8 @@ from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, Rig, corpus, expected_messages, migrate, project, read_status, state_files)
 
 PW = 'Layout-Pw-5150'
-FOLDERS = (('INBOX',), ('Work',), ('Work', 'Old'))
+# Flat: an mbox folder that holds mail cannot have children.
+FOLDERS = (('INBOX',), ('Work',), ('Projects',))
 # userdb mail (and home) per user: the home equal to the mail root, the mail root inside the
 # home (the rig's default), and the home inside the mail root.
 LAYOUTS = {
@@ -60,7 +61,7 @@ class StateLocationTest(unittest.TestCase):
         return sorted(r.stdout.split())
 
     def assert_only_the_mail(self, user):
-        self.assertEqual(self.folders(user), ['INBOX', 'Work', 'Work/Old'])
+        self.assertEqual(self.folders(user), ['INBOX', 'Projects', 'Work'])
         self.assertEqual(project(self.rig.messages('dst', user), CONTENT_KEYS),
                          expected_messages(self.rig, self.corpus))
 
