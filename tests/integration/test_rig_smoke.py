@@ -5,7 +5,6 @@ import os
 import socket
 import ssl
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'dovecot'))
@@ -172,7 +171,6 @@ class DotSourceTest(unittest.TestCase):
 
     def test_dot_source_without_special_use(self):
         c = corpus.edge_corpus('small', sep='.', special_use=False)
-        t0 = time.monotonic()
         with Rig(src_sep='.', src_special_use=False, dest=False, name='dot') as r:
             r.add_source_user('bob', 'bobpw')
             r.load_source('bob', c)
@@ -189,7 +187,6 @@ class DotSourceTest(unittest.TestCase):
                 self.assertTrue(any(b'"." "INBOX.Junk E-mail"' in l for l in data), data)
             with self.assertRaises(ValueError):
                 r.load_source('bob', corpus.Corpus('x', [corpus.Folder(('a.b',), [])]))
-        self.assertLess(time.monotonic() - t0, 15)
 
 
 if __name__ == '__main__':
