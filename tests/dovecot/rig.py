@@ -205,6 +205,12 @@ def parse_tab(text):
     return [dict(zip(keys, l.split('\t'))) for l in lines[1:]]
 
 
+def _copy_readable(src, dst):
+    """A copy of src at dst that every uid can read (and load, for a module)."""
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755)
+
+
 def _write_atomic(path, data, mode=0o644, uid=None, mtime=None):
     tmp = path + '.tmp%d' % os.getpid()
     with open(tmp, 'wb' if isinstance(data, bytes) else 'w') as f:
@@ -691,19 +697,23 @@ class Rig:
         os.makedirs(self.mail_modules)
         for so in glob.glob(STOCK_MODULE_DIR + '/*.so'):
             os.symlink(so, os.path.join(self.mail_modules, os.path.basename(so)))
+        # The project's modules are copied, not linked: the mail uid (the first-login plugin's
+        # background doveadm) must read them, and a checkout under /root (0700) is out of its
+        # reach.
         for so in self.dev_mail_modules():
             dst = os.path.join(self.mail_modules, os.path.basename(so))
             if os.path.lexists(dst):
                 os.unlink(dst)
-            os.symlink(so, dst)
+            _copy_readable(so, dst)
         # Copies, not symlinks: once bind-mounted over DOVEADM_MODULE_DIR, a symlink to
         # /usr/lib/dovecot/modules/doveadm/x.so would point at itself (ELOOP) and be skipped.
         os.makedirs(self.doveadm_modules)
         for so in glob.glob(DOVEADM_MODULE_DIR + '/*.so'):
             shutil.copy2(so, self.doveadm_modules)
         for so in self.dev_doveadm_modules():
-            os.symlink(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
-        os.chmod(self.doveadm_modules, 0o755)
+            _copy_readable(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
+        for d in (self.mail_modules, self.doveadm_modules):
+            os.chmod(d, 0o755)
 
     def dev_doveadm_modules(self):
         """The project's built doveadm module(s) (may be none yet)."""
