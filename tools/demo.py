@@ -19,7 +19,6 @@ module; Python standard library only.
 """
 
 import argparse
-import atexit
 import imaplib
 import json
 import os
@@ -262,7 +261,7 @@ class Demo:
         finally:
             if args.keep and started:
                 self.print_keep()
-                atexit.unregister(rig.close)   # leave both servers running
+                rig.keep_running()   # leave both servers running
             else:
                 step(10, 'Stopping both servers')
                 rig.close()

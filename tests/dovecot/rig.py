@@ -17,10 +17,13 @@ doveadm HTTP API, the project's mail plugins via mail_plugin_dir, and the projec
 module via a private bind mount over Dovecot's hard-wired doveadm module directory.
 
 Everything lives in one temp dir ($RIG, removed on exit unless MIGRATE_KEEP_RIG=1); ports are
-free loopback ports picked at start, so rigs can run in parallel (ctest -j). Needs root
+free loopback ports picked at start, so rigs can run in parallel (ctest -j). Should the process
+holding a rig die without close() (SIGKILL, a ctest timeout), the rig's watchdog process stops its
+servers and background runs (the directory stays, with the logs). Needs root
 (unshare -m + mount --bind, chown to the mail uid). Python stdlib only.
 """
 
+import atexit
 import base64
 import glob
 import hashlib
@@ -194,6 +197,82 @@ def _comm(pid):
             return f.read().strip()
     except OSError:
         return ''
+
+
+def _read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def rig_processes(rig_dir, tag):
+    """Live pids whose command line carries a rig's unique instance tag (Dovecot names its
+    processes dovecot-migrate-<tag>-<side>/...) or its directory (doveadm -c $RIG/dst/...)."""
+    marks = [('migrate-%s-' % tag).encode(), (rig_dir.rstrip('/') + '/').encode()]
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if any(m in cmd for m in marks) and _pid_alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(rig_dir, tag, timeout):
+    """rig_processes() still running after waiting up to `timeout` s for them to exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = rig_processes(rig_dir, tag)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def stop_rig_processes(rig_dir, tag, timeout=10):
+    """SIGTERM a rig's Dovecot masters (by their pid files) and every other process of that rig
+    (rig_processes()), SIGKILL what is left after `timeout` s. Removes nothing. Returns the pids
+    it signalled."""
+    pids = rig_processes(rig_dir, tag)
+    masters = [_read_pid(os.path.join(rig_dir, side, 'run', 'master.pid')) for side in ('src', 'dst')]
+    ordered = [p for p in masters if p in pids] + [p for p in pids if p not in masters]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in ordered:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 2)
+        while time.monotonic() < deadline and any(_pid_alive(p) for p in ordered):
+            time.sleep(0.05)
+        ordered = [p for p in ordered if _pid_alive(p)]
+    return pids
+
+
+def _watchdog_main():
+    """`python3 rig.py --watchdog` (environment MIGRATE_RIG_WATCH=$RIG, MIGRATE_RIG_TAG=tag,
+    stdin the read end of the rig owner's pipe): leaves the owner's process tree, waits for the
+    pipe to close, and unless the owner wrote "keep" first, stops the rig's processes."""
+    rig_dir, tag = os.environ['MIGRATE_RIG_WATCH'], os.environ['MIGRATE_RIG_TAG']
+    if os.fork():
+        os._exit(0)   # the orphan is adopted by init: a kill of the owner's tree misses it
+    got = b''
+    while True:
+        chunk = os.read(0, 64)
+        if not chunk:
+            break
+        got += chunk
+    if got == b'keep':
+        return
+    stopped = stop_rig_processes(rig_dir, tag)
+    if stopped:
+        print('rig watchdog: the rig owner died; stopped %s' % stopped, flush=True)
 
 
 def parse_tab(text):
@@ -596,10 +675,10 @@ class Rig:
     def start(self):
         self.dir = tempfile.mkdtemp(prefix='migrate-%s-' % self.name, dir='/tmp')
         self._started = True        # from here on close() cleans up
-        import atexit
         atexit.register(self.close)
         os.chmod(self.dir, 0o755)   # dovenull/dovecot/mail uid must traverse it
         self._tag = os.path.basename(self.dir)[len('migrate-'):]
+        self._start_watchdog()
         self.certs_dir = os.path.join(self.dir, 'certs')
         self.cert = os.path.join(self.certs_dir, 'cert.pem')
         self.key = os.path.join(self.certs_dir, 'key.pem')
@@ -618,6 +697,33 @@ class Rig:
             self._start_instance(self.dst, self._write_dst_conf, ('imap', 'http'),
                                  self._bind_prefix())
         return self
+
+    def _start_watchdog(self):
+        """Stops this rig's Dovecot when this process dies however it dies (SIGKILL, ctest's
+        timeout), where close() and atexit never run: a watchdog outside our process tree waits
+        for EOF on a pipe whose write end only this process holds (os.pipe() is not inherited
+        by the servers we start)."""
+        r, self._watch_fd = os.pipe()
+        env = dict(os.environ, MIGRATE_RIG_WATCH=self.dir, MIGRATE_RIG_TAG=self._tag)
+        try:
+            with open(os.path.join(self.dir, 'watchdog.log'), 'a') as log:
+                subprocess.run([sys.executable, os.path.abspath(__file__), '--watchdog'],
+                               stdin=r, stdout=log, stderr=log, env=env,
+                               start_new_session=True, check=True, timeout=30)
+        finally:
+            os.close(r)
+
+    def _release_watchdog(self, word=b''):
+        if getattr(self, '_watch_fd', None) is not None:
+            if word:
+                os.write(self._watch_fd, word)
+            os.close(self._watch_fd)
+            self._watch_fd = None
+
+    def keep_running(self):
+        """Leave both servers running when this process exits (the demo's --keep)."""
+        atexit.unregister(self.close)
+        self._release_watchdog(b'keep')
 
     def _start_instance(self, inst, write_conf, port_names, prefix, attempts=4):
         for attempt in range(attempts):
@@ -650,6 +756,7 @@ class Rig:
         stray = self.leftover_processes()
         if stray:
             sys.stderr.write('rig: processes of this rig still running: %s\n' % stray)
+        self._release_watchdog()
         if self.keep:
             sys.stderr.write('rig: kept %s\n' % self.dir)
         elif self.dir:
@@ -658,28 +765,9 @@ class Rig:
     stop = close
 
     def leftover_processes(self, wait=3.0):
-        """Pids whose command line carries this rig's unique instance tag (Dovecot names its
-        processes dovecot-<instance_name>/...), after waiting up to `wait` s for them to exit.
-        Empty after a clean close()."""
-        marks = [('migrate-%s-' % getattr(self, '_tag', '\0')).encode()]
-        if self.dir:
-            marks.append((self.dir + '/').encode())   # e.g. doveadm -c $RIG/dst/dovecot.conf
-        deadline = time.monotonic() + wait
-        while True:
-            found = []
-            for entry in os.listdir('/proc'):
-                if not entry.isdigit() or int(entry) == os.getpid():
-                    continue
-                try:
-                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                        cmd = f.read()
-                except OSError:
-                    continue
-                if any(m in cmd for m in marks) and _pid_alive(int(entry)):
-                    found.append(int(entry))
-            if not found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        """rig_processes() of this rig, after waiting up to `wait` s for them to exit. Empty
+        after a clean close()."""
+        return wait_gone(self.dir, self._tag, wait) if self.dir else []
 
     def _make_cert(self):
         os.makedirs(self.certs_dir)
@@ -1350,3 +1438,7 @@ def build_dir_default():
 def project(msgs, keys=('mailbox', 'message_id', 'flags', 'date_received', 'vsize', 'sha256')):
     """Sorted list of tuples of the given keys: compare two sides or a side with a corpus."""
     return sorted(tuple(m[k] for k in keys) for m in msgs)
+
+
+if __name__ == '__main__' and sys.argv[1:] == ['--watchdog']:
+    _watchdog_main()

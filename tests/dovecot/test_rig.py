@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -113,7 +114,36 @@ class CorpusTest(unittest.TestCase):
         self.assertEqual([m.data for m in msgs], [m.data for m in again])
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# A process that starts a rig, prints its directory and tag, and waits to be killed.
+HOLDER = textwrap.dedent('''\
+    import sys, time
+    sys.path.insert(0, sys.argv[1])
+    import rig
+    r = rig.Rig(name='holder').start()
+    print(r.dir, r._tag, flush=True)
+    time.sleep(600)
+    ''')
+
+
 class LifecycleTest(unittest.TestCase):
+    def test_sigkill_of_the_owner_stops_its_dovecot(self):
+        p = subprocess.Popen([sys.executable, '-c', HOLDER, HERE], stdout=subprocess.PIPE,
+                             text=True)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        with p.stdout:
+            rig_dir, tag = p.stdout.readline().split()
+        self.addCleanup(shutil.rmtree, rig_dir, True)
+        self.addCleanup(rig.stop_rig_processes, rig_dir, tag)   # should the watchdog not
+        running = rig.rig_processes(rig_dir, tag)
+        self.assertTrue([pid for pid in running if rig._comm(pid) == 'dovecot'], running)
+        p.kill()
+        p.wait()
+        left = rig.wait_gone(rig_dir, tag, timeout=20)
+        self.assertEqual([(pid, rig._comm(pid)) for pid in left], [])
+
     def test_modules_of_a_build_the_mail_uid_cannot_enter_are_readable(self):
         # A checkout under /root (0700): the first-login plugin's doveadm runs as the mail uid.
         home = tempfile.mkdtemp(prefix='rig-home-')   # 0700, like /root
