@@ -58,6 +58,12 @@ SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', '
 DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
                    'Archive': r'\Archive'}
 
+# What the first-login plugin's background doveadm writes to ~/.migrate/login.log when it cannot
+# run at all (a module the mail uid cannot load, doveadm without the migrate command, exec
+# failed).
+RUN_CANNOT_START = re.compile(r"Fatal: |Couldn't load required plugin|Unknown command|"
+                              r"first-login child: ")
+
 KEEP_HINT = '(set MIGRATE_KEEP_RIG=1 to keep the rig directory with its configs and logs)\n'
 
 # Maildir info letters for system flags (maildir(5)); keywords use a..z via dovecot-keywords.
@@ -1059,6 +1065,26 @@ class Rig:
         """Lines with Error/Panic/Fatal in an instance log."""
         return [l for l in self._inst(side).log_text().splitlines()
                 if re.search(r'\b(Error|Panic|Fatal):', l)]
+
+    def login_log(self, user):
+        """The user's ~/.migrate/login.log (the background runs' output), '' if there is none."""
+        try:
+            with open(os.path.join(self.dst_home(user), '.migrate', 'login.log'),
+                      errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def check_background_run(self, user):
+        """Raises RigError with the log line if the user's first-login background run could not
+        start (a wait for it would only time out)."""
+        plugin = 'migrate: cannot start the migration of %s: ' % user
+        for where, text in (('login.log', self.login_log(user)),
+                            (self.dst.log_path, self.dst.log_text())):
+            for line in text.splitlines():
+                if plugin in line or (where == 'login.log' and RUN_CANNOT_START.search(line)):
+                    raise RigError('the background migration of %s could not start (%s): %s' % (
+                        user, where, line))
 
     def src_home(self, user):
         return os.path.join(self.src.mail_dir, user)

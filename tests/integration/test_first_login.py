@@ -55,6 +55,7 @@ def wait_run_finished(rig, user, timeout=RUN_TIMEOUT):
     """Waits until the background run has exited; returns its status."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        rig.check_background_run(user)
         if not run_active(rig, user):
             status = read_status(rig, user)
             if status is not None and status.get('state') != 'running':
@@ -62,16 +63,7 @@ def wait_run_finished(rig, user, timeout=RUN_TIMEOUT):
         time.sleep(0.1)
     raise AssertionError('the background migration of %s did not finish within %ss\nstatus: %r\n'
                          'login.log:\n%s\n%s' % (user, timeout, read_status(rig, user),
-                                                 login_log(rig, user), rig.logs_tail()))
-
-
-def login_log(rig, user):
-    try:
-        with open(os.path.join(rig.dst_home(user), '.migrate', 'login.log'),
-                  errors='replace') as f:
-            return f.read()
-    except FileNotFoundError:
-        return ''
+                                                 rig.login_log(user), rig.logs_tail()))
 
 
 def starts(rig, user):
@@ -216,7 +208,7 @@ class FirstLoginTest(unittest.TestCase):
             self.assertTrue(run_active(rig, user) or read_status(rig, user) is not None,
                             'no migration started after the first login:\n' + rig.logs_tail())
             status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', '%r\n%s' % (status, login_log(rig, user)))
+        self.assertEqual(status['state'], 'ok', '%r\n%s' % (status, rig.login_log(user)))
         self.assertEqual(status['trigger'], 'login')
         self.assertEqual(status['consecutive_failures'], '0')
         self.assertEqual(starts(rig, user), 1, rig.logs_tail())
@@ -241,7 +233,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(secret_leaks(rig, password, user,
                                       cmdline=[a for c in watcher.seen for a in c.split(b'\0')]),
                          [])
-        self.assertIn('ok', login_log(rig, user))
+        self.assertIn('ok', rig.login_log(user))
 
         # A second login starts nothing: the status says ok, the mail is as it was.
         before = project(rig.messages('dst', user))
@@ -265,7 +257,7 @@ class FirstLoginTest(unittest.TestCase):
         for attempt in range(1, MAX_FAILURES + 1):
             login_and_out(rig, user, local_pw)
             status = wait_run_finished(rig, user)
-            self.assertEqual(status['state'], 'failed', login_log(rig, user))
+            self.assertEqual(status['state'], 'failed', rig.login_log(user))
             self.assertEqual(status['consecutive_failures'], str(attempt))
             self.assertRegex(status['error'], '(?i)auth|password|login')
             self.assertEqual(starts(rig, user), attempt)
@@ -303,11 +295,12 @@ class FirstLoginTest(unittest.TestCase):
         deadline = time.monotonic() + 60
         status = None
         while time.monotonic() < deadline:
+            rig.check_background_run(user)
             status = read_status(rig, user)
             if status and status['state'] == 'running' and int(status['copied'] or 0) > 0:
                 break
             time.sleep(0.05)
-        self.assertEqual(status and status['state'], 'running', login_log(rig, user))
+        self.assertEqual(status and status['state'], 'running', rig.login_log(user))
         os.kill(int(status['pid']), signal.SIGKILL)
         deadline = time.monotonic() + 10
         while run_active(rig, user) and time.monotonic() < deadline:
@@ -319,7 +312,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(read_status(rig, user)['state'], 'running')
         login_and_out(rig, user, password)
         status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(status['state'], 'ok', rig.login_log(user))
         self.assertEqual(starts(rig, user), 2, rig.logs_tail())
         self.assertIn('previous run running: started the migration of kate', rig.dst.log_text())
         have = rig.messages('dst', user)
@@ -360,7 +353,7 @@ class FirstLoginTest(unittest.TestCase):
             t.join()
         self.assertEqual(errors, [])
         status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(status['state'], 'ok', rig.login_log(user))
         self.assertEqual(starts(rig, user), 1, rig.logs_tail())
         have = rig.messages('dst', user)
         expected = expected_messages(rig, c)
@@ -389,7 +382,7 @@ class FirstLoginTest(unittest.TestCase):
 
         self.pop3_login('frank', 'frank-old-pw')
         status = wait_run_finished(rig, 'frank')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'frank'))
+        self.assertEqual(status['state'], 'ok', rig.login_log('frank'))
         self.assertEqual(project(rig.messages('dst', 'frank')), expected_messages(rig, c))
 
         self.pop3_login('gina', 'gina-old-pw')
@@ -397,7 +390,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertNoRunStarted('gina')
         login_and_out(rig, 'gina', 'gina-old-pw')
         status = wait_run_finished(rig, 'gina')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'gina'))
+        self.assertEqual(status['state'], 'ok', rig.login_log('gina'))
         self.assertEqual(project(rig.messages('dst', 'gina')), expected_messages(rig, c))
 
     def test_master_user_login_does_not_start_it(self):
@@ -415,7 +408,7 @@ class FirstLoginTest(unittest.TestCase):
                       'master user', rig.dst.log_text())
         login_and_out(rig, 'ivy', 'ivy-old-pw')
         status = wait_run_finished(rig, 'ivy')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'ivy'))
+        self.assertEqual(status['state'], 'ok', rig.login_log('ivy'))
         self.assertEqual(len(rig.messages('dst', 'ivy')), 4)
         self.assertEqual(secret_leaks(rig, 'Helpdesk-Pw-3319', 'ivy'), [])
 
@@ -466,7 +459,7 @@ class MasterUserTest(unittest.TestCase):
             with ArgvWatcher() as watcher:
                 login_and_out(rig, 'hank', 'hank-new-pw')
                 status = wait_run_finished(rig, 'hank')
-            self.assertEqual(status['state'], 'ok', login_log(rig, 'hank'))
+            self.assertEqual(status['state'], 'ok', rig.login_log('hank'))
             self.assertEqual(status['trigger'], 'login')
             self.assertEqual(project(rig.messages('dst', 'hank')), expected_messages(rig, c))
             runs = [a for a in watcher.seen
