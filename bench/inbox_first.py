@@ -60,6 +60,7 @@ def one_round(rig, user, password, inbox_total, timeout):
             if time.monotonic() > deadline:
                 raise RuntimeError('no complete migration of %s within %d s:\n%s' % (
                     user, timeout, rig.logs_tail()))
+            rig.check_background_run(user)
             now = time.perf_counter() - t0
             n = inbox_count(conn)
             if first is None and n > 0:

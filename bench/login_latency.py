@@ -91,6 +91,7 @@ def wait_finished(rig, user, timeout=120):
     """Until the user's background run has written a final state."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        rig.check_background_run(user)
         state = status_state(rig, user)
         if state not in (None, 'running'):
             return state

@@ -4,10 +4,17 @@
 #   tools/ci-chroot.sh [CHROOT_DIR [COMMAND]]
 # CHROOT_DIR defaults to /tmp/migrate-ci-chroot (reused if it exists); COMMAND to `bash .ci/run`
 # (e.g. `tools/demo.sh` checks the README's quick start on a bare machine).
+# CLONE_DIR (absolute, inside the chroot; default /work/repo) is where the clone goes: e.g.
+# CLONE_DIR=/root/dovecot-migrate checks a newcomer's checkout in root's 0700 home.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 root=${1:-/tmp/migrate-ci-chroot}
 command=${2:-bash .ci/run}
+clone_dir=${CLONE_DIR:-/work/repo}
+case $clone_dir in
+  /?*) ;;
+  *) echo "ci-chroot: CLONE_DIR must be an absolute path inside the chroot" >&2; exit 2 ;;
+esac
 
 if [ ! -x "$root/bin/bash" ]; then
   debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
@@ -28,12 +35,12 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 # debootstrap leaves no /etc/hosts; every installed Debian has one (localhost must resolve).
 [ -s "$root/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 
-rm -rf "$root/work/repo"
-mkdir -p "$root/work"
-git clone -q "$repo" "$root/work/repo"
+rm -rf "${root:?}$clone_dir"
+mkdir -p "$(dirname "$root$clone_dir")"
+git clone -q "$repo" "$root$clone_dir"
 if [ -d "$repo/../shared" ]; then
   rm -rf "$root/work/shared"
   cp -r "$repo/../shared" "$root/work/shared"
 fi
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/root CI=true bash -c "cd /work/repo && $command" < /dev/null
+  HOME=/root CI=true CLONE_DIR="$clone_dir" bash -c 'cd "$CLONE_DIR" && '"$command" < /dev/null

@@ -19,7 +19,6 @@ module; Python standard library only.
 """
 
 import argparse
-import atexit
 import imaplib
 import json
 import os
@@ -262,7 +261,7 @@ class Demo:
         finally:
             if args.keep and started:
                 self.print_keep()
-                atexit.unregister(rig.close)   # leave both servers running
+                rig.keep_running()   # leave both servers running
             else:
                 step(10, 'Stopping both servers')
                 rig.close()
@@ -425,7 +424,7 @@ class Demo:
             say('    %s %s -c %s \\\n        %s' % (
                 q(os.path.join(ROOT, 'tools', 'doveadm-dev')), q(rig.build_dir), dst,
                 ' '.join(q(str(a)) for a in self.alice_cmd)))
-        say('    cat %s/.migrate/*.state          # the state file' % q(rig.dst_home('alice')))
+        say('    cat %s/dovecot-migrate.*.state   # the state file' % q(rig.state_dir('alice')))
         say('    IMAP: source imaps 127.0.0.1:%d, destination imap 127.0.0.1:%d'
             % (rig.src_imaps_port, rig.dst_imap_port))
         say('          (alice/alicepw, bob/bobpw)')

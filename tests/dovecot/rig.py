@@ -17,10 +17,13 @@ doveadm HTTP API, the project's mail plugins via mail_plugin_dir, and the projec
 module via a private bind mount over Dovecot's hard-wired doveadm module directory.
 
 Everything lives in one temp dir ($RIG, removed on exit unless MIGRATE_KEEP_RIG=1); ports are
-free loopback ports picked at start, so rigs can run in parallel (ctest -j). Needs root
+free loopback ports picked at start, so rigs can run in parallel (ctest -j). Should the process
+holding a rig die without close() (SIGKILL, a ctest timeout), the rig's watchdog process stops its
+servers and background runs (the directory stays, with the logs). Needs root
 (unshare -m + mount --bind, chown to the mail uid). Python stdlib only.
 """
 
+import atexit
 import base64
 import glob
 import hashlib
@@ -58,6 +61,12 @@ BIND_HOSTS_SNIPPET = ('mount --bind "$0" ' + DOVEADM_MODULE_DIR +
 SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk'}
 DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
                    'Archive': r'\Archive'}
+
+# What the first-login plugin's background doveadm writes to dovecot-migrate.login.log when it cannot
+# run at all (a module the mail uid cannot load, doveadm without the migrate command, exec
+# failed).
+RUN_CANNOT_START = re.compile(r"Fatal: |Couldn't load required plugin|Unknown command|"
+                              r"first-login child: ")
 
 KEEP_HINT = '(set MIGRATE_KEEP_RIG=1 to keep the rig directory with its configs and logs)\n'
 
@@ -211,6 +220,82 @@ def _comm(pid):
         return ''
 
 
+def _read_pid(path):
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def rig_processes(rig_dir, tag):
+    """Live pids whose command line carries a rig's unique instance tag (Dovecot names its
+    processes dovecot-migrate-<tag>-<side>/...) or its directory (doveadm -c $RIG/dst/...)."""
+    marks = [('migrate-%s-' % tag).encode(), (rig_dir.rstrip('/') + '/').encode()]
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if any(m in cmd for m in marks) and _pid_alive(int(entry)):
+            found.append(int(entry))
+    return found
+
+
+def wait_gone(rig_dir, tag, timeout):
+    """rig_processes() still running after waiting up to `timeout` s for them to exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = rig_processes(rig_dir, tag)
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def stop_rig_processes(rig_dir, tag, timeout=10):
+    """SIGTERM a rig's Dovecot masters (by their pid files) and every other process of that rig
+    (rig_processes()), SIGKILL what is left after `timeout` s. Removes nothing. Returns the pids
+    it signalled."""
+    pids = rig_processes(rig_dir, tag)
+    masters = [_read_pid(os.path.join(rig_dir, side, 'run', 'master.pid')) for side in ('src', 'dst')]
+    ordered = [p for p in masters if p in pids] + [p for p in pids if p not in masters]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in ordered:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 2)
+        while time.monotonic() < deadline and any(_pid_alive(p) for p in ordered):
+            time.sleep(0.05)
+        ordered = [p for p in ordered if _pid_alive(p)]
+    return pids
+
+
+def _watchdog_main():
+    """`python3 rig.py --watchdog` (environment MIGRATE_RIG_WATCH=$RIG, MIGRATE_RIG_TAG=tag,
+    stdin the read end of the rig owner's pipe): leaves the owner's process tree, waits for the
+    pipe to close, and unless the owner wrote "keep" first, stops the rig's processes."""
+    rig_dir, tag = os.environ['MIGRATE_RIG_WATCH'], os.environ['MIGRATE_RIG_TAG']
+    if os.fork():
+        os._exit(0)   # the orphan is adopted by init: a kill of the owner's tree misses it
+    got = b''
+    while True:
+        chunk = os.read(0, 64)
+        if not chunk:
+            break
+        got += chunk
+    if got == b'keep':
+        return
+    stopped = stop_rig_processes(rig_dir, tag)
+    if stopped:
+        print('rig watchdog: the rig owner died; stopped %s' % stopped, flush=True)
+
+
 def parse_tab(text):
     """doveadm -f tab output -> list of dicts (header row gives the keys)."""
     lines = [l for l in text.split('\n') if l != '']
@@ -218,6 +303,12 @@ def parse_tab(text):
         return []
     keys = lines[0].split('\t')
     return [dict(zip(keys, l.split('\t'))) for l in lines[1:]]
+
+
+def _copy_readable(src, dst):
+    """A copy of src at dst that every uid can read (and load, for a module)."""
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755)
 
 
 def _write_atomic(path, data, mode=0o644, uid=None, mtime=None):
@@ -612,10 +703,10 @@ class Rig:
     def start(self):
         self.dir = tempfile.mkdtemp(prefix='migrate-%s-' % self.name, dir='/tmp')
         self._started = True        # from here on close() cleans up
-        import atexit
         atexit.register(self.close)
         os.chmod(self.dir, 0o755)   # dovenull/dovecot/mail uid must traverse it
         self._tag = os.path.basename(self.dir)[len('migrate-'):]
+        self._start_watchdog()
         if self.src_names:
             self._name_source()
         self.certs_dir = os.path.join(self.dir, 'certs')
@@ -636,6 +727,33 @@ class Rig:
             self._start_instance(self.dst, self._write_dst_conf, ('imap', 'http'),
                                  self._bind_prefix())
         return self
+
+    def _start_watchdog(self):
+        """Stops this rig's Dovecot when this process dies however it dies (SIGKILL, ctest's
+        timeout), where close() and atexit never run: a watchdog outside our process tree waits
+        for EOF on a pipe whose write end only this process holds (os.pipe() is not inherited
+        by the servers we start)."""
+        r, self._watch_fd = os.pipe()
+        env = dict(os.environ, MIGRATE_RIG_WATCH=self.dir, MIGRATE_RIG_TAG=self._tag)
+        try:
+            with open(os.path.join(self.dir, 'watchdog.log'), 'a') as log:
+                subprocess.run([sys.executable, os.path.abspath(__file__), '--watchdog'],
+                               stdin=r, stdout=log, stderr=log, env=env,
+                               start_new_session=True, check=True, timeout=30)
+        finally:
+            os.close(r)
+
+    def _release_watchdog(self, word=b''):
+        if getattr(self, '_watch_fd', None) is not None:
+            if word:
+                os.write(self._watch_fd, word)
+            os.close(self._watch_fd)
+            self._watch_fd = None
+
+    def keep_running(self):
+        """Leave both servers running when this process exits (the demo's --keep)."""
+        atexit.unregister(self.close)
+        self._release_watchdog(b'keep')
 
     def _start_instance(self, inst, write_conf, port_names, prefix, attempts=4):
         for attempt in range(attempts):
@@ -668,6 +786,7 @@ class Rig:
         stray = self.leftover_processes()
         if stray:
             sys.stderr.write('rig: processes of this rig still running: %s\n' % stray)
+        self._release_watchdog()
         if self.keep:
             sys.stderr.write('rig: kept %s\n' % self.dir)
         elif self.dir:
@@ -676,28 +795,9 @@ class Rig:
     stop = close
 
     def leftover_processes(self, wait=3.0):
-        """Pids whose command line carries this rig's unique instance tag (Dovecot names its
-        processes dovecot-<instance_name>/...), after waiting up to `wait` s for them to exit.
-        Empty after a clean close()."""
-        marks = [('migrate-%s-' % getattr(self, '_tag', '\0')).encode()]
-        if self.dir:
-            marks.append((self.dir + '/').encode())   # e.g. doveadm -c $RIG/dst/dovecot.conf
-        deadline = time.monotonic() + wait
-        while True:
-            found = []
-            for entry in os.listdir('/proc'):
-                if not entry.isdigit() or int(entry) == os.getpid():
-                    continue
-                try:
-                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                        cmd = f.read()
-                except OSError:
-                    continue
-                if any(m in cmd for m in marks) and _pid_alive(int(entry)):
-                    found.append(int(entry))
-            if not found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
+        """rig_processes() of this rig, after waiting up to `wait` s for them to exit. Empty
+        after a clean close()."""
+        return wait_gone(self.dir, self._tag, wait) if self.dir else []
 
     def _name_source(self):
         """src_names: a loopback address of the source's own with 143 and 993 free on it, and
@@ -735,19 +835,23 @@ class Rig:
         os.makedirs(self.mail_modules)
         for so in glob.glob(STOCK_MODULE_DIR + '/*.so'):
             os.symlink(so, os.path.join(self.mail_modules, os.path.basename(so)))
+        # The project's modules are copied, not linked: the mail uid (the first-login plugin's
+        # background doveadm) must read them, and a checkout under /root (0700) is out of its
+        # reach.
         for so in self.dev_mail_modules():
             dst = os.path.join(self.mail_modules, os.path.basename(so))
             if os.path.lexists(dst):
                 os.unlink(dst)
-            os.symlink(so, dst)
+            _copy_readable(so, dst)
         # Copies, not symlinks: once bind-mounted over DOVEADM_MODULE_DIR, a symlink to
         # /usr/lib/dovecot/modules/doveadm/x.so would point at itself (ELOOP) and be skipped.
         os.makedirs(self.doveadm_modules)
         for so in glob.glob(DOVEADM_MODULE_DIR + '/*.so'):
             shutil.copy2(so, self.doveadm_modules)
         for so in self.dev_doveadm_modules():
-            os.symlink(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
-        os.chmod(self.doveadm_modules, 0o755)
+            _copy_readable(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
+        for d in (self.mail_modules, self.doveadm_modules):
+            os.chmod(d, 0o755)
 
     def dev_doveadm_modules(self):
         """The project's built doveadm module(s) (may be none yet)."""
@@ -1025,6 +1129,25 @@ class Rig:
         """Lines with Error/Panic/Fatal in an instance log."""
         return [l for l in self._inst(side).log_text().splitlines()
                 if re.search(r'\b(Error|Panic|Fatal):', l)]
+
+    def login_log(self, user):
+        """The user's dovecot-migrate.login.log (the background runs' output), '' if none."""
+        try:
+            with open(self.state_path(user, 'login.log'), errors='replace') as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+
+    def check_background_run(self, user):
+        """Raises RigError with the log line if the user's first-login background run could not
+        start (a wait for it would only time out)."""
+        plugin = 'migrate: cannot start the migration of %s: ' % user
+        for where, text in (('login.log', self.login_log(user)),
+                            (self.dst.log_path, self.dst.log_text())):
+            for line in text.splitlines():
+                if plugin in line or (where == 'login.log' and RUN_CANNOT_START.search(line)):
+                    raise RigError('the background migration of %s could not start (%s): %s' % (
+                        user, where, line))
 
     def src_home(self, user):
         return os.path.join(self.src.mail_dir, user)
@@ -1420,3 +1543,7 @@ def build_dir_default():
 def project(msgs, keys=('mailbox', 'message_id', 'flags', 'date_received', 'vsize', 'sha256')):
     """Sorted list of tuples of the given keys: compare two sides or a side with a corpus."""
     return sorted(tuple(m[k] for k in keys) for m in msgs)
+
+
+if __name__ == '__main__' and sys.argv[1:] == ['--watchdog']:
+    _watchdog_main()

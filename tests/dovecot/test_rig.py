@@ -1,9 +1,14 @@
-"""Unit tests of the rig's helpers and of the corpus (no Dovecot instance needed; fast)."""
+"""Unit tests of the rig's helpers and of the corpus (no Dovecot instance needed; fast), and of
+the rig's own promises: it runs from any checkout location, and nothing it started outlives the
+process that holds it."""
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -107,6 +112,54 @@ class CorpusTest(unittest.TestCase):
         self.assertTrue(all(1900 < len(m.data) < 2600 for m in msgs))
         again = corpus.simple_messages(50, 'x', size=2000)
         self.assertEqual([m.data for m in msgs], [m.data for m in again])
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# A process that starts a rig, prints its directory and tag, and waits to be killed.
+HOLDER = textwrap.dedent('''\
+    import sys, time
+    sys.path.insert(0, sys.argv[1])
+    import rig
+    r = rig.Rig(name='holder').start()
+    print(r.dir, r._tag, flush=True)
+    time.sleep(600)
+    ''')
+
+
+class LifecycleTest(unittest.TestCase):
+    def test_sigkill_of_the_owner_stops_its_dovecot(self):
+        p = subprocess.Popen([sys.executable, '-c', HOLDER, HERE], stdout=subprocess.PIPE,
+                             text=True)
+        self.addCleanup(p.wait)
+        self.addCleanup(p.kill)
+        with p.stdout:
+            rig_dir, tag = p.stdout.readline().split()
+        self.addCleanup(shutil.rmtree, rig_dir, True)
+        self.addCleanup(rig.stop_rig_processes, rig_dir, tag)   # should the watchdog not
+        running = rig.rig_processes(rig_dir, tag)
+        self.assertTrue([pid for pid in running if rig._comm(pid) == 'dovecot'], running)
+        p.kill()
+        p.wait()
+        left = rig.wait_gone(rig_dir, tag, timeout=20)
+        self.assertEqual([(pid, rig._comm(pid)) for pid in left], [])
+
+    def test_modules_of_a_build_the_mail_uid_cannot_enter_are_readable(self):
+        # A checkout under /root (0700): the first-login plugin's doveadm runs as the mail uid.
+        home = tempfile.mkdtemp(prefix='rig-home-')   # 0700, like /root
+        self.addCleanup(shutil.rmtree, home, True)
+        mail, doveadm = 'lib95_migrate_plugin.so', 'lib95_doveadm_migrate_plugin.so'
+        for rel in ('plugin/mail_plugin/' + mail, 'doveadm_cmd/' + doveadm):
+            os.makedirs(os.path.dirname(os.path.join(home, 'build', rel)), exist_ok=True)
+            with open(os.path.join(home, 'build', rel), 'wb') as f:
+                f.write(b'\x7fELF module ' + rel.encode())
+        with rig.Rig(source=False, dest=False, build_dir=os.path.join(home, 'build')) as r:
+            for path in (os.path.join(r.mail_modules, mail),
+                         os.path.join(r.doveadm_modules, doveadm)):
+                read = subprocess.run(['head', '-c', '5', path], capture_output=True,
+                                      user=rig.MAIL_UID, group=rig.MAIL_GID, extra_groups=[])
+                self.assertEqual((read.returncode, read.stderr), (0, b''), path)
+                self.assertEqual(read.stdout, b'\x7fELF ', path)
 
 
 if __name__ == '__main__':

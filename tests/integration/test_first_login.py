@@ -4,7 +4,7 @@ The transparent recipe of docs/first-login.md: the destination authenticates use
 local against the old server (passdb imap), hands the login password over
 (override_fields = userdb_migrate_source_password=%w), and the plugin starts
 `doveadm migrate -u USER -W` in the background on the first IMAP login. Checked as an admin would:
-the mail in the folders, ~/.migrate/status, ~/.migrate/login.log, the Dovecot log, and where the
+the mail in the folders, dovecot-migrate.status and .login.log, the Dovecot log, and where the
 password shows up (nowhere: no argv, log or file).
 """
 
@@ -25,7 +25,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks)
+    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks,
+    state_files)
 from rig import free_ports  # noqa: E402
 
 MAX_FAILURES = 2
@@ -35,8 +36,9 @@ RUN_TIMEOUT = 180   # generous: a throttled run takes a few seconds
 
 
 def run_active(rig, user):
-    """True while a background run holds ~/.migrate/login.lock (it keeps it until it exits)."""
-    path = os.path.join(rig.dst_home(user), '.migrate', 'login.lock')
+    """True while a background run holds dovecot-migrate.login.lock (it keeps it until it
+    exits)."""
+    path = rig.state_path(user, 'login.lock')
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -55,6 +57,7 @@ def wait_run_finished(rig, user, timeout=RUN_TIMEOUT):
     """Waits until the background run has exited; returns its status."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        rig.check_background_run(user)
         if not run_active(rig, user):
             status = read_status(rig, user)
             if status is not None and status.get('state') != 'running':
@@ -62,16 +65,7 @@ def wait_run_finished(rig, user, timeout=RUN_TIMEOUT):
         time.sleep(0.1)
     raise AssertionError('the background migration of %s did not finish within %ss\nstatus: %r\n'
                          'login.log:\n%s\n%s' % (user, timeout, read_status(rig, user),
-                                                 login_log(rig, user), rig.logs_tail()))
-
-
-def login_log(rig, user):
-    try:
-        with open(os.path.join(rig.dst_home(user), '.migrate', 'login.log'),
-                  errors='replace') as f:
-            return f.read()
-    except FileNotFoundError:
-        return ''
+                                                 rig.login_log(user), rig.logs_tail()))
 
 
 def starts(rig, user):
@@ -184,8 +178,7 @@ class FirstLoginTest(unittest.TestCase):
         rig.close()
 
     def assertNoRunStarted(self, user):
-        self.assertFalse(os.path.exists(os.path.join(self.rig.dst_home(user), '.migrate')),
-                         'a migration was started for %s' % user)
+        self.assertEqual(state_files(self.rig, user), [], 'a migration was started for %s' % user)
         self.assertEqual(starts(self.rig, user), 0, self.rig.logs_tail())
 
     def test_first_login_migrates_everything_once(self):
@@ -216,7 +209,7 @@ class FirstLoginTest(unittest.TestCase):
             self.assertTrue(run_active(rig, user) or read_status(rig, user) is not None,
                             'no migration started after the first login:\n' + rig.logs_tail())
             status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', '%r\n%s' % (status, login_log(rig, user)))
+        self.assertEqual(status['state'], 'ok', '%r\n%s' % (status, rig.login_log(user)))
         self.assertEqual(status['trigger'], 'login')
         self.assertEqual(status['consecutive_failures'], '0')
         self.assertEqual(starts(rig, user), 1, rig.logs_tail())
@@ -231,7 +224,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(len([m for m in have if m['mailbox'] == 'INBOX']), len(inbox))
 
         # The background run was seen, and the password is on no command line, in no log and
-        # in no file under ~/.migrate (status, login.log, state).
+        # in no dovecot-migrate.* file (status, login.log, state).
         # Only this rig's processes: other integration tests (run in parallel by ctest) also
         # migrate an 'alice', with their own configs.
         runs = [c for c in watcher.seen
@@ -241,7 +234,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(secret_leaks(rig, password, user,
                                       cmdline=[a for c in watcher.seen for a in c.split(b'\0')]),
                          [])
-        self.assertIn('ok', login_log(rig, user))
+        self.assertIn('ok', rig.login_log(user))
 
         # A second login starts nothing: the status says ok, the mail is as it was.
         before = project(rig.messages('dst', user))
@@ -265,7 +258,7 @@ class FirstLoginTest(unittest.TestCase):
         for attempt in range(1, MAX_FAILURES + 1):
             login_and_out(rig, user, local_pw)
             status = wait_run_finished(rig, user)
-            self.assertEqual(status['state'], 'failed', login_log(rig, user))
+            self.assertEqual(status['state'], 'failed', rig.login_log(user))
             self.assertEqual(status['consecutive_failures'], str(attempt))
             self.assertRegex(status['error'], '(?i)auth|password|login')
             self.assertEqual(starts(rig, user), attempt)
@@ -303,11 +296,12 @@ class FirstLoginTest(unittest.TestCase):
         deadline = time.monotonic() + 60
         status = None
         while time.monotonic() < deadline:
+            rig.check_background_run(user)
             status = read_status(rig, user)
             if status and status['state'] == 'running' and int(status['copied'] or 0) > 0:
                 break
             time.sleep(0.05)
-        self.assertEqual(status and status['state'], 'running', login_log(rig, user))
+        self.assertEqual(status and status['state'], 'running', rig.login_log(user))
         os.kill(int(status['pid']), signal.SIGKILL)
         deadline = time.monotonic() + 10
         while run_active(rig, user) and time.monotonic() < deadline:
@@ -319,7 +313,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(read_status(rig, user)['state'], 'running')
         login_and_out(rig, user, password)
         status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(status['state'], 'ok', rig.login_log(user))
         self.assertEqual(starts(rig, user), 2, rig.logs_tail())
         self.assertIn('previous run running: started the migration of kate', rig.dst.log_text())
         have = rig.messages('dst', user)
@@ -360,7 +354,7 @@ class FirstLoginTest(unittest.TestCase):
             t.join()
         self.assertEqual(errors, [])
         status = wait_run_finished(rig, user)
-        self.assertEqual(status['state'], 'ok', login_log(rig, user))
+        self.assertEqual(status['state'], 'ok', rig.login_log(user))
         self.assertEqual(starts(rig, user), 1, rig.logs_tail())
         have = rig.messages('dst', user)
         expected = expected_messages(rig, c)
@@ -389,7 +383,7 @@ class FirstLoginTest(unittest.TestCase):
 
         self.pop3_login('frank', 'frank-old-pw')
         status = wait_run_finished(rig, 'frank')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'frank'))
+        self.assertEqual(status['state'], 'ok', rig.login_log('frank'))
         self.assertEqual(project(rig.messages('dst', 'frank')), expected_messages(rig, c))
 
         self.pop3_login('gina', 'gina-old-pw')
@@ -397,7 +391,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertNoRunStarted('gina')
         login_and_out(rig, 'gina', 'gina-old-pw')
         status = wait_run_finished(rig, 'gina')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'gina'))
+        self.assertEqual(status['state'], 'ok', rig.login_log('gina'))
         self.assertEqual(project(rig.messages('dst', 'gina')), expected_messages(rig, c))
 
     def test_master_user_login_does_not_start_it(self):
@@ -405,7 +399,8 @@ class FirstLoginTest(unittest.TestCase):
         # password at the old server, so it must not be handed over (nor fail her attempts).
         rig = self.rig
         rig.add_source_user('ivy', 'ivy-old-pw')
-        rig.load_source('ivy', corpus.simple_corpus(4, tag='ivy'))
+        c = corpus.simple_corpus(4, tag='ivy')
+        rig.load_source('ivy', c)
         login_and_out(rig, 'ivy*helpdesk', 'Helpdesk-Pw-3319')
         time.sleep(0.5)
         self.assertEqual(starts(rig, 'ivy'), 0)
@@ -415,8 +410,8 @@ class FirstLoginTest(unittest.TestCase):
                       'master user', rig.dst.log_text())
         login_and_out(rig, 'ivy', 'ivy-old-pw')
         status = wait_run_finished(rig, 'ivy')
-        self.assertEqual(status['state'], 'ok', login_log(rig, 'ivy'))
-        self.assertEqual(len(rig.messages('dst', 'ivy')), 4)
+        self.assertEqual(status['state'], 'ok', rig.login_log('ivy'))
+        self.assertEqual(project(rig.messages('dst', 'ivy')), expected_messages(rig, c))
         self.assertEqual(secret_leaks(rig, 'Helpdesk-Pw-3319', 'ivy'), [])
 
     def test_lmtp_and_doveadm_do_not_start_it(self):
@@ -427,13 +422,14 @@ class FirstLoginTest(unittest.TestCase):
         user = 'erin'
         rig.add_source_user(user, 'erin-old-pw')
         rig.load_source(user, corpus.simple_corpus(3, tag='erin'))
-        deliver(rig, user, 'one')
-        deliver(rig, user, 'two')
+        delivered = [deliver(rig, user, 'one'), deliver(rig, user, 'two')]
         rig.doveadm('fetch', '-u', user, 'mailbox', 'mailbox', '*', 'all', check=True)
         rig.doveadm('mailbox', 'status', '-u', user, 'messages', 'INBOX', check=True)
         time.sleep(0.5)
         self.assertNoRunStarted(user)
-        self.assertEqual(len(rig.messages('dst', user)), 2)
+        # Only the two deliveries, in INBOX: nothing came from the source.
+        self.assertEqual(sorted((m['mailbox'], m['message_id']) for m in rig.messages('dst', user)),
+                         sorted(('INBOX', msgid) for msgid in delivered))
 
 
 class MasterUserTest(unittest.TestCase):
@@ -466,7 +462,7 @@ class MasterUserTest(unittest.TestCase):
             with ArgvWatcher() as watcher:
                 login_and_out(rig, 'hank', 'hank-new-pw')
                 status = wait_run_finished(rig, 'hank')
-            self.assertEqual(status['state'], 'ok', login_log(rig, 'hank'))
+            self.assertEqual(status['state'], 'ok', rig.login_log('hank'))
             self.assertEqual(status['trigger'], 'login')
             self.assertEqual(project(rig.messages('dst', 'hank')), expected_messages(rig, c))
             runs = [a for a in watcher.seen

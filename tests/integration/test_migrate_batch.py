@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_NOPERM, EX_TEMPFAIL, Rig, corpus, expected_messages, project, proc_cmdline,
-    read_status)
+    read_status, secret_leaks)
 
 from rig import free_ports  # noqa: E402
 
@@ -35,6 +35,8 @@ SRC = {'alice': 'Alice-Pw-7731', 'bob': 'Bob-Pw-3344', 'carol': 'Carol-Pw-2214',
        'rep': 'Rep-Pw-1212', 'judy': 'Judy-Pw-4545', 'kate': 'Kate-Pw-7878',
        'slowname': 'Slowname-Pw-3131', 'slowip': 'Slowip-Pw-4242',
        'slowpreset1': 'Slowpreset1-Pw-5353', 'slowpreset2': 'Slowpreset2-Pw-6464'}
+# What frank's lines give instead of his password (distinctive too).
+FRANK_WRONG = 'Frank-Wrong-Pw-8080'
 # Destination users (added up front: each passwd-file change takes ~1 s to be seen).
 DEST = ('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank', 'ivan', 'slow1', 'slow2',
         'slow3', 'rep', 'judy', 'kate', 'slowname', 'slowip', 'slowpreset1', 'slowpreset2')
@@ -94,14 +96,13 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(project(self.rig.messages('dst', user), CONTENT_KEYS),
                          expected_messages(self.rig, c or self.corpus), user)
 
-    def assert_no_password_leaks(self, r, report_dir):
-        for user, pw in SRC.items():
-            self.assertNotIn(pw, r.stdout)
-            self.assertNotIn(pw, r.stderr)
-            for path in glob.glob(os.path.join(report_dir, '*')):
-                with open(path, errors='surrogateescape') as f:
-                    self.assertNotIn(pw, f.read(), path)
-            self.assertNotIn(pw, self.rig.dst.log_text())
+    def assert_no_password_leaks(self, report_dir, *outputs, wrong=()):
+        """No password of SRC, nor the `wrong` (user, password) pairs of the batch file, in the
+        batch's outputs, the report dir, either Dovecot log or the users' dovecot-migrate.* files."""
+        for user, pw in list(SRC.items()) + list(wrong):
+            found = secret_leaks(self.rig, pw, user, dirs=[report_dir])
+            found += ['output %d' % i for i, out in enumerate(outputs) if pw in out]
+            self.assertEqual(found, [], "%s's password %r" % (user, pw))
 
     # ------------------------------------------------------------------ formats
 
@@ -139,7 +140,7 @@ class BatchTest(unittest.TestCase):
             head = f.readline()
         self.assertIn('migrate -u alice', head)
         self.assertIn('--source-password-stdin', head)
-        self.assert_no_password_leaks(r, rdir)
+        self.assert_no_password_leaks(rdir, r.stdout, r.stderr)
         # each child's run status says it ran from a batch (MIGRATE_TRIGGER=batch)
         status = json.loads(self.rig.doveadm('-f', 'json', 'migrate', 'status', '-u', 'alice',
                                              check=True).stdout)
@@ -186,9 +187,9 @@ class BatchTest(unittest.TestCase):
         dead_port = free_ports(1)[0]
         text = ('source_server,source_user,source_password,source_port,source_tls,target_user\n'
                 '127.0.0.1,erin,%s,%d,none,erin\n'
-                '127.0.0.1,frank,wrong-password,%d,none,frank\n'
+                '127.0.0.1,frank,%s,%d,none,frank\n'
                 '127.0.0.1,gina,%s,%d,none,gina\n'
-                % (SRC['erin'], self.port, self.port, SRC['gina'], dead_port))
+                % (SRC['erin'], self.port, FRANK_WRONG, self.port, SRC['gina'], dead_port))
         path = self.write('mixed.csv', text)
         rdir = os.path.join(self.rig.dir, 'mixed-report')
         r = self.batch('-r', rdir, path)
@@ -213,6 +214,7 @@ class BatchTest(unittest.TestCase):
         with open(boxes['frank']['log']) as f:
             self.assertIn("login as 'frank' failed", f.read())
         self.assertIn('3 mailboxes: 2 failed, 1 ok', r.stderr)
+        self.assert_no_password_leaks(rdir, r.stdout, r.stderr, wrong=[('frank', FRANK_WRONG)])
 
     def test_per_host_cap_counts_a_name_and_its_address_as_one_server(self):
         # Provider CSVs name the same old server in different ways. With --max-connections 1,
@@ -293,7 +295,7 @@ class BatchTest(unittest.TestCase):
     # ------------------------------------------------------------------ --check
 
     def test_check_lines_copy_nothing(self):
-        text = 'ivan %s\nfrank not-franks-password\n' % SRC['ivan']
+        text = 'ivan %s\nfrank %s\n' % (SRC['ivan'], FRANK_WRONG)
         path = self.write('check.txt', text)
         rdir = os.path.join(self.rig.dir, 'check-report')
         r = self.batch(*self.plain('--check', '-r', rdir), path)
@@ -308,6 +310,7 @@ class BatchTest(unittest.TestCase):
         ivan = self.by_user(report)['ivan']
         self.assertEqual(ivan['source_messages'], 8)
         self.assertEqual(ivan['pending'], 8)
+        self.assert_no_password_leaks(rdir, r.stdout, r.stderr, wrong=[('frank', FRANK_WRONG)])
 
     def test_migrate_options_reach_every_child(self):
         path = self.write('exclude.txt', 'judy %s\n' % SRC['judy'])
@@ -399,6 +402,7 @@ class BatchTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, self.describe(r))
         for u in users:
             self.assert_migrated(u, self.slow_corpus)
+        self.assert_no_password_leaks(rdir, out, err, r.stdout, r.stderr)
 
 
 class SmtpSink(threading.Thread):

@@ -35,6 +35,9 @@ class BigMessageTest(unittest.TestCase):
                     # GNU time forks a small process that execs (unshare -> sh ->) doveadm, so
                     # the peak it reports is doveadm's, not this Python's.
                     argv = [GNU_TIME, '-o', tf.name, '-f', '%M'] + argv
+                else:
+                    sys.stderr.write('\n(no %s: the memory bound is not checked; tools/'
+                                     'install-deps.sh installs GNU time)\n' % GNU_TIME)
                 p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
                                    text=True, timeout=600)
                 maxrss = tf.read().split()

@@ -5,6 +5,7 @@ option."""
 
 import os
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -47,8 +48,8 @@ class FiltersTest(unittest.TestCase):
         self.rig.__enter__()
         self.addCleanup(self.rig.__exit__, None, None, None)
 
-    def user(self, name):
-        c = filter_corpus()
+    def user(self, name, c=None):
+        c = c or filter_corpus()
         self.rig.add_source_user(name, name + '-pw')
         self.rig.load_source(name, c)
         self.rig.add_dest_user(name)
@@ -135,8 +136,19 @@ class FiltersTest(unittest.TestCase):
         self.assert_complete('sam', c)
 
     def test_relative_since(self):
-        c = self.user('rel')
-        self.run_ok('rel', '--since', '36500d')   # a hundred years: everything
+        # Messages 100 and 40 days old, and 10 and 1 days old, in two folders: --since 30d takes
+        # the recent ones only (far from the boundary, whichever time of day it is counted from).
+        now = int(time.time())
+        c = corpus.Corpus('relative', [
+            corpus.Folder((name,), [m for age in (100, 40, 10, 1)
+                                    for m in dated('%s-%dd' % (name, age), now - age * DAY, 1)])
+            for name in ('INBOX', 'Work')])
+        self.user('rel', c)
+        self.run_ok('rel', '--since', '30d')
+        recent = self.expected_where(c, lambda f, m: m.internaldate > now - 30 * DAY)
+        self.assertEqual(len(recent), 4)
+        self.assertEqual(self.dest('rel'), recent)
+        self.run_ok('rel')
         self.assert_complete('rel', c)
 
     def test_bad_values_name_the_option(self):
