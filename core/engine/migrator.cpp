@@ -1329,7 +1329,7 @@ class Migration {
           stop = c.status();
           return stop;
         }
-        if (!c.value().encoded) {
+        if (c.value().wantBinary()) {
           nulCandidates[m.uid] = c.value();
           fs.retryUids.insert(m.uid);  // committed with the batch that passes its UID
           batchMaxUid = std::max(batchMaxUid, m.uid);

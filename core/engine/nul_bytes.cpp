@@ -166,19 +166,68 @@ void CteScanner::endHeader() {
   value_.clear();
 }
 
+void Stray0x80Scanner::feed(const char* data, size_t len) {
+  for (size_t i = 0; i < len && !found_; i++) {
+    auto b = static_cast<unsigned char>(data[i]);
+    if (remaining_ > 0 && b >= lo_ && b <= hi_) {
+      pending0x80_ = pending0x80_ || b == 0x80;
+      lo_ = 0x80;
+      hi_ = 0xBF;
+      if (--remaining_ == 0) {
+        pending0x80_ = false;  // a complete character: its 0x80 is itself
+      }
+      continue;
+    }
+    if (remaining_ > 0) {
+      found_ = pending0x80_;  // the character broke off after a 0x80
+      remaining_ = 0;
+      pending0x80_ = false;
+    }
+    startByte(b);
+  }
+}
+
+void Stray0x80Scanner::finish() {
+  found_ = found_ || (remaining_ > 0 && pending0x80_);
+  remaining_ = 0;
+}
+
+// Well-formed UTF-8 (RFC 3629): the lead byte sets the count and the range of the next byte.
+void Stray0x80Scanner::startByte(unsigned char b) {
+  lo_ = 0x80;
+  hi_ = 0xBF;
+  if (b == 0x80) {
+    found_ = true;  // no character to belong to
+  } else if (b >= 0xC2 && b <= 0xDF) {
+    remaining_ = 1;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    remaining_ = 2;
+    lo_ = b == 0xE0 ? 0xA0 : 0x80;
+    hi_ = b == 0xED ? 0x9F : 0xBF;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    remaining_ = 3;
+    lo_ = b == 0xF0 ? 0x90 : 0x80;
+    hi_ = b == 0xF4 ? 0x8F : 0xBF;
+  }
+}
+
 Result<NulCandidate> scanNulCandidate(const MessageBody& body) {
   NulCandidate c;
   c.size = body.size();
+  Stray0x80Scanner stray;
   CteScanner cte;
   Sha256 sha;
   Status st = forEachChunk(body, [&](const char* p, size_t n) {
+    stray.feed(p, n);
     cte.feed(p, n);
     sha.update(p, n);
   });
   if (!st.isOk()) {
     return st;
   }
+  stray.finish();
   cte.finish();
+  c.mayHoldNul = stray.found();
   c.encoded = cte.encoded();
   Result<std::string> d = sha.digest();
   if (!d.isOk()) {

@@ -57,14 +57,16 @@ class BinaryFetchTest(unittest.TestCase):
 
     def test_nul_bytes_arrive_exactly_where_binary_proves_them(self):
         r = self.rig
+        # The last one holds 0x80 bytes in UTF-8 characters only: no NUL, no second fetch.
         msgs = [NORMAL, SINGLE_8BIT, MULTIPART, NO_MIME,
-                lf_message('after', 'Last one.\n', 'after@nul.test')]
+                lf_message('after', 'Last one: \u0440\u2013\u3002\n', 'after@nul.test')]
         c = corpus.Corpus('nul', [corpus.Folder(('INBOX',), [corpus.Message(m) for m in msgs])])
         r.add_source_user('nul', PASSWORD)
         r.load_source('nul', c)
         r.add_dest_user('nul')
         src = maildir_files(r.src_maildir('nul'))
         self.assertEqual(len(src), 5)
+        self.assertIn(b'\xd1\x80\xe2\x80\x93\xe3\x80\x82', b''.join(src))
         self.assertIn(SINGLE_8BIT, src)   # the rig stores the bytes as given (LF, NULs)
 
         traces = os.path.join(r.dir, 'rawlog')
@@ -83,7 +85,9 @@ class BinaryFetchTest(unittest.TestCase):
             self.assertIn(m, got, 'a message with NUL bytes is not stored exactly')
         self.assertEqual(got, want)
 
-        # BINARY[] was asked for the two unencoded messages with NULs only (UIDs 2 and 4).
+        # BINARY[] was asked for the two unencoded messages with NULs only (UIDs 2 and 4); saved
+        # after UID 5, they got new UIDs, the others kept theirs.
+        self.assertEqual([m['uid'] for m in r.messages('dst', 'nul', content=False)], [1, 3, 5, 6, 7])
         sent = b''
         for p in glob.glob(os.path.join(traces, '*.out')):
             with open(p, 'rb') as f:

@@ -130,12 +130,28 @@ TEST_F(EngineNulTest, ABinaryAnswerThatIsAnotherMessageIsNotUsed) {
       << folderWarnings(r)[0];
 }
 
-TEST_F(EngineNulTest, A0x80ThatIsNoNulStaysAsItIs) {
-  std::string cyrillic = "Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xd1\x80\r\n";
-  source_.add("INBOX", cyrillic);
+TEST_F(EngineNulTest, UnicodeTextIsNotFetchedTwice) {
+  // 0x80 in UTF-8 characters (Cyrillic "r", an en dash, an ideographic full stop): common in
+  // 8bit mail, and no stand-in for a NUL.
+  std::string utf8 =
+      "Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\xd1\x80 \xe2\x80\x93 \xe3\x80\x82\r\n";
+  source_.add("INBOX", utf8);
+  source_.add("INBOX", FakeSource::makeMessage("two", "<2@x>"));
   MigrationReport r = run();
   ASSERT_TRUE(r.status.isOk()) << r.status.describe();
-  EXPECT_EQ(stored(0), cyrillic);
+  EXPECT_EQ(source_.binaryFetches.load(), 0);
+  EXPECT_EQ(stored(0), utf8);
+  EXPECT_EQ(sink_->all("INBOX")[0]->uid, 1u);
+  EXPECT_TRUE(folderWarnings(r).empty());
+}
+
+TEST_F(EngineNulTest, AStray0x80ThatIsNoNulStaysAsItIs) {
+  std::string cp1251 = "Subject: x\r\nContent-Transfer-Encoding: 8bit\r\n\r\nDje: \x80\r\n";
+  source_.add("INBOX", cp1251);
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(source_.binaryFetches.load(), 1);
+  EXPECT_EQ(stored(0), cp1251);
   EXPECT_TRUE(folderWarnings(r).empty());
 }
 

@@ -66,6 +66,41 @@ TEST(CteScanner, LinesTooLongToJudgeCountAsEncoded) {
 }
 
 // A body as the session fills it (MessageBody can be neither copied nor moved).
+// Stray0x80Scanner's verdict, fed whole and split at every point.
+void expectStray(const std::string& bytes, bool found) {
+  for (size_t split = 0; split <= bytes.size(); split++) {
+    Stray0x80Scanner s;
+    s.feed(bytes.data(), split);
+    s.feed(bytes.data() + split, bytes.size() - split);
+    s.finish();
+    ASSERT_EQ(s.found(), found) << "split at " << split << ": " << ::testing::PrintToString(bytes);
+  }
+}
+
+TEST(Stray0x80Scanner, A0x80InAUtf8CharacterIsItself) {
+  expectStray("plain ascii", false);
+  expectStray("\xd1\x80\xd1\x83", false);                    // Cyrillic "ru"
+  expectStray("dash \xe2\x80\x93 and \xe3\x80\x82", false);  // en dash, ideographic full stop
+  expectStray("\xf0\x9f\x80\x80 \xf1\x80\x80\x80", false);   // four-byte characters
+  expectStray("\xc3\xa9\x81\xbf", false);  // other stray bytes do not matter: only 0x80 does
+}
+
+TEST(Stray0x80Scanner, AnyOther0x80MayBeANul) {
+  expectStray(
+      "a\x80"
+      "b",
+      true);
+  expectStray("\x80", true);
+  expectStray("\xd1\x80\x80", true);      // one continuation too many
+  expectStray("\xe2\x80z", true);         // the character breaks off after the 0x80
+  expectStray("\xe2\x80", true);          // ... or the message ends
+  expectStray("\xe0\x80\x80", true);      // overlong: E0 needs A0..BF next
+  expectStray("\xf0\x80\x80\x80", true);  // overlong four-byte
+  expectStray("\xed\xa0\x80", true);      // a UTF-16 surrogate is no character
+  expectStray("\xc0\x80", true);          // C0 is never a lead byte
+  expectStray("windows-1251 euro: \x88, Dje: \x80", true);
+}
+
 std::unique_ptr<MessageBody> filled(const std::string& bytes) {
   auto b = std::make_unique<MessageBody>();
   EXPECT_TRUE(b->reset(bytes.size()).isOk());
