@@ -1013,28 +1013,32 @@ class Migration {
   // sends them, with a warning. `save` errors end the fetch and are returned.
   Status fetchWithNuls(const std::string& folder, std::map<uint32_t, NulCandidate>& candidates,
                        const imap::Session::MessageFn& save) {
-    std::vector<uint32_t> uids;
-    for (const auto& c : candidates) {
-      uids.push_back(c.first);
-    }
+    auto uidSet = [&candidates]() {
+      std::vector<uint32_t> uids;
+      uids.reserve(candidates.size());
+      for (const auto& c : candidates) {
+        uids.push_back(c.first);
+      }
+      return imap::compressUidSet(uids);
+    };
     Status saveError;
-    Status st = session_->uidFetchSet(imap::compressUidSet(uids), kBinaryFetchItems,
-                                      [&](const imap::FetchedMessage& m) -> Status {
-                                        auto it = candidates.find(m.uid);
-                                        if (it == candidates.end() || m.body == nullptr) {
-                                          return Status::ok();
-                                        }
-                                        Result<BinaryMatch> match = compareBinary(*m.body, it->second);
-                                        if (!match.isOk()) {
-                                          return saveError = match.status();
-                                        }
-                                        if (match.value() == BinaryMatch::Different) {
-                                          return Status::ok();
-                                        }
-                                        candidates.erase(it);
-                                        saveError = save(m);
-                                        return saveError;
-                                      });
+    Status st =
+        session_->uidFetchSet(uidSet(), kBinaryFetchItems, [&](const imap::FetchedMessage& m) -> Status {
+          auto it = candidates.find(m.uid);
+          if (it == candidates.end() || m.body == nullptr) {
+            return Status::ok();
+          }
+          Result<BinaryMatch> match = compareBinary(*m.body, it->second);
+          if (!match.isOk()) {
+            return saveError = match.status();
+          }
+          if (match.value() == BinaryMatch::Different) {
+            return Status::ok();
+          }
+          candidates.erase(it);
+          saveError = save(m);
+          return saveError;
+        });
     if (!saveError.isOk()) {
       return saveError;
     }
@@ -1046,11 +1050,7 @@ class Migration {
     if (candidates.empty()) {
       return Status::ok();
     }
-    uids.clear();
-    for (const auto& c : candidates) {
-      uids.push_back(c.first);
-    }
-    return session_->uidFetchSet(imap::compressUidSet(uids), kFetchItems, [&](const imap::FetchedMessage& m) {
+    return session_->uidFetchSet(uidSet(), kFetchItems, [&](const imap::FetchedMessage& m) {
       if (candidates.erase(m.uid) == 0 || m.body == nullptr) {
         return Status::ok();  // not asked for, or without content: the retry list keeps it
       }

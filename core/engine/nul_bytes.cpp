@@ -55,7 +55,8 @@ Status forEachChunk(const MessageBody& body, const std::function<void(const char
     fn(body.data().data(), body.data().size());
     return Status::ok();
   }
-  std::vector<char> buf(256 * 1024);
+  constexpr size_t kChunk = size_t{256} * 1024;
+  std::vector<char> buf(kChunk);
   uint64_t off = 0;
   while (off < body.size()) {
     ssize_t n = ::pread(body.fd(), buf.data(), buf.size(), static_cast<off_t>(off));
