@@ -83,6 +83,7 @@ MessageBody::~MessageBody() {
 
 Status MessageBody::reset(uint64_t expectedSize) {
   size_ = 0;
+  has0x80_ = false;
   mem_.clear();
   if (expectedSize <= kMemoryLimit) {
     if (fd_ >= 0) {
@@ -123,6 +124,10 @@ Status MessageBody::reset(uint64_t expectedSize) {
 }
 
 Status MessageBody::append(const char* data, size_t len) {
+  // Looked for while the bytes are hot in the cache: a second pass over a spooled body is not.
+  if (!has0x80_ && len > 0 && std::memchr(data, 0x80, len) != nullptr) {
+    has0x80_ = true;
+  }
   if (fd_ < 0) {
     mem_.append(data, len);
     size_ += len;

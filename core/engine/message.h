@@ -47,6 +47,9 @@ class MessageBody {
   Status reset(uint64_t expectedSize);
   Status append(const char* data, size_t len);
   uint64_t size() const { return size_; }
+  // The bytes appended since reset() hold a 0x80 byte (Dovecot's BODY[] stand-in for a NUL: see
+  // engine/nul_bytes.h).
+  bool has0x80() const { return has0x80_; }
 
   // Exactly one of these describes the bytes: inMemory() with data(), or fd() >= 0 (a file of
   // size() bytes, read it with pread from offset 0; the fd stays owned by MessageBody).
@@ -62,6 +65,7 @@ class MessageBody {
   std::string mem_;
   int fd_ = -1;
   uint64_t size_ = 0;
+  bool has0x80_ = false;
 };
 
 struct IncomingMessage {

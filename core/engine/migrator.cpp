@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "engine/guid.h"
+#include "engine/nul_bytes.h"
 #include "engine/oauth2_token.h"
 #include "engine/plan.h"
 #include "engine/preset.h"
@@ -40,6 +41,8 @@ MessageRules narrowest(const MessageRules& a, const MessageRules& b) {
 }
 
 constexpr const char* kFetchItems = "UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[]";
+// For messages whose BODY[] may hold a NUL as 0x80 (see engine/nul_bytes.h).
+constexpr const char* kBinaryFetchItems = "UID FLAGS INTERNALDATE RFC822.SIZE BINARY.PEEK[]";
 
 struct ContentKeyHash {
   size_t operator()(const ContentKey& k) const {
@@ -1004,6 +1007,60 @@ class Migration {
                       "stopped");
   }
 
+  // The messages whose BODY[] had a 0x80 byte and no encoding BINARY[] would decode: fetched
+  // with BINARY[] and saved from it when it is provably the same message with NUL bytes where
+  // BODY[] had 0x80 (engine/nul_bytes.h); otherwise fetched with BODY[] again and saved as it
+  // sends them, with a warning. `save` errors end the fetch and are returned.
+  Status fetchWithNuls(const std::string& folder, std::map<uint32_t, NulCandidate>& candidates,
+                       const imap::Session::MessageFn& save) {
+    auto uidSet = [&candidates]() {
+      std::vector<uint32_t> uids;
+      uids.reserve(candidates.size());
+      for (const auto& c : candidates) {
+        uids.push_back(c.first);
+      }
+      return imap::compressUidSet(uids);
+    };
+    Status saveError;
+    Status st =
+        session_->uidFetchSet(uidSet(), kBinaryFetchItems, [&](const imap::FetchedMessage& m) -> Status {
+          auto it = candidates.find(m.uid);
+          if (it == candidates.end() || m.body == nullptr) {
+            return Status::ok();
+          }
+          Result<BinaryMatch> match = compareBinary(*m.body, it->second);
+          if (!match.isOk()) {
+            return saveError = match.status();
+          }
+          if (match.value() == BinaryMatch::Different) {
+            return Status::ok();
+          }
+          candidates.erase(it);
+          saveError = save(m);
+          return saveError;
+        });
+    if (!saveError.isOk()) {
+      return saveError;
+    }
+    // A refusal (e.g. Dovecot's "NO [UNKNOWN-CTE]") leaves the rest to BODY[]; a lost connection
+    // does not: the messages stay on the retry list.
+    if (!st.isOk() && st.kind() != ErrorKind::Protocol) {
+      return st;
+    }
+    if (candidates.empty()) {
+      return Status::ok();
+    }
+    return session_->uidFetchSet(uidSet(), kFetchItems, [&](const imap::FetchedMessage& m) {
+      if (candidates.erase(m.uid) == 0 || m.body == nullptr) {
+        return Status::ok();  // not asked for, or without content: the retry list keeps it
+      }
+      report_.warnings.push_back("folder '" + folder + "' UID " + std::to_string(m.uid) +
+                                 ": BINARY[] did not give the same message as BODY[]; stored as BODY[] "
+                                 "sent it (its 0x80 bytes may stand for NUL bytes)");
+      return save(m);
+    });
+  }
+
   Status migrateFolder(FolderWork& w, FolderReport& fr) {
     FolderState& fs = *w.state;
     const PlannedFolder& pf = *w.plan;
@@ -1197,6 +1254,55 @@ class Migration {
     Status stop;  // why the fetch was aborted: a failed save, or a stop request
     uint32_t stopUid = 0;
     uint64_t stopSize = 0;
+    uint32_t highestSaved = 0;
+    // Messages whose BODY[] has a 0x80 that may stand for a NUL, fetched again with BINARY[]
+    // after the others (fetchWithNuls()); on the retry list until saved.
+    const bool binary = session_->hasCapability("BINARY");
+    std::map<uint32_t, NulCandidate> nulCandidates;
+    // `late`: saved after messages with higher UIDs, so it keeps its UID only above them.
+    auto saveOne = [&](const imap::FetchedMessage& m, bool late) -> Status {
+      IncomingMessage im;
+      im.sourceUid = m.uid;
+      im.guid = sourceMessageGuid(src_.user, pf.rawName, fs.uidValidity, m.uid);
+      im.flags = m.flags;
+      im.internalDate = m.internalDate;
+      im.tzOffsetMinutes = m.tzOffsetMinutes;
+      // A message below the UIDs copied before (a retry, a rescan) cannot keep its UID.
+      im.wantUid = fs.preserveUids && m.uid > w.lastUidBefore && (!late || m.uid > highestSaved) ? m.uid : 0;
+      im.body = m.body;
+      Status s = sink_.save(im);
+      if (!s.isOk()) {
+        stop = s;
+        stopUid = m.uid;
+        stopSize = m.body->size();
+        return stop;
+      }
+      fr.copied++;
+      folderCopied_++;
+      fr.bytes += m.body->size();
+      report_.bytes += m.body->size();
+      batchMaxUid = std::max(batchMaxUid, m.uid);
+      highestSaved = std::max(highestSaved, m.uid);
+      if (fs.retryUids.count(m.uid) != 0) {
+        retriedInBatch.push_back(m.uid);
+      }
+      batchCount++;
+      batchBytes += m.body->size();
+      if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes ||
+          (opt_.batchSeconds > 0 && now() - batchStarted >= opt_.batchSeconds)) {
+        Status cs = commit();
+        if (cs.isOk()) {
+          cs = sink_.beginBatch(pf.destName);
+          batchStarted = now();
+        }
+        if (!cs.isOk()) {
+          stop = cs;
+          return cs;
+        }
+      }
+      return Status::ok();
+    };
+
     auto onMessage = [&](const imap::FetchedMessage& m) -> Status {
       if (m.uid <= fs.lastUid && below.count(m.uid) == 0) {
         return Status::ok();
@@ -1217,45 +1323,20 @@ class Migration {
         batchMaxUid = std::max(batchMaxUid, m.uid);
         return Status::ok();
       }
-      IncomingMessage im;
-      im.sourceUid = m.uid;
-      im.guid = sourceMessageGuid(src_.user, pf.rawName, fs.uidValidity, m.uid);
-      im.flags = m.flags;
-      im.internalDate = m.internalDate;
-      im.tzOffsetMinutes = m.tzOffsetMinutes;
-      // A message below the UIDs copied before (a retry, a rescan) cannot keep its UID.
-      im.wantUid = fs.preserveUids && m.uid > w.lastUidBefore ? m.uid : 0;
-      im.body = m.body;
-      Status s = sink_.save(im);
-      if (!s.isOk()) {
-        stop = s;
-        stopUid = m.uid;
-        stopSize = m.body->size();
-        return stop;
-      }
-      fr.copied++;
-      folderCopied_++;
-      fr.bytes += m.body->size();
-      report_.bytes += m.body->size();
-      batchMaxUid = std::max(batchMaxUid, m.uid);
-      if (retry.count(m.uid) != 0) {
-        retriedInBatch.push_back(m.uid);
-      }
-      batchCount++;
-      batchBytes += m.body->size();
-      if (batchCount >= opt_.batchMessages || batchBytes >= opt_.batchBytes ||
-          (opt_.batchSeconds > 0 && now() - batchStarted >= opt_.batchSeconds)) {
-        Status cs = commit();
-        if (cs.isOk()) {
-          cs = sink_.beginBatch(pf.destName);
-          batchStarted = now();
+      if (binary && m.body->has0x80()) {
+        Result<NulCandidate> c = scanNulCandidate(*m.body);
+        if (!c.isOk()) {
+          stop = c.status();
+          return stop;
         }
-        if (!cs.isOk()) {
-          stop = cs;
-          return cs;
+        if (c.value().wantBinary()) {
+          nulCandidates[m.uid] = c.value();
+          fs.retryUids.insert(m.uid);  // committed with the batch that passes its UID
+          batchMaxUid = std::max(batchMaxUid, m.uid);
+          return Status::ok();
         }
       }
-      return Status::ok();
+      return saveOne(m, false);
     };
 
     Status fst;
@@ -1293,6 +1374,10 @@ class Migration {
       }
     } else {
       fst = session_->uidFetch(first, 0, kFetchItems, onMessage);
+    }
+    if (fst.isOk() && stop.isOk() && !nulCandidates.empty()) {
+      fst = fetchWithNuls(pf.sourceName, nulCandidates,
+                          [&](const imap::FetchedMessage& m) { return saveOne(m, true); });
     }
     if (!stop.isOk() || !fst.isOk()) {
       // Keep what was saved before the failure, then explain it.

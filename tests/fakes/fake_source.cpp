@@ -331,6 +331,12 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
       throttleFetches--;
       return tag + " NO [THROTTLED] Request is throttled. Suggested Backoff Time: 4000 milliseconds\r\n";
     }
+    if (items.find("BINARY.PEEK[]") != std::string::npos) {
+      if (capabilities.find("BINARY") == std::string::npos) {
+        return tag + " BAD Error in IMAP command UID FETCH: Unknown parameter BINARY.PEEK[]\r\n";
+      }
+      binaryFetches++;
+    }
     std::vector<const FakeMessage*> hits;
     bool expunged = false;
     for (const FakeMessage& m : f.messages) {
@@ -398,8 +404,15 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
           }
           return partial + "\x01DROP";
         }
-        o << " BODY[] {" << m->bytes.size() << "}\r\n" << m->bytes;
+        std::string body = m->bytes;
+        std::replace(body.begin(), body.end(), '\0', '\x80');
+        o << " BODY[] {" << body.size() << "}\r\n" << body;
         bodiesSent++;
+      }
+      if (items.find("BINARY.PEEK[]") != std::string::npos) {
+        const std::string& bin = m->binaryBytes.empty() ? m->bytes : m->binaryBytes;
+        o << " BINARY[] " << (bin.find('\0') != std::string::npos ? "~{" : "{") << bin.size() << "}\r\n"
+          << bin;
       }
       o << ")\r\n";
     }

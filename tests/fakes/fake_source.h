@@ -24,6 +24,9 @@ struct FakeMessage {
   uint64_t gmMsgId = 0;
   // The server answers BODY[] NIL for it (a message it cannot read), as long as this is true.
   bool noBody = false;
+  // What BINARY[] sends when not empty (e.g. a message with its base64 parts decoded, as
+  // Dovecot does); else `bytes`. BODY[] sends `bytes` with each NUL as 0x80, as Dovecot does.
+  std::string binaryBytes;
 };
 
 struct FakeFolder {
@@ -62,6 +65,7 @@ class FakeSource {
   std::atomic<int> bodiesSent{0};
   std::atomic<int> examines{0};
   std::atomic<int> fetches{0};
+  std::atomic<int> binaryFetches{0};  // UID FETCH commands with BINARY.PEEK[] (add BINARY to `capabilities`)
   std::atomic<bool> sawWrite{false};  // a SELECT/STORE/APPEND/EXPUNGE/COPY/BODY[] without PEEK
 
   FakeFolder& folder(const std::string& name, std::vector<std::string> attributes = {});
