@@ -38,9 +38,11 @@ cp /etc/resolv.conf "$root/etc/resolv.conf"
 rm -rf "${root:?}$clone_dir"
 mkdir -p "$(dirname "$root$clone_dir")"
 git clone -q "$repo" "$root$clone_dir"
+# As on CI: a copy of shared/ beside the clone.
+shared_dir=$(dirname "$root$clone_dir")/shared
 if [ -d "$repo/../shared" ]; then
-  rm -rf "$root/work/shared"
-  cp -r "$repo/../shared" "$root/work/shared"
+  rm -rf "$shared_dir"
+  cp -r "$repo/../shared" "$shared_dir"
 fi
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   HOME=/root CI=true CLONE_DIR="$clone_dir" bash -c 'cd "$CLONE_DIR" && '"$command" < /dev/null
