@@ -590,8 +590,8 @@ class Migration {
       as->runEnded = 0;
       as->runResult = "running";
       as->runMessage.clear();
-      // Written with the first folder that changes (and always at the end), so a run with
-      // nothing new costs one state write.
+      // Written when a folder's record changes (StateStore::save()), so a run with nothing new
+      // writes nothing.
     } else {
       Result<std::string> dir = sink_.stateDir(false);
       if (dir.isOk()) {
