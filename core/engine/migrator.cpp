@@ -556,6 +556,7 @@ class Migration {
     std::vector<std::pair<uint32_t, uint64_t>> toCopy;
     uint32_t reconciledSkipped = 0;
     uint32_t listedMaxUid = 0;
+    uint32_t listedUidNext = 0;  // the UIDNEXT the listing started from: every UID below was listed
     uint32_t reconciledUidValidity = 0;
     std::string excluded;  // why the folder is left out ("" : it is not)
     MessageRules rules;    // the message filter for this folder
@@ -857,12 +858,15 @@ class Migration {
   // (a maildir commit cut short by kill -9 leaves files in cur/ that dovecot-uidlist never
   // recorded) and copies made before a UIDVALIDITY change. A destination message matched by
   // GUID is not used for content matching, so exact duplicates at the source stay distinct.
-  Status reconcile(FolderWork& w, uint32_t uidValidity, uint32_t first, const std::string& destName,
+  // `ex`: the folder as EXAMINE showed it just before.
+  Status reconcile(FolderWork& w, const imap::MailboxStatus& ex, uint32_t first, const std::string& destName,
                    uint32_t destFrom) {
+    const uint32_t uidValidity = ex.uidValidity;
     w.reconciled = false;
     w.toCopy.clear();
     w.reconciledSkipped = 0;
     w.listedMaxUid = 0;
+    w.listedUidNext = ex.uidNext;
     struct Listed {
       uint32_t uid;
       uint64_t size;
@@ -962,7 +966,7 @@ class Migration {
     } else if (d.status().kind() != ErrorKind::NotFound) {
       return d.status();
     }
-    return reconcile(w, ex.value().uidValidity, w.firstNewUid, w.plan->destName, destFrom);
+    return reconcile(w, ex.value(), w.firstNewUid, w.plan->destName, destFrom);
   }
 
   // The quota refused a message: what was saved before it is committed; say what is missing.
@@ -1200,7 +1204,7 @@ class Migration {
       w.reconciled = false;
     }
     if (!w.reconciled && (destFrom != 0 || w.rules.any() || w.rescan)) {
-      Status rs = reconcile(w, fs.uidValidity, first, pf.destName, destFrom);
+      Status rs = reconcile(w, ex, first, pf.destName, destFrom);
       if (!rs.isOk()) {
         return rs;
       }
@@ -1393,8 +1397,13 @@ class Migration {
       }
       return fst;
     }
-    // Everything listed is copied or here already: the skipped tail counts as done too.
-    batchMaxUid = std::max(batchMaxUid, w.reconciled ? w.listedMaxUid : 0);
+    // Everything listed is copied or here already: the skipped tail counts as done too, and so
+    // do the UIDs below the UIDNEXT the listing started from that no longer exist (expunged at
+    // the source). Without them, a folder whose newest messages were deleted would never look
+    // unchanged again, and every pass would list it and commit again.
+    uint32_t listedUidNext = w.reconciled ? w.listedUidNext : ex.uidNext;
+    batchMaxUid = std::max(
+        {batchMaxUid, w.reconciled ? w.listedMaxUid : 0u, listedUidNext > 0 ? listedUidNext - 1 : 0u});
     st = commit();
     if (!st.isOk()) {
       return st;
