@@ -1092,7 +1092,9 @@ class Migration {
                         dst.value().uidNext <= 1;
       fs.complete = false;
       fs.rules = MessageRules();
-      if (store_) {
+      // Recorded before copying (whether UIDs are kept must survive a crash in the first batch),
+      // unless the prescan found nothing to copy.
+      if (store_ && !(w.reconciled && w.toCopy.empty())) {
         Status ss = store_->save();
         if (!ss.isOk()) {
           return ss;
@@ -1197,7 +1199,7 @@ class Migration {
       fs.highestModSeq = ex.highestModSeq;
       fs.complete = true;
       foldersDone_++;
-      return store_ ? store_->save() : Status::ok();
+      return Status::ok();  // written later, as at the end below
     }
     // Which messages are already here (see reconcile()); reuse the prescan when it still holds.
     if (w.reconciledUidValidity != fs.uidValidity) {
@@ -1248,7 +1250,8 @@ class Migration {
       fs.destUidValidity = cr.value().uidValidity;
       batchCount = 0;
       batchBytes = 0;
-      Status ss = store_ ? store_->save() : Status::ok();
+      // A batch that saved nothing is recorded with the end of the folder (or of the run).
+      Status ss = store_ && !cr.value().uids.empty() ? store_->save() : Status::ok();
       event(pf.destName, fr.copied + fr.skipped, total,
             pf.destName + ": " + std::to_string(fr.copied + fr.skipped) + "/" + std::to_string(total) +
                 " messages");
@@ -1415,7 +1418,11 @@ class Migration {
     fs.highestModSeq = ex.highestModSeq;
     fs.complete = true;
     foldersDone_++;
-    return store_ ? store_->save() : Status::ok();
+    // What the end of the pass adds to the record (complete, UIDNEXT, HIGHESTMODSEQ) only tells
+    // the next run that nothing changed since: it is written with the next commit that saves
+    // mail, or at the end of the run (a run killed before that lists the folder again and finds
+    // nothing to copy). So a pass that copies nothing writes the state once, at its end.
+    return Status::ok();
   }
 
   const MigrationOptions& opt_;

@@ -129,6 +129,19 @@ TEST_F(EngineTest, SecondRunWithNothingNewFetchesNothing) {
   EXPECT_EQ(sink_->all("INBOX").size(), 20u);
 }
 
+TEST_F(EngineTest, APassWithNothingNewLeavesTheStateFileAsItWas) {
+  addMany("INBOX", 3, "m");
+  addMany("Archive", 2, "a");
+  ASSERT_TRUE(run().status.isOk());
+  struct stat before {};
+  ASSERT_EQ(::stat(statePath().c_str(), &before), 0);
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  struct stat after {};
+  ASSERT_EQ(::stat(statePath().c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "rewritten (with an fsync) although nothing changed";
+}
+
 TEST_F(EngineTest, AFolderWhoseNewestMessageWasDeletedIsUnchangedOnTheNextPass) {
   addMany("INBOX", 5, "m");
   addMany("Archive", 3, "a");
