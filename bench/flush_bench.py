@@ -5,9 +5,10 @@ concurrent writer"), in ONE run on the same corpus and machine:
     sudo python3 bench/flush_bench.py [--messages 10000] [--writer-mb 4096] [--json out.json]
     sudo python3 bench/flush_bench.py --messages 300 --size-scale 0.05 --writer-mb 64  # smoke
 
-For each condition, quiet and with a writer (dd of --writer-mb MB of zeros into a file in the rig
-directory, i.e. the destination's file system, started --writer-lead seconds before the timed
-command and stopped by its PID when the command ends), into fresh destination users:
+For each condition, quiet and with a writer (--writer-mb MB of zeros into a file in the rig
+directory, i.e. the destination's file system: dd at full speed, or paced at --writer-rate
+MiB/s; started --writer-lead seconds before the timed command and stopped by its PID when the
+command ends), into fresh destination users:
   full       the whole corpus                           migrate and doveadm backup -R imapc:
   no-change  immediately again                          both
   +N         after N new messages in the source INBOX   both (--add, default 100)
@@ -16,8 +17,10 @@ command and stopped by its PID when the command ends), into fresh destination us
              again (no-change)
 The phases alternate between the tools, so both see the same source. The summary gives every
 time, writer/quiet per tool and phase, and migrate/imapc per phase in each condition.
-With --baseline-build DIR, the doveadm module built in DIR runs the single-mailbox phases too
-(tool "baseline", e.g. a build of the version that flushed each batch with syncfs()).
+  takeover   (--takeover) a destination that `doveadm backup -R imapc:` filled first (untimed):
+             this tool's first pass (it recognises every message), then a pass with nothing new
+With --baseline-build DIR, the doveadm module built in DIR runs every migrate phase too (tool
+"baseline", e.g. a build of the version that flushed each batch with syncfs()).
 """
 
 import shutil
@@ -42,18 +45,39 @@ import gen_corpus  # noqa: E402
 PHASES = ('full', 'no_change', 'plus')
 
 
-class Writer:
-    """dd of `mb` MB into `path`, bounded; stop() ends it by its PID and removes the file."""
+# The paced writer: `mb` MiB of zeros at `rate` MiB/s, 1 MiB per write (buffered, as a mail
+# server's writes are), then exit.
+PACED_WRITER = """
+import sys, time
+path, mb, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+chunk = bytes(1 << 20)
+t0 = time.monotonic()
+with open(path, 'wb') as f:
+    for i in range(mb):
+        f.write(chunk)
+        ahead = (i + 1) / rate - (time.monotonic() - t0)
+        if ahead > 0:
+            time.sleep(ahead)
+"""
 
-    def __init__(self, path, mb):
+
+class Writer:
+    """Writes `mb` MB into `path`, bounded: dd at full speed, or paced at `rate` MiB/s;
+    stop() ends it by its PID and removes the file."""
+
+    def __init__(self, path, mb, rate=0):
         self.path = path
         self.mb = mb
+        self.rate = rate
         self.proc = None
 
     def start(self, lead):
-        self.proc = subprocess.Popen(['dd', 'if=/dev/zero', 'of=' + self.path, 'bs=1M',
-                                      'count=%d' % self.mb], stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if self.rate > 0:
+            argv = [sys.executable, '-c', PACED_WRITER, self.path, str(self.mb), str(self.rate)]
+        else:
+            argv = ['dd', 'if=/dev/zero', 'of=' + self.path, 'bs=1M', 'count=%d' % self.mb]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         time.sleep(lead)
 
     def stop(self):
@@ -93,7 +117,8 @@ class FlushBench(Bench):
         self.wait_src_idle()
         w = None
         if writer:
-            w = Writer(os.path.join(self.rig.dir, 'writer.bin'), self.a.writer_mb)
+            w = Writer(os.path.join(self.rig.dir, 'writer.bin'), self.a.writer_mb,
+                       self.a.writer_rate)
             w.start(self.a.writer_lead)
         t0 = time.monotonic()
         try:
@@ -148,6 +173,33 @@ class FlushBench(Bench):
             res[t]['dest_messages'] = self.dest_count(users[t])
         return res
 
+    def expunge_newest(self, folders):
+        """Expunges the newest message of the first `folders` source folders (their UIDNEXT then
+        stays above their last message, as after a user deleted their newest mail)."""
+        boxes = [b['name'] for b in self.rig.mailboxes('src', SRC_USER)
+                 if b['selectable'] and (b['messages'] or 0) > 1][:folders]
+        for box in boxes:
+            uids = self.rig.doveadm('-f', 'flow', 'search', '-u', SRC_USER, 'mailbox', box, 'all',
+                                    conf='src', check=True).stdout.split()
+            self.rig.doveadm('expunge', '-u', SRC_USER, 'mailbox', box, 'uid', uids[-1],
+                             conf='src', check=True)
+        log('expunged the newest message of %s at the source' % ', '.join(boxes))
+
+    def takeover(self, cond):
+        """The provider switches tools: `doveadm backup -R imapc:` fills the destination (untimed),
+        then this tool's first pass (it recognises every message) and a pass with nothing new."""
+        writer = cond == 'writer'
+        res = {}
+        for t in [x for x in self.tools() if x != 'imapc']:
+            user = 'tk%s%s' % (t, cond)
+            self.rig.add_dest_user(user)
+            self.rig.doveadm(*self.rig.imapc_args(SRC_USER, SRC_PASSWORD), 'backup', '-R', '-u',
+                             user, 'imapc:', check=True, timeout=self.a.timeout)
+            cmd = getattr(self, 'cmd_' + t)(user)
+            res[t] = {phase: self.timed('%s %s (%s)' % (t, phase, cond), [cmd], writer)
+                      for phase in ('takeover', 'no_change')}
+        return res
+
     def setup_batch_sources(self):
         n = max(1, self.a.messages // self.a.batch_users)
         users = ['bsrc%d' % i for i in range(1, self.a.batch_users + 1)]
@@ -179,18 +231,31 @@ class FlushBench(Bench):
         with open(path, 'w') as f:
             f.write('\n'.join(lines) + '\n')
         os.chmod(path, 0o600)
-        mig = self.rig.doveadm_argv('migrate', 'batch', '--jobs', str(k), path, conf='dst')
-        res = {'migrate': {}, 'imapc': {}}
+        cmds = {'imapc': imapc,
+                'migrate': [self.rig.doveadm_argv('migrate', 'batch', '--jobs', str(k), path,
+                                                  conf='dst')]}
+        if self.a.baseline_build:
+            # The batch's children run in its mount namespace: with the baseline's modules.
+            bpath = path.replace('.csv', '-baseline.csv')
+            with open(bpath, 'w') as f:
+                f.write('\n'.join(lines[:1] + [l.replace(',bm', ',bb') for l in lines[1:]]) + '\n')
+            os.chmod(bpath, 0o600)
+            for i in range(1, k + 1):
+                self.rig.add_dest_user('bb%s%d' % (cond, i))
+            cmds['baseline'] = [[self.baseline_modules if x == self.rig.doveadm_modules else x
+                                 for x in self.rig.doveadm_argv('migrate', 'batch', '--jobs',
+                                                                str(k), bpath, conf='dst')]]
+        res = {t: {} for t in cmds}
         for phase in ('full', 'no_change'):
-            res['imapc'][phase] = self.timed('imapc x%d %s (%s)' % (k, phase, cond), imapc, writer)
-            res['migrate'][phase] = self.timed('migrate batch -j%d %s (%s)' % (k, phase, cond),
-                                               [mig], writer)
+            for t, argvs in cmds.items():
+                label = 'imapc x%d' % k if t == 'imapc' else '%s batch -j%d' % (t, k)
+                res[t][phase] = self.timed('%s %s (%s)' % (label, phase, cond), argvs, writer)
         return res
 
     def main(self):
         a = self.a
         out = {'started': datetime.datetime.now().isoformat(timespec='seconds'),
-               'params': vars(a), 'env': self.env(), 'single': {}, 'batch': {}}
+               'params': vars(a), 'env': self.env(), 'single': {}, 'batch': {}, 'takeover': {}}
         with Rig(name='flushbench', dst_quota_rule='*:storage=1T', build_dir=a.build_dir,
                  keep=a.keep) as rig:
             self.rig = rig
@@ -206,9 +271,14 @@ class FlushBench(Bench):
             rig.doveadm('fetch', '-u', SRC_USER, 'guid flags date.received size.virtual '
                         'hdr.message-id', 'mailbox', '*', conf='src', check=True)
             out['corpus'] = {'messages': st['messages'], 'bytes': st['bytes']}
+            if a.gap_folders:
+                self.expunge_newest(a.gap_folders)
             for cond in ('quiet', 'writer'):
-                out['single'][cond] = self.single(cond)
-            if a.batch_users > 0:
+                if not a.only_takeover:
+                    out['single'][cond] = self.single(cond)
+                if a.takeover or a.only_takeover:
+                    out['takeover'][cond] = self.takeover(cond)
+            if a.batch_users > 0 and not a.only_takeover:
                 log('writing %d batch sources ...' % a.batch_users)
                 out['batch_messages_each'] = self.setup_batch_sources()
                 for cond in ('quiet', 'writer'):
@@ -220,20 +290,20 @@ class FlushBench(Bench):
             with open(a.json, 'w') as f:
                 json.dump(out, f, indent=2)
             log('wrote ' + a.json)
-        ok = all(p['rc'] == 0 for c in out['single'].values() for t in c.values()
-                 for p in t.values() if isinstance(p, dict)) and \
-            all(p['rc'] == 0 for c in out['batch'].values() for t in c.values() for p in t.values())
+        ok = all(p['rc'] == 0 for kind in ('single', 'batch', 'takeover')
+                 for c in out[kind].values() for t in c.values()
+                 for p in t.values() if isinstance(p, dict))
         return 0 if ok else 1
 
 
 def summary(out):
-    s = {'single': {}, 'batch': {}}
-    for kind in ('single', 'batch'):
+    s = {'single': {}, 'batch': {}, 'takeover': {}}
+    for kind in ('single', 'batch', 'takeover'):
         data = out[kind]
         if not data:
             continue
         for t in ('imapc', 'migrate', 'baseline'):
-            for phase in PHASES:
+            for phase in PHASES + ('takeover',):
                 try:
                     q = data['quiet'][t][phase]['wall']
                     w = data['writer'][t][phase]['wall']
@@ -257,12 +327,14 @@ def print_summary(out):
     print('corpus: %d messages, %.1f MB; Dovecot %s, %s CPUs' % (
         out['corpus']['messages'], out['corpus']['bytes'] / 1e6, out['env']['dovecot'],
         out['env']['cpus']))
-    for kind in ('single', 'batch'):
+    titles = {'single': 'one mailbox',
+              'takeover': 'one mailbox filled by doveadm backup -R imapc: first',
+              'batch': '%d mailboxes at once' % out['params']['batch_users']}
+    for kind in ('single', 'takeover', 'batch'):
         rows = out['summary'][kind]
         if not rows:
             continue
-        print('\n%s' % ('one mailbox' if kind == 'single' else
-                        '%d mailboxes at once' % out['params']['batch_users']))
+        print('\n%s' % titles[kind])
         print('%-22s %9s %9s %8s' % ('tool phase', 'quiet s', 'writer s', 'ratio'))
         for k, v in rows.items():
             if isinstance(v, dict):
@@ -279,11 +351,18 @@ def main():
     ap.add_argument('--messages', type=int, default=10000)
     ap.add_argument('--size-scale', type=float, default=1.0)
     ap.add_argument('--writer-mb', type=int, default=4096, help='MB the concurrent writer writes')
+    ap.add_argument('--writer-rate', type=float, default=0,
+                    help='MiB/s of the writer (0: dd at full speed)')
     ap.add_argument('--writer-lead', type=float, default=1.0,
                     help='seconds the writer runs before the timed command starts')
     ap.add_argument('--add', type=int, default=100, help='new source messages before the +N pass')
     ap.add_argument('--batch-users', type=int, default=8,
                     help='mailboxes migrated at once (messages/N each); 0 skips the batch')
+    ap.add_argument('--takeover', action='store_true',
+                    help='also: a destination filled by doveadm backup -R imapc: first')
+    ap.add_argument('--only-takeover', action='store_true', help='only that scenario')
+    ap.add_argument('--gap-folders', type=int, default=0,
+                    help='first expunge the newest message of this many source folders')
     ap.add_argument('--baseline-build', help='also run the doveadm module built in this dir')
     ap.add_argument('--json')
     ap.add_argument('--build-dir', default=os.environ.get('MIGRATE_BUILD_DIR',
