@@ -44,8 +44,8 @@ struct CommandState {
   CliOptions cli;
   // init() rejected the command line: run() does nothing and the exit code is already set.
   bool initFailed = false;
-  // prerun() switched this user's mail_fsync from "optimized" to "never": the sink flushes each
-  // committed batch with one syncfs() instead (see dovecot::SinkOptions).
+  // prerun() switched this user's mail_fsync from "optimized" to "never": the sink flushes what
+  // each committed batch wrote instead (see dovecot::SinkOptions).
   bool syncAfterCommit = false;
   // MIGRATE_TRIGGER (see runTrigger() for how it survives doveadm's environment cleaning).
   std::string trigger = runTrigger();
@@ -359,9 +359,9 @@ void cmdMigrateInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept 
 
 // Before the user's storage exists: Dovecot's default mail_fsync=optimized fsyncs every saved
 // message, which dominates a bulk import on most disks. The run saves with "never" and the sink
-// flushes each committed batch once (syncfs) before the engine records it, so a crash loses at
-// most an unrecorded batch, which the next run copies again. An admin's explicit "always" or
-// "never" is kept as it is.
+// flushes the files each committed batch wrote, together, before the engine records it (not
+// the whole file system), so a crash loses at most an unrecorded batch, which the next run
+// copies again. An admin's explicit "always" or "never" is kept as it is.
 int cmdMigratePrerun(doveadm_mail_cmd_context* ctx, mail_storage_service_user* serviceUser,
                      const char** error_r) noexcept {
   auto* mctx = fromBase(ctx);

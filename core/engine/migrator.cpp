@@ -556,6 +556,7 @@ class Migration {
     std::vector<std::pair<uint32_t, uint64_t>> toCopy;
     uint32_t reconciledSkipped = 0;
     uint32_t listedMaxUid = 0;
+    uint32_t listedUidNext = 0;  // the UIDNEXT the listing started from: every UID below was listed
     uint32_t reconciledUidValidity = 0;
     std::string excluded;  // why the folder is left out ("" : it is not)
     MessageRules rules;    // the message filter for this folder
@@ -590,8 +591,8 @@ class Migration {
       as->runEnded = 0;
       as->runResult = "running";
       as->runMessage.clear();
-      // Written with the first folder that changes (and always at the end), so a run with
-      // nothing new costs one state write.
+      // Written when a folder's record changes (StateStore::save()), so a run with nothing new
+      // writes nothing.
     } else {
       Result<std::string> dir = sink_.stateDir(false);
       if (dir.isOk()) {
@@ -857,12 +858,15 @@ class Migration {
   // (a maildir commit cut short by kill -9 leaves files in cur/ that dovecot-uidlist never
   // recorded) and copies made before a UIDVALIDITY change. A destination message matched by
   // GUID is not used for content matching, so exact duplicates at the source stay distinct.
-  Status reconcile(FolderWork& w, uint32_t uidValidity, uint32_t first, const std::string& destName,
+  // `ex`: the folder as EXAMINE showed it just before.
+  Status reconcile(FolderWork& w, const imap::MailboxStatus& ex, uint32_t first, const std::string& destName,
                    uint32_t destFrom) {
+    const uint32_t uidValidity = ex.uidValidity;
     w.reconciled = false;
     w.toCopy.clear();
     w.reconciledSkipped = 0;
     w.listedMaxUid = 0;
+    w.listedUidNext = ex.uidNext;
     struct Listed {
       uint32_t uid;
       uint64_t size;
@@ -962,7 +966,7 @@ class Migration {
     } else if (d.status().kind() != ErrorKind::NotFound) {
       return d.status();
     }
-    return reconcile(w, ex.value().uidValidity, w.firstNewUid, w.plan->destName, destFrom);
+    return reconcile(w, ex.value(), w.firstNewUid, w.plan->destName, destFrom);
   }
 
   // The quota refused a message: what was saved before it is committed; say what is missing.
@@ -1088,7 +1092,9 @@ class Migration {
                         dst.value().uidNext <= 1;
       fs.complete = false;
       fs.rules = MessageRules();
-      if (store_) {
+      // Recorded before copying (whether UIDs are kept must survive a crash in the first batch),
+      // unless the prescan found nothing to copy.
+      if (store_ && !(w.reconciled && w.toCopy.empty())) {
         Status ss = store_->save();
         if (!ss.isOk()) {
           return ss;
@@ -1193,14 +1199,14 @@ class Migration {
       fs.highestModSeq = ex.highestModSeq;
       fs.complete = true;
       foldersDone_++;
-      return store_ ? store_->save() : Status::ok();
+      return Status::ok();  // written later, as at the end below
     }
     // Which messages are already here (see reconcile()); reuse the prescan when it still holds.
     if (w.reconciledUidValidity != fs.uidValidity) {
       w.reconciled = false;
     }
     if (!w.reconciled && (destFrom != 0 || w.rules.any() || w.rescan)) {
-      Status rs = reconcile(w, fs.uidValidity, first, pf.destName, destFrom);
+      Status rs = reconcile(w, ex, first, pf.destName, destFrom);
       if (!rs.isOk()) {
         return rs;
       }
@@ -1244,7 +1250,8 @@ class Migration {
       fs.destUidValidity = cr.value().uidValidity;
       batchCount = 0;
       batchBytes = 0;
-      Status ss = store_ ? store_->save() : Status::ok();
+      // A batch that saved nothing is recorded with the end of the folder (or of the run).
+      Status ss = store_ && !cr.value().uids.empty() ? store_->save() : Status::ok();
       event(pf.destName, fr.copied + fr.skipped, total,
             pf.destName + ": " + std::to_string(fr.copied + fr.skipped) + "/" + std::to_string(total) +
                 " messages");
@@ -1393,8 +1400,13 @@ class Migration {
       }
       return fst;
     }
-    // Everything listed is copied or here already: the skipped tail counts as done too.
-    batchMaxUid = std::max(batchMaxUid, w.reconciled ? w.listedMaxUid : 0);
+    // Everything listed is copied or here already: the skipped tail counts as done too, and so
+    // do the UIDs below the UIDNEXT the listing started from that no longer exist (expunged at
+    // the source). Without them, a folder whose newest messages were deleted would never look
+    // unchanged again, and every pass would list it and commit again.
+    uint32_t listedUidNext = w.reconciled ? w.listedUidNext : ex.uidNext;
+    batchMaxUid = std::max(
+        {batchMaxUid, w.reconciled ? w.listedMaxUid : 0u, listedUidNext > 0 ? listedUidNext - 1 : 0u});
     st = commit();
     if (!st.isOk()) {
       return st;
@@ -1406,7 +1418,11 @@ class Migration {
     fs.highestModSeq = ex.highestModSeq;
     fs.complete = true;
     foldersDone_++;
-    return store_ ? store_->save() : Status::ok();
+    // What the end of the pass adds to the record (complete, UIDNEXT, HIGHESTMODSEQ) only tells
+    // the next run that nothing changed since: it is written with the next commit that saves
+    // mail, or at the end of the run (a run killed before that lists the folder again and finds
+    // nothing to copy). So a pass that copies nothing writes the state once, at its end.
+    return Status::ok();
   }
 
   const MigrationOptions& opt_;

@@ -63,6 +63,15 @@ bool parseUidSet(const std::string& text, std::set<uint32_t>& out) {
   }
 }
 
+// The file's text without its run record: what a save must not lose.
+std::string withoutRunRecord(AccountState st) {
+  st.runStarted = 0;
+  st.runEnded = 0;
+  st.runResult.clear();
+  st.runMessage.clear();
+  return serializeState(st);
+}
+
 }  // namespace
 
 std::string serializeState(const AccountState& st) {
@@ -178,17 +187,27 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
     }
     return sysError("cannot lock", lockPath);
   }
-  Result<AccountState> loaded = peek(dir, host, user);
+  bool exists = false;
+  Result<AccountState> loaded = load(s->path_, host, user, exists);
   if (!loaded.isOk()) {
     return loaded.status();
   }
   s->state_ = std::move(loaded).value();
+  if (exists) {
+    s->written_ = serializeState(s->state_);
+    s->writtenFolders_ = withoutRunRecord(s->state_);
+  }
   return s;
 }
 
 Result<AccountState> StateStore::peek(const std::string& dir, const std::string& host,
                                       const std::string& user) {
-  std::string path = dir + "/" + kStateFilePrefix + accountKey(host, user) + ".state";
+  bool exists = false;
+  return load(dir + "/" + kStateFilePrefix + accountKey(host, user) + ".state", host, user, exists);
+}
+
+Result<AccountState> StateStore::load(const std::string& path, const std::string& host,
+                                      const std::string& user, bool& exists) {
   AccountState fresh;
   fresh.host = host;
   fresh.user = user;
@@ -196,7 +215,8 @@ Result<AccountState> StateStore::peek(const std::string& dir, const std::string&
   if (!file.isOk()) {
     return file.status().withPrefix("state file");
   }
-  if (!file.value()) {
+  exists = file.value().has_value();
+  if (!exists) {
     return fresh;
   }
   const std::string& text = *file.value();
@@ -218,7 +238,18 @@ StateStore::~StateStore() {
 
 Status StateStore::save() {
   std::string text = serializeState(state_);
-  return textfile::writeFileAtomic(path_, text, true);
+  std::string folders = withoutRunRecord(state_);
+  bool foldersChanged = folders != writtenFolders_;
+  if (text == written_ || (!foldersChanged && !changedFolders_)) {
+    return Status::ok();
+  }
+  Status st = textfile::writeFileAtomic(path_, text, true);
+  if (st.isOk()) {
+    written_ = std::move(text);
+    writtenFolders_ = std::move(folders);
+    changedFolders_ = changedFolders_ || foldersChanged;
+  }
+  return st;
 }
 
 }  // namespace migrate

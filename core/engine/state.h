@@ -80,14 +80,24 @@ class StateStore {
 
   AccountState& state() { return state_; }
   const std::string& path() const { return path_; }
-  // Atomically replaces the file with the current state.
+  // Atomically replaces the file with the current state (new file, fsync, rename) when it
+  // differs from the file: a pass that changes nothing writes and flushes nothing. The run
+  // record alone (run times, result) is no reason to write: it is written along with the first
+  // folder change of this store's run and then kept current, so the file's run record is the
+  // last run that changed a folder. dovecot-migrate.status records every run.
   Status save();
 
  private:
   StateStore() = default;
+  // Reads the state at `path` (a fresh one when there is no file: exists=false).
+  static Result<AccountState> load(const std::string& path, const std::string& host, const std::string& user,
+                                   bool& exists);
   std::string path_;
   int lockFd_ = -1;
   AccountState state_;
+  std::string written_;          // serializeState() of the file as read or last written
+  std::string writtenFolders_;   // the same without its run record ("" : no file)
+  bool changedFolders_ = false;  // this store has written a folder change
 };
 
 }  // namespace migrate

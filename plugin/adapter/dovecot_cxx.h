@@ -30,6 +30,9 @@ extern "C" {
    ABI version, so their layout is the one these headers describe. */
 #include "mail-storage-private.h"
 #include "index-mail.h"
+/* The file descriptor under a save's output stream (dovecot_sink.cpp: flushing what a batch
+   wrote): o_stream_get_fd() does not look through filter streams such as zlib's. */
+#include "ostream-private.h"
 /* Declarations only: the quota plugin's functions are resolved with dlsym() at run time
    (quota_glue.cpp), so including quota.h adds no link-time dependency. */
 #include "quota.h"

@@ -3,6 +3,7 @@
 #include "adapter/handles.h"
 #include "adapter/quota_glue.h"
 #include "adapter/state_location.h"
+#include "common/flush_set.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -245,6 +246,28 @@ Status forEachMail(struct mailbox* box, const std::string& name, uint32_t minUid
   return st;
 }
 
+// The file a save writes to: the fd under its output stream and any filters (zlib), -1 when
+// it writes no local file of its own (imapc, pop3c).
+int savedFileFd(struct mail_save_context* save) {
+  for (struct ostream* out = save->data.output; out != nullptr; out = out->real_stream->parent) {
+    if (out->real_stream->fd >= 0) {
+      return out->real_stream->fd;
+    }
+  }
+  return -1;
+}
+
+// Files lib-storage rewrites or appends to in a commit besides the messages themselves:
+// maildir's dovecot-uidlist (UIDs and save GUIDs) and dovecot-keywords; the index and its
+// transaction log (sdbox and mdbox keep UIDs and flags only there); mdbox's map index (next to
+// its m.* files). Looked for in the mailbox's, index and control directories and in those of
+// the saved files; missing ones are skipped.
+constexpr const char* kCommitFiles[] = {"dovecot-uidlist", "dovecot-keywords",      "dovecot.index.log",
+                                        "dovecot.index",   "dovecot.map.index.log", "dovecot.map.index"};
+// Subdirectories whose entries a commit changes where they exist: maildir moves each message
+// from tmp/ into new/ or cur/, and a flag change renames it in cur/.
+constexpr const char* kMessageDirs[] = {"cur", "new"};
+
 class DovecotSink final : public Sink {
  public:
   DovecotSink(struct mail_user* user, const SinkOptions& options) : user_(user), options_(options) {}
@@ -306,7 +329,7 @@ class DovecotSink final : public Sink {
  private:
   std::string userName() const { return user_->username != nullptr ? user_->username : "?"; }
 
-  // One syncfs() for everything the batch wrote (mails, index, uidlist): see SinkOptions.
+  // Everything a batch wrote, whole file system: for saves whose files the sink cannot see.
   Status flushFileSystem(struct mailbox* box) {
     const char* path = nullptr;
     if (mailbox_list_get_path(mailbox_get_namespace(box)->list, mailbox_get_name(box),
@@ -329,6 +352,79 @@ class DovecotSink final : public Sink {
                     "check the disk and the kernel log");
     }
     return Status::ok();
+  }
+
+  // Before saving into `box`: a save whose file the sink cannot hold (attachments stored apart
+  // with mail_attachment_dir, a storage without files) makes the commit flush the file system.
+  void holdSavedFile(struct mail_save_context* save) {
+    const char* attachmentDir = mailbox_get_storage(save->transaction->box)->set->mail_attachment_dir;
+    if ((attachmentDir != nullptr && *attachmentDir != '\0') || !flush_.holdFile(savedFileFd(save))) {
+      flushWholeFileSystem_ = true;
+    }
+  }
+
+  // The directories of `box` and of the files `set` holds, and the commit files in them (see
+  // kCommitFiles), for `set`.
+  void addMailboxPaths(FlushSet& set, struct mailbox* box) {
+    std::set<std::string> dirs = set.dirsOfHeldFiles();
+    for (enum mailbox_list_path_type type :
+         {MAILBOX_LIST_PATH_TYPE_MAILBOX, MAILBOX_LIST_PATH_TYPE_CONTROL, MAILBOX_LIST_PATH_TYPE_INDEX}) {
+      const char* path = nullptr;
+      if (mailbox_get_path_to(box, type, &path) > 0 && path != nullptr) {
+        dirs.insert(path);
+      }
+    }
+    for (const std::string& dir : dirs) {
+      set.addDir(dir);
+      for (const char* sub : kMessageDirs) {
+        set.addDir(dir + "/" + sub);
+      }
+      for (const char* name : kCommitFiles) {
+        set.addFile(dir + "/" + name);
+      }
+    }
+    if (createdFolders_.erase(mailbox_get_vname(box)) != 0) {
+      addParentDirs(set, box);
+    }
+  }
+
+  // A folder created in this run: the directories above it, up to the namespace's root, whose
+  // new entries lead to it.
+  void addParentDirs(FlushSet& set, struct mailbox* box) {
+    const char* root =
+        mailbox_list_get_root_forced(mailbox_get_namespace(box)->list, MAILBOX_LIST_PATH_TYPE_MAILBOX);
+    const char* path = nullptr;
+    if (mailbox_get_path_to(box, MAILBOX_LIST_PATH_TYPE_MAILBOX, &path) <= 0 || path == nullptr) {
+      return;
+    }
+    std::string dir = path;
+    const std::string top = root;
+    while (dir.size() > top.size() && dir.compare(0, top.size(), top) == 0) {
+      dir.erase(dir.rfind('/'));
+      set.addDir(dir.empty() ? "/" : dir);
+    }
+  }
+
+  // After a commit that saved mail: what it wrote becomes durable (SinkOptions), file by file.
+  Status flushCommitted(struct mailbox* box) {
+    if (flushWholeFileSystem_) {
+      return flushFileSystem(box);
+    }
+    // The held files again: mdbox appends to its m.* files until the commit.
+    addMailboxPaths(flush_, box);
+    return flush_.flush();
+  }
+
+  // After flags changed: maildir renamed files in cur/, dbox wrote its index.
+  Status flushFlagChanges(struct mailbox* box) {
+    FlushSet set;
+    addMailboxPaths(set, box);
+    return set.flush();
+  }
+
+  void resetFlush() {
+    flush_.clear();
+    flushWholeFileSystem_ = false;
   }
 
   // Allocates `name` (a vname) in its namespace; not opened.
@@ -456,6 +552,10 @@ class DovecotSink final : public Sink {
   bool haveSaveGuids_ = false;
   TransactionHandle trans_;
   uint32_t batchSaved_ = 0;
+  // What the open batch wrote, flushed by its commit (SinkOptions::syncAfterCommit).
+  FlushSet flush_;
+  bool flushWholeFileSystem_ = false;
+  std::set<std::string> createdFolders_;  // by this sink, no mail committed into them yet
 };
 
 Result<std::vector<DestFolder>> DovecotSink::listFolders() {
@@ -554,6 +654,7 @@ Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name,
       }
     } else {
       created = true;
+      createdFolders_.insert(mailbox_get_vname(box.get()));
     }
     if (mailbox_open(box.get()) < 0) {
       return storageError(box.get(), folderLabel(name) + ": cannot open after creating it");
@@ -693,6 +794,7 @@ Status DovecotSink::beginBatch(const std::string& name) {
                                                   MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS),
       kTransactionReason));
   batchSaved_ = 0;
+  resetFlush();
   return Status::ok();
 }
 
@@ -778,9 +880,13 @@ Status DovecotSink::save(const IncomingMessage& message) {
     save.reset();  // cancel
     return st;
   }
+  if (options_.syncAfterCommit) {
+    holdSavedFile(save.get());  // before finishing: maildir closes its file then
+  }
   if (mailbox_save_finish(save.ptr()) < 0) {
     return storageError(box, what);
   }
+  flush_.startWriteback();
   batchSaved_++;
   return Status::ok();
 }
@@ -791,6 +897,14 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
   }
   DataStackFrame frame;
   struct mailbox* box = box_.get();
+  // The messages' data is durable before the commit links them in (the order of Dovecot's own
+  // mail_fsync): a crash cannot leave an empty file where the storage lists a message.
+  const bool flush = options_.syncAfterCommit && batchSaved_ > 0;
+  Status synced = flush ? flush_.syncFiles() : Status::ok();
+  if (!synced.isOk()) {
+    rollbackBatch();
+    return synced.withPrefix(folderLabel(boxName_));
+  }
   struct mail_transaction_commit_changes changes;
   // Frees the transaction whatever the outcome; ptr() lets the handle see that.
   if (mailbox_transaction_commit_get_changes(trans_.ptr(), &changes) < 0) {
@@ -815,12 +929,14 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
     }
   }
   batchSaved_ = 0;
-  if (options_.syncAfterCommit) {
-    Status fs = flushFileSystem(box);
+  if (flush && !result.uids.empty()) {
+    Status fs = flushCommitted(box);
     if (!fs.isOk()) {
+      resetFlush();
       return fs.withPrefix(folderLabel(boxName_));
     }
   }
+  resetFlush();
   // The cached mailbox's view still shows the index as it was when it was opened (the commit
   // does not sync it, and syncing a maildir would rescan cur/). A second instance opened now
   // reads the index header the commit just wrote.
@@ -846,6 +962,7 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
 void DovecotSink::rollbackBatch() {
   trans_.reset();
   batchSaved_ = 0;
+  resetFlush();
 }
 
 Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) {
@@ -917,6 +1034,12 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
   mail.reset();
   if (mailbox_transaction_commit(t.ptr()) < 0) {
     return storageError(box, folderLabel(name) + ": storing flag changes failed");
+  }
+  if (changed > 0 && options_.syncAfterCommit) {
+    Status st = flushFlagChanges(box);
+    if (!st.isOk()) {
+      return st.withPrefix(folderLabel(name));
+    }
   }
   return changed;
 }

@@ -38,10 +38,20 @@ namespace migrate::dovecot {
 //   source's RFC822.SIZE; messageId has line breaks removed and blanks trimmed.
 // - Misuse (save/commit without beginBatch, beginBatch with a batch open) is an Internal error.
 struct SinkOptions {
-  // Make every committed batch durable with one syncfs() on the folder's file system before
-  // commitBatch() returns. Used when the doveadm command has switched the user's mail_fsync from
-  // "optimized" to "never" for the run: one flush per batch instead of one fsync per message,
-  // and the engine still records a batch only after it is on disk.
+  // Make every batch that saved mail durable before commitBatch() returns, and every flag change
+  // before updateFlags() returns, flushing only what they wrote (common/flush_set.h). Used when
+  // the doveadm command has switched the user's mail_fsync from "optimized" to "never", so that
+  // lib-storage does not fsync each message on its own: the engine still records a batch only
+  // after it is on disk.
+  // - save(): the message's file is held (a duplicate fd) and its writeback starts at once;
+  // - commitBatch(): the held files' data first (written out, or fsynced off ext4/XFS), the
+  //   commit, then the held files again (mdbox appends until the commit), the folder's index,
+  //   uidlist and keyword files, and an fsync of each directory whose entries changed (the
+  //   files' directories, maildir's cur/ and new/, the parents of a folder created in this
+  //   run). A commit that saved nothing flushes nothing.
+  // - Never the whole file system (syncfs waits for everybody's dirty pages), except for saves
+  //   whose files the sink cannot see: mail_attachment_dir, a storage without local files, or
+  //   no fd left to hold one.
   bool syncAfterCommit = false;
 };
 std::unique_ptr<Sink> makeDovecotSink(struct mail_user* user, const SinkOptions& options = {});

@@ -129,6 +129,61 @@ TEST_F(EngineTest, SecondRunWithNothingNewFetchesNothing) {
   EXPECT_EQ(sink_->all("INBOX").size(), 20u);
 }
 
+TEST_F(EngineTest, APassWithNothingNewLeavesTheStateFileAsItWas) {
+  addMany("INBOX", 3, "m");
+  addMany("Archive", 2, "a");
+  ASSERT_TRUE(run().status.isOk());
+  struct stat before {};
+  ASSERT_EQ(::stat(statePath().c_str(), &before), 0);
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  struct stat after {};
+  ASSERT_EQ(::stat(statePath().c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "rewritten (with an fsync) although nothing changed";
+}
+
+TEST_F(EngineTest, AFolderWhoseNewestMessageWasDeletedIsUnchangedOnTheNextPass) {
+  addMany("INBOX", 5, "m");
+  addMany("Archive", 3, "a");
+  source_.folders["INBOX"].messages.pop_back();  // expunged at the source: UIDNEXT stays 6
+  ASSERT_TRUE(run().status.isOk());
+  int examines = source_.examines;
+  int commits = sink_->commits;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(sink_->commits, commits) << "nothing new: nothing committed";
+  EXPECT_LE(source_.examines, examines + 1);  // INBOX at most, for the "source is this server" check
+  source_.add("INBOX", FakeSource::makeMessage("late", "<late@x>"));
+  r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 1u) << "the UID after the gap is new";
+}
+
+TEST_F(EngineTest, ADestinationFilledByAnotherToolIsRecognisedOnceEvenWithAGap) {
+  // `doveadm backup -R imapc:` copied the folder first (its own GUIDs, the source's UIDs);
+  // the newest source message was deleted after that.
+  addMany("INBOX", 4, "m");
+  testing::MemoryFolder& inbox = sink_->folders["INBOX"];
+  inbox.exists = true;
+  inbox.uidValidity = source_.folders["INBOX"].uidValidity;
+  for (const testing::FakeMessage& m : source_.folders["INBOX"].messages) {
+    inbox.messages.push_back({m.uid, "dsync-guid-" + std::to_string(m.uid), {}, 1577872800, 0, m.bytes});
+  }
+  inbox.uidNext = 5;
+  source_.folders["INBOX"].messages.pop_back();
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 0u);
+  EXPECT_EQ(r.skipped, 3u);
+  int commits = sink_->commits;
+  int fetches = source_.fetches;
+  r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(sink_->commits, commits) << "nothing new: nothing committed";
+  EXPECT_LE(source_.fetches, fetches + 1);
+}
+
 TEST_F(EngineTest, DeltaCopiesNewMailAndCarriesFlagChanges) {
   addMany("INBOX", 3, "m");
   ASSERT_TRUE(run().status.isOk());

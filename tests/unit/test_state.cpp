@@ -1,6 +1,7 @@
 // The state file: round trip, escaping, damage, versions, the lock.
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -100,6 +101,58 @@ TEST_F(StateStoreTest, SaveThenReopen) {
   auto peek = StateStore::peek(dir_, "imap.old.example", "alice");
   ASSERT_TRUE(peek.isOk());
   EXPECT_EQ(peek.value().folders.at("INBOX").lastUid, 42u);
+}
+
+// The inode of the state file: a save that writes replaces the file (new inode).
+ino_t inodeOf(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+TEST_F(StateStoreTest, APassThatChangesNothingWritesNothing) {
+  std::string path;
+  {
+    auto s = StateStore::open(dir_, "h", "alice");
+    ASSERT_TRUE(s.isOk());
+    path = s.value()->path();
+    s.value()->state().folders["INBOX"].lastUid = 42;
+    s.value()->state().runResult = "ok";
+    ASSERT_TRUE(s.value()->save().isOk());
+  }
+  ino_t before = inodeOf(path);
+  ASSERT_NE(before, 0u);
+  auto s = StateStore::open(dir_, "h", "alice");
+  ASSERT_TRUE(s.isOk());
+  AccountState& st = s.value()->state();
+  st.runStarted = 1800000000;
+  st.runResult = "running";
+  ASSERT_TRUE(s.value()->save().isOk());
+  st.folders["INBOX"].lastUid = 42;  // the same value again
+  st.runEnded = 1800000001;
+  st.runResult = "ok";
+  ASSERT_TRUE(s.value()->save().isOk());
+  EXPECT_EQ(inodeOf(path), before) << "only the run record changed: the file stays as it was";
+  auto peek = StateStore::peek(dir_, "h", "alice");
+  ASSERT_TRUE(peek.isOk());
+  EXPECT_EQ(peek.value().runStarted, 0) << "the run record of the last run that changed a folder";
+}
+
+TEST_F(StateStoreTest, ARunThatChangesAFolderKeepsItsRunRecordCurrent) {
+  auto s = StateStore::open(dir_, "h", "alice");
+  ASSERT_TRUE(s.isOk());
+  AccountState& st = s.value()->state();
+  st.runResult = "running";
+  st.folders["INBOX"].lastUid = 7;
+  ASSERT_TRUE(s.value()->save().isOk());
+  ino_t first = inodeOf(s.value()->path());
+  ASSERT_TRUE(s.value()->save().isOk());
+  EXPECT_EQ(inodeOf(s.value()->path()), first) << "an identical save writes nothing";
+  st.runResult = "ok";
+  ASSERT_TRUE(s.value()->save().isOk());
+  EXPECT_NE(inodeOf(s.value()->path()), first);
+  auto peek = StateStore::peek(dir_, "h", "alice");
+  ASSERT_TRUE(peek.isOk());
+  EXPECT_EQ(peek.value().runResult, "ok");
 }
 
 TEST_F(StateStoreTest, SecondRunForTheSameAccountIsRefused) {
