@@ -25,3 +25,26 @@ message(STATUS "Dovecot headers: ${DC_dovecot_pkgincludedir}, modules: ${DOVECOT
 add_library(dovecot_headers INTERFACE)
 target_include_directories(dovecot_headers SYSTEM INTERFACE "${DC_dovecot_pkgincludedir}")
 target_compile_definitions(dovecot_headers INTERFACE HAVE_CONFIG_H)
+
+# The Dovecot version and module ABI the headers are for (config.h): 2.3 and 2.4 differ in their
+# settings (2.4 needs a settings module) and in the adapter's calls (dovecot_adapter/ only).
+file(STRINGS "${DC_dovecot_pkgincludedir}/config.h" _dc_version_lines
+     REGEX "^#define DOVECOT_(VERSION_MAJOR|VERSION_MINOR|ABI_VERSION|VERSION) ")
+foreach(_l IN LISTS _dc_version_lines)
+  if(_l MATCHES "^#define DOVECOT_([A-Z_]+) \"?([^\"]*)\"?$")
+    set(DOVECOT_${CMAKE_MATCH_1}_FROM_HEADERS "${CMAKE_MATCH_2}")
+  endif()
+endforeach()
+set(DOVECOT_VERSION "${DOVECOT_VERSION_FROM_HEADERS}")
+set(DOVECOT_ABI_VERSION "${DOVECOT_ABI_VERSION_FROM_HEADERS}")
+if(DOVECOT_VERSION_MAJOR_FROM_HEADERS EQUAL 2 AND DOVECOT_VERSION_MINOR_FROM_HEADERS GREATER_EQUAL 4)
+  set(DOVECOT_24 ON)
+elseif(DOVECOT_VERSION_MAJOR_FROM_HEADERS EQUAL 2 AND DOVECOT_VERSION_MINOR_FROM_HEADERS EQUAL 3)
+  set(DOVECOT_24 OFF)
+else()
+  message(FATAL_ERROR "Dovecot ${DOVECOT_VERSION} (${DC_dovecot_pkgincludedir}/config.h): "
+                      "dovecot-migrate builds against Dovecot 2.3 or 2.4")
+endif()
+set(DOVECOT_SETTINGS_MODULEDIR "${DC_dovecot_moduledir}/settings" CACHE PATH
+    "Modules the Dovecot 2.4 config process loads to learn plugin settings")
+message(STATUS "Dovecot ${DOVECOT_VERSION}, module ABI ${DOVECOT_ABI_VERSION}")

@@ -24,27 +24,16 @@
 #include <utility>
 #include <vector>
 
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// (which brings doveadm.h) before the other doveadm headers.
-extern "C" {
-#include "lib.h"
-
-#include "auth-master.h"
-#include "doveadm-mail.h"
-#include "doveadm-print.h"
-#include "doveadm-settings.h"
-#include "doveadm-util.h"
-#include "lib-signals.h"
-#include "master-service-private.h"
-#include "master-service.h"
-}
 #include <sysexits.h>
+#include "dovecot_adapter/dovecot_api.h"
 
 #include "batch/batch.h"
 #include "batch/jobs.h"
 #include "cli_options.h"
 #include "cmd_batch.h"
 #include "common/textfile.h"
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/migrate_settings.h"
 #include "engine/report.h"
 #include "exit_codes.h"
 #include "job_runner.h"
@@ -104,17 +93,16 @@ void setExit(int code) {
   doveadm_exit_code = code;
 }
 
-// The admin preset `name` as dovecot.conf defines it (plugin { migrate_preset_<name>_... }, with
-// the batch's own -o overrides), for its per-host cap. Per-user userdb fields may change a
-// preset for one child; the batch, which holds the cap across children, reads the global one.
-PresetDefinitions adminPreset(const std::string& name) {
+// The admin preset `name` as dovecot.conf defines it (with the batch's own -o overrides), for
+// its per-host cap. Per-user userdb fields may change a preset for one child; the batch, which
+// holds the cap across children, reads the global one. Unreadable settings: no admin preset (each
+// child then reports the settings error for its mailbox).
+PresetDefinitions adminPreset(doveadm_cmd_context* cctx, const std::string& name) {
   PresetDefinitions defs;
-  for (const std::string& key : presetSettingKeys()) {
-    const std::string setting = "migrate_preset_" + name + "_" + key;
-    const char* value = doveadm_plugin_getenv(setting.c_str());
-    if (value != nullptr && *value != '\0') {
-      defs[name][key] = value;
-    }
+  Result<std::unique_ptr<dovecot::MigrateSettings>> settings =
+      dovecot::doveadmSettings(dovecot::commandSettingsEvent(cctx));
+  if (settings.isOk()) {
+    (void)settings.value()->adminPreset(name, defs);
   }
   return defs;
 }
@@ -494,37 +482,23 @@ bool sleepInterruptible(uint64_t seconds) {
 
 // --- shared parts ---------------------------------------------------------------------------
 
-doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
-                           doveadm_cmd_param_flag_t flags) noexcept {
-  doveadm_cmd_param p{};
-  p.short_opt = opt;
-  p.name = name;
-  p.type = type;
-  p.flags = flags;
-  return p;
-}
-
 const doveadm_cmd_param* buildParams(std::initializer_list<doveadm_cmd_param> own,
                                      bool withUserSelection) noexcept {
+  std::vector<doveadm_cmd_param> params;
   try {
-    // Lives for the process: doveadm keeps the pointer.
-    auto* table = new std::vector<doveadm_cmd_param>();
-    for (const doveadm_cmd_param* p = kMigrateParams; p->name != nullptr; ++p) {
-      const bool excluded = withUserSelection ? excludedFromCheck(p->name) : excludedFromBatch(p->name);
+    std::vector<doveadm_cmd_param> migrate;
+    appendMigrateOptionParams(migrate);
+    for (const doveadm_cmd_param& p : migrate) {
+      const bool excluded = withUserSelection ? excludedFromCheck(p.name) : excludedFromBatch(p.name);
       if (!excluded) {
-        table->push_back(*p);
+        params.push_back(p);
       }
     }
-    table->insert(table->end(), own.begin(), own.end());
-    doveadm_cmd_param end{};
-    end.name = nullptr;
-    table->push_back(end);
-    return table->data();
+    params.insert(params.end(), own.begin(), own.end());
   } catch (...) {
-    static const doveadm_cmd_param kNone[] = {
-        {'\0', nullptr, CMD_PARAM_BOOL, false, {}, CMD_PARAM_FLAG_NONE}};
-    return kNone;
+    params.clear();
   }
+  return dovecot::paramTable(std::move(params));
 }
 
 int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& password) {
@@ -552,7 +526,7 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
   opts.dryRun = opts.dryRun || cli.dryRun;
   opts.verbose = cli.verbose || doveadm_verbose;
   opts.maxPerHost = batch::perHostCap(cli.maxConnections, cli.preset,
-                                      cli.preset ? adminPreset(*cli.preset) : PresetDefinitions{});
+                                      cli.preset ? adminPreset(cctx, *cli.preset) : PresetDefinitions{});
   opts.defaultHost = cli.host.value_or("");
 
   for (int i = 0; i < cctx->argc; ++i) {
@@ -561,7 +535,7 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
       continue;
     }
     bool migrateOption = false;
-    for (const doveadm_cmd_param* m = kMigrateParams; m->name != nullptr; ++m) {
+    for (const doveadm_cmd_param* m = migrateParams(); m->name != nullptr; ++m) {
       migrateOption = migrateOption || std::strcmp(m->name, p.name) == 0;
     }
     if (!migrateOption) {
@@ -637,8 +611,7 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
 Status findMissingUsers(const std::vector<std::string>& users, std::vector<size_t>& missing) {
   auth_master_connection* conn =
       auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
-  auth_user_info info{};
-  info.service = "doveadm";
+  auth_user_info info = dovecot::doveadmAuthUserInfo();
   pool_t pool = pool_alloconly_create("migrate userdb lookup", 1024);
   Status status;
   for (size_t i = 0; i < users.size(); ++i) {
@@ -665,8 +638,7 @@ Status findMissingUsers(const std::vector<std::string>& users, std::vector<size_
 Status listUsers(const std::string& mask, std::vector<std::string>& out) {
   auth_master_connection* conn =
       auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
-  auth_user_info info{};
-  info.service = "doveadm";
+  auth_user_info info = dovecot::doveadmAuthUserInfo();
   auth_master_user_list_ctx* ctx = auth_master_user_list_init(conn, mask.empty() ? "" : mask.c_str(), &info);
   while (const char* user = auth_master_user_list_next(ctx)) {
     out.emplace_back(user);
@@ -943,13 +915,13 @@ void cmdBatch(doveadm_cmd_context* cctx) noexcept {
 const doveadm_cmd_param* batchParams() noexcept {
   static const doveadm_cmd_param* table = buildParams(
       {
-          ownParam('\0', "check", CMD_PARAM_BOOL),
-          ownParam('\0', "format", CMD_PARAM_STR),
-          ownParam('j', "jobs", CMD_PARAM_STR),
-          ownParam('r', "report-dir", CMD_PARAM_STR),
-          ownParam('\0', "notify", CMD_PARAM_STR),
-          ownParam('\0', "repeat-until-idle", CMD_PARAM_STR),
-          ownParam('\0', "batch-file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL),
+          dovecot::makeParam('\0', "check", CMD_PARAM_BOOL),
+          dovecot::makeParam('\0', "format", CMD_PARAM_STR),
+          dovecot::makeParam('j', "jobs", CMD_PARAM_STR),
+          dovecot::makeParam('r', "report-dir", CMD_PARAM_STR),
+          dovecot::makeParam('\0', "notify", CMD_PARAM_STR),
+          dovecot::makeParam('\0', "repeat-until-idle", CMD_PARAM_STR),
+          dovecot::makeParam('\0', "batch-file", CMD_PARAM_STR, CMD_PARAM_FLAG_POSITIONAL),
       },
       false);
   return table;

@@ -2,14 +2,14 @@
 // `doveadm migrate batch FILE` and `doveadm migrate check [-u USER|-A|-F USERFILE]`: plain
 // (non-mail) doveadm commands that run each mailbox as a child `doveadm -f json migrate -u USER`
 // (see core/batch/jobs.h for why processes). cmd_batch.cpp has the batch command and the runner
-// both share; cmd_check.cpp has check's user selection. Include doveadm-mail.h (inside
-// extern "C") before this header.
+// both share; cmd_check.cpp has check's user selection.
 
 #include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "batch/jobs.h"
+#include "dovecot_adapter/dovecot_api.h"
 
 extern "C" {
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_ver2;
@@ -65,11 +65,7 @@ Status listUsers(const std::string& mask, std::vector<std::string>& out);
 // writes report.json, sends the notification. Returns the exit code.
 int run(const Options& opts, std::vector<Mailbox>& mailboxes);
 
-// One of a command's own parameters (the doveadm_cmd_param fields a table entry needs).
-struct doveadm_cmd_param ownParam(char opt, const char* name, doveadm_cmd_param_t type,
-                                  doveadm_cmd_param_flag_t flags = CMD_PARAM_FLAG_NONE) noexcept;
-
-// The parameter tables: kMigrateParams without the excluded names, plus `own`. Built once while
+// The parameter tables: the migrate options without the excluded names, plus `own`. Built once while
 // doveadm loads the module; if that fails (out of memory) the command takes no options.
 const struct doveadm_cmd_param* buildParams(std::initializer_list<struct doveadm_cmd_param> own,
                                             bool withUserSelection) noexcept;

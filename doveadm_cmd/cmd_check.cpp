@@ -15,17 +15,11 @@
 #include <string>
 #include <vector>
 
-// The blank line keeps clang-format from sorting: lib.h must come first.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-#include "doveadm-print.h"
-#include "wildcard-match.h"
-}
 #include "cli_options.h"
 #include "cmd_batch.h"
 #include "common/textfile.h"
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "exit_codes.h"
 
 namespace migrate::cmd::bulk {
@@ -170,13 +164,13 @@ void cmdCheck(doveadm_cmd_context* cctx) noexcept {
 const doveadm_cmd_param* checkParams() noexcept {
   static const doveadm_cmd_param* table = buildParams(
       {
-          ownParam('u', "user", CMD_PARAM_STR),
-          ownParam('A', "all-users", CMD_PARAM_BOOL),
+          dovecot::makeParam('u', "user", CMD_PARAM_STR),
+          dovecot::makeParam('A', "all-users", CMD_PARAM_BOOL),
           // A path, not doveadm's ISTREAM: the file is read here, once.
-          ownParam('F', "user-file", CMD_PARAM_STR),
-          ownParam('j', "jobs", CMD_PARAM_STR),
-          ownParam('r', "report-dir", CMD_PARAM_STR),
-          ownParam('\0', "notify", CMD_PARAM_STR),
+          dovecot::makeParam('F', "user-file", CMD_PARAM_STR),
+          dovecot::makeParam('j', "jobs", CMD_PARAM_STR),
+          dovecot::makeParam('r', "report-dir", CMD_PARAM_STR),
+          dovecot::makeParam('\0', "notify", CMD_PARAM_STR),
       },
       true);
   return table;

@@ -14,21 +14,12 @@
 #include <string>
 #include <utility>
 
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// (which brings doveadm.h) before the other doveadm headers, whose enums C++ needs declared first.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-#include "doveadm-print.h"
-#include "mail-storage-service.h"
-#include "settings-parser.h"
-}
-#include "adapter/dovecot_cxx.h"
-#include "adapter/dovecot_sink.h"
-#include "adapter/settings.h"
 #include "cli_options.h"
 #include "cmd_migrate.h"
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/dovecot_sink.h"
+#include "dovecot_adapter/migrate_settings.h"
 #include "engine/migrator.h"
 #include "exit_codes.h"
 #include "migrate_params.h"
@@ -333,7 +324,7 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
 
 // --- doveadm vfuncs -------------------------------------------------------------------------
 
-void cmdMigrateInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
+void cmdMigrateInit(doveadm_mail_cmd_context* ctx) noexcept {
   auto* mctx = fromBase(ctx);
   Status status;
   try {
@@ -372,21 +363,7 @@ int cmdMigratePrerun(doveadm_mail_cmd_context* ctx, mail_storage_service_user* s
   if (mctx->state->cli.dryRun) {
     return 0;
   }
-  setting_parser_context* parser = mail_storage_service_user_get_settings_parser(serviceUser);
-  enum setting_type type;
-  const void* value = parser != nullptr ? settings_parse_get_value(parser, "mail_fsync", &type) : nullptr;
-  // An enum setting's value is its string ("optimized", "always", "never").
-  if (value == nullptr || (type != SET_ENUM && type != SET_STR)) {
-    return 0;
-  }
-  const char* fsyncMode = *static_cast<const char* const*>(value);
-  if (fsyncMode == nullptr || std::string(fsyncMode) != "optimized") {
-    return 0;
-  }
-  const char* error = nullptr;
-  if (mail_storage_service_user_set_setting(serviceUser, "mail_fsync", "never", &error) < 0) {
-    // Not fatal: the run just fsyncs every message as Dovecot normally does.
-    i_warning("migrate: cannot batch fsyncs (%s); saving with mail_fsync=optimized", error);
+  if (!dovecot::overrideOptimizedFsync(serviceUser)) {
     return 0;
   }
   mctx->state->syncAfterCommit = true;
@@ -417,12 +394,10 @@ void cmdMigrateDeinit(doveadm_mail_cmd_context* ctx) noexcept {
 doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
   auto* mctx = doveadm_mail_cmd_alloc(migrate_cmd_context);
   mctx->state = nullptr;
-  mctx->ctx.v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return isMigrateOptionLetter(c); };
-  mctx->ctx.v.init = cmdMigrateInit;
+  dovecot::setMailCommandInit<cmdMigrateInit, isMigrateOptionLetter>(&mctx->ctx);
   mctx->ctx.v.prerun = cmdMigratePrerun;
   mctx->ctx.v.run = cmdMigrateRun;
   mctx->ctx.v.deinit = cmdMigrateDeinit;
-  mctx->ctx.add_username_header = true;
   doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   return &mctx->ctx;
 }
@@ -433,6 +408,6 @@ doveadm_mail_cmd_context* cmdMigrateAlloc() noexcept {
 extern "C" {
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2 = {
     nullptr,       migrate::cmd::cmdMigrateAlloc, "migrate", migrate::cmd::kMigrateUsage,
-    CMD_FLAG_NONE, migrate::cmd::kMigrateParams,
+    CMD_FLAG_NONE, migrate::cmd::migrateParams(),
 };
 }

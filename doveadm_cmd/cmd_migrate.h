@@ -1,9 +1,10 @@
 #pragma once
 // `doveadm migrate`: pulls each selected user's mail from a remote IMAP server into local storage.
-// Include doveadm-mail.h (inside extern "C") before this header.
 //
 // The command table entry is registered by doveadm_migrate_plugin.cpp; see there for why
 // subcommands ("migrate status", ...) must be registered before it.
+
+#include "dovecot_adapter/dovecot_api.h"
 
 extern "C" {
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2;

@@ -1,6 +1,6 @@
 // `doveadm migrate status [-u USER | -A | -F FILE]`: one row per user from the user's dovecot-migrate.status
 // (engine/run_status.h). A mail command because it needs each user's mail location from the
-// userdb (the file is in INBOX's control directory, adapter/state_location.h); it opens no
+// userdb (the file is in INBOX's control directory, dovecot_adapter/state_location.h); it opens no
 // mailbox and only reads, so it creates nothing and works for users that were never migrated
 // ("never").
 //
@@ -10,17 +10,9 @@
 #include <optional>
 #include <string>
 
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// (which brings doveadm.h) before doveadm-print.h.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-#include "doveadm-print.h"
-#include "mail-storage-service.h"
-#include "mail-user.h"
-}
 #include "cmd_migrate.h"
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "exit_codes.h"
 #include "status_common.h"
 
@@ -97,15 +89,14 @@ int cmdStatusRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {
   return -1;
 }
 
-void cmdStatusInit(doveadm_mail_cmd_context*, const char* const*) noexcept {
+void cmdStatusInit(doveadm_mail_cmd_context*) noexcept {
   addStatusHeaders();
 }
 
 doveadm_mail_cmd_context* cmdStatusAlloc() noexcept {
   doveadm_mail_cmd_context* ctx = doveadm_mail_cmd_alloc(struct doveadm_mail_cmd_context);
-  ctx->v.init = cmdStatusInit;
+  dovecot::setMailCommandInit<cmdStatusInit, noOwnLetters>(ctx);
   ctx->v.run = cmdStatusRun;
-  ctx->add_username_header = true;
   doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   return ctx;
 }
@@ -117,6 +108,6 @@ extern "C" {
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_status_ver2 = {
     nullptr,          migrate::cmd::cmdStatusAlloc,
     "migrate status", "[-u <user>|-A|-F <user file>] [-S <socket_path>]",
-    CMD_FLAG_NONE,    migrate::cmd::kUserSelectionParams,
+    CMD_FLAG_NONE,    migrate::cmd::userSelectionParams(),
 };
 }

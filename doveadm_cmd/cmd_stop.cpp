@@ -23,20 +23,12 @@
 #include <optional>
 #include <string>
 
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// (which brings doveadm.h) before doveadm-print.h.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-#include "doveadm-print.h"
-#include "mail-storage-service.h"
-#include "mail-user.h"
-}
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
 
 #include "cmd_migrate.h"
 #include "exit_codes.h"
@@ -180,7 +172,11 @@ int cmdStopRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {
   return -1;
 }
 
-void cmdStopInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
+bool isStopOptionLetter(int letter) noexcept {
+  return letter == 't';
+}
+
+void cmdStopInit(doveadm_mail_cmd_context* ctx) noexcept {
   auto* sctx = stopContext(ctx);
   sctx->waitSeconds = kDefaultWaitSeconds;
   const char* value = nullptr;
@@ -211,27 +207,22 @@ void cmdStopInit(doveadm_mail_cmd_context* ctx, const char* const*) noexcept {
 doveadm_mail_cmd_context* cmdStopAlloc() noexcept {
   auto* sctx = doveadm_mail_cmd_alloc(migrate_stop_context);
   sctx->waitSeconds = kDefaultWaitSeconds;
-  sctx->ctx.v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return c == 't'; };
-  sctx->ctx.v.init = cmdStopInit;
+  dovecot::setMailCommandInit<cmdStopInit, isStopOptionLetter>(&sctx->ctx);
   sctx->ctx.v.run = cmdStopRun;
-  sctx->ctx.add_username_header = true;
   doveadm_print_init(DOVEADM_PRINT_TYPE_TABLE);
   return &sctx->ctx;
 }
 
-#define MIGRATE_STOP_PARAM(opt, name, type) \
-  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
-
-const doveadm_cmd_param kStopParams[] = {
-    MIGRATE_STOP_PARAM('A', "all-users", CMD_PARAM_BOOL),
-    MIGRATE_STOP_PARAM('S', "socket-path", CMD_PARAM_STR),
-    MIGRATE_STOP_PARAM('u', "user", CMD_PARAM_STR),
-    MIGRATE_STOP_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
-    MIGRATE_STOP_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
+const doveadm_cmd_param* stopParams() noexcept {
+  static const doveadm_cmd_param* table = [] {
+    std::vector<doveadm_cmd_param> params;
+    dovecot::appendMailCommonParams(params);
     // A string, not INT64: doveadm silently drops an INT64 value that does not parse.
-    MIGRATE_STOP_PARAM('t', "timeout", CMD_PARAM_STR),
-    MIGRATE_STOP_PARAM('\0', nullptr, CMD_PARAM_BOOL),
-};
+    params.push_back(dovecot::makeParam('t', "timeout", CMD_PARAM_STR));
+    return dovecot::paramTable(std::move(params));
+  }();
+  return table;
+}
 
 }  // namespace
 }  // namespace migrate::cmd
@@ -240,6 +231,6 @@ extern "C" {
 struct doveadm_cmd_ver2 doveadm_cmd_migrate_stop_ver2 = {
     nullptr,        migrate::cmd::cmdStopAlloc,
     "migrate stop", "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-t <seconds to wait>]",
-    CMD_FLAG_NONE,  migrate::cmd::kStopParams,
+    CMD_FLAG_NONE,  migrate::cmd::stopParams(),
 };
 }

@@ -1,14 +1,9 @@
 // Module glue: doveadm loads lib95_doveadm_migrate_plugin.so from its fixed module directory and
 // looks up doveadm_migrate_plugin_{init,deinit,version} with dlsym (so: extern "C", exported).
 
-// The blank line keeps clang-format from sorting: lib.h must come first.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-}
 #include "cmd_batch.h"
 #include "cmd_migrate.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "notify.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))

@@ -7,14 +7,11 @@
 #include <string>
 #include <utility>
 
-// The blank line keeps clang-format from sorting: lib.h must come first.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-}
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "migrate_params.h"
 #include "net/limits.h"
+#include "options/option_values.h"
 
 namespace migrate::cmd {
 namespace {
@@ -161,52 +158,33 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   return Status::ok();
 }
 
-// DOVEADM_CMD_MAIL_COMMON spelled out: its literal 0 flags do not convert to the enum in C++.
-#define MIGRATE_PARAM(opt, name, type) \
-  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
-
-// Every named option needs a short letter: doveadm 2.3.19's mail-command wrapper rejects a named
+// Every named option has a short letter: doveadm 2.3.19's mail-command wrapper rejects a named
 // parameter without one ("invalid parameter: source-host", exit 64), on the CLI and the HTTP API.
-// Names to avoid: file, field, flag (special-cased by the wrapper), user, all-users, user-file,
-// socket-path, trans-flags (the common ones below).
+// Values are strings, not INT64 (doveadm silently drops an INT64 value that does not parse), and
+// lists comma-separated (the 2.3 mail-command wrapper cannot pass a CMD_PARAM_ARRAY with a short
+// letter, and a repeated string option keeps only its last value).
+void appendMigrateOptionParams(std::vector<doveadm_cmd_param>& params) {
+  for (const options::Option& o : options::settings()) {
+    if (o.cliName != nullptr) {
+      params.push_back(dovecot::makeParam(o.letter, o.cliName,
+                                          o.kind == options::Kind::YESNO ? CMD_PARAM_BOOL : CMD_PARAM_STR));
+    }
+  }
+  for (const options::Option& o : options::cliOnlyOptions()) {
+    params.push_back(dovecot::makeParam(o.letter, o.cliName,
+                                        o.kind == options::Kind::FLAG ? CMD_PARAM_BOOL : CMD_PARAM_STR));
+  }
+}
 
-const doveadm_cmd_param kMigrateParams[] = {
-    MIGRATE_PARAM('A', "all-users", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('S', "socket-path", CMD_PARAM_STR),
-    MIGRATE_PARAM('u', "user", CMD_PARAM_STR),
-    MIGRATE_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
-    MIGRATE_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
-    MIGRATE_PARAM('H', "source-host", CMD_PARAM_STR),
-    // A string, not INT64: doveadm silently drops an INT64 value that does not parse.
-    MIGRATE_PARAM('P', "source-port", CMD_PARAM_STR),
-    MIGRATE_PARAM('T', "source-tls", CMD_PARAM_STR),
-    MIGRATE_PARAM('U', "source-user", CMD_PARAM_STR),
-    MIGRATE_PARAM('M', "source-master-user", CMD_PARAM_STR),
-    MIGRATE_PARAM('w', "source-password-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('W', "source-password-stdin", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('O', "source-oauth2-token-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('X', "source-oauth2-token-command", CMD_PARAM_STR),
-    MIGRATE_PARAM('C', "ca-file", CMD_PARAM_STR),
-    MIGRATE_PARAM('d', "ca-dir", CMD_PARAM_STR),
-    MIGRATE_PARAM('k', "insecure", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('n', "dry-run", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('Q', "no-quota-check", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('v', "verbose", CMD_PARAM_BOOL),
-    MIGRATE_PARAM('R', "max-rate", CMD_PARAM_STR),
-    MIGRATE_PARAM('N', "max-connections", CMD_PARAM_STR),
-    MIGRATE_PARAM('L', "rawlog", CMD_PARAM_STR),
-    MIGRATE_PARAM('Z', "no-compress", CMD_PARAM_BOOL),
-    // Lists are comma-separated: the mail-command wrapper cannot pass a CMD_PARAM_ARRAY with a
-    // short letter (2.3.19 panics "Cannot convert parameter ... to short opt"), and a repeated
-    // string option keeps only its last value.
-    MIGRATE_PARAM('i', "include", CMD_PARAM_STR),
-    MIGRATE_PARAM('e', "exclude", CMD_PARAM_STR),
-    MIGRATE_PARAM('z', "max-size", CMD_PARAM_STR),
-    MIGRATE_PARAM('s', "since", CMD_PARAM_STR),
-    MIGRATE_PARAM('b', "before", CMD_PARAM_STR),
-    MIGRATE_PARAM('p', "preset", CMD_PARAM_STR),
-    MIGRATE_PARAM('\0', nullptr, CMD_PARAM_BOOL),
-};
+const doveadm_cmd_param* migrateParams() noexcept {
+  static const doveadm_cmd_param* table = [] {
+    std::vector<doveadm_cmd_param> params;
+    dovecot::appendMailCommonParams(params);
+    appendMigrateOptionParams(params);
+    return dovecot::paramTable(std::move(params));
+  }();
+  return table;
+}
 
 const char kMigrateUsage[] =
     "[-u <user>|-A|-F <user file>] [-S <socket_path>] [-H <source host>] [-P <port>] "
@@ -222,7 +200,7 @@ bool isMigrateOptionLetter(int c) noexcept {
   if (c == 'A' || c == 'S' || c == 'u' || c == 'F' || c == '\0') {
     return false;
   }
-  for (const doveadm_cmd_param* p = kMigrateParams; p->name != nullptr; ++p) {
+  for (const doveadm_cmd_param* p = migrateParams(); p->name != nullptr; ++p) {
     if (p->short_opt == c) {
       return true;
     }

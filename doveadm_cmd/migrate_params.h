@@ -2,15 +2,20 @@
 // The `doveadm migrate` options: the doveadm parameter table, its usage line, and the parsing of
 // the values into CliOptions. Shared by every command that runs migrations ("migrate",
 // "migrate check", "migrate batch" passes them through to its per-user runs).
-// Include doveadm-mail.h (inside extern "C") before this header.
+
+#include <vector>
 
 #include "cli_options.h"
 #include "common/status.h"
+#include "dovecot_adapter/dovecot_api.h"
 
 namespace migrate::cmd {
 
-// Terminated by an entry with a null name. Every named option needs a short letter (see the .cpp).
-extern const doveadm_cmd_param kMigrateParams[];
+// `doveadm migrate`'s parameters: doveadm's mail-command ones and every option of
+// core/options/option_table.def. Terminated by an entry with a null name.
+const doveadm_cmd_param* migrateParams() noexcept;
+// The option table's parameters alone (for the commands that pass them on to `migrate`).
+void appendMigrateOptionParams(std::vector<doveadm_cmd_param>& params);
 // The usage line doveadm prints for "migrate" (without the command name).
 extern const char kMigrateUsage[];
 

@@ -1,7 +1,6 @@
 // sendNotification(): see notify.h. The submission settings (submission_host, submission_ssl,
-// submission_timeout, sendmail_path, hostname) are read by doveadm together with its own
-// settings: notifyRegisterSettings() (called from the module's init, before doveadm reads its
-// configuration) adds Dovecot's smtp_submit settings root to doveadm's setting roots.
+// submission_timeout, sendmail_path, hostname) are Dovecot's own, as doveadm reads them
+// (dovecot_adapter/doveadm_compat.h: startSubmission()).
 
 #include <algorithm>
 #include <cstdint>
@@ -9,55 +8,13 @@
 #include <exception>
 #include <string>
 
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// (which brings doveadm.h) before doveadm-settings.h.
-extern "C" {
-#include "lib.h"
-
-#include "doveadm-mail.h"
-#include "doveadm-settings.h"
-#include "hostpid.h"
-#include "iostream-ssl.h"
-#include "message-date.h"
-#include "ostream.h"
-#include "smtp-address.h"
-#include "smtp-submit-settings.h"
-#include "smtp-submit.h"
-}
-#include "adapter/dovecot_cxx.h"
-#include "adapter/handles.h"
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/handles.h"
 #include "notify.h"
 
 namespace migrate::cmd {
 namespace {
-
-// The smtp_submit settings doveadm read (in `fallback`), or Dovecot's defaults
-// (smtp-submit-settings.c) when it did not read them.
-const smtp_submit_settings* submitSettings(smtp_submit_settings& fallback) {
-  const doveadm_setting_root* root = nullptr;
-  array_foreach(&doveadm_setting_roots, root) {
-    if (root->info == &smtp_submit_setting_parser_info && root->settings != nullptr) {
-      // doveadm keeps its setting roots unexpanded: every string still carries the settings
-      // parser's prefix, SETTING_STRVAR_UNEXPANDED ('0') or _EXPANDED ('1'). These settings take
-      // no %variables, so dropping the prefix is their value.
-      fallback = *static_cast<const smtp_submit_settings*>(root->settings);
-      for (const char** field : {&fallback.hostname, &fallback.submission_host, &fallback.sendmail_path,
-                                 &fallback.submission_ssl}) {
-        if (*field != nullptr && (**field == '0' || **field == '1')) {
-          ++*field;
-        }
-      }
-      return &fallback;
-    }
-  }
-  fallback = smtp_submit_settings();
-  fallback.hostname = my_hostname;
-  fallback.submission_host = "";
-  fallback.sendmail_path = "/usr/sbin/sendmail";
-  fallback.submission_timeout = 30;
-  fallback.submission_ssl = "no";
-  return &fallback;
-}
 
 bool isAscii(const std::string& s) {
   for (unsigned char c : s) {
@@ -165,13 +122,6 @@ std::string crlfBody(const std::string& body) {
   return out;
 }
 
-std::string via(const smtp_submit_settings* set) {
-  if (set->submission_host != nullptr && *set->submission_host != '\0') {
-    return std::string("submission_host=") + set->submission_host;
-  }
-  return std::string("sendmail_path=") + (set->sendmail_path != nullptr ? set->sendmail_path : "");
-}
-
 Status send(const std::string& to, const std::string& subject, const std::string& body) {
   smtp_address* rcpt = nullptr;
   const char* error = nullptr;
@@ -181,18 +131,13 @@ Status send(const std::string& to, const std::string& subject, const std::string
     return Status(ErrorKind::Config, "cannot send the notification: '" + to + "' is not a mail address",
                   "give one address such as admin@example.org");
   }
-  smtp_submit_settings fallback{};
-  const smtp_submit_settings* set = submitSettings(fallback);
-  const std::string hostname =
-      set->hostname != nullptr && *set->hostname != '\0' ? set->hostname : my_hostname;
-  smtp_address* from = smtp_address_create(pool_datastack_create(), "postmaster", hostname.c_str());
-
-  ssl_iostream_settings sslSet{};
-  doveadm_get_ssl_settings(&sslSet, pool_datastack_create());
-  smtp_submit_input input{};
-  input.ssl = &sslSet;
-  input.allow_root = true;  // doveadm runs as root; sendmail may be run as root
-  smtp_submit* submit = smtp_submit_init_simple(&input, set, from);
+  Result<dovecot::Submission> started = dovecot::startSubmission("postmaster");
+  if (!started.isOk()) {
+    return started.status();
+  }
+  smtp_submit* submit = started.value().submit;
+  smtp_address* from = started.value().from;
+  const std::string& via = started.value().via;
   smtp_submit_add_rcpt(submit, rcpt);
   ostream* out = smtp_submit_send(submit);
   const std::string message = "From: dovecot-migrate <" + std::string(smtp_address_encode(from)) +
@@ -220,18 +165,17 @@ Status send(const std::string& to, const std::string& subject, const std::string
     return Status::ok();
   }
   if (ret == 0) {
-    return Status(ErrorKind::Protocol,
-                  "the notification to " + to + " was refused (" + via(set) + "): " + why,
+    return Status(ErrorKind::Protocol, "the notification to " + to + " was refused (" + via + "): " + why,
                   "check the address and the mail server's log");
   }
-  return Status(ErrorKind::Connect, "cannot send the notification to " + to + " (" + via(set) + "): " + why,
+  return Status(ErrorKind::Connect, "cannot send the notification to " + to + " (" + via + "): " + why,
                 "check submission_host / sendmail_path in dovecot.conf and that the mail server is up");
 }
 
 }  // namespace
 
 void notifyRegisterSettings() {
-  doveadm_setting_roots_add(&smtp_submit_setting_parser_info);
+  dovecot::registerSubmitSettings();
 }
 
 Status sendNotification(const std::string& to, const std::string& subject, const std::string& body) {

@@ -1,16 +1,12 @@
-// The blank lines keep clang-format from sorting: lib.h must come first, and doveadm-mail.h
-// before the other doveadm headers.
-extern "C" {
-#include "lib.h"
+#include <vector>
 
-#include "doveadm-mail.h"
-#include "mail-user.h"
-}
 #include <unistd.h>
+#include "dovecot_adapter/doveadm_compat.h"
+#include "dovecot_adapter/dovecot_api.h"
 
 #include <ctime>
 
-#include "adapter/state_location.h"
+#include "dovecot_adapter/state_location.h"
 #include "exit_codes.h"
 #include "status_common.h"
 
@@ -60,17 +56,17 @@ void mergeCommandExitCode(doveadm_mail_cmd_context* ctx, int code) {
   ctx->exit_code = mergeExitCode(ctx->exit_code, code);
 }
 
-// DOVEADM_CMD_MAIL_COMMON spelled out: its literal 0 flags do not convert to the enum in C++.
-#define MIGRATE_USER_PARAM(opt, name, type) \
-  { opt, name, type, false, {}, CMD_PARAM_FLAG_NONE }
+const doveadm_cmd_param* userSelectionParams() noexcept {
+  static const doveadm_cmd_param* table = [] {
+    std::vector<doveadm_cmd_param> params;
+    dovecot::appendMailCommonParams(params);
+    return dovecot::paramTable(std::move(params));
+  }();
+  return table;
+}
 
-const doveadm_cmd_param kUserSelectionParams[] = {
-    MIGRATE_USER_PARAM('A', "all-users", CMD_PARAM_BOOL),
-    MIGRATE_USER_PARAM('S', "socket-path", CMD_PARAM_STR),
-    MIGRATE_USER_PARAM('u', "user", CMD_PARAM_STR),
-    MIGRATE_USER_PARAM('\0', "trans-flags", CMD_PARAM_INT64),
-    MIGRATE_USER_PARAM('F', "user-file", CMD_PARAM_ISTREAM),
-    MIGRATE_USER_PARAM('\0', nullptr, CMD_PARAM_BOOL),
-};
+bool noOwnLetters(int) noexcept {
+  return false;
+}
 
 }  // namespace migrate::cmd

@@ -1,18 +1,18 @@
 #pragma once
 // Helpers shared by `doveadm migrate status` and `doveadm migrate stop`: finding a user's run
 // status without creating anything, and the mail-command plumbing both use.
-// Include doveadm-mail.h (inside extern "C") before this header.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "common/status.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "engine/run_status.h"
 
 namespace migrate::cmd {
 
-// The user's run status from the state directory (plugin/adapter/state_location.h), or from its
+// The user's run status from the state directory (dovecot_adapter/state_location.h), or from its
 // old place <home>/.migrate while no run of this version has moved it; nothing is created or
 // moved. nullopt when never migrated.
 Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user);
@@ -32,6 +32,8 @@ void mergeCommandExitCode(doveadm_mail_cmd_context* ctx, int code);
 
 // The parameters of a mail command that takes only doveadm's user selection (-u/-A/-F/-S),
 // terminated by an entry with a null name.
-extern const doveadm_cmd_param kUserSelectionParams[];
+const doveadm_cmd_param* userSelectionParams() noexcept;
+// For commands without letters of their own.
+bool noOwnLetters(int letter) noexcept;
 
 }  // namespace migrate::cmd

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Runs .ci/run the way CI does, on a bare Debian 12: a fresh `debootstrap --variant=minbase
-# bookworm` chroot, a clean clone of HEAD, CI=true and no stdin. Needs root and debootstrap.
-#   tools/ci-chroot.sh [CHROOT_DIR [COMMAND]]
-# CHROOT_DIR defaults to /tmp/migrate-ci-chroot (reused if it exists); COMMAND to `bash .ci/run`
-# (e.g. `tools/demo.sh` checks the README's quick start on a bare machine).
+# Runs the test suite the way CI does, on a bare Debian: a fresh `debootstrap --variant=minbase
+# SUITE` chroot (bookworm: Dovecot 2.3, trixie: Dovecot 2.4), a clean clone of HEAD, CI=true and
+# no stdin. Needs root and debootstrap.
+#   tools/ci-chroot.sh [SUITE] [CHROOT_DIR [COMMAND]]
+# SUITE is bookworm (default) or trixie. CHROOT_DIR defaults to /tmp/migrate-ci-SUITE (reused if
+# it exists); COMMAND to `bash .ci/run` (e.g. `tools/demo.sh` checks the README's quick start on a
+# bare machine, `tools/test.sh` the README's test command alone).
 # CLONE_DIR (absolute, inside the chroot; default /work/repo) is where the clone goes: e.g.
 # CLONE_DIR=/root/dovecot-migrate checks a newcomer's checkout in root's 0700 home.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-root=${1:-/tmp/migrate-ci-chroot}
+suite=bookworm
+case ${1:-} in
+  bookworm|trixie) suite=$1; shift ;;
+esac
+root=${1:-/tmp/migrate-ci-$suite}
 command=${2:-bash .ci/run}
 clone_dir=${CLONE_DIR:-/work/repo}
 case $clone_dir in
@@ -17,7 +23,7 @@ case $clone_dir in
 esac
 
 if [ ! -x "$root/bin/bash" ]; then
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian
+  debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian
 fi
 cleanup() {
   for m in dev sys proc; do
@@ -45,4 +51,4 @@ if [ -d "$repo/../shared" ]; then
   cp -r "$repo/../shared" "$shared_dir"
 fi
 chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  HOME=/root CI=true CLONE_DIR="$clone_dir" bash -c 'cd "$CLONE_DIR" && '"$command" < /dev/null
+  HOME=/root CI=true MIGRATE_IN_CHROOT=1 CLONE_DIR="$clone_dir" bash -c 'cd "$CLONE_DIR" && '"$command" < /dev/null

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Installs what dovecot-migrate needs to build, test and run its demo on Debian 12 (bookworm).
+# Installs what dovecot-migrate needs to build, test and run its demo on Debian 12 (bookworm,
+# Dovecot 2.3) or Debian 13 (trixie, Dovecot 2.4).
 # Run as root. Idempotent.
 set -euo pipefail
 
+# clang's sanitizer runtime is versioned with the release's clang.
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+case $codename in
+  trixie) clang_rt=libclang-rt-19-dev ;;
+  *) clang_rt=libclang-rt-14-dev ;;
+esac
+
 packages=(
-  build-essential cmake g++ pkg-config git clang libclang-rt-14-dev
+  build-essential cmake g++ pkg-config git clang "$clang_rt"
   libssl-dev zlib1g-dev googletest libgtest-dev libgmock-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
   python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format clang-tidy time strace

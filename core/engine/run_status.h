@@ -1,6 +1,6 @@
 #pragma once
 // The status of a user's latest migration run, kept with the user (dovecot-migrate.status in the
-// state directory, plugin/adapter/state_location.h)
+// state directory, dovecot_adapter/state_location.h)
 // so that `doveadm migrate status`, a provider's provisioning script and the first-login plugin
 // can tell whether a migration is running, finished, or keeps failing, and why.
 //

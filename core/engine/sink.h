@@ -86,7 +86,7 @@ class Sink {
   // Maildir++, whose directories use it as their own separator).
   virtual std::string unsafeNameChars() const { return {}; }
   // Directory of the migration state of this user (files named dovecot-migrate.*: engine/state_files.h),
-  // e.g. the INBOX control directory (plugin/adapter/state_location.h).
+  // e.g. the INBOX control directory (dovecot_adapter/state_location.h).
   // With create=false nothing is created (dry runs): the path is returned whether it exists or not.
   virtual Result<std::string> stateDir(bool create) = 0;
   // Directory for spooling large message bodies.

@@ -1,6 +1,6 @@
 #pragma once
 // Persisted migration state of one source account, kept with the local user
-// (dovecot-migrate.<accountKey>.state in the user's state directory, plugin/adapter/state_location.h).
+// (dovecot-migrate.<accountKey>.state in the user's state directory, dovecot_adapter/state_location.h).
 // Written as new file -> fsync -> rename, under an exclusive lock (<file>.lock, flock) held for the whole
 // run, so two runs for the same user and source never overlap. Versioned text format, one record per line,
 // tab-separated with escaping:

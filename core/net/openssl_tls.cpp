@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -252,6 +253,27 @@ std::string firstLine(const std::string& s) {
   return line;
 }
 
+// OpenSSL may stop after a record header's 5 bytes; when those were plain text, take what else of
+// the server's first line has arrived (waiting briefly), so the error can quote it.
+void completeCapturedLine(SocketBioState* s) {
+  if (s == nullptr || s->captured.empty() || s->captured[0] == '\x16' || s->captured[0] == '\x15' ||
+      s->captured.find('\n') != std::string::npos) {
+    return;
+  }
+  char buf[64];
+  while (s->captured.size() < sizeof buf && s->captured.find('\n') == std::string::npos) {
+    pollfd p{s->fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) <= 0) {
+      return;
+    }
+    const ssize_t n = ::recv(s->fd, buf, sizeof buf - s->captured.size(), MSG_DONTWAIT);
+    if (n <= 0) {
+      return;
+    }
+    s->captured.append(buf, static_cast<size_t>(n));
+  }
+}
+
 // Ends every certificate hint: the escape hatch, and that it is one.
 const char* const kInsecureHint = "--insecure to skip verification (not recommended)";
 
@@ -432,7 +454,8 @@ Status handshakeFailure(const HandshakeContext& ctx) {
 
   // A TLS server's first bytes are a handshake (22) or alert (21) record; anything else means the
   // port does not speak implicit TLS (typically an IMAP greeting on 143).
-  const std::string& got = ctx.socket != nullptr ? ctx.socket->captured : std::string();
+  completeCapturedLine(ctx.socket);
+  const std::string got = ctx.socket != nullptr ? ctx.socket->captured : std::string();
   if (!got.empty() && got[0] != '\x16' && got[0] != '\x15') {
     const std::string hint =
         ctx.port == 143 ? "port 143 usually speaks STARTTLS, not implicit TLS: try --source-tls starttls"

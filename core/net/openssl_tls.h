@@ -70,8 +70,8 @@ struct HandshakeContext {
   int minVersion = 0;
   int sslError = 0;  // SSL_get_error()
   const VerifyFailure* verify = nullptr;
-  long verifyResult = 0;  // SSL_get_verify_result()
-  const SocketBioState* socket = nullptr;
+  long verifyResult = 0;             // SSL_get_verify_result()
+  SocketBioState* socket = nullptr;  // its capture may be completed for the message
 };
 // The Status for a failed handshake (drains the OpenSSL error queue): certificate problems,
 // a plain-text server on a TLS port, protocol versions, the server hanging up, or OpenSSL's

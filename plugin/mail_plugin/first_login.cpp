@@ -20,15 +20,13 @@
 #include <string>
 #include <vector>
 
-#include "adapter/dovecot_cxx.h"
-extern "C" {
-#include "master-service-settings.h"
-#include "master-service.h"
-}
-#include "adapter/settings.h"
-#include "adapter/state_location.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/migrate_settings.h"
+#include "dovecot_adapter/state_location.h"
+#include "dovecot_adapter/storage_compat.h"
 #include "engine/options.h"
 #include "engine/run_status.h"
+#include "options/option_values.h"
 
 namespace migrate::login {
 namespace {
@@ -43,21 +41,22 @@ constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
 constexpr int kChildNice = 10;
 constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// The setting's value, or nullptr when unset or empty.
+// The setting's value, or nullptr when unset or empty (or when Dovecot refuses the user's
+// settings: that is logged, and the login goes on without a migration).
 const char* setting(mail_user* user, const char* name) {
-  const char* v = mail_user_plugin_getenv(user, name);
-  return v != nullptr && *v != '\0' ? v : nullptr;
+  Result<std::unique_ptr<dovecot::MigrateSettings>> settings = dovecot::MigrateSettings::forUser(user);
+  if (!settings.isOk()) {
+    i_error("migrate: %s", settings.status().describe().c_str());
+    return nullptr;
+  }
+  const char* v = settings.value()->get(name);
+  // The value lives in the user's pool (2.3) or the settings struct (2.4): copy it to the data
+  // stack before the settings are released.
+  return v != nullptr ? t_strdup(v) : nullptr;
 }
 
 bool isYes(const char* v) {
-  if (v == nullptr) {
-    return false;
-  }
-  std::string s(v);
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s == "yes" || s == "y" || s == "1" || s == "true";
+  return v != nullptr && options::parseYesNo(v).value_or(false);
 }
 
 bool serviceEnabled(mail_user* user) {
@@ -301,11 +300,11 @@ std::string configFile() {
   if (path != nullptr && *path != '\0' && ::stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
     return path;
   }
-  const master_service_settings* set = master_service_settings_get(master_service);
-  if (set == nullptr || set->base_dir == nullptr) {
+  const std::string baseDir = dovecot::serviceBaseDir();
+  if (baseDir.empty()) {
     return {};
   }
-  const std::string link = std::string(set->base_dir) + "/dovecot.conf";
+  const std::string link = baseDir + "/dovecot.conf";
   char real[PATH_MAX];
   if (::realpath(link.c_str(), real) == nullptr) {
     return {};
@@ -395,7 +394,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   }
   // Shared-namespace owners and dsync's users are not logins.
   if (user->autocreated || user->dsyncing || !serviceEnabled(user)) {
-    if (user->mail_debug) {
+    if (event_want_debug(user->event)) {
       i_debug("migrate: not a login that starts migrations (service %s)",
               user->service != nullptr ? user->service : "?");
     }
@@ -413,7 +412,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   // Fast path without creating anything: the common case on every later login.
   StatusCheck check = checkStatus(dir, legacy, maxFail);
   if (check.decision == Decision::Done || check.decision == Decision::Running) {
-    if (user->mail_debug) {
+    if (event_want_debug(user->event)) {
       i_debug("migrate: migration of %s is %s: nothing to start (%.2f ms)", user->username,
               check.decision == Decision::Done ? "finished" : "running", msSince(t0));
     }
@@ -433,7 +432,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   }
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
     // Another login of this user is starting (or its background run still holds the lock).
-    if (user->mail_debug) {
+    if (event_want_debug(user->event)) {
       i_debug("migrate: %s is locked: a migration is being started or running", lockPath.c_str());
     }
     return;

@@ -8,7 +8,7 @@
 // as a detached grandchild of the login process (setsid, empty environment but PATH and
 // MIGRATE_TRIGGER=login, every inherited descriptor closed, the client socket too), with the
 // password the user just logged in with on its stdin (-W) and its output appended to
-// dovecot-migrate.login.log in the user's state directory (adapter/state_location.h: the INBOX's
+// dovecot-migrate.login.log in the user's state directory (dovecot_adapter/state_location.h: the INBOX's
 // control directory). The login itself goes on at once.
 //
 // Settings (plugin { } or per user from the userdb):
@@ -17,7 +17,7 @@
 //   migrate_on_login_max_failures  failed runs in a row after which logins stop retrying
 //                                  (default 3; 0 = retry forever)
 //   migrate_on_login_doveadm       the doveadm binary (default /usr/bin/doveadm)
-// plus the migrate_source_* settings of `doveadm migrate` (adapter/settings.h).
+// plus the migrate_source_* settings of `doveadm migrate` (dovecot_adapter/migrate_settings.h).
 //
 // What the hook reads: dovecot-migrate.status there (engine/run_status.h, written by the doveadm
 // run; at <home>/.migrate/status while only an earlier version has run). "ok" -> nothing to do; "running" by

@@ -7,7 +7,7 @@
 // per-user plugin settings are usable): the migration on first login (first_login.h), switched
 // on per user with `migrate_on_login = yes`.
 
-#include "adapter/dovecot_cxx.h"
+#include "dovecot_adapter/dovecot_api.h"
 #include "first_login.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))

@@ -53,14 +53,101 @@ LOCALHOST = '127.0.0.1'
 
 # Run a binary with `$0` (a directory) bind-mounted over DOVEADM_MODULE_DIR in a private mount
 # namespace: that is the only way to make doveadm load a module that is not installed.
-BIND_SNIPPET = 'mount --bind "$0" ' + DOVEADM_MODULE_DIR + ' && exec "$@"'
+# Dovecot 2.4's config process learns plugin settings from the modules in SETTINGS_MODULE_DIR:
+# the rig's settings-modules directory beside $0 (when there is one) goes over it the same way.
+SETTINGS_MODULE_DIR = STOCK_MODULE_DIR + '/settings'
+_BIND_MODULES = ('mount --bind "$0" ' + DOVEADM_MODULE_DIR + ' && { [ ! -d "$0/../settings-modules" ] || '
+                 'mount --bind "$0/../settings-modules" ' + SETTINGS_MODULE_DIR + '; }')
+BIND_SNIPPET = _BIND_MODULES + ' && exec "$@"'
 # The same, with the rig's hosts file ($1) over /etc/hosts (names of the source, src_names).
-BIND_HOSTS_SNIPPET = ('mount --bind "$0" ' + DOVEADM_MODULE_DIR +
-                      ' && mount --bind "$1" /etc/hosts && shift && exec "$@"')
+BIND_HOSTS_SNIPPET = _BIND_MODULES + ' && mount --bind "$1" /etc/hosts && shift && exec "$@"'
 
 SRC_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk'}
 DST_SPECIAL_USE = {'Sent': r'\Sent', 'Drafts': r'\Drafts', 'Trash': r'\Trash', 'Junk': r'\Junk',
                    'Archive': r'\Archive'}
+
+def _dovecot_version():
+    try:
+        out = subprocess.run([DOVECOT, '--version'], capture_output=True, text=True, timeout=10).stdout
+    except OSError:
+        return ''
+    return out.strip().split(' ')[0]
+
+
+# The Dovecot the rig runs (the installed one). The rig writes a 2.3 or a 2.4 configuration from
+# the same description; the helpers below do the same for the tests' own snippets.
+DOVECOT_VERSION = _dovecot_version()
+V24 = DOVECOT_VERSION.startswith('2.4')
+
+_VARS24 = (('%%', '\0'), ('%n', '%{user | username}'), ('%d', '%{user | domain}'),
+           ('%u', '%{user}'), ('%h', '%{home}'), ('%w', '%{password}'), ('\0', '%%'))
+
+
+def conf_vars(text):
+    """A 2.3 %-variable string as this Dovecot writes it (%n -> %{user | username} on 2.4)."""
+    if not V24:
+        return text
+    for old, new in _VARS24:
+        text = text.replace(old, new)
+    return text
+
+
+def mail_location_conf(location, indent=''):
+    """`mail_location = driver:path[:KEY=VALUE...]` as this Dovecot configures it (2.4:
+    mail_driver, mail_path, mailbox_list_layout, mail_inbox_path, mail_index_path ...)."""
+    if not V24:
+        return '%smail_location = %s\n' % (indent, location)
+    return ''.join('%s%s = %s\n' % (indent, k, v) for k, v in mail_location_fields(location))
+
+
+def mail_location_fields(location):
+    """The 2.4 settings of a 2.3 mail_location string, as (key, value) pairs."""
+    driver, _, rest = location.partition(':')
+    parts = rest.split(':') if rest else []
+    fields = [('mail_driver', driver)]
+    if parts:
+        fields.append(('mail_path', conf_vars(parts[0])))
+    keys = {'LAYOUT': 'mailbox_list_layout', 'INBOX': 'mail_inbox_path', 'INDEX': 'mail_index_path',
+            'CONTROL': 'mail_control_path', 'DIRNAME': 'mailbox_directory_name',
+            'VOLATILEDIR': 'mail_volatile_path'}
+    for opt in parts[1:]:
+        k, _, v = opt.partition('=')
+        fields.append((keys[k], conf_vars(v)))
+    return fields
+
+
+def settings_conf(settings):
+    """Plugin settings ({'migrate_source_host': 'x'}) as this Dovecot takes them: a plugin { }
+    block on 2.3, top-level settings on 2.4."""
+    lines = ''.join('  %s = %s\n' % (k, v) for k, v in settings.items())
+    return 'plugin {\n%s}\n' % lines if not V24 else textwrap.dedent(lines)
+
+
+def preset_conf(name, keys):
+    """An admin preset: plugin { migrate_preset_<name>_<key> } on 2.3,
+    migrate_preset_def <name> { <key> = ... } on 2.4."""
+    if not V24:
+        return settings_conf({'migrate_preset_%s_%s' % (name, k): v for k, v in keys.items()})
+    return 'migrate_preset_def %s {\n%s}\n' % (
+        name, ''.join('  %s = %s\n' % (k, v) for k, v in keys.items()))
+
+
+def quota_fields(storage=None, messages=None):
+    """Per-user quota limits as userdb fields (without the userdb_ prefix)."""
+    if V24:
+        out = {}
+        if storage is not None:
+            out['quota_storage_size'] = storage
+        if messages is not None:
+            out['quota_message_count'] = messages
+        return out
+    rules = []
+    if storage is not None:
+        rules.append('storage=%s' % storage)
+    if messages is not None:
+        rules.append('messages=%s' % messages)
+    return {'quota_rule': '*:' + ':'.join(rules)} if rules else {}
+
 
 # What the first-login plugin's background doveadm writes to dovecot-migrate.login.log when it cannot
 # run at all (a module the mail uid cannot load, doveadm without the migrate command, exec
@@ -850,7 +937,17 @@ class Rig:
             shutil.copy2(so, self.doveadm_modules)
         for so in self.dev_doveadm_modules():
             _copy_readable(so, os.path.join(self.doveadm_modules, os.path.basename(so)))
-        for d in (self.mail_modules, self.doveadm_modules):
+        dirs = [self.mail_modules, self.doveadm_modules]
+        if V24:
+            # Stock settings modules (Pigeonhole's) and the project's libmigrate_settings.so.
+            settings = os.path.join(self.dir, 'settings-modules')
+            os.makedirs(settings)
+            for so in glob.glob(SETTINGS_MODULE_DIR + '/*.so'):
+                shutil.copy2(so, settings)
+            for so in glob.glob(os.path.join(self.build_dir, 'dovecot_adapter/lib*_settings.so')):
+                _copy_readable(os.path.realpath(so), os.path.join(settings, os.path.basename(so)))
+            dirs.append(settings)
+        for d in dirs:
             os.chmod(d, 0o755)
 
     def dev_doveadm_modules(self):
@@ -881,7 +978,10 @@ class Rig:
 
     def _common_conf(self, inst, ssl_on):
         d = inst.dir
-        lines = [
+        lines = []
+        if V24:
+            lines += ['dovecot_config_version = 2.4.0', 'dovecot_storage_version = 2.4.0']
+        lines += [
             'instance_name = migrate-%s-%s' % (self._tag, inst.side),
             'base_dir = %s/run' % d,
             'state_dir = %s/state' % d,
@@ -890,14 +990,20 @@ class Rig:
             'log_path = %s' % inst.log_path,
             'auth_verbose = yes',
             'auth_failure_delay = 0',   # tests of wrong passwords need no 2 s penalty
-            'disable_plaintext_auth = no',
+            'auth_allow_cleartext = yes' if V24 else 'disable_plaintext_auth = no',
             'auth_mechanisms = plain login',
             'first_valid_uid = 20000',
             'mail_uid = %d' % MAIL_UID,
             'mail_gid = %d' % MAIL_GID,
             'mail_max_userip_connections = 100',
         ]
-        if ssl_on:
+        if V24:
+            # As username_format=%n in 2.3's passwd-file lookups: "alice@example.com" is alice.
+            lines.append('auth_username_format = %{user | username | lower}')
+        if ssl_on and V24:
+            lines += ['ssl = yes', 'ssl_server_cert_file = %s' % self.cert,
+                      'ssl_server_key_file = %s' % self.key]
+        elif ssl_on:
             lines += ['ssl = yes', 'ssl_cert = <%s' % self.cert, 'ssl_key = <%s' % self.key]
         else:
             lines += ['ssl = no']
@@ -906,6 +1012,78 @@ class Rig:
         if self.opts['debug']:
             lines += ['auth_debug = yes', 'mail_debug = yes']
         return '\n'.join(lines) + '\n'
+
+    @staticmethod
+    def passwd_file_conf(name, path, kind, fields=None, master=False):
+        """A passwd-file passdb or userdb (kind) over `path` with PLAIN passwords, named `name`
+        on 2.4; fields: 2.3 override_fields text ("userdb_x=%w ..."); master: a master passdb."""
+        if V24:
+            out = '%s %s {\n  driver = passwd-file\n  passwd_file_path = %s\n' % (kind, name, path)
+            if kind == 'passdb':
+                out += '  default_password_scheme = PLAIN\n'
+            if master:
+                out += '  master = yes\n'
+            return out + Rig._fields_block(fields) + '}\n'
+        args = ('scheme=PLAIN ' if kind == 'passdb' else '') + ('' if master else 'username_format=%n ') + path
+        out = '%s {\n  driver = passwd-file\n  args = %s\n' % (kind, args)
+        if master:
+            out += '  master = yes\n'
+        if fields:
+            out += '  override_fields = %s\n' % fields
+        return out + '}\n'
+
+    @staticmethod
+    def _fields_block(fields):
+        """2.3 override_fields text ("k=v k2=v2") as a 2.4 fields { } block."""
+        if not fields:
+            return ''
+        pairs = [f.partition('=') for f in fields.split()]
+        return '  fields {\n%s  }\n' % ''.join('    %s = %s\n' % (k, conf_vars(v)) for k, _, v in pairs)
+
+    @staticmethod
+    def _static_userdb_conf(home, allow_all):
+        if V24:
+            return ('userdb static {\n  fields {\n    uid = %d\n    gid = %d\n    home = %s\n  }\n%s}\n' %
+                    (MAIL_UID, MAIL_GID, conf_vars(home), '  allow_all_users = yes\n' if allow_all else ''))
+        return 'userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s%s\n}\n' % (
+            MAIL_UID, MAIL_GID, home, ' allow_all_users=yes' if allow_all else '')
+
+    @staticmethod
+    def listeners_conf(service, listeners):
+        """service <service> { inet_listener name { address port [ssl] } ... }"""
+        key = 'listen' if V24 else 'address'
+        out = 'service %s {\n' % service
+        for name, addr, port, ssl_on in listeners:
+            out += '  inet_listener %s {\n' % name
+            if addr is not None:
+                out += '    %s = %s\n' % (key, addr)
+            out += '    port = %s\n' % port
+            if ssl_on:
+                out += '    ssl = yes\n'
+            out += '  }\n'
+        return out + '}\n'
+
+    @staticmethod
+    def _quota_conf(rule):
+        """The dest's quota root "User quota" (count backend) with the default limit `rule`
+        ('*:storage=1G', None: no limit)."""
+        limits = dict(p.split('=', 1) for p in rule.split(':')[1:]) if rule else {}
+        if V24:
+            # The limits at the top level, not in the block: a user's userdb fields
+            # (quota_storage_size ...) override them there, and the block inherits them.
+            keys = {'storage': 'quota_storage_size', 'messages': 'quota_message_count'}
+            return 'quota "User quota" {\n  driver = count\n}\n' + ''.join(
+                '%s = %s\n' % (keys[k], v) for k, v in limits.items())
+        return 'plugin {\n  quota = count:User quota\n  quota_vsizes = yes\n%s}\n' % (
+            '  quota_rule = %s\n' % rule if rule else '')
+
+    @staticmethod
+    def _plugins_conf(plugins, indent=''):
+        names = plugins.split()
+        if V24:
+            return '%smail_plugins {\n%s%s}\n' % (indent, ''.join('%s  %s = yes\n' % (indent, n) for n in names),
+                                                  indent)
+        return '%smail_plugins = $mail_plugins %s\n' % (indent, ' '.join(names))
 
     @staticmethod
     def _special_use_conf(mapping, default_auto=None):
@@ -929,19 +1107,9 @@ class Rig:
         ''')
 
     # Where src_names point: the standard ports, as a provider's example lines have them.
-    _NAMED_LISTENERS = textwrap.dedent('''\
-        service imap-login {{
-          inet_listener imap_named {{
-            address = {addr}
-            port = 143
-          }}
-          inet_listener imaps_named {{
-            address = {addr}
-            port = 993
-            ssl = yes
-          }}
-        }}
-        ''')
+    def _named_listeners_conf(self, addr):
+        return self.listeners_conf('imap-login', [('imap_named', addr, 143, False),
+                                                   ('imaps_named', addr, 993, True)])
 
     def _write_src_conf(self):
         inst = self.src
@@ -950,41 +1118,20 @@ class Rig:
         if self.src_layout == 'fs':
             loc += ':LAYOUT=fs'
         conf = self._common_conf(inst, True)
-        conf += textwrap.dedent('''\
-            mail_location = {loc}
-            mail_home = {d}/mail/%n
-            passdb {{
-              driver = passwd-file
-              args = scheme=PLAIN username_format=%n {d}/passwd
-            }}
-            userdb {{
-              driver = static
-              args = uid={uid} gid={uid} home={d}/mail/%n
-            }}
-            namespace inbox {{
-              inbox = yes
-              separator = {sep}
-              prefix = {prefix}
-            ''').format(loc=loc, d=d, uid=MAIL_UID, sep=self.src_sep, prefix=self.src_prefix)
+        conf += mail_location_conf(loc)
+        conf += 'mail_home = %s\n' % conf_vars('%s/mail/%%n' % d)
+        conf += self.passwd_file_conf('passwd-file', '%s/passwd' % d, 'passdb')
+        conf += self._static_userdb_conf('%s/mail/%%n' % d, allow_all=False)
+        conf += 'namespace inbox {\n  inbox = yes\n  separator = %s\n  prefix = %s\n' % (
+            self.src_sep, self.src_prefix)
         # Names in a namespace's mailbox{} blocks are relative to its prefix (checked: with
         # prefix INBOX., "mailbox Sent" applies to INBOX.Sent, "mailbox INBOX.Sent" to nothing).
         conf += self._special_use_conf(self.src_special_use)
         conf += '}\n'
-        conf += textwrap.dedent('''\
-            service imap-login {{
-              inet_listener imap {{
-                address = {host}
-                port = {imap}
-              }}
-              inet_listener imaps {{
-                address = {host}
-                port = {imaps}
-                ssl = yes
-              }}
-            }}
-            ''').format(host=LOCALHOST, **inst.ports)
+        conf += self.listeners_conf('imap-login', [('imap', LOCALHOST, inst.ports['imap'], False),
+                                                    ('imaps', LOCALHOST, inst.ports['imaps'], True)])
         if self.src_named_address:
-            conf += self._NAMED_LISTENERS.format(addr=self.src_named_address)
+            conf += self._named_listeners_conf(self.src_named_address)
         conf += self._POP3_OFF
         conf += self.opts['src_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
@@ -994,73 +1141,38 @@ class Rig:
         d = inst.dir
         o = self.opts
         conf = self._common_conf(inst, o['dst_ssl'])
-        override = ('  override_fields = %s\n' % o['dst_passdb_override_fields']
-                    if o['dst_passdb_override_fields'] else '')
-        conf += textwrap.dedent('''\
-            mail_location = {loc}
-            mail_plugins = $mail_plugins quota {mp}
-            mail_attribute_dict = file:%h/dovecot-attributes
-            mail_plugin_dir = {mods}
-            passdb {{
-              driver = passwd-file
-              args = scheme=PLAIN username_format=%n {d}/passwd
-            {ov}}}
-            ''').format(loc=o['dst_mail_location'], mp=o['dst_mail_plugins'], d=d,
-                        mods=self.mail_modules, ov=override)
+        override = o['dst_passdb_override_fields']
+        conf += mail_location_conf(o['dst_mail_location'])
+        conf += self._plugins_conf('quota ' + o['dst_mail_plugins'])
+        if V24:
+            conf += ('mail_attribute {\n  dict file {\n'
+                     '    path = %{home}/dovecot-attributes\n  }\n}\n')
+        else:
+            conf += 'mail_attribute_dict = file:%h/dovecot-attributes\n'
+        conf += 'mail_plugin_dir = %s\n' % self.mail_modules
+        conf += self.passwd_file_conf('passwd-file', '%s/passwd' % d, 'passdb', override)
         if o['dst_remote_passdb'] and self.src is not None:
-            conf += textwrap.dedent('''\
-                passdb {{
-                  driver = imap
-                  args = host={host} port={port}
-                {ov}}}
-                ''').format(host=LOCALHOST, port=self.src.ports['imap'], ov=override)
-        conf += textwrap.dedent('''\
-            userdb {{
-              driver = passwd-file
-              args = username_format=%n {d}/passwd
-            }}
-            userdb {{
-              driver = static
-              args = uid={uid} gid={uid} home={d}/mail/%n allow_all_users=yes
-            }}
-            namespace inbox {{
-              inbox = yes
-              separator = {sep}
-              prefix = {prefix}
-            ''').format(d=d, uid=MAIL_UID, sep=o['dst_sep'], prefix=o['dst_prefix'])
+            if V24:
+                conf += 'passdb imap {\n  imapc_host = %s\n  imapc_port = %d\n%s}\n' % (
+                    LOCALHOST, self.src.ports['imap'], self._fields_block(override))
+            else:
+                conf += 'passdb {\n  driver = imap\n  args = host=%s port=%d\n%s}\n' % (
+                    LOCALHOST, self.src.ports['imap'],
+                    '  override_fields = %s\n' % override if override else '')
+        conf += self.passwd_file_conf('passwd-file', '%s/passwd' % d, 'userdb')
+        conf += self._static_userdb_conf('%s/mail/%%n' % d, allow_all=True)
+        conf += 'namespace inbox {\n  inbox = yes\n  separator = %s\n  prefix = %s\n' % (
+            o['dst_sep'], o['dst_prefix'])
         conf += self._special_use_conf(self.dst_special_use, default_auto='no')
         conf += '}\n'
-        conf += 'plugin {\n  quota = count:User quota\n  quota_vsizes = yes\n'
-        if o['dst_quota_rule']:
-            conf += '  quota_rule = %s\n' % o['dst_quota_rule']
-        conf += '}\n'
-        conf += textwrap.dedent('''\
-            protocol imap {{
-              mail_plugins = $mail_plugins imap_quota {imp}
-            }}
-            service stats {{
-              unix_listener stats-writer {{
-                mode = 0666
-              }}
-            }}
-            service imap-login {{
-              inet_listener imap {{
-                address = {host}
-                port = {imap}
-              }}
-              inet_listener imaps {{
-                port = 0
-              }}
-            }}
-            doveadm_api_key = {key}
-            service doveadm {{
-              inet_listener http {{
-                address = {host}
-                port = {http}
-              }}
-            }}
-            ''').format(imp=o['dst_imap_mail_plugins'], host=LOCALHOST, key=self.api_key,
-                        **inst.ports)
+        conf += self._quota_conf(o['dst_quota_rule'])
+        conf += 'protocol imap {\n%s}\n' % self._plugins_conf('imap_quota ' + o['dst_imap_mail_plugins'],
+                                                              indent='  ')
+        conf += 'service stats {\n  unix_listener stats-writer {\n    mode = 0666\n  }\n}\n'
+        conf += self.listeners_conf('imap-login', [('imap', LOCALHOST, inst.ports['imap'], False),
+                                                    ('imaps', None, 0, False)])
+        conf += 'doveadm_api_key = %s\n' % self.api_key
+        conf += self.listeners_conf('doveadm', [('http', LOCALHOST, inst.ports['http'], False)])
         conf += self._POP3_OFF
         conf += o['dst_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
@@ -1155,7 +1267,7 @@ class Rig:
     def src_maildir(self, user):
         return os.path.join(self.src_home(user), 'Maildir')
 
-    # The files `doveadm migrate` keeps for a user (plugin/adapter/state_location.h).
+    # The files `doveadm migrate` keeps for a user (dovecot_adapter/state_location.h).
     STATE_PREFIX = 'dovecot-migrate.'
 
     def state_dir(self, user):
@@ -1237,9 +1349,11 @@ class Rig:
 
     def imapc_args(self, user, password, tls='none'):
         """-o options for the built-in baseline (`doveadm backup -R -u U imapc:`), notes sec. 6."""
-        o = ['imapc_host=%s' % LOCALHOST, 'imapc_user=%s' % user,
-             'imapc_password=%s' % password, 'imapc_features=rfc822.size fetch-headers',
+        # 2.4 fetches sizes and headers by default (the features are now no-fetch-size ...).
+        o = ['imapc_host=%s' % LOCALHOST, 'imapc_user=%s' % user, 'imapc_password=%s' % password,
              'mail_prefetch_count=20']
+        if not V24:
+            o.append('imapc_features=rfc822.size fetch-headers')
         if tls == 'none':
             o += ['imapc_port=%d' % self.src_imap_port, 'imapc_ssl=no']
         elif tls == 'starttls':
@@ -1284,9 +1398,12 @@ class Rig:
         self._check_field('name', name)
         self._check_field('password', password)
         fields = []
+        extra = dict(extra or {})
         if quota is not None:
-            fields.append('userdb_quota_rule=*:storage=%s' % quota)
-        for k, v in (extra or {}).items():
+            extra.update(quota_fields(storage=quota))
+        if V24 and 'mail' in extra:
+            extra.update(mail_location_fields(extra.pop('mail')))
+        for k, v in extra.items():
             if any(c.isspace() for c in str(v)):
                 raise ValueError('passwd-file extra field %s=%r cannot contain whitespace' % (k, v))
             fields.append('%s=%s' % (k if k.startswith('userdb_') else 'userdb_' + k, v))

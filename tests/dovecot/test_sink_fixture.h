@@ -1,18 +1,10 @@
 #pragma once
+#define MIGRATE_DOVECOT_TEST_HARNESS 1
 // Shared fixture of the in-process lib-storage tests: a fresh mail user in ./.test-home per test
 // (test_mail_storage_init_user), the DovecotSink over it, and helpers that read mail back through
 // lib-storage itself (not through the sink) so the tests check what Dovecot really stored.
 
-#include "adapter/dovecot_cxx.h"
-
-// clang-format off
-extern "C" {
-#include "istream-crlf.h"
-#include "mail-index-alloc-cache.h"
-#include "master-service.h"
-#include "test-mail-storage-common.h"
-}
-// clang-format on
+#include "dovecot_adapter/dovecot_api.h"
 
 #include <gtest/gtest.h>
 
@@ -20,8 +12,8 @@ extern "C" {
 #include <string>
 #include <vector>
 
-#include "adapter/dovecot_sink.h"
-#include "adapter/handles.h"
+#include "dovecot_adapter/dovecot_sink.h"
+#include "dovecot_adapter/handles.h"
 #include "engine/message.h"
 #include "engine/sink.h"
 

@@ -2,7 +2,7 @@
 
 #include "test_sink_fixture.h"
 
-#include "adapter/settings.h"
+#include "dovecot_adapter/migrate_settings.h"
 
 namespace migrate::dovecot::testing {
 namespace {

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from migrate_helpers import (  # noqa: E402
     LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks,
     state_files)
-from rig import free_ports  # noqa: E402
+from rig import free_ports, settings_conf  # noqa: E402
 
 MAX_FAILURES = 2
 # Debian's dovecot-lmtpd; without it the LMTP checks are replaced by `doveadm save`.
@@ -150,19 +150,16 @@ class FirstLoginTest(unittest.TestCase):
                 f.write('helpdesk:{PLAIN}Helpdesk-Pw-3319\n')
             os.chmod(master, 0o644)
             cls.rig.set_dest_extra_conf(
-                'auth_master_user_separator = *\n'
-                'passdb {\n  driver = passwd-file\n  master = yes\n  args = scheme=PLAIN %s\n'
-                '  override_fields = userdb_migrate_source_password=%%w\n}\n' % master +
+                'auth_master_user_separator = *\n' +
+                Rig.passwd_file_conf('master-users', master, 'passdb', master=True,
+                                     fields='userdb_migrate_source_password=%w') +
                 'protocols = imap pop3%s\n' % (' lmtp' if HAVE_LMTP else '') +
-                'service pop3-login {\n  inet_listener pop3 {\n    address = %s\n'
-                '    port = %d\n  }\n}\n' % (LOCALHOST, cls.pop3_port) +
-                'plugin {\n'
-                '  migrate_on_login = yes\n'
-                '  migrate_on_login_max_failures = %d\n'
-                '  migrate_source_host = 127.0.0.1\n'
-                '  migrate_source_port = %d\n'
-                '  migrate_source_tls = none\n'
-                '}\n' % (MAX_FAILURES, cls.rig.src_imap_port))
+                Rig.listeners_conf('pop3-login', [('pop3', LOCALHOST, cls.pop3_port, False)]) +
+                settings_conf({'migrate_on_login': 'yes',
+                               'migrate_on_login_max_failures': MAX_FAILURES,
+                               'migrate_source_host': '127.0.0.1',
+                               'migrate_source_port': cls.rig.src_imap_port,
+                               'migrate_source_tls': 'none'}))
         except BaseException:
             cls.rig.close()
             raise
@@ -444,18 +441,17 @@ class MasterUserTest(unittest.TestCase):
         with open(master, 'w') as f:
             f.write('migadmin:{PLAIN}Master-Pw-7731\n')
         os.chmod(master, 0o644)
-        src_conf = ('passdb {\n  driver = passwd-file\n  master = yes\n'
-                    '  args = scheme=PLAIN %s\n}\n' % master)
+        src_conf = Rig.passwd_file_conf('master-users', master, 'passdb', master=True)
         c = corpus.simple_corpus(10, folders=(('INBOX',), ('Work',)), tag='fl-master')
         # No %w handover here: the destination knows its users and their new passwords.
         with Rig(name='first-login-master', src_extra_conf=src_conf,
                  dst_mail_plugins='migrate', dst_remote_passdb=False) as rig:
-            rig.set_dest_extra_conf(
-                'plugin {\n  migrate_on_login = yes\n  migrate_source_host = 127.0.0.1\n'
-                '  migrate_source_port = %d\n  migrate_source_tls = none\n'
-                '  migrate_source_master_user = migadmin\n'
-                '  migrate_source_password = Master-Pw-7731\n'
-                '  migrate_max_rate = 4K\n}\n' % rig.src_imap_port)   # a run of ~3 s to watch
+            rig.set_dest_extra_conf(settings_conf({
+                'migrate_on_login': 'yes', 'migrate_source_host': '127.0.0.1',
+                'migrate_source_port': rig.src_imap_port, 'migrate_source_tls': 'none',
+                'migrate_source_master_user': 'migadmin',
+                'migrate_source_password': 'Master-Pw-7731',
+                'migrate_max_rate': '4K'}))   # a run of ~3 s to watch
             rig.add_source_user('hank', 'hank-own-old-pw')
             rig.load_source('hank', c)
             rig.add_dest_user('hank', password='hank-new-pw')

@@ -348,8 +348,7 @@ class MasterUserTest(unittest.TestCase):
         with open(master, 'w') as f:
             f.write('migadmin:{PLAIN}Master-Pw-5521\n')
         os.chmod(master, 0o644)
-        conf = ('passdb {\n  driver = passwd-file\n  master = yes\n'
-                '  args = scheme=PLAIN %s\n}\n' % master)
+        conf = Rig.passwd_file_conf('master-users', master, 'passdb', master=True)
         c = corpus.simple_corpus(4, folders=(('INBOX',), ('Sent',)), tag='master')
         with Rig(name='mig-master', src_extra_conf=conf) as r:
             r.add_source_user('dave', 'dave-own-pw')

@@ -11,9 +11,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, Rig, corpus, expected_messages, migrate, project, src_snapshot)
-from rig import MAIL_UID, MAIL_GID  # noqa: E402
+from rig import MAIL_UID, MAIL_GID, V24  # noqa: E402
 
-ZLIB_CONF = 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n'
+# COMPRESS=DEFLATE at the source: the imap_zlib plugin on 2.3, built into imap on 2.4.
+ZLIB_CONF = '' if V24 else 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n'
 PASSWORD = 'Zl1b-Distinctive-Passw0rd!'
 
 

@@ -7,8 +7,8 @@ with the scripted fake.)"""
 
 import hashlib
 import os
+import subprocess
 import sys
-import textwrap
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_CONFIG, LOCALHOST, Rig, corpus, crlf, duplicates, migrate, project,
     vsize_of)
+from rig import V24, preset_conf, settings_conf  # noqa: E402
 
 
 def msgs(tag, n=2):
@@ -94,17 +95,9 @@ class PresetsTest(unittest.TestCase):
         r.add_source_user('anna', 'anna-pw')
         r.load_source('anna', c)
         r.add_dest_user('anna')
-        r.set_dest_extra_conf(textwrap.dedent('''\
-            plugin {
-              migrate_preset = oldisp
-              migrate_preset_oldisp_host = %s
-              migrate_preset_oldisp_port = %d
-              migrate_preset_oldisp_tls = none
-              migrate_preset_oldisp_exclude = Spam*
-              migrate_preset_oldisp_folder_map = Versendet=\\Sent
-              migrate_preset_oldisp_max_size = 50K
-            }
-            ''') % (LOCALHOST, r.src_imap_port))
+        r.set_dest_extra_conf(settings_conf({'migrate_preset': 'oldisp'}) + preset_conf('oldisp', {
+            'host': LOCALHOST, 'port': r.src_imap_port, 'tls': 'none', 'exclude': 'Spam*',
+            'folder_map': 'Versendet=\\Sent', 'max_size': '50K'}))
 
         # No host, port or TLS mode on the command line: the preset gives them.
         run = migrate(r, 'anna', password='anna-pw', host=None, tls=None, source_user='anna')
@@ -132,8 +125,18 @@ class PresetsTest(unittest.TestCase):
         r = self.rig
         r.add_source_user('bert', 'bert-pw')
         r.add_dest_user('bert')
-        r.set_dest_extra_conf('plugin {\n  migrate_preset = broken\n'
-                              '  migrate_preset_broken_max_size = huge\n}\n')
+        conf = settings_conf({'migrate_preset': 'broken'}) + preset_conf('broken', {'max_size': 'huge'})
+        if V24:
+            # Dovecot 2.4 checks the value at startup (the settings module): the admin sees it
+            # before any run, from doveconf and `dovecot reload` alike.
+            r.set_dest_extra_conf(conf, reload=False)
+            res = subprocess.run(['doveconf', '-c', r.dst_conf], capture_output=True, text=True)
+            self.assertNotEqual(res.returncode, 0, res.stdout[-2000:])
+            self.assertIn('migrate_preset_def_max_size', res.stderr)
+            self.assertIn("'huge'", res.stderr)
+            self.assertIn('30M', res.stderr)   # what a valid value looks like
+            return
+        r.set_dest_extra_conf(conf)
         run = migrate(r, 'bert', password='bert-pw')
         self.assertEqual(run.rc, EX_CONFIG, run.describe())
         self.assertIn('migrate_preset_broken_max_size', run.text)

@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_CANTCREAT, Rig, corpus, duplicates, expected_messages, migrate,
     project, src_snapshot)
+from rig import quota_fields  # noqa: E402
 
 
 class QuotaTest(unittest.TestCase):
@@ -66,8 +67,10 @@ class QuotaTest(unittest.TestCase):
         ])
         r.add_source_user('mona', 'mona-pw')
         r.load_source('mona', c)
-        r.add_dest_user('mona', extra={'quota_rule': '*:messages=10'})
-        self.assertIn('quota_rule\t*:messages=10', r.doveadm('user', 'mona', check=True).stdout)
+        r.add_dest_user('mona', extra=quota_fields(messages=10))
+        user = r.doveadm('user', 'mona', check=True).stdout
+        for k, v in quota_fields(messages=10).items():
+            self.assertIn('%s\t%s' % (k, v), user)
 
         # The pre-check counts messages too: refused before anything is copied.
         pre = migrate(r, 'mona', password='mona-pw')
@@ -94,7 +97,7 @@ class QuotaTest(unittest.TestCase):
         self.assertEqual(r.quota('mona')['MESSAGE']['value'], 10)
         self.assertRegex(run.row['error'], r"stopped in folder 'INBOX' after copying 10 messages")
 
-        r.add_dest_user('mona', extra={'quota_rule': '*:messages=100'})
+        r.add_dest_user('mona', extra=quota_fields(messages=100))
         run2 = migrate(r, 'mona', password='mona-pw')
         self.assertEqual(run2.rc, 0, run2.describe() + r.logs_tail())
         self.assertEqual(int(run2.row['copied']), 20, run2.describe())

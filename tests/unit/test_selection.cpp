@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "engine/options.h"
 #include "engine/preset.h"
 #include "engine/selection.h"

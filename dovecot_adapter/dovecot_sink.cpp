@@ -1,9 +1,10 @@
-#include "adapter/dovecot_sink.h"
-#include "adapter/dovecot_cxx.h"
-#include "adapter/handles.h"
-#include "adapter/quota_glue.h"
-#include "adapter/state_location.h"
+#include "dovecot_adapter/dovecot_sink.h"
 #include "common/flush_set.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/handles.h"
+#include "dovecot_adapter/quota_glue.h"
+#include "dovecot_adapter/state_location.h"
+#include "dovecot_adapter/storage_compat.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -288,10 +289,9 @@ class DovecotSink final : public Sink {
     if (ns == nullptr) {
       return {};
     }
-    const struct mailbox_list_settings* set = mailbox_list_get_settings(ns->list);
     char storageSep = mailbox_list_get_hierarchy_sep(ns->list);
     if (storageSep != '\0' && storageSep != mail_namespace_get_sep(ns) &&
-        set->storage_name_escape_char == '\0') {
+        storageEscapeChar(ns->list) == '\0') {
       return std::string(1, storageSep);
     }
     return {};
@@ -357,8 +357,8 @@ class DovecotSink final : public Sink {
   // Before saving into `box`: a save whose file the sink cannot hold (attachments stored apart
   // with mail_attachment_dir, a storage without files) makes the commit flush the file system.
   void holdSavedFile(struct mail_save_context* save) {
-    const char* attachmentDir = mailbox_get_storage(save->transaction->box)->set->mail_attachment_dir;
-    if ((attachmentDir != nullptr && *attachmentDir != '\0') || !flush_.holdFile(savedFileFd(save))) {
+    if (!attachmentDir(mailbox_get_storage(save->transaction->box)).empty() ||
+        !flush_.holdFile(savedFileFd(save))) {
       flushWholeFileSystem_ = true;
     }
   }
@@ -586,34 +586,28 @@ Result<std::vector<DestFolder>> DovecotSink::listFolders() {
   // listed by lib-storage. They are valid targets all the same (prepareFolder creates them), and
   // since 2.3 cannot set special-use any other way, the engine needs to see them.
   for (struct mail_namespace* ns = user_->namespaces; ns != nullptr; ns = ns->next) {
-    if (ns->type != MAIL_NAMESPACE_TYPE_PRIVATE || ns->alias_for != nullptr || ns->set == nullptr ||
-        !array_is_created(&ns->set->mailboxes)) {
+    if (ns->type != MAIL_NAMESPACE_TYPE_PRIVATE || ns->alias_for != nullptr) {
       continue;
     }
-    struct mailbox_settings* const* sets;
-    unsigned int count = 0;
-    sets = array_get(&ns->set->mailboxes, &count);
-    for (unsigned int i = 0; i < count; i++) {
-      const struct mailbox_settings* set = sets[i];
-      if (set->name == nullptr || *set->name == '\0' || set->special_use == nullptr ||
-          *set->special_use == '\0') {
+    for (const ConfiguredMailbox& box : configuredMailboxes(ns)) {
+      if (box.name.empty() || box.specialUse.empty()) {
         continue;
       }
-      std::string vname = std::string(ns->prefix) + set->name;
+      std::string vname = std::string(ns->prefix) + box.name;
       if (strcasecmp(vname.c_str(), "INBOX") == 0) {
         vname = "INBOX";
       }
       auto it = std::find_if(out.begin(), out.end(), [&](const DestFolder& f) { return f.name == vname; });
       if (it != out.end()) {
         // Listed (e.g. as \NonExistent parent): it is still where this special-use goes.
-        it->specialUse |= parseSpecialUse(set->special_use);
+        it->specialUse |= parseSpecialUse(box.specialUse.c_str());
         it->selectable = true;
         continue;
       }
       DestFolder f;
       f.name = vname;
-      f.specialUse = parseSpecialUse(set->special_use);
-      f.subscribed = set->autocreate != nullptr && strcmp(set->autocreate, MAILBOX_SET_AUTO_SUBSCRIBE) == 0;
+      f.specialUse = parseSpecialUse(box.specialUse.c_str());
+      f.subscribed = box.autoSubscribe;
       f.selectable = true;
       out.push_back(std::move(f));
     }

@@ -1,6 +1,6 @@
-#include "adapter/quota_glue.h"
-#include "adapter/dovecot_cxx.h"
-#include "adapter/handles.h"
+#include "dovecot_adapter/quota_glue.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/handles.h"
 
 #include <dlfcn.h>
 
@@ -10,6 +10,14 @@
 namespace migrate::dovecot {
 
 namespace {
+
+// quota_get_resource()'s mailbox argument for the user's whole quota: a mailbox name in 2.3, a
+// mailbox (NULL allowed) in 2.4.
+#if DOVECOT_PREREQ(2, 4, 0)
+constexpr struct mailbox* kAnyMailbox = nullptr;
+#else
+constexpr const char* kAnyMailbox = "";
+#endif
 
 // The quota plugin's public API (quota.h), resolved at run time. decltype() only names the
 // types: no reference to the symbols reaches the linker.
@@ -81,7 +89,7 @@ Result<QuotaInfo> readQuota(struct mail_user* user) {
     uint64_t usedMsgs = 0;
     uint64_t limitMsgs = 0;
     const char* msgError = nullptr;
-    if (api.getResource(root, "", QUOTA_NAME_MESSAGES, &usedMsgs, &limitMsgs, &msgError) ==
+    if (api.getResource(root, kAnyMailbox, QUOTA_NAME_MESSAGES, &usedMsgs, &limitMsgs, &msgError) ==
         QUOTA_GET_RESULT_LIMITED) {
       uint64_t freeMsgs = limitMsgs > usedMsgs ? limitMsgs - usedMsgs : 0;
       uint64_t bestFreeMsgs =
@@ -93,7 +101,8 @@ Result<QuotaInfo> readQuota(struct mail_user* user) {
       }
     }
     // STORAGE_BYTES: "STORAGE" would be in KiB.
-    enum quota_get_result r = api.getResource(root, "", QUOTA_NAME_STORAGE_BYTES, &used, &limit, &error);
+    enum quota_get_result r =
+        api.getResource(root, kAnyMailbox, QUOTA_NAME_STORAGE_BYTES, &used, &limit, &error);
     switch (r) {
       case QUOTA_GET_RESULT_LIMITED: {
         uint64_t freeBytes = limit > used ? limit - used : 0;

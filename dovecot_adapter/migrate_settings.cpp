@@ -1,5 +1,5 @@
-#include "adapter/settings.h"
-#include "adapter/dovecot_cxx.h"
+#include "dovecot_adapter/migrate_settings.h"
+#include "dovecot_adapter/dovecot_api.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,22 +7,62 @@
 #include <ctime>
 #include <string>
 
+#include "dovecot_adapter/settings_common.h"
 #include "net/limits.h"
+#include "options/option_values.h"
 
 namespace migrate::dovecot {
 
 namespace {
 
-// The setting's value, or nullptr when it is unset or empty (an empty plugin setting means
-// "not set" in Dovecot, e.g. `migrate_source_port =`).
-const char* setting(struct mail_user* user, const char* name) {
-  const char* v = mail_user_plugin_getenv(user, name);
-  return v != nullptr && *v != '\0' ? v : nullptr;
+#if !DOVECOT_PREREQ(2, 4, 0)
+// 2.3: plugin settings, %-expanded for the user.
+class UserPluginSettings final : public MigrateSettings {
+ public:
+  explicit UserPluginSettings(struct mail_user* user) : user_(user) {}
+  const char* get(const char* key) const override {
+    const char* v = mail_user_plugin_getenv(user_, key);
+    return v != nullptr && *v != '\0' ? v : nullptr;
+  }
+  // migrate_preset_<name>_<key> = value, from dovecot.conf and userdb fields alike (both are
+  // plugin_envs: key, value, key, value ...). <name> has no '_' (see parseFilterArgs()).
+  Status adminPresets(PresetDefinitions& out) const override {
+    if (user_->set == nullptr || !array_is_created(&user_->set->plugin_envs)) {
+      return Status::ok();
+    }
+    unsigned int count = 0;
+    const char* const* envs = array_get(&user_->set->plugin_envs, &count);
+    for (unsigned int i = 0; i + 1 < count; i += 2) {
+      Status st = addPresetSetting(envs[i], get(envs[i]), out);
+      if (!st.isOk()) {
+        return st;
+      }
+    }
+    return Status::ok();
+  }
+
+ private:
+  struct mail_user* user_;
+};
+#endif
+
+}  // namespace
+
+#if !DOVECOT_PREREQ(2, 4, 0)
+Result<std::unique_ptr<MigrateSettings>> MigrateSettings::forUser(struct mail_user* user) {
+  return std::unique_ptr<MigrateSettings>(std::make_unique<UserPluginSettings>(user));
 }
+#else
+Result<std::unique_ptr<MigrateSettings>> MigrateSettings::forUser(struct mail_user* user) {
+  return settingsForEvent(user->event);
+}
+#endif
+
+namespace {
 
 Status badValue(const char* name, const std::string& value, const std::string& expected) {
   return Status(ErrorKind::Config, std::string("invalid ") + name + " '" + value + "'",
-                "use " + expected + " in plugin { " + name + " } or the userdb field");
+                "use " + expected + " in " + name + " (dovecot.conf) or the userdb field");
 }
 
 bool parsePort(const std::string& s, uint16_t& port) {
@@ -38,51 +78,15 @@ bool parsePort(const std::string& s, uint16_t& port) {
   return true;
 }
 
-bool parseBool(std::string s, bool& out) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (s == "yes" || s == "1" || s == "true") {
-    out = true;
-    return true;
-  }
-  if (s == "no" || s == "0" || s == "false") {
-    out = false;
-    return true;
-  }
-  return false;
-}
-
-// migrate_preset_<name>_<key> = value, from dovecot.conf and userdb fields alike (both are
-// plugin_envs: key, value, key, value ...). <name> has no '_' (see parseFilterArgs()).
-Status loadAdminPresets(struct mail_user* user, PresetDefinitions& out) {
-  const char* const prefix = "migrate_preset_";
-  const size_t prefixLen = std::strlen(prefix);
-  if (user->set == nullptr || !array_is_created(&user->set->plugin_envs)) {
-    return Status::ok();
-  }
-  unsigned int count = 0;
-  const char* const* envs = array_get(&user->set->plugin_envs, &count);
-  for (unsigned int i = 0; i + 1 < count; i += 2) {
-    std::string key = envs[i];
-    if (key.compare(0, prefixLen, prefix) != 0 || envs[i + 1] == nullptr || *envs[i + 1] == '\0') {
-      continue;
-    }
-    std::string rest = key.substr(prefixLen);
-    size_t us = rest.find('_');
-    if (us == 0 || us == std::string::npos || us + 1 == rest.size()) {
-      return Status(ErrorKind::Config, "invalid setting " + key,
-                    "preset settings are named migrate_preset_<name>_<key>, e.g. migrate_preset_oldisp_host");
-    }
-    // The value as the user sees it (%-expanded like every plugin setting).
-    const char* value = mail_user_plugin_getenv(user, key.c_str());
-    out[rest.substr(0, us)][rest.substr(us + 1)] = value != nullptr ? value : envs[i + 1];
-  }
-  return Status::ok();
-}
-
 }  // namespace
 
 Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
+  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
+  if (!settings.isOk()) {
+    return settings.status();
+  }
+  const MigrateSettings& set = *settings.value();
+  auto setting = [&set](struct mail_user*, const char* key) { return set.get(key); };
   if (const char* v = setting(user, "migrate_source_host")) {
     source.host = v;
   }
@@ -123,23 +127,23 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     source.tls.caDir = v;
   }
   if (const char* v = setting(user, "migrate_insecure")) {
-    bool insecure = false;
-    if (!parseBool(v, insecure)) {
+    const std::optional<bool> insecure = options::parseYesNo(v);
+    if (!insecure) {
       return badValue("migrate_insecure", v, "yes or no");
     }
-    source.tls.verify = !insecure;
+    source.tls.verify = !*insecure;
   }
   if (const char* v = setting(user, "migrate_rawlog_dir")) {
     source.rawlogDir = v;
   }
   if (const char* v = setting(user, "migrate_compress")) {
-    bool compress = true;
-    if (!parseBool(v, compress)) {
+    const std::optional<bool> compress = options::parseYesNo(v);
+    if (!compress) {
       return badValue("migrate_compress", v, "yes or no");
     }
-    source.compress = compress;
+    source.compress = *compress;
   }
-  Status st = loadAdminPresets(user, source.adminPresets);
+  Status st = set.adminPresets(source.adminPresets);
   if (!st.isOk()) {
     return st;
   }
@@ -185,6 +189,12 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
 }
 
 Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
+  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
+  if (!settings.isOk()) {
+    return settings.status();
+  }
+  const MigrateSettings& set = *settings.value();
+  auto setting = [&set](struct mail_user*, const char* key) { return set.get(key); };
   if (const char* v = setting(user, "migrate_max_rate")) {
     Result<uint64_t> rate = net::parseByteRate(v);
     if (!rate.isOk()) {

@@ -1,4 +1,4 @@
-#include "adapter/state_location.h"
+#include "dovecot_adapter/state_location.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -10,9 +10,9 @@
 #include <cstring>
 #include <vector>
 
-#include "adapter/dovecot_cxx.h"
-#include "adapter/handles.h"
 #include "common/textfile.h"
+#include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/handles.h"
 #include "engine/state_files.h"
 
 namespace migrate::dovecot {

@@ -1,0 +1,139 @@
+#include "options/option_values.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "engine/options.h"
+#include "engine/selection.h"
+#include "net/limits.h"
+
+// option_table.def names "no command-line option" so; the C includers ignore that column.
+#define MIGRATE_NO_CLI nullptr
+
+namespace migrate::options {
+
+namespace {
+
+std::vector<Option> tableRows(bool wantSettings) {
+  std::vector<Option> rows;
+  if (wantSettings) {
+#define MIGRATE_SETTING(key, kind, cli, letter, help) rows.push_back({#key, Kind::kind, cli, letter, help});
+#define MIGRATE_CLI_OPTION(cli, letter, kind, help)
+#define MIGRATE_PRESET_KEY(key, kind, help)
+#include "options/option_table.def"
+#undef MIGRATE_SETTING
+#undef MIGRATE_CLI_OPTION
+#undef MIGRATE_PRESET_KEY
+  } else {
+#define MIGRATE_SETTING(key, kind, cli, letter, help)
+#define MIGRATE_CLI_OPTION(cli, letter, kind, help) rows.push_back({nullptr, Kind::kind, cli, letter, help});
+#define MIGRATE_PRESET_KEY(key, kind, help)
+#include "options/option_table.def"
+#undef MIGRATE_SETTING
+#undef MIGRATE_CLI_OPTION
+#undef MIGRATE_PRESET_KEY
+  }
+  return rows;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+Status bad(const std::string& name, const std::string& value, const std::string& expected) {
+  return Status(ErrorKind::Config, "invalid " + name + " '" + value + "'", "use " + expected);
+}
+
+}  // namespace
+
+const std::vector<Option>& settings() {
+  static const std::vector<Option> kRows = tableRows(true);
+  return kRows;
+}
+
+const std::vector<Option>& cliOnlyOptions() {
+  static const std::vector<Option> kRows = tableRows(false);
+  return kRows;
+}
+
+const std::vector<Option>& presetKeys() {
+  static const std::vector<Option> kRows = [] {
+    std::vector<Option> rows;
+#define MIGRATE_SETTING(key, kind, cli, letter, help)
+#define MIGRATE_CLI_OPTION(cli, letter, kind, help)
+#define MIGRATE_PRESET_KEY(key, kind, help) rows.push_back({#key, Kind::kind, nullptr, 0, help});
+#include "options/option_table.def"
+#undef MIGRATE_SETTING
+#undef MIGRATE_CLI_OPTION
+#undef MIGRATE_PRESET_KEY
+    return rows;
+  }();
+  return kRows;
+}
+
+const Option* findSetting(std::string_view key) {
+  for (const Option& o : settings()) {
+    if (key == o.key) {
+      return &o;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<bool> parseYesNo(std::string_view value) {
+  const std::string v = lower(value);
+  if (v == "yes" || v == "y" || v == "true" || v == "on" || v == "1") {
+    return true;
+  }
+  if (v == "no" || v == "n" || v == "false" || v == "off" || v == "0") {
+    return false;
+  }
+  return std::nullopt;
+}
+
+Status checkValue(Kind kind, const std::string& name, const std::string& value) {
+  // Dovecot 2.4 checks at startup with "UNKNOWN_VALUE_WITH_VARIABLES" for a value that holds a
+  // %{variable}; it is checked again, expanded, when a user's settings are read.
+  if (value.empty() || value.find("%{") != std::string::npos || value == "UNKNOWN_VALUE_WITH_VARIABLES") {
+    return Status::ok();
+  }
+  switch (kind) {
+    case Kind::PORT: {
+      const bool digits = value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos;
+      const unsigned long port = digits ? std::stoul(value) : 0;
+      return port >= 1 && port <= 65535 ? Status::ok() : bad(name, value, "a port number from 1 to 65535");
+    }
+    case Kind::TLS:
+      return parseTlsMode(value).isOk() ? Status::ok() : bad(name, value, "imaps, starttls or none");
+    case Kind::YESNO:
+      return parseYesNo(value) ? Status::ok() : bad(name, value, "yes or no");
+    case Kind::RATE:
+      return net::parseByteRate(value).isOk()
+                 ? Status::ok()
+                 : bad(name, value, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
+    case Kind::CONNECTIONS:
+      return net::parseConnectionCount(value).isOk()
+                 ? Status::ok()
+                 : bad(name, value, "a number from 1 to 10000 (0: unlimited)");
+    case Kind::COUNT:
+      return value.size() <= 9 && value.find_first_not_of("0123456789") == std::string::npos
+                 ? Status::ok()
+                 : bad(name, value, "a number (0: no limit)");
+    case Kind::PATTERNS:
+      return parseFolderPatterns(value, name).status();
+    case Kind::SIZE:
+      return parseMessageSize(value, name).status();
+    case Kind::DATE:
+      return parseFilterDate(value, name, static_cast<int64_t>(std::time(nullptr))).status();
+    case Kind::PATH:
+      return value[0] == '/' ? Status::ok() : bad(name, value, "an absolute path");
+    default:
+      return Status::ok();
+  }
+}
+
+}  // namespace migrate::options

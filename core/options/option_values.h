@@ -1,0 +1,64 @@
+#pragma once
+// The option table (option_table.def) as C++ data, and the one parser per kind of value. Every
+// reader of an option (the 2.3 settings reader, the 2.4 settings check at Dovecot's startup, the
+// command line, batch lines, presets) reads a value of a kind through these, so "yes" means the
+// same everywhere and a bad value is named the same way.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace migrate::options {
+
+enum class Kind {
+  TEXT,
+  SECRET,
+  PATH,
+  HOST,
+  PORT,
+  TLS,
+  YESNO,
+  RATE,
+  CONNECTIONS,
+  PATTERNS,
+  SIZE,
+  DATE,
+  PRESET,
+  PROTOCOLS,
+  COUNT,
+  FOLDER_MAP,
+  FLAG
+};
+
+// One row of option_table.def. `cliName` is nullptr when there is no command-line option, `key`
+// nullptr for a command-line-only option.
+struct Option {
+  const char* key;
+  Kind kind;
+  const char* cliName;
+  char letter;
+  const char* help;
+};
+
+// The settings (MIGRATE_SETTING rows) and the command-line-only options, in table order.
+const std::vector<Option>& settings();
+const std::vector<Option>& cliOnlyOptions();
+// The keys of an admin preset (MIGRATE_PRESET_KEY rows), without any prefix.
+const std::vector<Option>& presetKeys();
+
+// The setting `key` ("migrate_source_port"), or nullptr.
+const Option* findSetting(std::string_view key);
+
+// yes/no in any case: yes, y, true, on, 1 / no, n, false, off, 0. nullopt for anything else.
+std::optional<bool> parseYesNo(std::string_view value);
+
+// Checks `value` as a value of `kind`; `name` is the setting or option as the admin wrote it
+// (for the message). Empty values are fine (unset). A value that holds a Dovecot %{variable} is
+// checked only after expansion (a later call with the expanded value).
+Status checkValue(Kind kind, const std::string& name, const std::string& value);
+
+}  // namespace migrate::options
