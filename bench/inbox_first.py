@@ -33,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
 
 import corpus  # noqa: E402
-from login_latency import PLUGIN_ON, status_state  # noqa: E402  (same rig set-up)
+from login_latency import plugin_on_conf, status_state  # noqa: E402  (same rig set-up)
 from rig import LOCALHOST, Rig  # noqa: E402
 
 
@@ -119,7 +119,7 @@ def main():
             extra = {'migrate_max_rate': args.rate} if args.rate not in ('', '0') else {}
             rig.add_dest_user(u, extra=extra)
         rig.src.wait_users_visible()
-        rig.set_dest_extra_conf(PLUGIN_ON.format(host=LOCALHOST, port=rig.src_imap_port))
+        rig.set_dest_extra_conf(plugin_on_conf(rig.src_imap_port))
         log('source: INBOX %d messages (%.1f MB), other folders %d messages (%.1f MB); rate %s' % (
             len(inbox.messages), sizes['INBOX'] / 1e6,
             len(archive.messages) + len(sent.messages), sizes['other folders'] / 1e6, args.rate))

@@ -37,11 +37,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
 
 import corpus  # noqa: E402
-from rig import LOCALHOST, Rig  # noqa: E402
+from rig import LOCALHOST, Rig, mail_plugins_conf, settings_conf  # noqa: E402
 
-PLUGIN_ON = ('protocol imap {{\n  mail_plugins = $mail_plugins migrate\n}}\n'
-             'plugin {{\n  migrate_on_login = yes\n  migrate_source_host = {host}\n'
-             '  migrate_source_port = {port}\n  migrate_source_tls = none\n}}\n')
+def plugin_on_conf(port):
+    """The first-login plugin in imap, migrating from the rig's source."""
+    return ('protocol imap {\n%s}\n' % mail_plugins_conf('migrate', '  ') +
+            settings_conf({'migrate_on_login': 'yes', 'migrate_source_host': LOCALHOST,
+                           'migrate_source_port': port, 'migrate_source_tls': 'none'}))
 
 
 def log(msg):
@@ -141,7 +143,7 @@ def main():
         results['off'] = [timed_login(port, warm[i % len(warm)], pw(warm[i % len(warm)]))
                           for i in range(args.logins)]
 
-        rig.set_dest_extra_conf(PLUGIN_ON.format(host=LOCALHOST, port=rig.src_imap_port))
+        rig.set_dest_extra_conf(plugin_on_conf(rig.src_imap_port))
         for u in warm:   # migrate them, untimed
             timed_login(port, u, pw(u))
             if wait_finished(rig, u) != 'ok':

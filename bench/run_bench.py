@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
 sys.path.insert(0, HERE)
 
-from rig import Rig  # noqa: E402
+from rig import Rig, dsync_location_args  # noqa: E402
 import gen_corpus  # noqa: E402
 from throttle_proxy import ThrottleProxy  # noqa: E402
 
@@ -46,7 +46,6 @@ SRC_USER = 'bench'
 SRC_PASSWORD = 'bench-pw-0123'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 TIME = '/usr/bin/time'   # GNU time (Debian package "time")
-ZLIB_CONF = 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n'
 
 
 def log(msg):
@@ -185,7 +184,8 @@ class Bench:
 
     def cmd_floor(self, user):
         loc = 'maildir:%s:LAYOUT=fs:INDEX=MEMORY' % self.rig.src_maildir(SRC_USER)
-        return self.rig.doveadm_argv('backup', '-R', '-u', user, loc, conf='dst')
+        return self.rig.doveadm_argv('backup', '-R', '-u', user, *dsync_location_args(loc),
+                                     conf='dst')
 
     # -------------------------------------------------------------- main
 
@@ -198,7 +198,7 @@ class Bench:
                'env': self.env(), 'rounds': []}
         with Rig(name='bench', dst_quota_rule='*:storage=1T', mail_fsync=a.mail_fsync,
                  build_dir=a.build_dir, keep=a.keep,
-                 src_extra_conf=ZLIB_CONF if a.bandwidth else '') as rig:
+                 src_compress=bool(a.bandwidth)) as rig:
             self.rig = rig
             if a.bandwidth:
                 port = rig.src_imaps_port if a.tls == 'imaps' else rig.src_imap_port

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "options/option_values.h"
+
 namespace migrate::cmd {
 
 namespace {
@@ -198,8 +200,8 @@ Status parseFilterArgs(const FilterArgs& args, int64_t now, CliOptions& cli) {
                   std::string::npos;
     if (!ok) {
       return configError("--preset: '" + name + "' is not a preset name",
-                         "use generic, gmail, office365, exchange, or a preset defined in plugin { "
-                         "migrate_preset_<name>_... } (letters, digits and '-')");
+                         "use generic, gmail, office365, exchange, or a preset defined in " +
+                             options::presetSettingRef("<name>", "...") + " (letters, digits and '-')");
     }
     cli.preset = name;
   }
@@ -299,14 +301,15 @@ Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions f
   if (source.host.empty()) {
     wipeSecret(source.password);
     return configError("no source host for " + localUser,
-                       "give --source-host or set plugin { migrate_source_host }");
+                       "give --source-host or set " + options::settingRef("migrate_source_host"));
   }
   if (source.password.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {
     return configError(
         "no source password for " + localUser,
         "give --source-password-file, --source-password-stdin, --source-oauth2-token-file or "
-        "--source-oauth2-token-command, or set plugin { migrate_source_password } or the userdb "
-        "field migrate_source_password (or migrate_source_oauth2_token_file / _command)");
+        "--source-oauth2-token-command, or set " +
+            options::settingRef("migrate_source_password") +
+            " or the userdb field migrate_source_password (or migrate_source_oauth2_token_file / _command)");
   }
   source.applyDefaults();
   options.localUser = localUser;

@@ -639,7 +639,7 @@ Status listUsers(const std::string& mask, std::vector<std::string>& out) {
   auth_master_connection* conn =
       auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
   auth_user_info info = dovecot::doveadmAuthUserInfo();
-  auth_master_user_list_ctx* ctx = auth_master_user_list_init(conn, mask.empty() ? "" : mask.c_str(), &info);
+  auth_master_user_list_ctx* ctx = auth_master_user_list_init(conn, mask.empty() ? "*" : mask.c_str(), &info);
   while (const char* user = auth_master_user_list_next(ctx)) {
     out.emplace_back(user);
   }

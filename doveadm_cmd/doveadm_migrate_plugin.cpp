@@ -4,6 +4,7 @@
 #include "cmd_batch.h"
 #include "cmd_migrate.h"
 #include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/migrate_settings.h"
 #include "notify.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))
@@ -46,6 +47,7 @@ MIGRATE_EXPORT void doveadm_migrate_plugin_init(struct module*) noexcept;
 MIGRATE_EXPORT void doveadm_migrate_plugin_deinit(void) noexcept;
 
 void doveadm_migrate_plugin_init(struct module*) noexcept {
+  migrate::dovecot::declareConfigSyntax();
   for (struct doveadm_cmd_ver2* cmd : kCommands) {
     doveadm_cmd_register_ver2(cmd);
   }

@@ -146,8 +146,8 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
     if (ctx->cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
       // doveadm-server (HTTP API, doveadm -S / worker) has no stdin from the caller.
       return Status(ErrorKind::Config, "--source-password-stdin works only on the doveadm command line",
-                    "over the doveadm server or HTTP API use --source-password-file or "
-                    "plugin { migrate_source_password }");
+                    "over the doveadm server or HTTP API use --source-password-file or " +
+                        options::settingRef("migrate_source_password"));
     }
     Result<std::string> password = readPasswordFd(STDIN_FILENO, "the password on stdin");
     if (!password.isOk()) {

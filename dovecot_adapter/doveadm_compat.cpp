@@ -50,8 +50,12 @@ struct event* commandSettingsEvent(doveadm_cmd_context* cctx) noexcept {
 bool overrideOptimizedFsync(mail_storage_service_user* serviceUser) noexcept {
   const struct mail_storage_settings* set = nullptr;
   const char* error = nullptr;
+  // Unexpanded: before the mail user exists (the doveadm server's prerun) %{user}/%{home} cannot be
+  // expanded, and mail_fsync has no variables.
+  const auto flags =
+      static_cast<settings_get_flags>(SETTINGS_GET_FLAG_NO_EXPAND | SETTINGS_GET_FLAG_NO_CHECK);
   if (settingsGet(mail_storage_service_user_get_event(serviceUser), &mail_storage_setting_parser_info, &set,
-                  &error) < 0) {
+                  &error, flags) < 0) {
     i_warning("migrate: cannot batch fsyncs (%s); saving with the configured mail_fsync", error);
     return false;
   }
@@ -87,6 +91,19 @@ bool overrideOptimizedFsync(mail_storage_service_user* serviceUser) noexcept {
   return true;
 }
 #endif
+
+void addSingleUserColumn(doveadm_mail_cmd_context* ctx) noexcept {
+#if DOVECOT_PREREQ(2, 4, 0)
+  if (ctx->iterate_single_user && ctx->cctx->username != nullptr && doveadm_print_is_initialized()) {
+    doveadm_print_header("username", "Username",
+                         static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_STICKY |
+                                                                 DOVEADM_PRINT_HEADER_FLAG_HIDE_TITLE));
+    doveadm_print_sticky("username", ctx->cctx->username);
+  }
+#else
+  (void)ctx;
+#endif
+}
 
 auth_user_info doveadmAuthUserInfo() noexcept {
   auth_user_info info{};

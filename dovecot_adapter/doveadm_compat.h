@@ -30,10 +30,17 @@ struct event* commandSettingsEvent(doveadm_cmd_context* cctx) noexcept;
 // Installs a mail command's init (run once before the first user; it reads the parameters from
 // ctx->cctx) and, on 2.3, the short letters it accepts and the username column that doveadm 2.4
 // adds by itself.
+// 2.4: the username column for a single user (-u name), which doveadm 2.4 adds only for -A, -F
+// and wildcards and 2.3 added always: a report row has the same columns on both.
+void addSingleUserColumn(doveadm_mail_cmd_context* ctx) noexcept;
+
 template <void (*Init)(doveadm_mail_cmd_context*) noexcept, bool (*OwnLetter)(int) noexcept>
 void setMailCommandInit(doveadm_mail_cmd_context* ctx) noexcept {
 #if DOVECOT_PREREQ(2, 4, 0)
-  ctx->v.init = [](doveadm_mail_cmd_context* c) noexcept { Init(c); };
+  ctx->v.init = [](doveadm_mail_cmd_context* c) noexcept {
+    addSingleUserColumn(c);
+    Init(c);
+  };
 #else
   ctx->v.parse_arg = [](doveadm_mail_cmd_context*, int c) noexcept { return OwnLetter(c); };
   ctx->v.init = [](doveadm_mail_cmd_context* c, const char* const*) noexcept { Init(c); };

@@ -80,6 +80,14 @@ bool parsePort(const std::string& s, uint16_t& port) {
 
 }  // namespace
 
+void declareConfigSyntax() {
+#if DOVECOT_PREREQ(2, 4, 0)
+  options::setConfigSyntax(options::ConfigSyntax::TopLevel);
+#else
+  options::setConfigSyntax(options::ConfigSyntax::Plugin);
+#endif
+}
+
 Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
   Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
   if (!settings.isOk()) {

@@ -40,6 +40,10 @@ class MigrateSettings {
 // doveadm module links it). `setEvent` is the command's settings event (2.4; unused on 2.3).
 Result<std::unique_ptr<MigrateSettings>> doveadmSettings(struct event* setEvent);
 
+// Tells the Dovecot-free code how this Dovecot writes the settings (plugin { } on 2.3, top-level
+// on 2.4), for its messages. Each module calls it when it loads.
+void declareConfigSyntax();
+
 // Fills the fields of `source` that the user's settings set (unset settings leave fields as they
 // are). A malformed value (port "abc", tls "tsl") is a Config error naming the setting.
 Status loadSourceSettings(struct mail_user* user, SourceOptions& source);

@@ -23,9 +23,8 @@ Result<std::unique_ptr<MigrateSettings>> settingsForEvent(struct event* event);
 // `(void *)set_r`, which C++ does not convert. The parenthesized names call the functions.
 template <typename T>
 int settingsGet(struct event* event, const struct setting_parser_info* info, const T** set,
-                const char** error) {
-  return (settings_get)(event, info, static_cast<settings_get_flags>(0), __FILE__, __LINE__,
-                        reinterpret_cast<const void**>(set), error);
+                const char** error, settings_get_flags flags = static_cast<settings_get_flags>(0)) {
+  return (settings_get)(event, info, flags, __FILE__, __LINE__, reinterpret_cast<const void**>(set), error);
 }
 template <typename T>
 int settingsGetFilter(struct event* event, const char* key, const char* value,

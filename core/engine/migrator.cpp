@@ -22,6 +22,7 @@
 #include "imap/command.h"
 #include "imap/session.h"
 #include "net/limits.h"
+#include "options/option_values.h"
 
 namespace migrate {
 
@@ -320,11 +321,11 @@ class Migration {
   Status connect() {
     if (src_.host.empty()) {
       return Status(ErrorKind::Config, "no source host for " + opt_.localUser,
-                    "give --source-host or set plugin { migrate_source_host }");
+                    "give --source-host or set " + options::settingRef("migrate_source_host"));
     }
     if (src_.user.empty()) {
       return Status(ErrorKind::Config, "no source login name for " + opt_.localUser,
-                    "give --source-user or set plugin { migrate_source_user }");
+                    "give --source-user or set " + options::settingRef("migrate_source_user"));
     }
     const bool oauth = !src_.oauth2TokenFile.empty() || !src_.oauth2TokenCommand.empty();
     if (!src_.oauth2TokenFile.empty() && !src_.oauth2TokenCommand.empty()) {

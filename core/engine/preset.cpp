@@ -7,6 +7,7 @@
 #include "engine/selection.h"
 #include "engine/sink.h"
 #include "net/limits.h"
+#include "options/option_values.h"
 
 namespace migrate {
 
@@ -127,7 +128,7 @@ const std::vector<Preset>& builtins() {
 Status badSetting(const std::string& name, const std::string& key, const std::string& value,
                   const std::string& expected) {
   return Status(ErrorKind::Config, "invalid migrate_preset_" + name + "_" + key + " '" + value + "'",
-                "use " + expected + " in plugin { migrate_preset_" + name + "_" + key + " }");
+                "use " + expected + " in " + options::presetSettingRef(name, key));
 }
 
 // "Sent Items=\Sent, Old=Archive/Old": pattern=target pairs.
@@ -212,7 +213,7 @@ Result<Preset> findPreset(const std::string& name, const PresetDefinitions& admi
       }
       return Status(
           ErrorKind::Config, "unknown preset '" + name + "'",
-          "use one of " + known + ", or define it in plugin { migrate_preset_" + name + "_host = ... }");
+          "use one of " + known + ", or define it in " + options::presetSettingRef(name, "host", "= ..."));
     }
     return *b;
   }

@@ -136,4 +136,24 @@ Status checkValue(Kind kind, const std::string& name, const std::string& value) 
   }
 }
 
+namespace {
+ConfigSyntax gSyntax = ConfigSyntax::Plugin;
+}
+
+void setConfigSyntax(ConfigSyntax syntax) {
+  gSyntax = syntax;
+}
+
+std::string settingRef(const std::string& key) {
+  return gSyntax == ConfigSyntax::Plugin ? "plugin { " + key + " }" : key;
+}
+
+std::string presetSettingRef(const std::string& name, const std::string& key, const std::string& value) {
+  const std::string tail = value.empty() ? "" : " " + value;
+  if (gSyntax == ConfigSyntax::Plugin) {
+    return "plugin { migrate_preset_" + name + "_" + key + tail + " }";
+  }
+  return "migrate_preset_def " + name + " { " + key + tail + " }";
+}
+
 }  // namespace migrate::options

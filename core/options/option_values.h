@@ -61,4 +61,17 @@ std::optional<bool> parseYesNo(std::string_view value);
 // checked only after expansion (a later call with the expanded value).
 Status checkValue(Kind kind, const std::string& name, const std::string& value);
 
+// How the admin writes the settings in dovecot.conf, for messages that tell where to set one.
+// The Dovecot adapter declares it when a module loads (dovecot::declareConfigSyntax()).
+enum class ConfigSyntax {
+  Plugin,    // Dovecot 2.3: plugin { migrate_source_host = ... }, migrate_preset_<name>_<key>
+  TopLevel,  // Dovecot 2.4: migrate_source_host = ..., migrate_preset_def <name> { <key> = ... }
+};
+void setConfigSyntax(ConfigSyntax syntax);
+// "plugin { migrate_source_host }" (2.3) or "migrate_source_host" (2.4).
+std::string settingRef(const std::string& key);
+// "plugin { migrate_preset_work_host }" (2.3) or "migrate_preset_def work { host }" (2.4);
+// `value` ("= ...") is written after the key when given.
+std::string presetSettingRef(const std::string& name, const std::string& key, const std::string& value = "");
+
 }  // namespace migrate::options

@@ -210,8 +210,8 @@ bool haveSourceSettings(mail_user* user, const SourceOptions& source) {
   if (source.host.empty() && source.presetName.empty()) {
     i_error(
         "migrate: migrate_on_login = yes but no migrate_source_host for %s: not starting a migration "
-        "(set plugin { migrate_source_host } or the userdb field)",
-        user->username);
+        "(set %s or the userdb field)",
+        user->username, options::settingRef("migrate_source_host").c_str());
     return false;
   }
   if (source.password.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {

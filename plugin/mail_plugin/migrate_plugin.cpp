@@ -8,6 +8,7 @@
 // on per user with `migrate_on_login = yes`.
 
 #include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/migrate_settings.h"
 #include "first_login.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))
@@ -33,6 +34,7 @@ MIGRATE_EXPORT void migrate_plugin_init(struct module* module) noexcept;
 MIGRATE_EXPORT void migrate_plugin_deinit(void) noexcept;
 
 void migrate_plugin_init(struct module* module) noexcept {
+  migrate::dovecot::declareConfigSyntax();
   mail_storage_hooks_add(module, &migrateHooks);
 }
 

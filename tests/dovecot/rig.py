@@ -116,6 +116,27 @@ def mail_location_fields(location):
     return fields
 
 
+def mail_plugins_conf(plugins, indent=''):
+    """mail_plugins adding `plugins` (space-separated) to the inherited list."""
+    names = plugins.split()
+    if V24:
+        return '%smail_plugins {\n%s%s}\n' % (
+            indent, ''.join('%s  %s = yes\n' % (indent, n) for n in names), indent)
+    return '%smail_plugins = $mail_plugins %s\n' % (indent, ' '.join(names))
+
+
+def dsync_location_args(location):
+    """The location argument of `doveadm backup` ('maildir:PATH:LAYOUT=fs:INDEX=MEMORY') as this
+    doveadm takes it: as is on 2.3; on 2.4 `driver:path` after -p KEY=VALUE for the rest."""
+    if not V24:
+        return [location]
+    fields = mail_location_fields(location)
+    out = []
+    for key, value in fields[2:]:
+        out += ['-p', '%s=%s' % (key, value)]
+    return out + ['%s:%s' % (fields[0][1], fields[1][1] if len(fields) > 1 else '')]
+
+
 def settings_conf(settings):
     """Plugin settings ({'migrate_source_host': 'x'}) as this Dovecot takes them: a plugin { }
     block on 2.3, top-level settings on 2.4."""
@@ -710,6 +731,8 @@ class Rig:
                           (default and only choice for '.')
       src_special_use     declare Sent/Drafts/Trash/Junk on the source (default True); or a
                           dict {name relative to the namespace prefix: r'\\Sent', ...}
+      src_compress        offer COMPRESS=DEFLATE (default False, as a stock 2.3 server; 2.4
+                          offers it unless told not to)
       src_extra_conf      text appended to the source config
       src_names           host names (e.g. a provider's example 'imap.example.com') that resolve,
                           for the dest Dovecot and every doveadm run against it, to a loopback
@@ -723,7 +746,10 @@ class Rig:
       dst_imap_mail_plugins  extra mail_plugins for dest imap only (e.g. the first-login plugin)
       dst_passdb_override_fields  e.g. 'userdb_migrate_source_password=%w'
       dst_remote_passdb   add passdb imap (against the source) for users not in dst passwd
-      dst_extra_conf      text appended to the dest config (plugin { migrate_... } snippets)
+      dst_extra_conf      text appended to the dest config (settings_conf()/preset_conf() text)
+      dst_any_user        the dest's static userdb accepts any user name (default True)
+      dst_protocols       more protocols for the dest from its start: 'pop3' (a listener on
+                          dst_pop3_port), 'lmtp' (the run dir's lmtp socket)
       dst_ssl             TLS settings (own cert) on the dest too (default False)
       mail_fsync          set mail_fsync on both instances (default: Dovecot's default)
       debug               auth_debug + mail_debug on both
@@ -733,12 +759,12 @@ class Rig:
     """
 
     def __init__(self, *, source=True, dest=True, src_sep='/', src_layout=None,
-                 src_special_use=True, src_extra_conf='', dst_sep='/', dst_prefix='',
-                 dst_mail_location='maildir:~/Maildir', dst_special_use=None,
+                 src_special_use=True, src_compress=False, src_extra_conf='', dst_sep='/',
+                 dst_prefix='', dst_mail_location='maildir:~/Maildir', dst_special_use=None,
                  dst_quota_rule='*:storage=1G', dst_mail_plugins='', dst_imap_mail_plugins='',
                  dst_passdb_override_fields=None, dst_remote_passdb=True, dst_extra_conf='',
-                 dst_ssl=False, mail_fsync=None, debug=False, keep=None, build_dir=None,
-                 name='rig', src_names=()):
+                 dst_any_user=True, dst_protocols=(), dst_ssl=False, mail_fsync=None,
+                 debug=False, keep=None, build_dir=None, name='rig', src_names=()):
         if src_sep not in ('/', '.'):
             raise ValueError("src_sep must be '/' or '.'")
         if src_layout is None:
@@ -746,13 +772,16 @@ class Rig:
         if src_layout not in ('fs', 'maildir++') or (src_sep == '.' and src_layout != 'maildir++'):
             raise ValueError('unsupported src_layout %r for separator %r' % (src_layout, src_sep))
         self.opts = dict(source=source, dest=dest, src_sep=src_sep, src_layout=src_layout,
-                         src_extra_conf=src_extra_conf, dst_sep=dst_sep, dst_prefix=dst_prefix,
+                         src_compress=src_compress, src_extra_conf=src_extra_conf,
+                         dst_sep=dst_sep, dst_prefix=dst_prefix,
                          dst_mail_location=dst_mail_location, dst_quota_rule=dst_quota_rule,
                          dst_mail_plugins=dst_mail_plugins,
                          dst_imap_mail_plugins=dst_imap_mail_plugins,
                          dst_passdb_override_fields=dst_passdb_override_fields,
                          dst_remote_passdb=dst_remote_passdb, dst_extra_conf=dst_extra_conf,
-                         dst_ssl=dst_ssl, mail_fsync=mail_fsync, debug=debug)
+                         dst_any_user=dst_any_user, dst_protocols=tuple(dst_protocols),
+                         dst_ssl=dst_ssl, mail_fsync=mail_fsync,
+                         debug=debug)
         if src_special_use is True:
             src_special_use = dict(SRC_SPECIAL_USE)
         self.src_special_use = dict(src_special_use or {})
@@ -811,8 +840,8 @@ class Rig:
         if self.src:
             self._start_instance(self.src, self._write_src_conf, ('imap', 'imaps'), ())
         if self.dst:
-            self._start_instance(self.dst, self._write_dst_conf, ('imap', 'http'),
-                                 self._bind_prefix())
+            ports = ('imap', 'http') + (('pop3',) if 'pop3' in self.opts['dst_protocols'] else ())
+            self._start_instance(self.dst, self._write_dst_conf, ports, self._bind_prefix())
         return self
 
     def _start_watchdog(self):
@@ -985,7 +1014,8 @@ class Rig:
             'instance_name = migrate-%s-%s' % (self._tag, inst.side),
             'base_dir = %s/run' % d,
             'state_dir = %s/state' % d,
-            'protocols = imap',
+            'protocols = %s' % ' '.join(('imap',) + (self.opts['dst_protocols']
+                                                     if inst.side == 'dst' else ())),
             'listen = %s' % LOCALHOST,
             'log_path = %s' % inst.log_path,
             'auth_verbose = yes',
@@ -1049,6 +1079,15 @@ class Rig:
             MAIL_UID, MAIL_GID, home, ' allow_all_users=yes' if allow_all else '')
 
     @staticmethod
+    def _compress_conf(on):
+        """COMPRESS=DEFLATE offered or not: the imap_zlib plugin on 2.3; built into imap and
+        offered by default on 2.4 (then taken out of the capability when off)."""
+        if V24:
+            return '' if on else ('protocol imap {\n  imap_capability {\n'
+                                  '    "COMPRESS=DEFLATE" = no\n  }\n}\n')
+        return 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n' if on else ''
+
+    @staticmethod
     def listeners_conf(service, listeners):
         """service <service> { inet_listener name { address port [ssl] } ... }"""
         key = 'listen' if V24 else 'address'
@@ -1076,14 +1115,6 @@ class Rig:
                 '%s = %s\n' % (keys[k], v) for k, v in limits.items())
         return 'plugin {\n  quota = count:User quota\n  quota_vsizes = yes\n%s}\n' % (
             '  quota_rule = %s\n' % rule if rule else '')
-
-    @staticmethod
-    def _plugins_conf(plugins, indent=''):
-        names = plugins.split()
-        if V24:
-            return '%smail_plugins {\n%s%s}\n' % (indent, ''.join('%s  %s = yes\n' % (indent, n) for n in names),
-                                                  indent)
-        return '%smail_plugins = $mail_plugins %s\n' % (indent, ' '.join(names))
 
     @staticmethod
     def _special_use_conf(mapping, default_auto=None):
@@ -1133,6 +1164,7 @@ class Rig:
         if self.src_named_address:
             conf += self._named_listeners_conf(self.src_named_address)
         conf += self._POP3_OFF
+        conf += self._compress_conf(self.opts['src_compress'])
         conf += self.opts['src_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
 
@@ -1143,7 +1175,7 @@ class Rig:
         conf = self._common_conf(inst, o['dst_ssl'])
         override = o['dst_passdb_override_fields']
         conf += mail_location_conf(o['dst_mail_location'])
-        conf += self._plugins_conf('quota ' + o['dst_mail_plugins'])
+        conf += mail_plugins_conf('quota ' + o['dst_mail_plugins'])
         if V24:
             conf += ('mail_attribute {\n  dict file {\n'
                      '    path = %{home}/dovecot-attributes\n  }\n}\n')
@@ -1160,20 +1192,24 @@ class Rig:
                     LOCALHOST, self.src.ports['imap'],
                     '  override_fields = %s\n' % override if override else '')
         conf += self.passwd_file_conf('passwd-file', '%s/passwd' % d, 'userdb')
-        conf += self._static_userdb_conf('%s/mail/%%n' % d, allow_all=True)
+        conf += self._static_userdb_conf('%s/mail/%%n' % d, allow_all=o['dst_any_user'])
         conf += 'namespace inbox {\n  inbox = yes\n  separator = %s\n  prefix = %s\n' % (
             o['dst_sep'], o['dst_prefix'])
         conf += self._special_use_conf(self.dst_special_use, default_auto='no')
         conf += '}\n'
         conf += self._quota_conf(o['dst_quota_rule'])
-        conf += 'protocol imap {\n%s}\n' % self._plugins_conf('imap_quota ' + o['dst_imap_mail_plugins'],
+        conf += 'protocol imap {\n%s}\n' % mail_plugins_conf('imap_quota ' + o['dst_imap_mail_plugins'],
                                                               indent='  ')
         conf += 'service stats {\n  unix_listener stats-writer {\n    mode = 0666\n  }\n}\n'
         conf += self.listeners_conf('imap-login', [('imap', LOCALHOST, inst.ports['imap'], False),
                                                     ('imaps', None, 0, False)])
         conf += 'doveadm_api_key = %s\n' % self.api_key
         conf += self.listeners_conf('doveadm', [('http', LOCALHOST, inst.ports['http'], False)])
-        conf += self._POP3_OFF
+        if 'pop3' in o['dst_protocols']:
+            conf += self.listeners_conf('pop3-login', [('pop3', LOCALHOST, inst.ports['pop3'], False),
+                                                        ('pop3s', None, 0, False)])
+        else:
+            conf += self._POP3_OFF
         conf += o['dst_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
 
@@ -1224,6 +1260,10 @@ class Rig:
     @property
     def dst_imap_port(self):
         return self.dst.ports['imap']
+
+    @property
+    def dst_pop3_port(self):
+        return self.dst.ports['pop3']
 
     @property
     def http_port(self):
@@ -1308,6 +1348,12 @@ class Rig:
             self.dst.wait_users_visible()
         path = self.dst.conf if conf == 'dst' else conf
         return self._bind_prefix() + [DOVEADM, '-c', path] + [str(a) for a in args]
+
+    def doveconf_argv(self, *args, conf='dst'):
+        """argv for doveconf on the dest's config (or a path), with the dev modules mounted (on
+        2.4 the settings module, which declares the migrate_* settings)."""
+        path = self.dst.conf if conf == 'dst' else conf
+        return self._bind_prefix() + ['doveconf', '-c', path] + [str(a) for a in args]
 
     def doveadm(self, *args, input=None, conf='dst', check=False, timeout=300, env=None,
                 text=True):

@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from migrate_helpers import (  # noqa: E402
     LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks,
     state_files)
-from rig import free_ports, settings_conf  # noqa: E402
+from rig import settings_conf  # noqa: E402
 
 MAX_FAILURES = 2
 # Debian's dovecot-lmtpd; without it the LMTP checks are replaced by `doveadm save`.
@@ -139,11 +139,11 @@ class FirstLoginTest(unittest.TestCase):
         # The plugin in every service's mail_plugins (imap, lmtp, doveadm): only the service
         # check keeps lmtp and doveadm from starting migrations.
         cls.rig = Rig(name='first-login', dst_mail_plugins='migrate',
-                      dst_passdb_override_fields='userdb_migrate_source_password=%w')
+                      dst_passdb_override_fields='userdb_migrate_source_password=%w',
+                      dst_protocols=('pop3', 'lmtp') if HAVE_LMTP else ('pop3',))
         cls.rig.__enter__()
         try:
-            # POP3 on the destination too (the rig turns its listeners off by default).
-            cls.pop3_port = free_ports(1)[0]
+            cls.pop3_port = cls.rig.dst_pop3_port
             # A master user at the destination (an admin looking into a mailbox).
             master = os.path.join(cls.rig.dir, 'dst-master-users')
             with open(master, 'w') as f:
@@ -153,8 +153,6 @@ class FirstLoginTest(unittest.TestCase):
                 'auth_master_user_separator = *\n' +
                 Rig.passwd_file_conf('master-users', master, 'passdb', master=True,
                                      fields='userdb_migrate_source_password=%w') +
-                'protocols = imap pop3%s\n' % (' lmtp' if HAVE_LMTP else '') +
-                Rig.listeners_conf('pop3-login', [('pop3', LOCALHOST, cls.pop3_port, False)]) +
                 settings_conf({'migrate_on_login': 'yes',
                                'migrate_on_login_max_failures': MAX_FAILURES,
                                'migrate_source_host': '127.0.0.1',

@@ -22,7 +22,7 @@ from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_NOPERM, EX_TEMPFAIL, Rig, corpus, expected_messages, project, proc_cmdline,
     read_status, secret_leaks)
 
-from rig import free_ports  # noqa: E402
+from rig import free_ports, preset_conf  # noqa: E402
 
 EX_DATAERR = 65
 EX_NOUSER = 67
@@ -235,19 +235,23 @@ class BatchTest(unittest.TestCase):
         self.assert_ran_one_after_the_other(r, 'slowname', 'slowip')
 
     def test_admin_preset_max_connections_caps_the_batch(self):
-        # An admin preset in dovecot.conf (here given with doveadm -o) caps the batch per source
-        # server as a built-in preset does, without --max-connections.
+        # An admin preset in dovecot.conf caps the batch per source server as a built-in preset
+        # does, without --max-connections.
         text = ('source_server,source_user,source_password,source_port,source_tls,target_user\n'
                 '127.0.0.1,slowpreset1,%s,%d,none,slowpreset1\n'
                 '127.0.0.1,slowpreset2,%s,%d,none,slowpreset2\n'
                 % (SRC['slowpreset1'], self.port, SRC['slowpreset2'], self.port))
         path = self.write('preset-cap.csv', text)
         rdir = os.path.join(self.rig.dir, 'preset-cap-report')
-        argv = self.rig.doveadm_argv('-o', 'plugin/migrate_preset_onebyone_max_connections=1',
-                                     'migrate', 'batch', '-j', '4', '--preset', 'onebyone',
+        argv = self.rig.doveadm_argv('migrate', 'batch', '-j', '4', '--preset', 'onebyone',
                                      '--max-rate', '100K', '-r', rdir, path)
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
-                           stdin=subprocess.DEVNULL)
+        self.rig.set_dest_extra_conf(preset_conf('onebyone', {'max_connections': '1'}),
+                                     reload=False)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=300,
+                               stdin=subprocess.DEVNULL)
+        finally:
+            self.rig.set_dest_extra_conf('', reload=False)
         self.assert_ran_one_after_the_other(r, 'slowpreset1', 'slowpreset2')
 
     def assert_ran_one_after_the_other(self, r, *users):
@@ -486,7 +490,7 @@ class UnknownUserTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.rig = StrictRig(name='mig-batch-strict', dst_remote_passdb=False)
+        cls.rig = Rig(name='mig-batch-strict', dst_remote_passdb=False, dst_any_user=False)
         cls.rig.__enter__()
         cls.rig.add_source_user('kim', 'Kim-Pw-1')
         cls.rig.load_source('kim', corpus.simple_corpus(2, tag='kim'))
@@ -527,16 +531,6 @@ class UnknownUserTest(unittest.TestCase):
             boxes = {m['user']: m for m in json.load(f)['mailboxes']}
         self.assertEqual(boxes['nobody-here']['exit_code'], EX_NOUSER)
         self.assertEqual(boxes['kim']['result'], 'ok')
-
-
-class StrictRig(Rig):
-    def _write_dst_conf(self):
-        super()._write_dst_conf()
-        with open(self.dst.conf) as f:
-            text = f.read()
-        assert ' allow_all_users=yes' in text
-        with open(self.dst.conf, 'w') as f:
-            f.write(text.replace(' allow_all_users=yes', ''))
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""COMPRESS=DEFLATE and the wire trace end to end: a source Dovecot with imap_zlib, migrated with
+"""COMPRESS=DEFLATE and the wire trace end to end: a source Dovecot offering it, migrated with
 compression on (the default) and off (--no-compress), both byte-identical to the source; the
 --rawlog trace shows the plain protocol (COMPRESS, FETCH bodies) but never the password."""
 
@@ -11,10 +11,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, Rig, corpus, expected_messages, migrate, project, src_snapshot)
-from rig import MAIL_UID, MAIL_GID, V24  # noqa: E402
+from rig import MAIL_UID, MAIL_GID  # noqa: E402
 
-# COMPRESS=DEFLATE at the source: the imap_zlib plugin on 2.3, built into imap on 2.4.
-ZLIB_CONF = '' if V24 else 'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n'
 PASSWORD = 'Zl1b-Distinctive-Passw0rd!'
 
 
@@ -30,7 +28,7 @@ class CompressTest(unittest.TestCase):
     maxDiff = None
 
     def setUp(self):
-        self.rig = Rig(name='mig-zlib', src_extra_conf=ZLIB_CONF)
+        self.rig = Rig(name='mig-zlib', src_compress=True)
         self.rig.__enter__()
         self.addCleanup(self.rig.__exit__, None, None, None)
 

@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from migrate_helpers import (  # noqa: E402
     CONTENT_KEYS, EX_NOPERM, Rig, corpus, expected_messages, migrate_argv, project,
     run_watching_argv, secret_leaks, src_snapshot)
-from rig import LOCALHOST, MAIL_GID, MAIL_UID  # noqa: E402
+from rig import LOCALHOST, MAIL_GID, MAIL_UID, V24  # noqa: E402
 
 # Distinctive enough to grep for; a real access token looks like these (RFC 6750 b64token).
 GOOD_TOKEN = 'ya29.Oauth2-Good-Token-4711-Qx9'
@@ -70,16 +70,20 @@ class TokenServer:
 
 
 def oauth2_conf(rig_dir, port, mechanisms):
-    """The source's oauth2 passdb (Dovecot 2.3) for `mechanisms` only; the passwd-file passdb
-    still serves PLAIN/LOGIN."""
+    """The source's OAuth2 token check for `mechanisms` only (2.3: an oauth2 passdb with a
+    .conf.ext file; 2.4: the oauth2 { } settings); the passwd-file passdb still serves
+    PLAIN/LOGIN."""
+    settings = (('introspection_mode', 'post'),
+                ('introspection_url', 'http://%s:%d/introspect' % (LOCALHOST, port)),
+                ('force_introspection', 'yes'), ('username_attribute', 'username'),
+                ('active_attribute', 'active'), ('active_value', 'true'))
+    if V24:
+        # 2.4's mechanisms verify the token themselves (no passdb) with the oauth2 { } settings.
+        return ('auth_mechanisms = plain login %s\n'
+                'oauth2 {\n%s}\n' % (mechanisms, ''.join('  %s = %s\n' % kv for kv in settings)))
     ext = os.path.join(rig_dir, 'oauth2.conf.ext')
     with open(ext, 'w') as f:
-        f.write('introspection_mode = post\n'
-                'introspection_url = http://%s:%d/introspect\n'
-                'force_introspection = yes\n'
-                'username_attribute = username\n'
-                'active_attribute = active\n'
-                'active_value = true\n' % (LOCALHOST, port))
+        f.write(''.join('%s = %s\n' % kv for kv in settings))
     os.chmod(ext, 0o644)
     return ('auth_mechanisms = $auth_mechanisms %s\n'
             'passdb {\n'

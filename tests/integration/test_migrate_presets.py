@@ -1,6 +1,6 @@
 """Presets against real Dovecot: --preset office365 maps Exchange's folder names onto the local
 special-use folders and leaves its calendar/contacts folders out; an admin preset defined in
-dovecot.conf (plugin { migrate_preset = ...; migrate_preset_<name>_* }) gives host, port, TLS
+dovecot.conf (2.3: plugin { migrate_preset_<name>_* }; 2.4: migrate_preset_def <name> { }) gives host, port, TLS
 mode, exclusions, a folder mapping and a size cap, and a later run with --preset generic takes
 what the preset left out, once. (Gmail's labels need a Gmail server: the unit tests cover them
 with the scripted fake.)"""
@@ -130,7 +130,7 @@ class PresetsTest(unittest.TestCase):
             # Dovecot 2.4 checks the value at startup (the settings module): the admin sees it
             # before any run, from doveconf and `dovecot reload` alike.
             r.set_dest_extra_conf(conf, reload=False)
-            res = subprocess.run(['doveconf', '-c', r.dst_conf], capture_output=True, text=True)
+            res = subprocess.run(r.doveconf_argv(), capture_output=True, text=True)
             self.assertNotEqual(res.returncode, 0, res.stdout[-2000:])
             self.assertIn('migrate_preset_def_max_size', res.stderr)
             self.assertIn("'huge'", res.stderr)

@@ -79,5 +79,14 @@ TEST(OptionValues, TheTableDefinesEachNameOnce) {
   }
 }
 
+TEST(OptionValues, MessagesNameTheSettingAsThisDovecotWritesIt) {
+  setConfigSyntax(ConfigSyntax::TopLevel);
+  EXPECT_EQ(settingRef("migrate_source_host"), "migrate_source_host");
+  EXPECT_EQ(presetSettingRef("work", "host", "= ..."), "migrate_preset_def work { host = ... }");
+  setConfigSyntax(ConfigSyntax::Plugin);
+  EXPECT_EQ(settingRef("migrate_source_host"), "plugin { migrate_source_host }");
+  EXPECT_EQ(presetSettingRef("work", "port"), "plugin { migrate_preset_work_port }");
+}
+
 }  // namespace
 }  // namespace migrate::options
