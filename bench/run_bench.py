@@ -153,7 +153,8 @@ class Bench:
         if not self.rig.has_dev_doveadm_module:
             return 'no doveadm module in %s/doveadm_cmd (build the project first)' % \
                 self.rig.build_dir
-        listed = self.rig.doveadm('help').stderr
+        res = self.rig.doveadm('help')
+        listed = res.stdout + res.stderr   # 2.3 prints the list on stderr, 2.4 on stdout
         if '\n  migrate ' not in listed:
             return 'the doveadm module in %s does not register "migrate"' % self.rig.build_dir
         return None

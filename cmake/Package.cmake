@@ -35,7 +35,7 @@ endif()
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # libc, libstdc++, libssl, zlib from the binaries; Dovecot by its module ABI.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "dovecot-core (>= ${DOVECOT_VERSION}), ${MIGRATE_DOVECOT_ABI_PACKAGE}")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "dovecot-core, ${MIGRATE_DOVECOT_ABI_PACKAGE}")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dovecot-imapd, dovecot-pop3d")
 # Every path is absolute (Dovecot's module and man directories) or under /usr.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)

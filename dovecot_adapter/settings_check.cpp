@@ -25,13 +25,19 @@ const migrate::options::Option* optionFor(const std::string& key) {
 
 }  // namespace
 
-extern "C" int migrate_check_setting(const char* key, const char* value, const char** error_r) {
+// `preset`: the NAME of the migrate_preset_def block `key` is in (nullptr at the top level); the
+// message then names the key as the admin wrote it, "migrate_preset_def NAME { tls }".
+extern "C" int migrate_check_setting(const char* key, const char* value, const char* preset,
+                                     const char** error_r) {
   try {
     const migrate::options::Option* o = optionFor(key);
     if (o == nullptr || value == nullptr) {
       return 1;
     }
-    const migrate::Status st = migrate::options::checkValue(o->kind, key, value);
+    const std::string name = preset == nullptr
+                                 ? std::string(key)
+                                 : "migrate_preset_def " + std::string(preset) + " { " + o->key + " }";
+    const migrate::Status st = migrate::options::checkValue(o->kind, name, value);
     if (st.isOk()) {
       return 1;
     }

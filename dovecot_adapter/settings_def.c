@@ -62,7 +62,7 @@ static bool migrate_settings_check(void *set, pool_t pool ATTR_UNUSED, const cha
 			continue;
 		const char *value = CONST_PTR_OFFSET(set, def->offset);
 		value = *(const char *const *)value;
-		if (migrate_check_setting(def->key, value, error_r) == 0)
+		if (migrate_check_setting(def->key, value, NULL, error_r) == 0)
 			return FALSE;
 	}
 	return TRUE;
@@ -106,11 +106,13 @@ static const struct migrate_preset_def_settings migrate_preset_def_default_setti
 static bool migrate_preset_def_settings_check(void *set, pool_t pool ATTR_UNUSED,
 					      const char **error_r)
 {
+	const struct migrate_preset_def_settings *preset = set;
 	const struct setting_define *def;
 
 	for (def = migrate_preset_def_setting_defines; def->key != NULL; def++) {
 		const char *value = *(const char *const *)CONST_PTR_OFFSET(set, def->offset);
-		if (migrate_check_setting(def->key, value, error_r) == 0)
+		if (migrate_check_setting(def->key, value, preset->migrate_preset_def_name,
+					  error_r) == 0)
 			return FALSE;
 	}
 	return TRUE;

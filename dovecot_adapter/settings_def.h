@@ -41,9 +41,10 @@ extern const struct setting_parser_info migrate_preset_def_setting_parser_info;
 /* The string setting `key` of a struct of `info`, or NULL when `info` has no such key. */
 const char* migrate_settings_value(const struct setting_parser_info* info, const void* set, const char* key);
 
-/* Checks one value (C++: dovecot_adapter/settings_check.cpp). Returns 0 and sets *error_r to
-   a message naming the setting when the value is bad, 1 when it is fine. */
-int migrate_check_setting(const char* key, const char* value, const char** error_r);
+/* Checks one value (C++: dovecot_adapter/settings_check.cpp); `preset` is the NAME of the
+   migrate_preset_def block the key is in, or NULL. Returns 0 and sets *error_r to a message
+   naming the setting when the value is bad, 1 when it is fine. */
+int migrate_check_setting(const char* key, const char* value, const char* preset, const char** error_r);
 #endif
 
 #endif

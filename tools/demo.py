@@ -33,7 +33,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'dovecot'))
 
 import corpus  # noqa: E402
-from rig import Rig, RigError, parse_tab  # noqa: E402
+from rig import Rig, RigError, parse_tab, quota_fields  # noqa: E402
 
 MODULE = 'doveadm_cmd/lib95_doveadm_migrate_plugin.so'
 LOCAL_MSGID = '<local-after-switch@demo.example>'
@@ -345,7 +345,8 @@ class Demo:
         # ---------------------------------------------------------------- quota
         step(6, 'bob: settings from the userdb, and a quota too small for his mail')
         say("    bob's userdb entry (passwd-file extra fields):")
-        say('      userdb_quota_rule=*:storage=300K ' + ' '.join(
+        say('      ' + ' '.join('userdb_%s=%s' % kv for kv in quota_fields(storage='300K').items()) +
+            ' ' + ' '.join(
             'userdb_%s=%s' % (k, '<password>' if 'password' in k else v)
             for k, v in bob_fields.items()))
         r, rows = self.migrate(['migrate', '-u', 'bob'])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command, on a fresh Debian 12 machine:
+# The README's first command, on a fresh Debian 12 or 13 machine:
 #
 #   sudo tools/demo.sh [--keep]
 #
@@ -29,6 +29,6 @@ if ! cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$configure_l
   exit 2
 fi
 # Only what the demo needs; tools/test.sh builds the rest (tests) in the same directory.
-cmake --build "$BUILD_DIR" -j"$(nproc)" --target doveadm_migrate migrate_mail_plugin
+cmake --build "$BUILD_DIR" -j"$(nproc)" --target migrate_modules
 
 python3 tools/demo.py --build-dir "$BUILD_DIR" "$@"

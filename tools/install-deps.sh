@@ -16,6 +16,7 @@ packages=(
   libssl-dev zlib1g-dev googletest libgtest-dev libgmock-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
   python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format clang-tidy time strace
+  file dpkg-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

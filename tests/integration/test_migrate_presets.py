@@ -132,7 +132,7 @@ class PresetsTest(unittest.TestCase):
             r.set_dest_extra_conf(conf, reload=False)
             res = subprocess.run(r.doveconf_argv(), capture_output=True, text=True)
             self.assertNotEqual(res.returncode, 0, res.stdout[-2000:])
-            self.assertIn('migrate_preset_def_max_size', res.stderr)
+            self.assertIn('migrate_preset_def broken { max_size }', res.stderr)
             self.assertIn("'huge'", res.stderr)
             self.assertIn('30M', res.stderr)   # what a valid value looks like
             return
