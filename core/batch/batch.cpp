@@ -7,6 +7,8 @@
 #include <tuple>
 #include <utility>
 
+#include "options/option_values.h"
+
 namespace migrate::batch {
 
 namespace {
@@ -384,21 +386,11 @@ std::optional<std::string> checkPort(const std::string& field, std::string_view 
   return std::nullopt;
 }
 
-std::optional<bool> parseYesNo(std::string_view value) {
-  const std::string v = lower(value);
-  if (v == "1" || v == "yes" || v == "true") {
-    return true;
-  }
-  if (v == "0" || v == "no" || v == "false") {
-    return false;
-  }
-  return std::nullopt;
-}
-
 std::optional<std::string> checkYesNo(const std::string& field, std::string_view value, bool& out) {
-  const std::optional<bool> yes = value.empty() ? false : parseYesNo(value);
+  const std::optional<bool> yes = value.empty() ? false : options::parseYesNo(value);
   if (!yes) {
-    return field + " " + shown(value) + " is not a yes/no value (1, yes, true, 0, no, false or empty)";
+    return field + " " + shown(value) +
+           " is not a yes/no value (yes, true, on, 1, no, false, off, 0 or empty)";
   }
   out = *yes;
   return std::nullopt;
@@ -411,7 +403,7 @@ std::optional<std::string> checkTls(const std::string& field, std::string_view v
   if (value.empty()) {
     return std::nullopt;
   }
-  wanted = parseYesNo(value);
+  wanted = options::parseYesNo(value);
   if (wanted) {
     return std::nullopt;
   }

@@ -186,13 +186,6 @@ Result<std::vector<FolderRule>> parseFolderMap(const std::string& name, const st
 
 }  // namespace
 
-const std::vector<std::string>& presetSettingKeys() {
-  static const std::vector<std::string> kKeys = {"base",     "host",        "port",     "tls",
-                                                 "exclude",  "folder_map",  "max_size", "max_connections",
-                                                 "max_rate", "gmail_labels"};
-  return kKeys;
-}
-
 const Preset* builtinPreset(const std::string& name) {
   for (const Preset& p : builtins()) {
     if (p.name == name) {
@@ -284,16 +277,18 @@ Result<Preset> findPreset(const std::string& name, const PresetDefinitions& admi
       }
       p.maxRate = rate.value();
     } else if (key == "gmail_labels") {
-      std::string l = value;
-      std::transform(l.begin(), l.end(), l.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (l != "yes" && l != "no") {
+      const std::optional<bool> yes = options::parseYesNo(value);
+      if (!yes) {
         return badSetting(name, key, value, "yes or no");
       }
-      p.gmailLabels = l == "yes";
+      p.gmailLabels = *yes;
     } else {
-      return Status(ErrorKind::Config, "unknown setting migrate_preset_" + name + "_" + key,
-                    "a preset knows base, host, port, tls, exclude, folder_map, max_size, max_connections, "
-                    "max_rate and gmail_labels");
+      std::string known;
+      for (const options::Option& o : options::presetKeys()) {
+        known += (known.empty() ? "" : ", ") + std::string(o.key);
+      }
+      return Status(ErrorKind::Config, "unknown setting " + options::presetSettingRef(name, key),
+                    "a preset knows " + known);
     }
   }
   return p;

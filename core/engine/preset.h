@@ -47,9 +47,6 @@ struct Preset {
 // max_connections, max_rate, gmail_labels).
 using PresetDefinitions = std::map<std::string, std::map<std::string, std::string>>;
 
-// The keys an admin preset may set, for the settings reader.
-const std::vector<std::string>& presetSettingKeys();
-
 // The built-in preset (nullptr for another name).
 const Preset* builtinPreset(const std::string& name);
 
