@@ -31,6 +31,7 @@
 #include "batch/jobs.h"
 #include "cli_options.h"
 #include "cmd_batch.h"
+#include "common/strings.h"
 #include "common/textfile.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/migrate_settings.h"
@@ -225,7 +226,7 @@ void Runner::openLog(size_t id, const std::vector<std::string>& argv, unsigned p
   // The command line holds no secret of ours (the password goes to stdin): an admin can rerun it
   // by hand. doveadm's own -o settings are copied as given, so the value of one that names a
   // password, token or secret (-o plugin/migrate_source_password=...) is hidden here.
-  std::string head = "# " + batch::isoTime(time(nullptr)) + " pass " + std::to_string(pass) + ":";
+  std::string head = "# " + isoTime(time(nullptr)) + " pass " + std::to_string(pass) + ":";
   for (size_t i = 0; i < argv.size(); ++i) {
     std::string key = argv[i].substr(0, argv[i].find('='));
     std::transform(key.begin(), key.end(), key.begin(),
@@ -695,7 +696,7 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
   for (unsigned pass = 1;; ++pass) {
     const int64_t passStart = time(nullptr);
     if (opts.repeat) {
-      std::fprintf(lineStream(opts), "pass %u (%s)\n", pass, batch::isoTime(passStart).c_str());
+      std::fprintf(lineStream(opts), "pass %u (%s)\n", pass, isoTime(passStart).c_str());
       std::fflush(lineStream(opts));
     }
     last = runner.runPass(pass);

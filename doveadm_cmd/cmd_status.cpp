@@ -11,6 +11,7 @@
 #include <string>
 
 #include "cmd_migrate.h"
+#include "common/strings.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "exit_codes.h"

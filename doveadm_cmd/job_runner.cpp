@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "cli_options.h"
+#include "exit_codes.h"
 
 extern char** environ;
 
@@ -235,7 +236,7 @@ std::vector<JobRunner::Finished> JobRunner::wait(std::chrono::milliseconds timeo
         c.exitCode = exitCodeOf(status);
       } else if (r < 0 && errno == ECHILD) {
         c.exited = true;  // reaped elsewhere: the exit code is lost
-        c.exitCode = 70;
+        c.exitCode = exitCodeFor(ErrorKind::Internal);
       }
     }
     // Keep reading until EOF: a grandchild may hold the pipes, but doveadm's own output is

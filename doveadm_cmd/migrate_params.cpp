@@ -10,7 +10,6 @@
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "migrate_params.h"
-#include "net/limits.h"
 #include "options/option_values.h"
 
 namespace migrate::cmd {
@@ -86,7 +85,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   cli.noCompress = paramBool(ctx, "no-compress");
   value.reset();
   if (paramStr(ctx, "max-rate", value)) {
-    Result<uint64_t> rate = net::parseByteRate(*value);
+    Result<uint64_t> rate = options::parseByteRate(*value);
     if (!rate.isOk()) {
       return rate.status().withPrefix("--max-rate");
     }
@@ -94,7 +93,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   }
   value.reset();
   if (paramStr(ctx, "max-connections", value)) {
-    Result<uint32_t> count = net::parseConnectionCount(*value);
+    Result<uint32_t> count = options::parseConnectionCount(*value);
     if (!count.isOk()) {
       return count.status().withPrefix("--max-connections");
     }
@@ -108,10 +107,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   paramStr(ctx, "since", filterArgs.since);
   paramStr(ctx, "before", filterArgs.before);
   paramStr(ctx, "preset", filterArgs.preset);
-  Status filters = parseFilterArgs(filterArgs, static_cast<int64_t>(std::time(nullptr)), cli);
-  if (!filters.isOk()) {
-    return filters;
-  }
+  MIGRATE_RETURN_IF_ERROR(parseFilterArgs(filterArgs, static_cast<int64_t>(std::time(nullptr)), cli));
 
   value.reset();
   bool haveFile = paramStr(ctx, "source-password-file", value);

@@ -38,20 +38,6 @@ std::string localHostName() {
   return name;
 }
 
-std::string isoTime(int64_t unixTime) {
-  if (unixTime <= 0) {
-    return {};
-  }
-  const auto t = static_cast<std::time_t>(unixTime);
-  struct tm tm {};
-  if (gmtime_r(&t, &tm) == nullptr) {
-    return {};
-  }
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 void mergeCommandExitCode(doveadm_mail_cmd_context* ctx, int code) {
   ctx->exit_code = mergeExitCode(ctx->exit_code, code);
 }

@@ -24,9 +24,6 @@ std::string displayState(const std::optional<RunStatus>& status);
 // gethostname(), as the run status records it.
 std::string localHostName();
 
-// "2026-11-22T21:16:49Z" (UTC); "" for 0.
-std::string isoTime(int64_t unixTime);
-
 // Sets the command's exit code the way doveadm merges them (see exit_codes.h).
 void mergeCommandExitCode(doveadm_mail_cmd_context* ctx, int code);
 

@@ -26,10 +26,7 @@ class DoveadmPluginSettings final : public MigrateSettings {
   Status adminPreset(const std::string& name, PresetDefinitions& out) const override {
     for (const options::Option& o : options::presetKeys()) {
       const std::string key = "migrate_preset_" + name + "_" + o.key;
-      Status st = addPresetSetting(key.c_str(), get(key.c_str()), out);
-      if (!st.isOk()) {
-        return st;
-      }
+      MIGRATE_RETURN_IF_ERROR(addPresetSetting(key.c_str(), get(key.c_str()), out));
     }
     return Status::ok();
   }

@@ -1,5 +1,6 @@
 #include "dovecot_adapter/dovecot_sink.h"
 #include "common/flush_set.h"
+#include "common/strings.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/handles.h"
 #include "dovecot_adapter/quota_glue.h"
@@ -140,12 +141,6 @@ uint8_t parseSpecialUse(const char* s) {
     }
   }
   return bits;
-}
-
-std::string lowerAscii(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 // Keywords compare case-insensitively (RFC 3501 flags are case-insensitive).

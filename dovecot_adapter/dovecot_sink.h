@@ -1,10 +1,10 @@
 #pragma once
 // The lib-storage implementation of migrate::Sink for one mail_user. Main thread only.
-// Include dovecot_cxx.h before this header.
 
 #include <memory>
 #include <string>
 
+#include "dovecot_adapter/dovecot_api.h"
 #include "engine/sink.h"
 
 struct mail_user;

@@ -1,12 +1,14 @@
 #pragma once
 // RAII owners for Dovecot handles, so that every error path (early return or exception) frees
-// what it allocated. Include dovecot_cxx.h before this header.
+// what it allocated.
 //
 // Dovecot destroyers take `T **` and set the pointer to NULL. Some Dovecot calls also consume a
 // handle on failure (mailbox_save_begin() frees the save context, mailbox_transaction_commit()
 // always frees the transaction): pass `handle.ptr()` to those so the owner sees the NULL.
 
 #include <utility>
+
+#include "dovecot_adapter/dovecot_api.h"
 
 namespace migrate::dovecot {
 

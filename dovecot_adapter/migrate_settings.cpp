@@ -8,7 +8,6 @@
 #include <string>
 
 #include "dovecot_adapter/settings_common.h"
-#include "net/limits.h"
 #include "options/option_values.h"
 
 namespace migrate::dovecot {
@@ -33,10 +32,7 @@ class UserPluginSettings final : public MigrateSettings {
     unsigned int count = 0;
     const char* const* envs = array_get(&user_->set->plugin_envs, &count);
     for (unsigned int i = 0; i + 1 < count; i += 2) {
-      Status st = addPresetSetting(envs[i], get(envs[i]), out);
-      if (!st.isOk()) {
-        return st;
-      }
+      MIGRATE_RETURN_IF_ERROR(addPresetSetting(envs[i], get(envs[i]), out));
     }
     return Status::ok();
   }
@@ -151,10 +147,7 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     }
     source.compress = *compress;
   }
-  Status st = set.adminPresets(source.adminPresets);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(set.adminPresets(source.adminPresets));
   if (const char* v = setting(user, "migrate_preset")) {
     // Checked with the command line applied (--preset may replace it): applyPreset().
     source.presetName = v;
@@ -204,14 +197,14 @@ Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
   const MigrateSettings& set = *settings.value();
   auto setting = [&set](struct mail_user*, const char* key) { return set.get(key); };
   if (const char* v = setting(user, "migrate_max_rate")) {
-    Result<uint64_t> rate = net::parseByteRate(v);
+    Result<uint64_t> rate = options::parseByteRate(v);
     if (!rate.isOk()) {
       return badValue("migrate_max_rate", v, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
     }
     options.maxBytesPerSecond = rate.value();
   }
   if (const char* v = setting(user, "migrate_max_connections")) {
-    Result<uint32_t> count = net::parseConnectionCount(v);
+    Result<uint32_t> count = options::parseConnectionCount(v);
     if (!count.isOk()) {
       return badValue("migrate_max_connections", v, "a number from 1 to 10000 (0: unlimited)");
     }

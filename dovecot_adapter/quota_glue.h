@@ -2,8 +2,9 @@
 // Reads the quota plugin's numbers without a link-time dependency on lib10_quota_plugin.so: its
 // public functions are looked up with dlsym(RTLD_DEFAULT) at run time. A module that referenced
 // them directly would fail to load (or load only in doveadm's second pass) when quota is not in
-// mail_plugins. Include dovecot_cxx.h before this header.
+// mail_plugins.
 
+#include "dovecot_adapter/dovecot_api.h"
 #include "engine/sink.h"
 
 struct mail_user;

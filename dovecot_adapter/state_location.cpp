@@ -92,10 +92,7 @@ Result<std::string> openInboxControlDir(struct mail_namespace* ns, const std::st
   if (!dir.isOk()) {
     return dir;
   }
-  Status made = makeDirs(dir.value());
-  if (!made.isOk()) {
-    return made;
-  }
+  MIGRATE_RETURN_IF_ERROR(makeDirs(dir.value()));
   return dir;
 }
 
@@ -147,10 +144,7 @@ Status moveFile(const std::string& from, const std::string& to) {
   if (!text.isOk() || !text.value()) {
     return text.isOk() ? Status::ok() : text.status();
   }
-  Status written = textfile::writeFileAtomic(to, *text.value(), true);
-  if (!written.isOk()) {
-    return written;
-  }
+  MIGRATE_RETURN_IF_ERROR(textfile::writeFileAtomic(to, *text.value(), true));
   return ::unlink(from.c_str()) == 0 ? Status::ok() : sysError("cannot remove", from);
 }
 
@@ -210,18 +204,12 @@ std::string legacyStateDirectory(struct mail_user* user) {
 Status adoptLegacyState(const std::string& legacy, const std::string& dir) {
   const std::vector<std::string> names = entriesOf(legacy);
   LegacyLocks locks;
-  Status locked = locks.take(legacy, names);
-  if (!locked.isOk()) {
-    return locked;
-  }
+  MIGRATE_RETURN_IF_ERROR(locks.take(legacy, names));
   for (const std::string& name : names) {
     const std::string path = legacy + "/" + name;
     const bool ours = name == "status" || name == "login.log" || endsWith(name, ".state");
     if (ours) {
-      Status moved = moveFile(path, dir + "/" + kStateFilePrefix + name);
-      if (!moved.isOk()) {
-        return moved;
-      }
+      MIGRATE_RETURN_IF_ERROR(moveFile(path, dir + "/" + kStateFilePrefix + name));
     } else if (endsWith(name, ".lock") || endsWith(name, ".tmp")) {
       (void)::unlink(path.c_str());
     }

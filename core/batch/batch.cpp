@@ -7,6 +7,7 @@
 #include <tuple>
 #include <utility>
 
+#include "common/strings.h"
 #include "options/option_values.h"
 
 namespace migrate::batch {
@@ -71,13 +72,6 @@ std::string_view trim(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
-  return out;
 }
 
 bool validUtf8(std::string_view s) {
@@ -234,7 +228,7 @@ bool looksLikeCsvHeader(std::string_view text) {
   if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
     field = trim(field.substr(1, field.size() - 2));
   }
-  return field.size() <= 32 && columnNamed(lower(field)).has_value();
+  return field.size() <= 32 && columnNamed(lowerAscii(field)).has_value();
 }
 
 bool looksLikeSemicolon(std::string_view text) {
@@ -478,8 +472,8 @@ bool headerRow(std::string_view user, std::string_view password) {
   static const char* const kPasswords[] = {"password", "pass",     "passwd",          "pw",
                                            "pwd",      "secret",   "remote-password", "remote_password",
                                            "heslo",    "kennwort", "passwort"};
-  const std::string u = lower(trim(user));
-  const std::string p = lower(trim(password));
+  const std::string u = lowerAscii(trim(user));
+  const std::string p = lowerAscii(trim(password));
   return std::find(std::begin(kUsers), std::end(kUsers), u) != std::end(kUsers) &&
          std::find(std::begin(kPasswords), std::end(kPasswords), p) != std::end(kPasswords);
 }
@@ -772,7 +766,7 @@ class Parser {
     bool ok = true;
     std::array<size_t, kColumnNames.size()> seen{};
     for (size_t i = 0; i < names.size(); i++) {
-      const std::string name = lower(trim(names[i]));
+      const std::string name = lowerAscii(trim(names[i]));
       const std::optional<Column> column = columnNamed(name);
       if (name.empty()) {
         add(line.number,
@@ -814,7 +808,7 @@ class Parser {
       return false;
     }
     for (size_t i = 0; i < fields.size(); i++) {
-      if (columnNamed(lower(trim(fields[i]))) != columns_[i]) {
+      if (columnNamed(lowerAscii(trim(fields[i]))) != columns_[i]) {
         return false;
       }
     }
@@ -952,7 +946,7 @@ class Parser {
   // (auth_username_format = %Lu), IMAP servers mostly ignore the case of logins, and message GUIDs
   // depend on the login's spelling, so "Bob" and "bob" twice would copy the mail twice.
   void accept(Entry e) {
-    const auto key = std::make_tuple(lower(e.localUser), lower(e.host), lower(e.remoteUser));
+    const auto key = std::make_tuple(lowerAscii(e.localUser), lowerAscii(e.host), lowerAscii(e.remoteUser));
     const auto dup = seen_.find(key);
     if (dup != seen_.end()) {
       const Entry& first = result_.entries[dup->second];
@@ -968,14 +962,14 @@ class Parser {
       return;
     }
     seen_.emplace(key, result_.entries.size());
-    const auto target = targets_.find(lower(e.localUser));
+    const auto target = targets_.find(lowerAscii(e.localUser));
     if (target != targets_.end()) {
       add(e.line,
           shown(e.localUser) + " is also the target of line " + std::to_string(target->second) +
               " (another source account): both accounts are merged into the same mailbox",
           false);
     } else {
-      targets_.emplace(lower(e.localUser), e.line);
+      targets_.emplace(lowerAscii(e.localUser), e.line);
     }
     result_.entries.push_back(std::move(e));
   }
@@ -1025,7 +1019,7 @@ bool startsLikeComment(const std::string& s) {
 }  // namespace
 
 Result<Format> parseFormatName(const std::string& name) {
-  const std::string v = lower(trim(name));
+  const std::string v = lowerAscii(trim(name));
   if (v == "pairs" || v == "lines" || v == "txt") {
     return Format::Pairs;
   }

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/json.h"
+#include "common/strings.h"
 #include "engine/preset.h"
 #include "engine/report.h"
 
@@ -413,15 +414,6 @@ std::string doneLine(const JobResult& r) {
 }
 
 // --- report.json ----------------------------------------------------------------------------
-
-std::string isoTime(int64_t unixTime) {
-  const auto t = static_cast<time_t>(unixTime);
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::string reportJson(const RunInfo& info, const std::vector<JobResult>& results) {
   json::Writer w(2);

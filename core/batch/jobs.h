@@ -182,9 +182,6 @@ struct RunInfo {
 // report.json (pretty-printed): the run, its options, totals, and one object per mailbox.
 std::string reportJson(const RunInfo& info, const std::vector<JobResult>& results);
 
-// "2026-11-22T21:04:05Z"
-std::string isoTime(int64_t unixTime);
-
 // "90" / "90s", "15m", "2h", "1d" -> seconds; nullopt for anything else (0, no number, overflow).
 std::optional<uint64_t> parseDuration(const std::string& text);
 

@@ -121,10 +121,7 @@ void FlushSet::addFile(const std::string& path) {
 
 Status FlushSet::syncFiles() {
   for (int fd : held_) {
-    Status st = syncFd(fd, {});
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(syncFd(fd, {}));
   }
   return Status::ok();
 }

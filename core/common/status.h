@@ -85,3 +85,13 @@ class [[nodiscard]] Result {
 };
 
 }  // namespace migrate
+
+// Returns the Status of `expr` from the calling function (returning Status or Result<T>) when it
+// is an error; goes on otherwise. For `Status st = f(); if (!st.isOk()) { return st; }`.
+#define MIGRATE_RETURN_IF_ERROR(expr)                    \
+  do {                                                   \
+    ::migrate::Status migrate_status_or_error_ = (expr); \
+    if (!migrate_status_or_error_.isOk()) {              \
+      return migrate_status_or_error_;                   \
+    }                                                    \
+  } while (false)

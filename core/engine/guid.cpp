@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/strings.h"
+
 namespace migrate {
 
 namespace {
@@ -21,18 +23,13 @@ std::string hexDigest(const std::string& input, size_t bytes) {
   return out;
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
 }  // namespace
 
 std::string sourceMessageGuid(const std::string& user, const std::string& rawFolder, uint32_t uidValidity,
                               uint32_t uid) {
   std::string key = "dovecot-migrate/2";
   key += '\0';
-  key += lower(user);
+  key += lowerAscii(user);
   key += '\0';
   key += rawFolder;
   key += '\0';
@@ -43,9 +40,9 @@ std::string sourceMessageGuid(const std::string& user, const std::string& rawFol
 }
 
 std::string accountKey(const std::string& host, const std::string& user) {
-  std::string key = lower(host);
+  std::string key = lowerAscii(host);
   key += '\0';
-  key += lower(user);
+  key += lowerAscii(user);
   return hexDigest(key, 8);
 }
 

@@ -374,10 +374,7 @@ class Migration {
   // Connects, reads the greeting and does STARTTLS when asked: a session ready to log in.
   Status openSession() {
     if (!slot_) {
-      Status st = acquireSlot();
-      if (!st.isOk()) {
-        return st;
-      }
+      MIGRATE_RETURN_IF_ERROR(acquireSlot());
     }
     net::Endpoint ep{src_.host, src_.port};
     auto t = connect_ ? connect_(src_)
@@ -398,15 +395,9 @@ class Migration {
     so.port = src_.port;
     session_ = std::make_unique<imap::Session>(std::move(t).value(), so);
     if (!src_.rawlogDir.empty()) {
-      Status rs = session_->startRawlog(src_.rawlogDir);
-      if (!rs.isOk()) {
-        return rs;
-      }
+      MIGRATE_RETURN_IF_ERROR(session_->startRawlog(src_.rawlogDir));
     }
-    Status st = session_->readGreeting();
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(session_->readGreeting());
     if (src_.tlsMode == TlsMode::StartTls) {
       return session_->startTls(src_.tls);
     }
@@ -1096,10 +1087,7 @@ class Migration {
       // Recorded before copying (whether UIDs are kept must survive a crash in the first batch),
       // unless the prescan found nothing to copy.
       if (store_ && !(w.reconciled && w.toCopy.empty())) {
-        Status ss = store_->save();
-        if (!ss.isOk()) {
-          return ss;
-        }
+        MIGRATE_RETURN_IF_ERROR(store_->save());
       }
     }
     bool contentMatch = false;
@@ -1207,10 +1195,7 @@ class Migration {
       w.reconciled = false;
     }
     if (!w.reconciled && (destFrom != 0 || w.rules.any() || w.rescan)) {
-      Status rs = reconcile(w, ex, first, pf.destName, destFrom);
-      if (!rs.isOk()) {
-        return rs;
-      }
+      MIGRATE_RETURN_IF_ERROR(reconcile(w, ex, first, pf.destName, destFrom));
     }
     fr.skipped += w.reconciled ? w.reconciledSkipped : 0;
 

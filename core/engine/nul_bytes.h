@@ -20,7 +20,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "engine/message.h"
+#include "mail/message.h"
 
 namespace migrate {
 

@@ -4,17 +4,13 @@
 #include <cctype>
 #include <map>
 
+#include "common/strings.h"
 #include "engine/selection.h"
 #include "imap/mutf7.h"
 
 namespace migrate {
 
 namespace {
-
-std::string lowerAscii(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 bool iequals(const std::string& a, const std::string& b) {
   return lowerAscii(a) == lowerAscii(b);

@@ -6,7 +6,6 @@
 #include "engine/options.h"
 #include "engine/selection.h"
 #include "engine/sink.h"
-#include "net/limits.h"
 #include "options/option_values.h"
 
 namespace migrate {
@@ -265,13 +264,13 @@ Result<Preset> findPreset(const std::string& name, const PresetDefinitions& admi
       }
       p.maxSize = size.value();
     } else if (key == "max_connections") {
-      Result<uint32_t> n = net::parseConnectionCount(value);
+      Result<uint32_t> n = options::parseConnectionCount(value);
       if (!n.isOk()) {
         return badSetting(name, key, value, "a number from 1 to 10000 (0: unlimited)");
       }
       p.maxConnections = n.value();
     } else if (key == "max_rate") {
-      Result<uint64_t> rate = net::parseByteRate(value);
+      Result<uint64_t> rate = options::parseByteRate(value);
       if (!rate.isOk()) {
         return badSetting(name, key, value, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
       }

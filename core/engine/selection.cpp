@@ -5,17 +5,13 @@
 #include <cstdio>
 #include <ctime>
 
+#include "common/strings.h"
 #include "common/textfile.h"
 #include "engine/sink.h"
 
 namespace migrate {
 
 namespace {
-
-std::string lowerAscii(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 struct SpecialName {
   const char* name;  // lower case, with the backslash
@@ -197,18 +193,12 @@ Result<std::vector<std::string>> parseFolderPatterns(const std::string& value, c
       cur += ',';
       i++;
     } else if (value[i] == ',') {
-      Status st = finish();
-      if (!st.isOk()) {
-        return st;
-      }
+      MIGRATE_RETURN_IF_ERROR(finish());
     } else {
       cur += value[i];
     }
   }
-  Status st = finish();
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(finish());
   return out;
 }
 

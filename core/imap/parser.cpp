@@ -165,20 +165,14 @@ Status ResponseParser::Impl::feed(const char* data, size_t len, std::vector<Resp
       // Straight from the caller's buffer to the sink or the value: no per-byte work.
       const size_t chunk = static_cast<size_t>(std::min<uint64_t>(literalRemaining, len - pos));
       if (sink != nullptr) {
-        Status st = sink->append(data + pos, chunk);
-        if (!st.isOk()) {
-          return st;
-        }
+        MIGRATE_RETURN_IF_ERROR(sink->append(data + pos, chunk));
       } else {
         literalValue->text.append(data + pos, chunk);
       }
       pos += chunk;
       literalRemaining -= chunk;
       if (literalRemaining == 0) {
-        Status st = finishLiteral();
-        if (!st.isOk()) {
-          return st;
-        }
+        MIGRATE_RETURN_IF_ERROR(finishLiteral());
       }
       continue;
     }
@@ -255,10 +249,7 @@ Status ResponseParser::Impl::processSegment(const char* p, size_t n, std::vector
   }
   bool complete = false;
   noBracketFrom = SIZE_MAX;
-  Status st = inResponse ? parseValues(p, n, 0, complete) : parseStart(p, n, complete);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(inResponse ? parseValues(p, n, 0, complete) : parseStart(p, n, complete));
   if (!complete) {
     inResponse = true;
     lineBytes += n;
@@ -620,10 +611,7 @@ Status ResponseParser::Impl::parseLiteral(const char* p, size_t n, size_t& pos) 
     v.text.reserve(static_cast<size_t>(size));
     memLiteralBytes += size;
   }
-  Status st = pushValue(std::move(v), p, n, start);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(pushValue(std::move(v), p, n, start));
   pos = n;
   literalValue = &stack.back()->back();
   sink = claimed;

@@ -232,10 +232,7 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd, size_
   const size_t redactFrom = traced >= cmd.size() ? line.size() : tag.size() + 1 + traced;
   size_t start = 0;
   for (size_t cut : syncLiteralCuts(line)) {
-    Status st = writeTraced(line, start, cut, redactFrom);
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(writeTraced(line, start, cut, redactFrom));
     start = cut;
     while (true) {
       Result<Response> r = readResponse();
@@ -249,10 +246,7 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd, size_
         queue_.push_front(std::move(r).value());
         return Status::ok();  // the caller's waitTagged() sees the refusal
       }
-      Status hs = handleCommonUntagged(r.value());
-      if (!hs.isOk()) {
-        return hs;
-      }
+      MIGRATE_RETURN_IF_ERROR(handleCommonUntagged(r.value()));
     }
   }
   return writeTraced(line, start, line.size(), redactFrom);
@@ -401,10 +395,7 @@ Status Session::taggedFailure(const Response& r, const std::string& what) const 
 
 Result<Response> Session::simpleCommand(const std::string& cmd, const UntaggedFn& onUntagged) {
   std::string tag = nextTag();
-  Status st = sendTagged(tag, cmd);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(sendTagged(tag, cmd));
   return waitTagged(tag, onUntagged);
 }
 
@@ -537,10 +528,7 @@ Status Session::startTls(const net::TlsOptions& tls) {
     close();
     return Status(ErrorKind::Protocol, options_.peerName + " sent data after the STARTTLS OK");
   }
-  Status st = transport_->startTls(tls);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(transport_->startTls(tls));
   caps_.clear();
   return capability();
 }
@@ -553,10 +541,7 @@ Status Session::sendAuthenticate(const std::string& tag, const std::string& mech
   if (hasCapability("SASL-IR")) {
     return sendTagged(tag, command + " " + (ir.empty() ? std::string("=") : ir), command.size() + 1);
   }
-  Status st = sendTagged(tag, command);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(sendTagged(tag, command));
   Result<Response> c = readResponse();
   while (c.isOk() && c.value().kind == Response::Kind::Untagged) {
     c = readResponse();
@@ -576,10 +561,7 @@ Status Session::login(const std::string& user, const std::string& password, cons
     return Status::ok();
   }
   if (caps_.empty()) {
-    Status st = capability();
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(capability());
   }
   if (hasCapability("LOGINDISABLED") && !transport_->isTls()) {
     return Status(ErrorKind::Auth, options_.peerName + " does not allow a login without TLS (LOGINDISABLED)",
@@ -703,10 +685,7 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
     return Status::ok();
   }
   if (caps_.empty()) {
-    Status st = capability();
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(capability());
   }
   const bool xoauth2 = hasCapability("AUTH=XOAUTH2");
   if (!xoauth2 && !hasCapability("AUTH=OAUTHBEARER")) {
@@ -793,10 +772,7 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
       resp = std::move(r);
       break;
     }
-    Status hs = handleCommonUntagged(r);
-    if (!hs.isOk()) {
-      return hs;
-    }
+    MIGRATE_RETURN_IF_ERROR(handleCommonUntagged(r));
   }
   if (resp.status == "OK") {
     loggedIn_ = true;
@@ -986,10 +962,7 @@ Result<Session::StatusResult> Session::statusMany(const std::vector<std::string>
     std::vector<std::string> tags;
     for (size_t i = next; i < end; i++) {
       tags.push_back(nextTag());
-      Status st = sendTagged(tags.back(), "STATUS " + quoteString(rawNames[i], nonSync) + items);
-      if (!st.isOk()) {
-        return st;
-      }
+      MIGRATE_RETURN_IF_ERROR(sendTagged(tags.back(), "STATUS " + quoteString(rawNames[i], nonSync) + items));
     }
     // Servers answer in order: the untagged STATUS before tagged k belongs to command k, even
     // when the server spells the name differently (e.g. "inbox" -> "INBOX").

@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "common/status.h"
-#include "engine/message.h"
 #include "imap/parser.h"
+#include "mail/message.h"
 #include "net/rawlog_transport.h"
 #include "net/transport.h"
 

@@ -66,10 +66,7 @@ Status DeflateTransport::writeAll(const void* data, size_t len) {
       }
       const size_t have = outBuf_.size() - s.avail_out;
       if (have > 0) {
-        Status st = inner_->writeAll(outBuf_.data(), have);
-        if (!st.isOk()) {
-          return st;
-        }
+        MIGRATE_RETURN_IF_ERROR(inner_->writeAll(outBuf_.data(), have));
         compressedOut_ += have;
       }
     } while (s.avail_out == 0 || s.avail_in > 0);

@@ -6,6 +6,8 @@
 #include <map>
 #include <thread>
 
+#include "common/strings.h"
+
 namespace migrate::net {
 
 namespace {
@@ -28,16 +30,7 @@ Registry& registry() {
   return r;
 }
 
-std::string lower(const std::string& s) {
-  std::string out = s;
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
 constexpr size_t kMaxChunk = size_t{64} * 1024;
-constexpr uint64_t kMaxRate = 1ull << 50;
 
 }  // namespace
 
@@ -154,7 +147,7 @@ std::shared_ptr<TokenBucket> rateLimitFor(const std::string& host, uint64_t byte
   }
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  std::shared_ptr<TokenBucket>& b = r.buckets[lower(host)];
+  std::shared_ptr<TokenBucket>& b = r.buckets[lowerAscii(host)];
   if (!b) {
     b = std::make_shared<TokenBucket>(bytesPerSecond, 0, r.clock != nullptr ? *r.clock : systemClock());
   }
@@ -167,7 +160,7 @@ std::shared_ptr<ConnectionLimiter> connectionLimitFor(const std::string& host, u
   }
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mu);
-  std::shared_ptr<ConnectionLimiter>& l = r.limiters[lower(host)];
+  std::shared_ptr<ConnectionLimiter>& l = r.limiters[lowerAscii(host)];
   if (!l) {
     l = std::make_shared<ConnectionLimiter>(maxConnections);
   }
@@ -187,49 +180,6 @@ void resetLimitsForTests() {
   r.limiters.clear();
 }
 
-Result<uint64_t> parseByteRate(const std::string& value) {
-  const Status bad(ErrorKind::Config, "'" + value + "' is not a rate in bytes per second",
-                   "give a number of bytes per second, optionally with K, M or G (1024-based), "
-                   "e.g. 500K or 2M; 0 is unlimited");
-  size_t digits = value.find_first_not_of("0123456789");
-  if (value.empty() || digits == 0 || (digits == std::string::npos ? value.size() : digits) > 16) {
-    return bad;
-  }
-  uint64_t n = std::stoull(value.substr(0, digits));
-  unsigned shift = 0;
-  if (digits != std::string::npos) {
-    if (digits + 1 != value.size()) {
-      return bad;
-    }
-    switch (std::tolower(static_cast<unsigned char>(value[digits]))) {
-      case 'k':
-        shift = 10;
-        break;
-      case 'm':
-        shift = 20;
-        break;
-      case 'g':
-        shift = 30;
-        break;
-      default:
-        return bad;
-    }
-  }
-  if (n > (kMaxRate >> shift)) {
-    return bad;
-  }
-  return n << shift;
-}
-
-Result<uint32_t> parseConnectionCount(const std::string& value) {
-  if (value.empty() || value.size() > 5 || value.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoul(value) > 10000) {
-    return Status(ErrorKind::Config, "'" + value + "' is not a number of connections",
-                  "give a number from 1 to 10000, or 0 for unlimited");
-  }
-  return static_cast<uint32_t>(std::stoul(value));
-}
-
 Status RateLimitedTransport::writeAll(const void* data, size_t len) {
   if (!bucket_) {
     return inner_->writeAll(data, len);
@@ -238,10 +188,7 @@ Status RateLimitedTransport::writeAll(const void* data, size_t len) {
   while (len > 0) {
     size_t n = bucket_->reserve(len);
     bucket_->debit(n);
-    Status st = inner_->writeAll(p, n);
-    if (!st.isOk()) {
-      return st;
-    }
+    MIGRATE_RETURN_IF_ERROR(inner_->writeAll(p, n));
     p += n;
     len -= n;
   }

@@ -125,13 +125,6 @@ std::shared_ptr<ConnectionLimiter> connectionLimitFor(const std::string& host, u
 void setClockForTests(Clock* clock);
 void resetLimitsForTests();
 
-// "500K", "2M", "1G" (K/M/G: 1024-based, either case) or a plain number, in bytes per second;
-// "0" is unlimited. Anything else ("2MB", "fast", "-1", more than 2^50) is a Config error saying
-// what is accepted.
-Result<uint64_t> parseByteRate(const std::string& value);
-// A connection count: "0" (unlimited) to 10000. Else a Config error.
-Result<uint32_t> parseConnectionCount(const std::string& value);
-
 // A Transport that debits `bucket` for every byte read and written: reads ask the inner
 // transport for no more than the bucket grants, writes are split into granted chunks, sleeping as
 // the bucket says. Without a bucket (nullptr) every call goes straight to the inner transport.

@@ -268,10 +268,7 @@ Result<size_t> TcpTransport::plainRead(char* buf, size_t cap) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return socketError(errno, "reading from");
     }
-    Status s = waitFor(POLLIN, true);
-    if (!s.isOk()) {
-      return s;
-    }
+    MIGRATE_RETURN_IF_ERROR(waitFor(POLLIN, true));
   }
 }
 
@@ -295,10 +292,7 @@ Result<size_t> TcpTransport::tlsRead(char* buf, size_t cap) {
       if (total > 0) {
         return total;
       }
-      Status s = waitFor(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, true);
-      if (!s.isOk()) {
-        return s;
-      }
+      MIGRATE_RETURN_IF_ERROR(waitFor(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, true));
       continue;
     }
     Status s = tlsError(err, "reading from");
@@ -332,10 +326,7 @@ Status TcpTransport::plainWrite(const char* p, size_t len) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) {
       return socketError(errno, "sending to");
     }
-    Status s = waitFor(POLLOUT, false);
-    if (!s.isOk()) {
-      return s;
-    }
+    MIGRATE_RETURN_IF_ERROR(waitFor(POLLOUT, false));
   }
   return Status::ok();
 }
@@ -352,10 +343,7 @@ Status TcpTransport::tlsWrite(const char* p, size_t len) {
     }
     const int err = SSL_get_error(ssl_, rc);
     if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-      Status s = waitFor(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, false);
-      if (!s.isOk()) {
-        return s;
-      }
+      MIGRATE_RETURN_IF_ERROR(waitFor(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, false));
       continue;
     }
     return tlsError(err, "sending to");
@@ -565,10 +553,7 @@ Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool imp
       auto transport =
           std::make_unique<TcpTransport>(attempt.fd, endpoint.host, endpoint.port, addr, timeouts);
       if (implicitTls) {
-        Status s = transport->handshake(tls);
-        if (!s.isOk()) {
-          return s;
-        }
+        MIGRATE_RETURN_IF_ERROR(transport->handshake(tls));
       }
       return std::unique_ptr<Transport>(std::move(transport));
     }

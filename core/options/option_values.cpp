@@ -4,9 +4,9 @@
 #include <cctype>
 #include <ctime>
 
+#include "common/strings.h"
 #include "engine/options.h"
 #include "engine/selection.h"
-#include "net/limits.h"
 
 // option_table.def names "no command-line option" so; the C includers ignore that column.
 #define MIGRATE_NO_CLI nullptr
@@ -35,13 +35,6 @@ std::vector<Option> tableRows(bool wantSettings) {
 #undef MIGRATE_PRESET_KEY
   }
   return rows;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 Status bad(const std::string& name, const std::string& value, const std::string& expected) {
@@ -85,7 +78,7 @@ const Option* findSetting(std::string_view key) {
 }
 
 std::optional<bool> parseYesNo(std::string_view value) {
-  const std::string v = lower(value);
+  const std::string v = lowerAscii(value);
   if (v == "yes" || v == "y" || v == "true" || v == "on" || v == "1") {
     return true;
   }
@@ -112,13 +105,12 @@ Status checkValue(Kind kind, const std::string& name, const std::string& value) 
     case Kind::YESNO:
       return parseYesNo(value) ? Status::ok() : bad(name, value, "yes or no");
     case Kind::RATE:
-      return net::parseByteRate(value).isOk()
+      return parseByteRate(value).isOk()
                  ? Status::ok()
                  : bad(name, value, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
     case Kind::CONNECTIONS:
-      return net::parseConnectionCount(value).isOk()
-                 ? Status::ok()
-                 : bad(name, value, "a number from 1 to 10000 (0: unlimited)");
+      return parseConnectionCount(value).isOk() ? Status::ok()
+                                                : bad(name, value, "a number from 1 to 10000 (0: unlimited)");
     case Kind::COUNT:
       return value.size() <= 9 && value.find_first_not_of("0123456789") == std::string::npos
                  ? Status::ok()
@@ -154,6 +146,53 @@ std::string presetSettingRef(const std::string& name, const std::string& key, co
     return "plugin { migrate_preset_" + name + "_" + key + tail + " }";
   }
   return "migrate_preset_def " + name + " { " + key + tail + " }";
+}
+
+namespace {
+constexpr uint64_t kMaxRate = 1ull << 50;
+}  // namespace
+
+Result<uint64_t> parseByteRate(const std::string& value) {
+  const Status bad(ErrorKind::Config, "'" + value + "' is not a rate in bytes per second",
+                   "give a number of bytes per second, optionally with K, M or G (1024-based), "
+                   "e.g. 500K or 2M; 0 is unlimited");
+  size_t digits = value.find_first_not_of("0123456789");
+  if (value.empty() || digits == 0 || (digits == std::string::npos ? value.size() : digits) > 16) {
+    return bad;
+  }
+  uint64_t n = std::stoull(value.substr(0, digits));
+  unsigned shift = 0;
+  if (digits != std::string::npos) {
+    if (digits + 1 != value.size()) {
+      return bad;
+    }
+    switch (std::tolower(static_cast<unsigned char>(value[digits]))) {
+      case 'k':
+        shift = 10;
+        break;
+      case 'm':
+        shift = 20;
+        break;
+      case 'g':
+        shift = 30;
+        break;
+      default:
+        return bad;
+    }
+  }
+  if (n > (kMaxRate >> shift)) {
+    return bad;
+  }
+  return n << shift;
+}
+
+Result<uint32_t> parseConnectionCount(const std::string& value) {
+  if (value.empty() || value.size() > 5 || value.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoul(value) > 10000) {
+    return Status(ErrorKind::Config, "'" + value + "' is not a number of connections",
+                  "give a number from 1 to 10000, or 0 for unlimited");
+  }
+  return static_cast<uint32_t>(std::stoul(value));
 }
 
 }  // namespace migrate::options

@@ -56,6 +56,13 @@ const Option* findSetting(std::string_view key);
 // yes/no in any case: yes, y, true, on, 1 / no, n, false, off, 0. nullopt for anything else.
 std::optional<bool> parseYesNo(std::string_view value);
 
+// "500K", "2M", "1G" (K/M/G: 1024-based, either case) or a plain number, in bytes per second;
+// "0" is unlimited. Anything else ("2MB", "fast", "-1", more than 2^50) is a Config error saying
+// what is accepted.
+Result<uint64_t> parseByteRate(const std::string& value);
+// A connection count: "0" (unlimited) to 10000. Else a Config error.
+Result<uint32_t> parseConnectionCount(const std::string& value);
+
 // Checks `value` as a value of `kind`; `name` is the setting or option as the admin wrote it
 // (for the message). Empty values are fine (unset). A value that holds a Dovecot %{variable} is
 // checked only after expansion (a later call with the expanded value).

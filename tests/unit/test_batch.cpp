@@ -200,7 +200,8 @@ TEST(BatchCsv, BrokenLinesNameTheFieldAndTheLikelyCause) {
           "line 3: source_tls \"ssl3\" is not a TLS mode: use imaps (implicit TLS, port 993), starttls "
           "(port 143) or none (plaintext), or true/false; empty: imaps, or starttls when source_port is not "
           "993",
-          "line 3: create_mailbox \"maybe\" is not a yes/no value (yes, true, on, 1, no, false, off, 0 or empty)",
+          "line 3: create_mailbox \"maybe\" is not a yes/no value (yes, true, on, 1, no, false, off, 0 or "
+          "empty)",
           "line 4: source_password: the quoted field does not end on this line (a missing closing '\"'?); "
           "a field cannot contain a line break",
           "line 5: the rest of line 4, whose quoted field continues here: a field cannot contain a line "

@@ -88,5 +88,26 @@ TEST(OptionValues, MessagesNameTheSettingAsThisDovecotWritesIt) {
   EXPECT_EQ(presetSettingRef("work", "port"), "plugin { migrate_preset_work_port }");
 }
 
+TEST(OptionValues, ParsesRatesWithSuffixesAndRefusesGarbage) {
+  EXPECT_EQ(parseByteRate("0").value(), 0u);
+  EXPECT_EQ(parseByteRate("12345").value(), 12345u);
+  EXPECT_EQ(parseByteRate("500K").value(), 500u * 1024);
+  EXPECT_EQ(parseByteRate("500k").value(), 500u * 1024);
+  EXPECT_EQ(parseByteRate("2M").value(), 2u << 20);
+  EXPECT_EQ(parseByteRate("1G").value(), 1u << 30);
+  for (const char* bad :
+       {"", "K", "2MB", "1.5M", "-1", " 2M", "2M ", "fast", "2T", "99999999999999999", "2000000000G"}) {
+    Result<uint64_t> r = parseByteRate(bad);
+    ASSERT_FALSE(r.isOk()) << bad;
+    EXPECT_EQ(r.status().kind(), ErrorKind::Config);
+    EXPECT_NE(r.status().hint().find("e.g. 500K or 2M"), std::string::npos) << r.status().describe();
+  }
+  EXPECT_EQ(parseConnectionCount("4").value(), 4u);
+  EXPECT_EQ(parseConnectionCount("0").value(), 0u);
+  for (const char* bad : {"", "-1", "two", "10001", "4 "}) {
+    EXPECT_FALSE(parseConnectionCount(bad).isOk()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace migrate::options

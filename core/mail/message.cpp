@@ -1,4 +1,4 @@
-#include "engine/message.h"
+#include "mail/message.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

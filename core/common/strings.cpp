@@ -1,0 +1,31 @@
+#include "common/strings.h"
+
+#include <ctime>
+
+namespace migrate {
+
+std::string lowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+std::string isoTime(int64_t unixTime) {
+  if (unixTime <= 0) {
+    return {};
+  }
+  const auto t = static_cast<std::time_t>(unixTime);
+  struct tm tm {};
+  if (gmtime_r(&t, &tm) == nullptr) {
+    return {};
+  }
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace migrate

@@ -1,0 +1,16 @@
+#pragma once
+// Small string helpers shared by every layer.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace migrate {
+
+// `s` with A-Z lowered; every other byte (UTF-8 included) unchanged. Locale-independent.
+std::string lowerAscii(std::string_view s);
+
+// "2026-12-06T20:31:25Z" (UTC) for a unix time; "" for 0 or less (not set).
+std::string isoTime(int64_t unixTime);
+
+}  // namespace migrate
