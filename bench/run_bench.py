@@ -22,6 +22,9 @@ token bucket per direction at MBIT Mbit/s on 127.0.0.1), the source offers COMPR
 "nocompress"). imapc in Dovecot 2.3 has no COMPRESS support, so it always sends plain IMAP.
 "wire MB" is what crossed the proxy from the source during the full pass.
 The migrate module is optional: without a built doveadm module its rows are skipped.
+With --baseline-build DIR (another build, e.g. of an earlier commit in a git worktree), its
+doveadm module runs the same migrate command as tool "baseline" in every round, so that a change
+is measured against what it changes within one run ("migrate/baseline").
 """
 
 import argparse
@@ -90,6 +93,7 @@ class Bench:
         self.results = {}
         self.rig = None
         self.proxy = None   # ThrottleProxy with --bandwidth
+        self.baseline_modules = None   # with --baseline-build
 
     # -------------------------------------------------------------- helpers
 
@@ -161,7 +165,10 @@ class Bench:
 
     # -------------------------------------------------------------- the tools
 
-    def cmd_migrate(self, user, extra=()):
+    def cmd_baseline(self, user):
+        return self.cmd_migrate(user, modules=self.baseline_modules)
+
+    def cmd_migrate(self, user, extra=(), modules=None):
         tls = self.a.tls
         port = self.rig.src_imaps_port if tls == 'imaps' else self.rig.src_imap_port
         if self.proxy:
@@ -171,7 +178,8 @@ class Bench:
                 '--source-password-file', self.pwfile]
         if tls != 'none':
             argv += ['--ca-file', self.rig.ca_file]
-        return self.rig.doveadm_argv(*(argv + self.a.migrate_arg + list(extra)), conf='dst')
+        return self.rig.doveadm_argv(*(argv + self.a.migrate_arg + list(extra)), conf='dst',
+                                     modules=modules)
 
     def cmd_nocompress(self, user):
         return self.cmd_migrate(user, ['--no-compress'])
@@ -229,15 +237,19 @@ class Bench:
             if skip:
                 log('SKIP migrate: ' + skip)
                 out['migrate_skipped'] = skip
+            if a.baseline_build:
+                self.baseline_modules = rig.other_build_modules(a.baseline_build, 'baseline')
             for rnd in range(1, a.rounds + 1):
                 order = ['imapc', 'migrate', 'floor']
                 if a.bandwidth:
                     order.insert(2, 'nocompress')
+                if a.baseline_build:
+                    order.insert(2, 'baseline')
                 if rnd % 2 == 0:
                     order.reverse()
                 res = {}
                 for tool in order:
-                    if tool in ('migrate', 'nocompress') and skip:
+                    if tool in ('migrate', 'nocompress', 'baseline') and skip:
                         continue
                     user = '%s%d' % (tool, rnd)
                     rig.add_dest_user(user)
@@ -302,6 +314,10 @@ class Bench:
             'imapc/floor full': ratio('imapc', 'full', 'floor', 'full'),
             'migrate/imapc nothing-new': ratio('migrate', 'nothing_new', 'imapc', 'nothing_new'),
         }
+        if 'baseline' in best:
+            s['ratios']['migrate/baseline full'] = ratio('migrate', 'full', 'baseline', 'full')
+            s['ratios']['migrate/baseline nothing-new'] = ratio('migrate', 'nothing_new',
+                                                                'baseline', 'nothing_new')
         if 'nocompress' in best:
             s['ratios']['migrate/nocompress full'] = ratio('migrate', 'full', 'nocompress', 'full')
             s['wire_mb_full'] = {t: d['full']['wire_down'] / 1e6
@@ -364,6 +380,8 @@ def main():
                     help='reach the source through a throttling proxy of MBIT Mbit/s per '
                          'direction; adds migrate --no-compress ("nocompress") to compare')
     ap.add_argument('--keep', action='store_true', help='keep the rig directory')
+    ap.add_argument('--baseline-build', metavar='DIR',
+                    help='another build (e.g. an earlier commit): its module runs as "baseline"')
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit('run_bench.py needs root (the rig uses unshare -m / mount --bind and chown)')

@@ -996,12 +996,31 @@ class Rig:
     def has_dev_doveadm_module(self):
         return bool(self.dev_doveadm_modules())
 
-    def _bind_prefix(self):
+    def _bind_prefix(self, modules=None):
+        modules = modules or self.doveadm_modules
         if self.hosts_file:
             return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_HOSTS_SNIPPET,
-                    self.doveadm_modules, self.hosts_file]
-        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_SNIPPET,
-                self.doveadm_modules]
+                    modules, self.hosts_file]
+        return ['unshare', '-m', '--propagation', 'private', 'sh', '-c', BIND_SNIPPET, modules]
+
+    def other_build_modules(self, build_dir, name):
+        """A doveadm module directory (and, on 2.4, settings modules beside it) like the rig's,
+        with the project's modules from another build (e.g. an earlier commit's, for the
+        benchmark's baseline); for doveadm_argv(modules=...)."""
+        top = os.path.join(self.dir, name)
+        modules = os.path.join(top, 'doveadm-modules')
+        shutil.copytree(self.doveadm_modules, modules)
+        for so in glob.glob(os.path.join(build_dir, 'doveadm_cmd/lib*_doveadm_*plugin.so')):
+            _copy_readable(os.path.realpath(so), os.path.join(modules, os.path.basename(so)))
+        settings = os.path.join(self.dir, 'settings-modules')
+        if os.path.isdir(settings):
+            shutil.copytree(settings, os.path.join(top, 'settings-modules'))
+            for so in glob.glob(os.path.join(build_dir, 'dovecot_adapter/lib*_settings.so')):
+                _copy_readable(os.path.realpath(so),
+                               os.path.join(top, 'settings-modules', os.path.basename(so)))
+        for d in (top, modules):
+            os.chmod(d, 0o755)
+        return modules
 
     # ------------------------------------------------------------------ config
 
@@ -1338,16 +1357,17 @@ class Rig:
 
     # ------------------------------------------------------------------ doveadm
 
-    def doveadm_argv(self, *args, conf='dst'):
+    def doveadm_argv(self, *args, conf='dst', modules=None):
         """argv for doveadm against an instance ('src', 'dst' or a config path). For the dest (or
-        a path) it runs in a private mount namespace with the dev doveadm modules mounted."""
+        a path) it runs in a private mount namespace with the dev doveadm modules mounted (or
+        `modules`, from other_build_modules())."""
         if conf == 'src':
             # (no wait: the source's userdb is static, only its passdb reads the passwd-file)
             return [DOVEADM, '-c', self.src.conf] + [str(a) for a in args]
         if self.dst is not None:
             self.dst.wait_users_visible()
         path = self.dst.conf if conf == 'dst' else conf
-        return self._bind_prefix() + [DOVEADM, '-c', path] + [str(a) for a in args]
+        return self._bind_prefix(modules) + [DOVEADM, '-c', path] + [str(a) for a in args]
 
     def doveconf_argv(self, *args, conf='dst'):
         """argv for doveconf on the dest's config (or a path), with the dev modules mounted (on
