@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "cli_options.h"
+#include "common/child_process.h"
 #include "exit_codes.h"
 
 extern char** environ;
@@ -78,47 +79,26 @@ Status JobRunner::start(size_t id, Spec spec) {
     return Status(ErrorKind::LocalStorage, std::string("cannot create a pipe: ") + std::strerror(e),
                   "too many open files? lower --jobs or raise the limit (ulimit -n)");
   }
-  // Everything the child needs, prepared before fork() (no allocation after it).
-  std::vector<char*> argv, envp;
-  for (std::string& a : spec.argv) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  for (std::string& e : spec.env) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-
-  const pid_t pid = fork();
-  if (pid < 0) {
-    const int e = errno;
+  // stdin/stdout/stderr on the pipes; its own process group, so that a Ctrl-C in the terminal
+  // reaches only the batch, which forwards SIGTERM to every child once and starts no new one.
+  ChildSpec child;
+  child.executable = spec.executable;
+  child.argv = std::move(spec.argv);
+  child.env = std::move(spec.env);
+  child.fds = {in[0], out[1], err[1]};
+  child.failureMessage = "doveadm: Error: migrate batch: cannot execute doveadm (" + spec.executable + ")";
+  child.failureExitCode = 71;
+  Result<pid_t> started = startChild(child);
+  if (!started.isOk()) {
     for (int* p : {in, out, err}) {
       closeFd(p[0]);
       closeFd(p[1]);
     }
     wipeSecret(spec.stdinData);
-    return Status(ErrorKind::LocalStorage,
-                  std::string("cannot start a child doveadm: fork: ") + std::strerror(e),
+    return Status(started.status().kind(), "cannot start a child doveadm: " + started.status().message(),
                   "the system is out of processes or memory; lower --jobs");
   }
-  if (pid == 0) {
-    // The child: stdin/stdout/stderr onto the pipes, default signal handling, then exec.
-    dup2(in[0], STDIN_FILENO);
-    dup2(out[1], STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
-    closefrom(3);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
-    // Its own process group: a Ctrl-C in the terminal reaches only the batch, which forwards
-    // SIGTERM to every child once and starts no new one.
-    setpgid(0, 0);
-    execve(spec.executable.c_str(), argv.data(), envp.data());
-    const char msg[] = "doveadm: Error: migrate batch: cannot execute doveadm\n";
-    (void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
-    _exit(71);
-  }
+  const pid_t pid = started.value();
   closeFd(in[0]);
   closeFd(out[1]);
   closeFd(err[1]);

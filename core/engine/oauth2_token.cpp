@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +11,8 @@
 #include <chrono>
 #include <cstring>
 #include <thread>
+
+#include "common/child_process.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -210,49 +211,21 @@ Result<std::string> OAuth2Token::runCommand() {
   Fd errRead(errPipe[0]);
   Fd errWrite(errPipe[1]);
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  // dup2 clears close-on-exec on 1 and 2 only; the pipe ends themselves close at exec.
-  posix_spawn_file_actions_adddup2(&actions, outWrite.get(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, errWrite.get(), STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
   // Its own process group, so a timeout kills what the shell started too; default signal
   // handling and no blocked signals, whatever doveadm set up for itself.
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2}) {
-    sigaddset(&defaults, sig);
-  }
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
-  std::vector<std::string> envStrings = childEnvironment(env_);
-  std::vector<char*> envp;
-  envp.reserve(envStrings.size() + 1);
-  for (std::string& e : envStrings) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-  std::string shell = "/bin/sh";
-  std::string dashC = "-c";
-  std::string command = command_;
-  char* argv[] = {shell.data(), dashC.data(), command.data(), nullptr};
-
-  pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, shell.c_str(), &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  ChildSpec child;
+  child.executable = "/bin/sh";
+  child.argv = {"/bin/sh", "-c", command_};
+  child.env = childEnvironment(env_);
+  child.fds = {-1, outWrite.get(), errWrite.get()};
+  child.failureMessage = "cannot run " + what;
+  Result<pid_t> started = startChild(child);
   outWrite.reset();
   errWrite.reset();
-  if (rc != 0) {
-    return configError("cannot run " + what + ": " + std::strerror(rc));
+  if (!started.isOk()) {
+    return configError("cannot run " + what + ": " + started.status().message());
   }
+  const pid_t pid = started.value();
 
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
   auto msLeft = [&deadline] {

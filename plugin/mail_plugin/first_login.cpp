@@ -2,16 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -20,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/child_process.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/migrate_settings.h"
 #include "dovecot_adapter/state_location.h"
@@ -235,61 +232,6 @@ int openChildLog(const std::string& dir) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 }
 
-// Makes `fd` descriptor `target` in the child, inheritable across exec.
-bool moveFd(int fd, int target) {
-  if (fd == target) {
-    int flags = ::fcntl(fd, F_GETFD);
-    return flags >= 0 && ::fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) == 0;
-  }
-  return ::dup2(fd, target) == target;
-}
-
-void childFail(const char* what) {
-  // Goes to login.log once descriptors 1/2 are set up (async-signal-safe calls only).
-  const char* prefix = "migrate: first-login child: ";
-  const char* err = std::strerror(errno);
-  (void)!::write(STDERR_FILENO, prefix, std::strlen(prefix));
-  (void)!::write(STDERR_FILENO, what, std::strlen(what));
-  (void)!::write(STDERR_FILENO, ": ", 2);
-  (void)!::write(STDERR_FILENO, err, std::strlen(err));
-  (void)!::write(STDERR_FILENO, "\n", 1);
-  ::_exit(127);
-}
-
-// The grandchild: detach, set up descriptors 0-3, clear the environment and exec doveadm.
-[[noreturn]] void execDoveadm(int stdinFd, int logFd, int lockFd, char* const* argv, char* const* envp) {
-  (void)::setsid();
-  // A background job: the user's interactive session (and everyone else's) goes first.
-  (void)::setpriority(PRIO_PROCESS, 0, kChildNice);
-  sigset_t all;
-  sigemptyset(&all);
-  (void)::sigprocmask(SIG_SETMASK, &all, nullptr);
-  // Ignored signals stay ignored across exec: give doveadm the defaults.
-  for (int sig : {SIGPIPE, SIGHUP, SIGINT, SIGTERM, SIGALRM, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2}) {
-    (void)::signal(sig, SIG_DFL);
-  }
-  // 0-2 first (all our descriptors are >= 3 in a Dovecot process), 3 last.
-  if (!moveFd(logFd, STDOUT_FILENO) || !moveFd(logFd, STDERR_FILENO)) {
-    ::_exit(126);
-  }
-  if (!moveFd(stdinFd, STDIN_FILENO)) {
-    childFail("dup2(stdin)");
-  }
-  if (!moveFd(lockFd, 3)) {
-    childFail("dup2(lock)");
-  }
-  // Everything else, including the IMAP client's socket and Dovecot's own pipes.
-  if (::syscall(SYS_close_range, 4U, ~0U, 0U) != 0) {
-    long max = ::sysconf(_SC_OPEN_MAX);
-    for (int fd = 4; fd < (max > 0 ? max : 65536); ++fd) {
-      (void)::close(fd);
-    }
-  }
-  ::execve(argv[0], argv, envp);
-  childFail(argv[0]);
-  ::_exit(127);  // not reached
-}
-
 // The dovecot.conf this server runs with. A mail process started by the master gets its settings
 // from the config socket (<base_dir>/config, 0600 root: useless to the mail uid); the master
 // keeps a symlink to its config file next to it, <base_dir>/dovecot.conf. Empty: let doveadm
@@ -317,20 +259,11 @@ struct Spawn {
   std::vector<std::string> env;
 };
 
-// Starts the detached doveadm. The password (may be empty: then no -W) is written into a pipe
-// before the fork, so that the child's stdin holds exactly it and EOF. Returns an error text.
+// Starts the detached doveadm: its own session, niced (a background job: the user's interactive
+// session and everyone else's go first), stdin a pipe holding exactly the password (may be empty:
+// then no -W) and EOF, stdout and stderr the log, descriptor 3 the run lock. Returns an error
+// text.
 std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockFd) {
-  std::vector<char*> argv;
-  for (const std::string& a : spec.args) {
-    argv.push_back(const_cast<char*>(a.c_str()));
-  }
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : spec.env) {
-    envp.push_back(const_cast<char*>(e.c_str()));
-  }
-  envp.push_back(nullptr);
-
   int fds[2];
   // Non-blocking: a password larger than the pipe buffer (64 KiB, or 4 KiB for a uid over its
   // pipe-page limit) must fail the hand-over, never hang the login.
@@ -354,31 +287,18 @@ std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockF
   }
   ::close(fds[1]);  // the child must see EOF after the password
 
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(fds[0]);
-    return std::string("fork() failed: ") + std::strerror(err);
-  }
-  if (pid == 0) {
-    // The intermediate child: fork the grandchild and exit, so that the grandchild is
-    // reparented to init and the login process has no child to reap later.
-    pid_t grandchild = ::fork();
-    if (grandchild == 0) {
-      execDoveadm(fds[0], logFd, lockFd, argv.data(), envp.data());
-    }
-    ::_exit(grandchild < 0 ? 1 : 0);
-  }
+  ChildSpec child;
+  child.executable = spec.args.front();
+  child.argv = spec.args;
+  child.env = spec.env;
+  child.fds = {fds[0], logFd, logFd, lockFd};
+  child.group = ChildSpec::Group::Session;
+  child.detach = true;  // reparented to init: the login process has no child to reap later
+  child.niceness = kChildNice;
+  child.failureMessage = "migrate: first-login child: cannot execute " + child.executable;
+  Result<pid_t> started = startChild(child);
   ::close(fds[0]);
-  int wstatus = 0;
-  pid_t r;
-  do {
-    r = ::waitpid(pid, &wstatus, 0);
-  } while (r < 0 && errno == EINTR);
-  if (r == pid && (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0)) {
-    return "fork() of the background process failed";
-  }
-  return {};
+  return started.isOk() ? std::string() : started.status().message();
 }
 
 double msSince(const struct timespec& t0) {
