@@ -345,7 +345,8 @@ Status Session::handleCommonUntagged(const Response& r) {
   return Status::ok();
 }
 
-Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& onUntagged) {
+Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& onUntagged,
+                                     const UntaggedFn& onContinuation) {
   while (true) {
     Result<Response> rr = readResponse();
     if (!rr.isOk()) {
@@ -368,6 +369,10 @@ Result<Response> Session::waitTagged(const std::string& tag, const UntaggedFn& o
       return rr;
     }
     if (r.kind == Response::Kind::Continuation) {
+      if (onContinuation) {
+        MIGRATE_RETURN_IF_ERROR(onContinuation(r));
+        continue;
+      }
       close();
       return Status(ErrorKind::Protocol, options_.peerName + " sent an unexpected continuation request");
     }
@@ -719,61 +724,33 @@ Status Session::loginOAuth(const std::string& user, const std::string& token) {
   const std::string ir = base64Encode(payload);
   std::fill(payload.begin(), payload.end(), '\0');
   const std::string tag = nextTag();
-  Status st = sendAuthenticate(tag, mech, ir);
-  if (!st.isOk()) {
-    return st;
-  }
+  MIGRATE_RETURN_IF_ERROR(sendAuthenticate(tag, mech, ir));
   // A refused token gets a "+ <base64 JSON>" challenge first; the server sends its NO after our
   // answer: an empty line for XOAUTH2 (Google's and Microsoft's documentation), the dummy %x01
   // for OAUTHBEARER (RFC 7628 section 3.2.3).
   std::string challenge;
   bool answered = false;
-  Response resp;
-  while (true) {
-    Result<Response> rr = readResponse();
-    if (!rr.isOk()) {
-      if (byeThrottle_) {
-        return Status(ErrorKind::Throttled, closedMessage(),
-                      "the server limits connections or logins; run again later");
-      }
-      return rr.status();
+  Result<Response> tagged = waitTagged(tag, nullptr, [&](const Response& r) -> Status {
+    if (answered) {
+      close();
+      return Status(ErrorKind::Protocol,
+                    options_.peerName + " sent a second challenge to AUTHENTICATE " + mech);
     }
-    Response& r = rr.value();
-    if (r.kind == Response::Kind::Continuation) {
-      if (answered) {
-        close();
-        return Status(ErrorKind::Protocol,
-                      options_.peerName + " sent a second challenge to AUTHENTICATE " + mech);
-      }
-      answered = true;
-      std::string text = r.text;
-      while (!text.empty() && text.back() == ' ') {
-        text.pop_back();
-      }
-      if (!base64Decode(text, challenge)) {
-        challenge.clear();
-      }
-      const std::string reply = xoauth2 ? std::string("\r\n") : base64Encode("\x01") + "\r\n";
-      st = writeTraced(reply, 0, reply.size(), 0);
-      if (!st.isOk()) {
-        return st;
-      }
-      continue;
+    answered = true;
+    std::string text = r.text;
+    while (!text.empty() && text.back() == ' ') {
+      text.pop_back();
     }
-    if (r.kind == Response::Kind::Tagged) {
-      if (r.tag != tag) {
-        close();
-        return Status(ErrorKind::Protocol, options_.peerName + " answered with unknown tag '" +
-                                               sanitize(r.tag) + "' (expected " + tag + ")");
-      }
-      if (r.code == "CAPABILITY") {
-        parseCapabilities(r.codeArgs);
-      }
-      resp = std::move(r);
-      break;
+    if (!base64Decode(text, challenge)) {
+      challenge.clear();
     }
-    MIGRATE_RETURN_IF_ERROR(handleCommonUntagged(r));
+    const std::string reply = xoauth2 ? std::string("\r\n") : base64Encode("\x01") + "\r\n";
+    return writeTraced(reply, 0, reply.size(), 0);
+  });
+  if (!tagged.isOk()) {
+    return tagged.status();
   }
+  const Response& resp = tagged.value();
   if (resp.status == "OK") {
     loggedIn_ = true;
     if (resp.code != "CAPABILITY") {

@@ -168,8 +168,11 @@ class Session {
   // Writes line[start, end); bytes from redactFrom on are redacted in a wire trace.
   Status writeTraced(const std::string& line, size_t start, size_t end, size_t redactFrom);
   // Reads responses until the tagged response for `tag`. Untagged ones go to onUntagged (if set),
-  // else to the default handler (capabilities, BYE). Returns the tagged response.
-  Result<Response> waitTagged(const std::string& tag, const UntaggedFn& onUntagged);
+  // else to the default handler (capabilities, BYE). A continuation request goes to
+  // onContinuation (AUTHENTICATE's challenge); without one it is a protocol error. Returns the
+  // tagged response.
+  Result<Response> waitTagged(const std::string& tag, const UntaggedFn& onUntagged,
+                              const UntaggedFn& onContinuation = nullptr);
   // Reads the next response (blocking).
   Result<Response> readResponse();
   Status handleCommonUntagged(const Response& r);
