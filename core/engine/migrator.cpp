@@ -754,20 +754,19 @@ class Migration {
       uint64_t freeMessages = q.limitMessages > q.usedMessages ? q.limitMessages - q.usedMessages : 0;
       std::string what = opt_.dryRun ? "a run would copy nothing" : "nothing was copied";
       if (q.limited && needed > free) {
-        quotaShort =
-            Status(ErrorKind::Quota,
-                   "insufficient space for " + opt_.localUser + ": needs " + formatBytes(needed) + ", " +
-                       formatBytes(free) + " free of " + formatBytes(q.limitBytes) + " quota",
-                   what + "; raise " + opt_.localUser +
-                       "'s quota (e.g. userdb quota_rule=*:storage=...) and run the same command again");
+        quotaShort = Status(ErrorKind::Quota,
+                            "insufficient space for " + opt_.localUser + ": needs " + formatBytes(needed) +
+                                ", " + formatBytes(free) + " free of " + formatBytes(q.limitBytes) + " quota",
+                            what + "; raise " + opt_.localUser + "'s quota (e.g. " +
+                                options::quotaStorageHint() + ") and run the same command again");
       } else if (q.messagesLimited && neededMessages > freeMessages) {
         quotaShort =
             Status(ErrorKind::Quota,
                    "insufficient space for " + opt_.localUser + ": needs " + std::to_string(neededMessages) +
                        " messages, " + std::to_string(freeMessages) + " free of a " +
                        std::to_string(q.limitMessages) + "-message quota",
-                   what + "; raise " + opt_.localUser +
-                       "'s message limit (quota_rule = *:messages=...) and run the same command again");
+                   what + "; raise " + opt_.localUser + "'s message limit (" + options::quotaMessagesHint() +
+                       ") and run the same command again");
       }
       // A dry run still shows its plan; a real run stops before copying anything.
       if (!quotaShort.isOk() && !opt_.dryRun) {
@@ -979,12 +978,12 @@ class Migration {
     }
     std::string numbers;
     std::string fix =
-        "raise " + opt_.localUser + "'s quota (e.g. userdb quota_rule=*:storage=...) or free space";
+        "raise " + opt_.localUser + "'s quota (e.g. " + options::quotaStorageHint() + ") or free space";
     if (q.isOk() && q.value().messagesLimited && q.value().usedMessages >= q.value().limitMessages) {
       numbers = "the message quota is full (" + std::to_string(q.value().usedMessages) + " of " +
                 std::to_string(q.value().limitMessages) + " messages) and " + std::to_string(neededMessages) +
                 (exact ? "" : " or more") + " messages of this folder are still to copy";
-      fix = "raise " + opt_.localUser + "'s message limit (quota_rule = *:messages=...)";
+      fix = "raise " + opt_.localUser + "'s message limit (" + options::quotaMessagesHint() + ")";
     } else if (q.isOk() && q.value().limited) {
       uint64_t free =
           q.value().limitBytes > q.value().usedBytes ? q.value().limitBytes - q.value().usedBytes : 0;

@@ -195,4 +195,14 @@ Result<uint32_t> parseConnectionCount(const std::string& value) {
   return static_cast<uint32_t>(std::stoul(value));
 }
 
+std::string quotaStorageHint() {
+  return gSyntax == ConfigSyntax::Plugin ? "userdb quota_rule=*:storage=..."
+                                         : "userdb quota_storage_size=...";
+}
+
+std::string quotaMessagesHint() {
+  return gSyntax == ConfigSyntax::Plugin ? "userdb quota_rule=*:messages=..."
+                                         : "userdb quota_message_count=...";
+}
+
 }  // namespace migrate::options

@@ -80,5 +80,9 @@ std::string settingRef(const std::string& key);
 // "plugin { migrate_preset_work_host }" (2.3) or "migrate_preset_def work { host }" (2.4);
 // `value` ("= ...") is written after the key when given.
 std::string presetSettingRef(const std::string& name, const std::string& key, const std::string& value = "");
+// How a user's quota limit is raised, for hints: "userdb quota_rule=*:storage=..." (2.3) or
+// "userdb quota_storage_size=..." (2.4); likewise the message count.
+std::string quotaStorageHint();
+std::string quotaMessagesHint();
 
 }  // namespace migrate::options

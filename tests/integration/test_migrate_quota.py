@@ -44,8 +44,9 @@ class QuotaTest(unittest.TestCase):
         for where in (run.row['error'], run.err):
             self.assertRegex(where, r'insufficient space for quinn: needs [\d.]+ ?\w+, '
                                     r'[\d.]+ ?\w+ free of 100(\.0)? KiB quota', run.describe())
-        # a hint how to go on
-        self.assertIn('quota', run.row['error'].split('(', 1)[-1])
+        # a hint how to go on, in this Dovecot's terms (userdb quota_rule or quota_storage_size)
+        hint_field = next(iter(quota_fields(storage='1M')))
+        self.assertIn('userdb %s=' % hint_field, run.row['error'].split('(', 1)[-1])
         self.assertEqual(r.messages('dst', 'quinn'), [], 'something was copied')
         self.assertEqual(r.quota('quinn')['STORAGE']['value'], 0)
 
@@ -78,6 +79,7 @@ class QuotaTest(unittest.TestCase):
         self.assertEqual(pre.row['result'], 'failed', pre.describe())
         self.assertIn('insufficient space for mona: needs 30 messages, 10 free of a 10-message quota',
                       pre.row['error'])
+        self.assertIn('userdb %s=' % next(iter(quota_fields(messages=1))), pre.row['error'])
         self.assertEqual(r.messages('dst', 'mona'), [])
 
         # --no-quota-check copies until the quota is full, then stops cleanly.

@@ -83,8 +83,12 @@ TEST(OptionValues, MessagesNameTheSettingAsThisDovecotWritesIt) {
   setConfigSyntax(ConfigSyntax::TopLevel);
   EXPECT_EQ(settingRef("migrate_source_host"), "migrate_source_host");
   EXPECT_EQ(presetSettingRef("work", "host", "= ..."), "migrate_preset_def work { host = ... }");
+  EXPECT_EQ(quotaStorageHint(), "userdb quota_storage_size=...");
+  EXPECT_EQ(quotaMessagesHint(), "userdb quota_message_count=...");
   setConfigSyntax(ConfigSyntax::Plugin);
   EXPECT_EQ(settingRef("migrate_source_host"), "plugin { migrate_source_host }");
+  EXPECT_EQ(quotaStorageHint(), "userdb quota_rule=*:storage=...");
+  EXPECT_EQ(quotaMessagesHint(), "userdb quota_rule=*:messages=...");
   EXPECT_EQ(presetSettingRef("work", "port"), "plugin { migrate_preset_work_port }");
 }
 
