@@ -13,6 +13,7 @@
 #include "common/textfile.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/handles.h"
+#include "dovecot_adapter/storage_compat.h"
 #include "engine/state_files.h"
 
 namespace migrate::dovecot {
@@ -69,7 +70,8 @@ Result<std::string> inboxControlDir(struct mail_namespace* ns, const std::string
   if (mailbox_list_get_path(ns->list, "INBOX", MAILBOX_LIST_PATH_TYPE_CONTROL, &path) <= 0 ||
       path == nullptr) {
     return Status(ErrorKind::LocalStorage, "the INBOX of " + user + " has no control directory",
-                  "the migration keeps its state there: use a mail_location with a directory");
+                  std::string("the migration keeps its state there: use ") + mailLocationSettings() +
+                      " with a directory");
   }
   return std::string(path);
 }
@@ -85,7 +87,7 @@ Result<std::string> openInboxControlDir(struct mail_namespace* ns, const std::st
       return Status(
           ErrorKind::LocalStorage,
           "cannot open the INBOX of " + user + ": " + mailbox_get_last_internal_error(box.get(), &code),
-          "check the user's mail_location and the Dovecot log");
+          std::string("check the user's ") + mailLocationSettings() + " and the Dovecot log");
     }
   }
   Result<std::string> dir = inboxControlDir(ns, user);

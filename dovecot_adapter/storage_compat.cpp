@@ -74,4 +74,12 @@ std::string serviceBaseDir() {
 }
 #endif
 
+const char* mailLocationSettings() noexcept {
+#if DOVECOT_PREREQ(2, 4, 0)
+  return "mail_driver and mail_path";
+#else
+  return "mail_location";
+#endif
+}
+
 }  // namespace migrate::dovecot

@@ -29,4 +29,8 @@ std::vector<ConfiguredMailbox> configuredMailboxes(struct mail_namespace* ns);
 // Dovecot's base_dir (where the running Dovecot keeps dovecot.conf's link), or "".
 std::string serviceBaseDir();
 
+// The settings that say where a user's mail is, as messages name them: "mail_location" (2.3),
+// "mail_driver and mail_path" (2.4).
+const char* mailLocationSettings() noexcept;
+
 }  // namespace migrate::dovecot
