@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sysexits.h>
 #include <unistd.h>
 #include <algorithm>
 
@@ -34,7 +35,7 @@ int exitCodeOf(int status) {
   if (WIFSIGNALED(status)) {
     return 128 + WTERMSIG(status);
   }
-  return 70;
+  return exitCodeFor(ErrorKind::Internal);
 }
 
 }  // namespace
@@ -87,7 +88,7 @@ Status JobRunner::start(size_t id, Spec spec) {
   child.env = std::move(spec.env);
   child.fds = {in[0], out[1], err[1]};
   child.failureMessage = "doveadm: Error: migrate batch: cannot execute doveadm (" + spec.executable + ")";
-  child.failureExitCode = 71;
+  child.failureExitCode = EX_OSERR;
   Result<pid_t> started = startChild(child);
   if (!started.isOk()) {
     for (int* p : {in, out, err}) {
