@@ -29,12 +29,14 @@
 
 #include "batch/batch.h"
 #include "batch/jobs.h"
+#include "batch_output.h"
 #include "cli_options.h"
 #include "cmd_batch.h"
 #include "common/strings.h"
 #include "common/textfile.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/migrate_settings.h"
+#include "dovecot_adapter/userdb_users.h"
 #include "engine/report.h"
 #include "exit_codes.h"
 #include "job_runner.h"
@@ -357,118 +359,6 @@ PassResult Runner::runPass(unsigned pass) {
   return pr;
 }
 
-std::string secondsText(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", s);
-  return buf;
-}
-
-void printSummaryTable(const std::vector<Mailbox>& boxes) {
-  const auto number = static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
-                                                              DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-  doveadm_print_header("line", "line", number);
-  doveadm_print_header_simple("user");
-  doveadm_print_header_simple("result");
-  doveadm_print_header("copied", "copied", number);
-  doveadm_print_header("skipped", "skipped", number);
-  doveadm_print_header("failed", "failed", number);
-  // Raw numbers, as `doveadm migrate` prints them (and numbers in -f json).
-  doveadm_print_header("bytes", "bytes", number);
-  doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-  doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
-  for (const Mailbox& b : boxes) {
-    const batch::JobResult& r = b.result;
-    const std::string result = batch::shownResult(r, false);
-    const std::string secs = secondsText(r.seconds);
-    doveadm_print_num(r.line);
-    doveadm_print(r.user.c_str());
-    doveadm_print(result.c_str());
-    doveadm_print_num(r.copied);
-    doveadm_print_num(r.skipped);
-    doveadm_print_num(r.failed);
-    doveadm_print_num(r.bytes);
-    doveadm_print(secs.c_str());
-    doveadm_print(r.reason.c_str());
-  }
-}
-
-// migrate check / batch --check with doveadm -f: one row per mailbox, the numbers of its line.
-void printCheckTable(const std::vector<Mailbox>& boxes) {
-  const auto number = static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
-                                                              DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-  doveadm_print_header("line", "line", number);
-  doveadm_print_header_simple("user");
-  doveadm_print_header_simple("result");
-  doveadm_print_header("folders", "folders", number);
-  doveadm_print_header("source_messages", "source_messages", number);
-  doveadm_print_header("pending", "pending", number);
-  doveadm_print_header("pending_bytes", "pending_bytes", number);
-  // A number, or "unlimited" / "" (not a NUMBER column: the JSON printer wants digits there).
-  doveadm_print_header("quota_free", "quota_free", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
-  doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
-  for (const Mailbox& b : boxes) {
-    const batch::JobResult& r = b.result;
-    const std::string result = batch::shownResult(r, true);
-    const std::string reason = r.started && batch::exceedsQuota(r) ? "does not fit the quota" : r.reason;
-    doveadm_print_num(r.line);
-    doveadm_print(r.user.c_str());
-    doveadm_print(result.c_str());
-    doveadm_print_num(r.folders);
-    doveadm_print_num(r.sourceMessages);
-    doveadm_print_num(r.pending);
-    doveadm_print_num(r.sourceBytes);
-    doveadm_print(r.quotaFree.c_str());
-    doveadm_print(reason.c_str());
-  }
-}
-
-std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info) {
-  std::map<std::string, size_t> counts;
-  uint64_t copied = 0, bytes = 0;
-  for (const Mailbox& b : boxes) {
-    ++counts[batch::shownResult(b.result, opts.dryRun)];
-    copied += b.result.copied;
-    bytes += b.result.bytes;
-  }
-  std::string s = std::to_string(boxes.size()) + (boxes.size() == 1 ? " mailbox:" : " mailboxes:");
-  const char* sep = " ";
-  for (const auto& [k, n] : counts) {
-    s += sep + std::to_string(n) + " " + k;
-    sep = ", ";
-  }
-  if (!opts.dryRun) {
-    s += "; " + std::to_string(copied) + (copied == 1 ? " message" : " messages") + " copied (" +
-         formatBytes(bytes) + ")";
-  }
-  s += " in " + secondsText(info.seconds) + " s";
-  if (info.interrupted) {
-    s += "; stopped by a signal: run the same command again to continue";
-  }
-  return s;
-}
-
-void notifyAdmin(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info,
-                 const std::string& summary) {
-  if (opts.notify.empty()) {
-    return;
-  }
-  std::string body = summary + "\n\n";
-  for (const Mailbox& b : boxes) {
-    body += (opts.dryRun ? batch::checkLine(b.result) : batch::doneLine(b.result)) + "\n";
-  }
-  if (!opts.reportDir.empty()) {
-    body += "\nReport: " + opts.reportDir + "/report.json\n";
-  }
-  body += "Exit code: " + std::to_string(info.exitCode) + "\n";
-  const std::string subject = "doveadm migrate " + opts.command +
-                              (opts.file.empty() ? std::string() : " " + opts.file) + ": " + summary;
-  Status sent = sendNotification(opts.notify, subject, body);
-  if (!sent.isOk()) {
-    i_error("migrate %s: cannot mail the summary to %s: %s", opts.command.c_str(), opts.notify.c_str(),
-            sent.describe().c_str());
-  }
-}
-
 bool sleepInterruptible(uint64_t seconds) {
   for (uint64_t ms = 0; ms < seconds * 1000; ms += 200) {
     if (gSignal != 0) {
@@ -607,52 +497,6 @@ int readCommonOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pas
     opts.reportOptions.push_back({"repeat-until-idle", value, false});
   }
   return 0;
-}
-
-Status findMissingUsers(const std::vector<std::string>& users, std::vector<size_t>& missing) {
-  auth_master_connection* conn =
-      auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
-  auth_user_info info = dovecot::doveadmAuthUserInfo();
-  pool_t pool = pool_alloconly_create("migrate userdb lookup", 1024);
-  Status status;
-  for (size_t i = 0; i < users.size(); ++i) {
-    p_clear(pool);
-    const char* username = nullptr;
-    const char* const* fields = nullptr;
-    const int ret = auth_master_user_lookup(conn, users[i].c_str(), &info, pool, &username, &fields);
-    if (ret == 0) {
-      missing.push_back(i);
-    } else if (ret < 0) {
-      std::string why = fields != nullptr && fields[0] != nullptr ? fields[0] : "";
-      status = Status(ErrorKind::Connect,
-                      "cannot look up " + users[i] + " in the userdb through " +
-                          doveadm_settings->auth_socket_path + (why.empty() ? std::string() : ": " + why),
-                      "is Dovecot running with this configuration (doveadm -c)? see the Dovecot log");
-      break;
-    }
-  }
-  pool_unref(&pool);
-  auth_master_deinit(&conn);
-  return status;
-}
-
-Status listUsers(const std::string& mask, std::vector<std::string>& out) {
-  auth_master_connection* conn =
-      auth_master_init(doveadm_settings->auth_socket_path, AUTH_MASTER_FLAG_NO_IDLE_TIMEOUT);
-  auth_user_info info = dovecot::doveadmAuthUserInfo();
-  auth_master_user_list_ctx* ctx = auth_master_user_list_init(conn, mask.empty() ? "*" : mask.c_str(), &info);
-  while (const char* user = auth_master_user_list_next(ctx)) {
-    out.emplace_back(user);
-  }
-  const int ret = auth_master_user_list_deinit(&ctx);
-  auth_master_deinit(&conn);
-  if (ret < 0) {
-    return Status(
-        ErrorKind::Connect,
-        std::string("cannot list the users of the userdb through ") + doveadm_settings->auth_socket_path,
-        "is Dovecot running, and can its userdb iterate users (passwd-file, SQL with iterate_query)?");
-  }
-  return Status::ok();
 }
 
 int run(const Options& opts, std::vector<Mailbox>& boxes) {
@@ -845,7 +689,7 @@ int batchCommand(doveadm_cmd_context* cctx) {
     users.push_back(e.localUser);
   }
   std::vector<size_t> missing;
-  Status looked = findMissingUsers(users, missing);
+  Status looked = dovecot::findMissingUsers(users, missing);
   if (!looked.isOk()) {
     batch::wipePasswords(parsed.entries);
     i_error("migrate batch: %s", looked.describe().c_str());

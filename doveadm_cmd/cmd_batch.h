@@ -54,13 +54,6 @@ struct Options {
 // `password` receives --source-password-stdin's password (check only).
 int readCommonOptions(struct doveadm_cmd_context* cctx, Options& opts, std::string& password);
 
-// Whether each local user exists in the userdb (auth-master lookups, as `doveadm user` does).
-// `missing` gets the indexes of the users not found. A Status error when the auth service cannot
-// be asked.
-Status findMissingUsers(const std::vector<std::string>& users, std::vector<size_t>& missing);
-// Users of the userdb matching `mask` ("" or "*" for all), as `doveadm -A` iterates them.
-Status listUsers(const std::string& mask, std::vector<std::string>& out);
-
 // Runs every mailbox (up to opts.jobs at once), prints the per-mailbox lines and the summary,
 // writes report.json, sends the notification. Returns the exit code.
 int run(const Options& opts, std::vector<Mailbox>& mailboxes);

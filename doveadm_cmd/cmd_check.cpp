@@ -20,6 +20,7 @@
 #include "common/textfile.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/userdb_users.h"
 #include "exit_codes.h"
 
 namespace migrate::cmd::bulk {
@@ -83,7 +84,7 @@ int checkCommand(doveadm_cmd_context* cctx) {
   std::vector<std::string> users;
   bool listed = false;  // users from the userdb's own iteration: they exist
   if (haveAll || (haveUser && hasWildcard(user))) {
-    Status s = listUsers(haveAll ? "" : user, users);
+    Status s = dovecot::listUsers(haveAll ? "" : user, users);
     if (!s.isOk()) {
       wipeSecret(password);
       i_error("migrate check: %s", s.describe().c_str());
@@ -114,7 +115,7 @@ int checkCommand(doveadm_cmd_context* cctx) {
 
   std::vector<size_t> missing;
   if (!listed) {
-    Status s = findMissingUsers(users, missing);
+    Status s = dovecot::findMissingUsers(users, missing);
     if (!s.isOk()) {
       wipeSecret(password);
       i_error("migrate check: %s", s.describe().c_str());
