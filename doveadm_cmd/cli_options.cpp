@@ -77,14 +77,12 @@ void wipeSecret(std::string& secret) {
 }
 
 Result<uint16_t> parsePort(const std::string& value, const std::string& option) {
-  bool digits =
-      !value.empty() && value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos;
-  unsigned long port = digits ? std::stoul(value) : 0;
-  if (port < 1 || port > 65535) {
+  const std::optional<uint16_t> port = options::parsePort(value);
+  if (!port) {
     return configError(option + ": '" + value + "' is not a port number",
                        "give a number from 1 to 65535, e.g. 993 for imaps or 143 for starttls");
   }
-  return static_cast<uint16_t>(port);
+  return *port;
 }
 
 Result<std::string> readPasswordFile(const std::string& path, std::string& warning) {

@@ -61,19 +61,6 @@ Status badValue(const char* name, const std::string& value, const std::string& e
                 "use " + expected + " in " + name + " (dovecot.conf) or the userdb field");
 }
 
-bool parsePort(const std::string& s, uint16_t& port) {
-  if (s.empty() || s.size() > 5 ||
-      !std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
-    return false;
-  }
-  unsigned long v = std::stoul(s);
-  if (v < 1 || v > 65535) {
-    return false;
-  }
-  port = static_cast<uint16_t>(v);
-  return true;
-}
-
 }  // namespace
 
 void declareConfigSyntax() {
@@ -90,18 +77,17 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     return settings.status();
   }
   const MigrateSettings& set = *settings.value();
-  auto setting = [&set](struct mail_user*, const char* key) { return set.get(key); };
-  if (const char* v = setting(user, "migrate_source_host")) {
+  if (const char* v = set.get("migrate_source_host")) {
     source.host = v;
   }
-  if (const char* v = setting(user, "migrate_source_port")) {
-    uint16_t port = 0;
-    if (!parsePort(v, port)) {
+  if (const char* v = set.get("migrate_source_port")) {
+    const std::optional<uint16_t> port = options::parsePort(v);
+    if (!port) {
       return badValue("migrate_source_port", v, "a port number from 1 to 65535");
     }
-    source.port = port;
+    source.port = *port;
   }
-  if (const char* v = setting(user, "migrate_source_tls")) {
+  if (const char* v = set.get("migrate_source_tls")) {
     Result<TlsMode> mode = parseTlsMode(v);
     if (!mode.isOk()) {
       return badValue("migrate_source_tls", v, "imaps, starttls or none");
@@ -109,38 +95,38 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     source.tlsMode = mode.value();
     source.tlsModeSet = true;
   }
-  if (const char* v = setting(user, "migrate_source_user")) {
+  if (const char* v = set.get("migrate_source_user")) {
     source.user = v;
   }
-  if (const char* v = setting(user, "migrate_source_password")) {
+  if (const char* v = set.get("migrate_source_password")) {
     source.password = v;
   }
-  if (const char* v = setting(user, "migrate_source_master_user")) {
+  if (const char* v = set.get("migrate_source_master_user")) {
     source.masterUser = v;
   }
-  if (const char* v = setting(user, "migrate_source_oauth2_token_file")) {
+  if (const char* v = set.get("migrate_source_oauth2_token_file")) {
     source.oauth2TokenFile = v;
   }
-  if (const char* v = setting(user, "migrate_source_oauth2_token_command")) {
+  if (const char* v = set.get("migrate_source_oauth2_token_command")) {
     source.oauth2TokenCommand = v;
   }
-  if (const char* v = setting(user, "migrate_ca_file")) {
+  if (const char* v = set.get("migrate_ca_file")) {
     source.tls.caFile = v;
   }
-  if (const char* v = setting(user, "migrate_ca_dir")) {
+  if (const char* v = set.get("migrate_ca_dir")) {
     source.tls.caDir = v;
   }
-  if (const char* v = setting(user, "migrate_insecure")) {
+  if (const char* v = set.get("migrate_insecure")) {
     const std::optional<bool> insecure = options::parseYesNo(v);
     if (!insecure) {
       return badValue("migrate_insecure", v, "yes or no");
     }
     source.tls.verify = !*insecure;
   }
-  if (const char* v = setting(user, "migrate_rawlog_dir")) {
+  if (const char* v = set.get("migrate_rawlog_dir")) {
     source.rawlogDir = v;
   }
-  if (const char* v = setting(user, "migrate_compress")) {
+  if (const char* v = set.get("migrate_compress")) {
     const std::optional<bool> compress = options::parseYesNo(v);
     if (!compress) {
       return badValue("migrate_compress", v, "yes or no");
@@ -148,13 +134,13 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     source.compress = *compress;
   }
   MIGRATE_RETURN_IF_ERROR(set.adminPresets(source.adminPresets));
-  if (const char* v = setting(user, "migrate_preset")) {
+  if (const char* v = set.get("migrate_preset")) {
     // Checked with the command line applied (--preset may replace it): applyPreset().
     source.presetName = v;
   }
   for (const auto& [name, field] : {std::pair{"migrate_include", &source.filter.include},
                                     std::pair{"migrate_exclude", &source.filter.exclude}}) {
-    if (const char* v = setting(user, name)) {
+    if (const char* v = set.get(name)) {
       Result<std::vector<std::string>> patterns = parseFolderPatterns(v, name);
       if (!patterns.isOk()) {
         return patterns.status();
@@ -162,7 +148,7 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
       *field = patterns.value();
     }
   }
-  if (const char* v = setting(user, "migrate_max_size")) {
+  if (const char* v = set.get("migrate_max_size")) {
     Result<uint64_t> size = parseMessageSize(v, "migrate_max_size");
     if (!size.isOk()) {
       return size.status();
@@ -170,7 +156,7 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     source.filter.maxSize = size.value();
   }
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
-  if (const char* v = setting(user, "migrate_since")) {
+  if (const char* v = set.get("migrate_since")) {
     Result<int64_t> t = parseFilterDate(v, "migrate_since", now);
     if (!t.isOk()) {
       return t.status();
@@ -178,7 +164,7 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
     source.filter.since = t.value();
     source.filter.sinceText = v;
   }
-  if (const char* v = setting(user, "migrate_before")) {
+  if (const char* v = set.get("migrate_before")) {
     Result<int64_t> t = parseFilterDate(v, "migrate_before", now);
     if (!t.isOk()) {
       return t.status();
@@ -195,15 +181,14 @@ Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
     return settings.status();
   }
   const MigrateSettings& set = *settings.value();
-  auto setting = [&set](struct mail_user*, const char* key) { return set.get(key); };
-  if (const char* v = setting(user, "migrate_max_rate")) {
+  if (const char* v = set.get("migrate_max_rate")) {
     Result<uint64_t> rate = options::parseByteRate(v);
     if (!rate.isOk()) {
       return badValue("migrate_max_rate", v, "bytes per second, e.g. 500K, 2M or 1G (0: unlimited)");
     }
     options.maxBytesPerSecond = rate.value();
   }
-  if (const char* v = setting(user, "migrate_max_connections")) {
+  if (const char* v = set.get("migrate_max_connections")) {
     Result<uint32_t> count = options::parseConnectionCount(v);
     if (!count.isOk()) {
       return badValue("migrate_max_connections", v, "a number from 1 to 10000 (0: unlimited)");

@@ -77,6 +77,17 @@ const Option* findSetting(std::string_view key) {
   return nullptr;
 }
 
+std::optional<uint16_t> parsePort(std::string_view value) {
+  if (value.empty() || value.size() > 5 || value.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const unsigned long port = std::stoul(std::string(value));
+  if (port < 1 || port > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<uint16_t>(port);
+}
+
 std::optional<bool> parseYesNo(std::string_view value) {
   const std::string v = lowerAscii(value);
   if (v == "yes" || v == "y" || v == "true" || v == "on" || v == "1") {
@@ -95,11 +106,8 @@ Status checkValue(Kind kind, const std::string& name, const std::string& value) 
     return Status::ok();
   }
   switch (kind) {
-    case Kind::PORT: {
-      const bool digits = value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos;
-      const unsigned long port = digits ? std::stoul(value) : 0;
-      return port >= 1 && port <= 65535 ? Status::ok() : bad(name, value, "a port number from 1 to 65535");
-    }
+    case Kind::PORT:
+      return parsePort(value) ? Status::ok() : bad(name, value, "a port number from 1 to 65535");
     case Kind::TLS:
       return parseTlsMode(value).isOk() ? Status::ok() : bad(name, value, "imaps, starttls or none");
     case Kind::YESNO:

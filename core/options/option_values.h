@@ -53,6 +53,9 @@ const std::vector<Option>& presetKeys();
 // The setting `key` ("migrate_source_port"), or nullptr.
 const Option* findSetting(std::string_view key);
 
+// A TCP port: 1 to 65535 in decimal digits, or nullopt.
+std::optional<uint16_t> parsePort(std::string_view value);
+
 // yes/no in any case: yes, y, true, on, 1 / no, n, false, off, 0. nullopt for anything else.
 std::optional<bool> parseYesNo(std::string_view value);
 
