@@ -646,6 +646,16 @@ class Instance:
         except OSError:
             return ''
 
+    def log_when(self, text, timeout=10):
+        """The log once it holds `text` (Dovecot's log process writes after the reply), or as
+        it is at the timeout, for the assertion to show."""
+        deadline = time.time() + timeout
+        log = self.log_text()
+        while text not in log and time.time() < deadline:
+            time.sleep(0.05)
+            log = self.log_text()
+        return log
+
     def running(self):
         return self.master_pid is not None and _pid_alive(self.master_pid)
 

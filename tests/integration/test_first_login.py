@@ -264,7 +264,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertFalse(run_active(rig, user))
         self.assertEqual(read_status(rig, user), status)
         self.assertEqual(starts(rig, user), MAX_FAILURES)
-        log = rig.dst.log_text()
+        log = rig.dst.log_when('not starting the migration of carol')
         self.assertRegex(log, r'not starting the migration of carol: it failed %d times in a row'
                          % MAX_FAILURES)
         self.assertIn(status['error'][:40], log)
@@ -310,7 +310,8 @@ class FirstLoginTest(unittest.TestCase):
         status = wait_run_finished(rig, user)
         self.assertEqual(status['state'], 'ok', rig.login_log(user))
         self.assertEqual(starts(rig, user), 2, rig.logs_tail())
-        self.assertIn('previous run running: started the migration of kate', rig.dst.log_text())
+        self.assertIn('previous run running: started the migration of kate',
+                      rig.dst.log_when('started the migration of kate'))
         have = rig.messages('dst', user)
         expected = expected_messages(rig, c)
         self.assertEqual(project(have), expected)
@@ -402,7 +403,7 @@ class FirstLoginTest(unittest.TestCase):
         self.assertFalse(run_active(rig, 'ivy'))
         self.assertIsNone(read_status(rig, 'ivy'))
         self.assertIn('not starting the migration of ivy at this login: helpdesk logged in as '
-                      'master user', rig.dst.log_text())
+                      'master user', rig.dst.log_when('not starting the migration of ivy'))
         login_and_out(rig, 'ivy', 'ivy-old-pw')
         status = wait_run_finished(rig, 'ivy')
         self.assertEqual(status['state'], 'ok', rig.login_log('ivy'))

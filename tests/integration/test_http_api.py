@@ -71,7 +71,7 @@ class HttpApiTest(unittest.TestCase):
         resp = self.rig.http_api([['migrate', self.params('stdinuser', sourcePasswordStdin=True), 't2']])
         self.assertEqual(resp[0][0], 'error', resp)
         self.assertEqual(resp[0][1].get('exitCode'), EX_USAGE, resp)
-        log = self.rig.dst.log_text()
+        log = self.rig.dst.log_when('--source-password-stdin works only on the doveadm command line')
         self.assertIn('--source-password-stdin works only on the doveadm command line', log)
         self.assertIn('--source-password-file', log)
         self.assertEqual(self.rig.messages('dst', 'stdinuser'), [])

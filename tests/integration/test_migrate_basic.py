@@ -361,7 +361,7 @@ class MasterUserTest(unittest.TestCase):
             self.assertEqual(project(r.messages('dst', 'dave'), CONTENT_KEYS),
                              expected_messages(r, c))
             # the source saw a master login for dave
-            self.assertIn('Master user logging in as dave', r.src.log_text())
+            self.assertIn('Master user logging in as dave', r.src.log_when('logging in as dave'))
 
 
 class UserFileTest(unittest.TestCase):
