@@ -95,3 +95,19 @@ class [[nodiscard]] Result {
       return migrate_status_or_error_;                   \
     }                                                    \
   } while (false)
+
+// Evaluates `rexpr` (a Result<T>); on error returns its Status from the calling function, else
+// moves the value into `lhs`, which may declare a variable: MIGRATE_ASSIGN_OR_RETURN(auto x, f());
+// For `Result<T> r = f(); if (!r.isOk()) { return r.status(); } T x = std::move(r).value();`.
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` may be a declaration, `result` is a name.
+#define MIGRATE_ASSIGN_OR_RETURN(lhs, rexpr) \
+  MIGRATE_ASSIGN_OR_RETURN_IMPL_(MIGRATE_CONCAT_(migrate_result_, __LINE__), lhs, rexpr)
+#define MIGRATE_CONCAT_INNER_(a, b) a##b
+#define MIGRATE_CONCAT_(a, b) MIGRATE_CONCAT_INNER_(a, b)
+#define MIGRATE_ASSIGN_OR_RETURN_IMPL_(result, lhs, rexpr) \
+  auto result = (rexpr);                                   \
+  if (!result.isOk()) {                                    \
+    return result.status();                                \
+  }                                                        \
+  lhs = std::move(result).value()
+// NOLINTEND(bugprone-macro-parentheses)

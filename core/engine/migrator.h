@@ -8,6 +8,7 @@
 #include "engine/options.h"
 #include "engine/report.h"
 #include "engine/sink.h"
+#include "engine/source_connection.h"
 
 namespace migrate {
 
@@ -21,9 +22,6 @@ struct ProgressEvent {
   std::string message;  // human-readable line
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;
-
-// Opens the connection to the source (tests pass an in-memory transport to a fake server).
-using TransportFactory = std::function<Result<std::unique_ptr<net::Transport>>(const SourceOptions&)>;
 
 // Runs the whole migration. Never throws; every failure is in report.status.
 MigrationReport runMigration(const MigrationOptions& options, Sink& sink,

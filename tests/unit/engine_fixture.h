@@ -8,9 +8,11 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/migrator.h"
+#include "engine/source_connection.h"
 #include "fakes/fake_source.h"
 #include "fakes/memory_sink.h"
 
@@ -42,11 +44,30 @@ class EngineFixture : public ::testing::Test {
                         });
   }
 
+  // The connection a run of options_ would open (not yet opened), to the fake source; notes and
+  // warnings are collected in notes_ / warnings_.
+  std::unique_ptr<SourceConnection> sourceConnection() {
+    options_.source.applyDefaults();
+    SourceConnectionEnv env;
+    env.localUser = options_.localUser;
+    env.tempDir = sink_->tempDir();
+    env.maxConnectionsPerHost = options_.maxConnectionsPerHost;
+    env.cancelled = options_.cancelled;
+    env.connect = [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+      return source_.connect();
+    };
+    env.note = [this](const std::string& text) { notes_.push_back(text); };
+    env.warn = [this](const std::string& text) { warnings_.push_back(text); };
+    return std::make_unique<SourceConnection>(options_.source, std::move(env));
+  }
+
   std::string dir_;
   testing::FakeSource source_;
   std::unique_ptr<testing::MemorySink> sink_;
   MigrationOptions options_;
   std::vector<double> slept_;
+  std::vector<std::string> notes_;
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace migrate
