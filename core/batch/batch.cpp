@@ -827,19 +827,46 @@ class Parser {
     std::vector<std::string> fields;
     std::vector<bool> quoted;
     const CsvError err = splitCsv(line.text, result_.csvSeparator, fields, quoted);
+    Entry e;
+    e.line = line.number;
+    bool passwordQuoted = false;
+    std::optional<bool> tlsWanted;
+    const bool ok = csvShapeOk(line, fields, err) &&
+                    readCsvFields(line.number, fields, quoted, e, passwordQuoted, tlsWanted);
+    wipeAll(fields);
+    if (!ok) {
+      wipe(e.password);
+      return;
+    }
+    if (tlsWanted) {
+      e.tlsMode = tlsModeFor(*tlsWanted, e.port);
+    }
+    if (!passwordQuoted) {
+      warnBlanks(line.number, "source_password", e.password);
+    }
+    if (e.targetPasswordIgnored && !targetPasswordNoted_) {
+      targetPasswordNoted_ = true;
+      add(line.number,
+          "target_password is ignored, here and on every other line that sets it: the Dovecot user logs in "
+          "through Dovecot's own passdb, which this tool never changes",
+          false);
+    }
+    accept(std::move(e));
+  }
+
+  // Whether the CSV line splits into one field per header column; else says what is wrong.
+  bool csvShapeOk(const Line& line, const std::vector<std::string>& fields, const CsvError& err) {
     if (err.kind == CsvError::Unterminated) {
       unterminatedLine_ = line.number;
       add(line.number, columnName(err.field) +
                            ": the quoted field does not end on this line (a missing closing '\"'?); a field "
                            "cannot contain a line break");
-      wipeAll(fields);
-      return;
+      return false;
     }
     if (err.kind == CsvError::TextAfterQuote) {
       add(line.number, columnName(err.field) +
                            ": text after the closing '\"'; inside a quoted field write '\"' twice (\"\")");
-      wipeAll(fields);
-      return;
+      return false;
     }
     if (repeatsHeader(fields)) {
       add(line.number, headerless_
@@ -847,8 +874,7 @@ class Parser {
                                  std::to_string(firstData_) + "): move it to the top, or remove it"
                            : "a second CSV header line (the first is line " + std::to_string(firstData_) +
                                  "): were two files joined? remove this line");
-      wipeAll(fields);
-      return;
+      return false;
     }
     const std::string sep(1, result_.csvSeparator);
     if (fields.size() > headerColumns_) {
@@ -859,8 +885,7 @@ class Parser {
                            "' in an unquoted field" + (hasPassword ? ", such as source_password" : "") +
                            "? put that field in double quotes (\"pa" + sep +
                            "ss\"), writing a '\"' inside it twice");
-      wipeAll(fields);
-      return;
+      return false;
     }
     if (fields.size() < headerColumns_) {
       std::string why = plural(fields.size(), "field", "fields") + ", but the header has " +
@@ -870,20 +895,22 @@ class Parser {
         why += "; " + formatMismatch(looksLikeSemicolon(line.text) ? Format::Semicolon : Format::Pairs);
       }
       add(line.number, why);
-      wipeAll(fields);
-      return;
+      return false;
     }
-    Entry e;
-    e.line = line.number;
+    return true;
+  }
+
+  // Reads each column into `e`; false (each problem said) when a value is wrong.
+  bool readCsvFields(size_t lineNumber, const std::vector<std::string>& fields,
+                     const std::vector<bool>& quoted, Entry& e, bool& passwordQuoted,
+                     std::optional<bool>& tlsWanted) {
     bool ok = true;
     auto check = [&](std::optional<std::string> problem) {
       if (problem) {
-        add(line.number, *problem);
+        add(lineNumber, *problem);
         ok = false;
       }
     };
-    bool passwordQuoted = false;
-    std::optional<bool> tlsWanted;
     for (size_t i = 0; i < fields.size(); i++) {
       const std::string name = columnName(i);
       const std::string_view value = trim(fields[i]);
@@ -921,25 +948,7 @@ class Parser {
           break;
       }
     }
-    wipeAll(fields);
-    if (!ok) {
-      wipe(e.password);
-      return;
-    }
-    if (tlsWanted) {
-      e.tlsMode = tlsModeFor(*tlsWanted, e.port);
-    }
-    if (!passwordQuoted) {
-      warnBlanks(line.number, "source_password", e.password);
-    }
-    if (e.targetPasswordIgnored && !targetPasswordNoted_) {
-      targetPasswordNoted_ = true;
-      add(line.number,
-          "target_password is ignored, here and on every other line that sets it: the Dovecot user logs in "
-          "through Dovecot's own passdb, which this tool never changes",
-          false);
-    }
-    accept(std::move(e));
+    return ok;
   }
 
   // Duplicates compare case-insensitively (ASCII): Dovecot lowercases user names by default

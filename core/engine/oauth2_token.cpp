@@ -78,11 +78,11 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
-  void reset() {
+  void reset(int fd = -1) {
     if (fd_ >= 0) {
       ::close(fd_);
-      fd_ = -1;
     }
+    fd_ = fd;
   }
 
  private:
@@ -193,116 +193,147 @@ Result<std::string> OAuth2Token::readFile() {
   return checkToken(std::move(data), what, "the file must hold only the access token");
 }
 
-Result<std::string> OAuth2Token::runCommand() {
-  const std::string what = describe();
-  const std::string hint =
-      "run it by hand as the mail user: it must print only the access token (e.g. `gcloud auth "
-      "print-access-token`, or a JSON reply piped through `jq -r .access_token`) and exit 0";
-  int outPipe[2];
-  int errPipe[2];
-  if (::pipe2(outPipe, O_CLOEXEC) < 0) {
-    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
-  }
-  Fd outRead(outPipe[0]);
-  Fd outWrite(outPipe[1]);
-  if (::pipe2(errPipe, O_CLOEXEC) < 0) {
-    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
-  }
-  Fd errRead(errPipe[0]);
-  Fd errWrite(errPipe[1]);
+namespace {
 
-  // Its own process group, so a timeout kills what the shell started too; default signal
-  // handling and no blocked signals, whatever doveadm set up for itself.
-  ChildSpec child;
-  child.executable = "/bin/sh";
-  child.argv = {"/bin/sh", "-c", command_};
-  child.env = childEnvironment(env_);
-  child.fds = {-1, outWrite.get(), errWrite.get()};
-  child.failureMessage = "cannot run " + what;
-  Result<pid_t> started = startChild(child);
-  outWrite.reset();
-  errWrite.reset();
-  if (!started.isOk()) {
-    return configError("cannot run " + what + ": " + started.status().message());
-  }
-  const pid_t pid = started.value();
-
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
-  auto msLeft = [&deadline] {
-    return static_cast<int>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
-  };
-  std::string out;
-  std::string err;
+// What a token command printed, read until it closed both outputs or the deadline passed.
+struct CommandOutput {
+  std::string out;  // the token (and only it, if the command is right)
+  std::string err;  // the start of stderr, for messages
   bool timedOut = false;
-  bool tooMuch = false;
+  bool tooMuch = false;  // stdout passed kMaxTokenBytes
+};
+
+int msLeft(Clock::time_point deadline) {
+  return static_cast<int>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count());
+}
+
+CommandOutput readOutput(int outFd, int errFd, Clock::time_point deadline) {
+  CommandOutput o;
   bool outOpen = true;
   bool errOpen = true;
   char buf[4096];
-  while ((outOpen || errOpen) && !tooMuch) {
-    int left = msLeft();
+  while ((outOpen || errOpen) && !o.tooMuch) {
+    int left = msLeft(deadline);
     if (left <= 0) {
-      timedOut = true;
+      o.timedOut = true;
       break;
     }
     pollfd fds[2];
     nfds_t n = 0;
     if (outOpen) {
-      fds[n++] = {outRead.get(), POLLIN, 0};
+      fds[n++] = {outFd, POLLIN, 0};
     }
     if (errOpen) {
-      fds[n++] = {errRead.get(), POLLIN, 0};
+      fds[n++] = {errFd, POLLIN, 0};
     }
     int r = ::poll(fds, n, left);
     if (r < 0 && errno != EINTR) {
-      break;  // cannot happen with valid descriptors; the exit status below still decides
+      break;  // cannot happen with valid descriptors; the exit status still decides
     }
     for (nfds_t i = 0; r > 0 && i < n; i++) {
       if (fds[i].revents == 0) {
         continue;
       }
-      bool isOut = fds[i].fd == outRead.get();
+      bool isOut = fds[i].fd == outFd;
       ssize_t got = ::read(fds[i].fd, buf, sizeof(buf));
       if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
         continue;
       }
       if (got <= 0) {
         (isOut ? outOpen : errOpen) = false;
-        continue;
-      }
-      if (isOut) {
-        out.append(buf, static_cast<size_t>(got));
-        tooMuch = out.size() > kMaxTokenBytes;
-      } else if (err.size() < 4096) {
-        err.append(buf, static_cast<size_t>(got));
+      } else if (isOut) {
+        o.out.append(buf, static_cast<size_t>(got));
+        o.tooMuch = o.out.size() > OAuth2Token::kMaxTokenBytes;
+      } else if (o.err.size() < 4096) {
+        o.err.append(buf, static_cast<size_t>(got));
       }
     }
   }
   std::memset(buf, 0, sizeof(buf));
-  if (timedOut || tooMuch) {
+  return o;
+}
+
+// Waits for the command, killing its process group at once after a timeout or too much output,
+// or at the deadline (then o.timedOut). `known` false: a SIGCHLD handler of the host process
+// reaped it first (then its output decides).
+struct ExitStatus {
+  int status = 0;
+  bool known = true;
+};
+
+ExitStatus reap(pid_t pid, CommandOutput& o, Clock::time_point deadline) {
+  ExitStatus e;
+  const bool killed = o.timedOut || o.tooMuch;
+  if (killed) {
     killGroup(pid);
   }
-  int status = 0;
-  bool reaped = false;
-  bool statusKnown = true;
-  while (!reaped) {
-    pid_t w = ::waitpid(pid, &status, (timedOut || tooMuch) ? 0 : WNOHANG);
+  while (true) {
+    pid_t w = ::waitpid(pid, &e.status, killed ? 0 : WNOHANG);
     if (w == pid) {
-      reaped = true;
-    } else if (w < 0 && errno == EINTR) {
+      return e;
+    }
+    if (w < 0 && errno == EINTR) {
       continue;
-    } else if (w < 0) {
-      // ECHILD: a SIGCHLD handler of the host process reaped it first; its output decides.
-      statusKnown = false;
-      reaped = true;
-    } else if (msLeft() <= 0) {
-      timedOut = true;
+    }
+    if (w < 0) {
+      e.known = false;  // ECHILD
+      return e;
+    }
+    if (msLeft(deadline) <= 0) {
+      o.timedOut = true;
       killGroup(pid);
     } else {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
-  std::string errLine = err.substr(0, err.find('\n'));
+}
+
+// Starts `command` (`what` names it in messages) with its stdout and stderr on pipes, whose
+// read ends go into `outRead` and `errRead`.
+Result<pid_t> startCommand(const std::string& command, const std::vector<std::string>& env,
+                           const std::string& what, Fd& outRead, Fd& errRead) {
+  int outPipe[2];
+  int errPipe[2];
+  if (::pipe2(outPipe, O_CLOEXEC) < 0) {
+    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
+  }
+  outRead.reset(outPipe[0]);
+  Fd outWrite(outPipe[1]);
+  if (::pipe2(errPipe, O_CLOEXEC) < 0) {
+    return configError("cannot run " + what + ": pipe: " + std::strerror(errno));
+  }
+  errRead.reset(errPipe[0]);
+  Fd errWrite(errPipe[1]);
+  // Its own process group, so a timeout kills what the shell started too; default signal
+  // handling and no blocked signals, whatever doveadm set up for itself.
+  ChildSpec child;
+  child.executable = "/bin/sh";
+  child.argv = {"/bin/sh", "-c", command};
+  child.env = childEnvironment(env);
+  child.fds = {-1, outWrite.get(), errWrite.get()};
+  child.failureMessage = "cannot run " + what;
+  Result<pid_t> started = startChild(child);
+  if (!started.isOk()) {
+    return configError("cannot run " + what + ": " + started.status().message());
+  }
+  return started;
+}
+
+}  // namespace
+
+Result<std::string> OAuth2Token::runCommand() {
+  const std::string what = describe();
+  const std::string hint =
+      "run it by hand as the mail user: it must print only the access token (e.g. `gcloud auth "
+      "print-access-token`, or a JSON reply piped through `jq -r .access_token`) and exit 0";
+  Fd outRead;
+  Fd errRead;
+  MIGRATE_ASSIGN_OR_RETURN(const pid_t pid, startCommand(command_, env_, what, outRead, errRead));
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeoutMs_);
+  CommandOutput o = readOutput(outRead.get(), errRead.get(), deadline);
+  const ExitStatus exit = reap(pid, o, deadline);
+  std::string errLine = o.err.substr(0, o.err.find('\n'));
   if (!cached_.empty()) {
     // A helper that echoes its input or cache must not leak the old token into a message.
     for (size_t p = errLine.find(cached_); p != std::string::npos; p = errLine.find(cached_)) {
@@ -310,29 +341,29 @@ Result<std::string> OAuth2Token::runCommand() {
     }
   }
   errLine = printable(errLine);
-  if (timedOut) {
-    wipe(out);
+  const int status = exit.status;
+  if (o.timedOut || o.tooMuch || (exit.known && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))) {
+    wipe(o.out);
+  }
+  if (o.timedOut) {
     return Status(ErrorKind::Timeout,
                   what + " did not finish within " + std::to_string(timeoutMs_ / 1000) + " s",
                   "it must print the token and exit; " + hint);
   }
-  if (tooMuch) {
-    wipe(out);
+  if (o.tooMuch) {
     return configError(what + " printed more than 64 KiB", hint);
   }
-  if (statusKnown && WIFSIGNALED(status)) {
-    wipe(out);
+  if (exit.known && WIFSIGNALED(status)) {
     return configError(what + " was killed by signal " + std::to_string(WTERMSIG(status)) +
                            (errLine.empty() ? std::string() : ": " + errLine),
                        hint);
   }
-  if (statusKnown && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-    wipe(out);
+  if (exit.known && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
     return configError(what + " failed (exit status " + std::to_string(WEXITSTATUS(status)) +
                            "): " + (errLine.empty() ? std::string("nothing on stderr") : errLine),
                        hint);
   }
-  return checkToken(std::move(out), what, hint);
+  return checkToken(std::move(o.out), what, hint);
 }
 
 }  // namespace migrate

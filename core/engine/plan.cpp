@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <map>
+#include <set>
 
 #include "common/strings.h"
 #include "engine/selection.h"
@@ -186,103 +188,120 @@ const char* specialUseName(uint8_t specialUse) {
   }
 }
 
-FolderPlan buildPlan(const PlanInput& in) {
-  FolderPlan plan;
-  const char destSep = in.destSeparator;
-  const std::string& prefix = in.personal.prefix;
+namespace {
 
-  struct Candidate {
-    PlannedFolder f;
-    std::vector<std::string> levels;  // decoded levels after the prefix
-    bool byAttribute = false;
-    bool replaced = false;  // a level contained the destination separator
-  };
+struct Candidate {
+  PlannedFolder f;
+  std::vector<std::string> levels;  // decoded levels after the prefix
+  bool byAttribute = false;
+  bool replaced = false;  // a level contained the destination separator
+};
+
+std::string joinLevels(const std::vector<std::string>& levels, const std::string& sep) {
+  std::string out;
+  for (size_t i = 0; i < levels.size(); i++) {
+    out += (i ? sep : "") + levels[i];
+  }
+  return out;
+}
+
+// The source path with '/' between levels: how roots and rules are keyed.
+std::string slashPath(const Candidate& c) {
+  return joinLevels(c.levels, "/");
+}
+
+bool inOtherNamespace(const imap::ListEntry& e, const imap::NamespaceEntry& personal) {
+  for (const std::string& p : personal.otherPrefixes) {
+    if (!p.empty() && e.rawName.compare(0, p.size(), p) == 0 && p.size() > personal.prefix.size()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The name relative to the personal namespace prefix ("" : the prefix itself).
+std::string relativeName(const imap::ListEntry& e, const std::string& prefix) {
+  std::string rel = e.rawName;
+  if (prefix.empty()) {
+    return rel;
+  }
+  if (rel.compare(0, prefix.size(), prefix) == 0) {
+    return rel.substr(prefix.size());
+  }
+  std::string bare = prefix;
+  if (e.delimiter != 0 && !bare.empty() && bare.back() == e.delimiter) {
+    bare.pop_back();
+  }
+  return iequals(rel, bare) ? "INBOX" : rel;  // "INBOX" listed as the prefix itself on Courier
+}
+
+// The decoded levels of a folder outside INBOX's own name; false: nothing to plan.
+bool decodeLevels(const imap::ListEntry& e, const std::string& prefix, Candidate& c,
+                  std::vector<std::string>& warnings) {
+  std::string rel = relativeName(e, prefix);
+  if (rel.empty()) {
+    return false;  // the namespace prefix itself, listed as \Noselect by some servers
+  }
+  Result<std::string> decoded = imap::mutf7Decode(rel);
+  std::string name = rel;
+  if (decoded.isOk()) {
+    name = decoded.value();
+  } else {
+    warnings.push_back("folder name '" + rel + "' is not valid modified UTF-7; kept as sent");
+  }
+  c.levels = splitLevels(name, e.delimiter);
+  c.levels.erase(std::remove(c.levels.begin(), c.levels.end(), std::string()), c.levels.end());
+  if (c.levels.empty()) {
+    return false;
+  }
+  if (iequals(c.levels[0], "INBOX")) {
+    c.f.isInbox = c.levels.size() == 1;
+    c.levels[0] = "INBOX";
+  }
+  return true;
+}
+
+// Rules 1-3 and 5 (by attribute or name) for one LIST entry; false: not planned.
+bool candidateFor(const imap::ListEntry& e, const PlanInput& in, Candidate& c,
+                  std::vector<std::string>& warnings) {
+  if (inOtherNamespace(e, in.personal)) {
+    return false;
+  }
+  c.f.rawName = e.rawName;
+  c.f.selectable = !e.hasAttribute("\\Noselect");
+  c.f.subscribed = in.subscribed.count(e.rawName) > 0;
+  if (iequals(e.rawName, "INBOX")) {
+    c.f.isInbox = true;
+    c.levels = {"INBOX"};
+  } else if (!decodeLevels(e, in.personal.prefix, c, warnings)) {
+    return false;
+  }
+  c.f.delimiter = e.delimiter == 0 ? '/' : e.delimiter;
+  c.f.sourceName = joinLevels(c.levels, std::string(1, c.f.delimiter));
+  const std::string path = slashPath(c);
+  c.f.important = e.hasAttribute("\\Important") || iequals(path, "[Gmail]/Important") ||
+                  iequals(path, "[Google Mail]/Important");
+  uint8_t attrUse = specialUseFromAttributes(e.attributes);
+  c.byAttribute = attrUse != kSpecialNone;
+  c.f.specialUse = c.byAttribute ? attrUse : specialUseFromName(path);
+  return true;
+}
+
+std::vector<Candidate> candidates(const PlanInput& in, std::vector<std::string>& warnings) {
   std::vector<Candidate> cands;
-  bool haveAttributeSpecialUse = false;
-
   std::set<std::string> seenRaw;
+  bool haveAttributeSpecialUse = false;
   for (const imap::ListEntry& e : in.entries) {
-    if (e.hasAttribute("\\NonExistent")) {
-      continue;
-    }
-    if (!seenRaw.insert(e.rawName).second) {
-      continue;
-    }
-    bool otherNs = false;
-    for (const std::string& p : in.personal.otherPrefixes) {
-      if (!p.empty() && e.rawName.compare(0, p.size(), p) == 0 && p.size() > prefix.size()) {
-        otherNs = true;
-      }
-    }
-    if (otherNs) {
+    if (e.hasAttribute("\\NonExistent") || !seenRaw.insert(e.rawName).second) {
       continue;
     }
     Candidate c;
-    c.f.rawName = e.rawName;
-    c.f.selectable = !e.hasAttribute("\\Noselect");
-    c.f.subscribed = in.subscribed.count(e.rawName) > 0;
-    std::string rel = e.rawName;
-    if (iequals(rel, "INBOX")) {
-      c.f.isInbox = true;
-      c.levels = {"INBOX"};
-    } else {
-      if (!prefix.empty()) {
-        if (rel.compare(0, prefix.size(), prefix) == 0) {
-          rel = rel.substr(prefix.size());
-        } else {
-          std::string bare = prefix;
-          if (e.delimiter != 0 && !bare.empty() && bare.back() == e.delimiter) {
-            bare.pop_back();
-          }
-          if (iequals(rel, bare)) {
-            rel = "INBOX";  // "INBOX" listed as the prefix itself on Courier
-          }
-        }
-      }
-      if (rel.empty()) {
-        continue;  // the namespace prefix itself, listed as \Noselect by some servers
-      }
-      Result<std::string> decoded = imap::mutf7Decode(rel);
-      std::string name = rel;
-      if (decoded.isOk()) {
-        name = decoded.value();
-      } else {
-        plan.warnings.push_back("folder name '" + rel + "' is not valid modified UTF-7; kept as sent");
-      }
-      c.levels = splitLevels(name, e.delimiter);
-      c.levels.erase(std::remove(c.levels.begin(), c.levels.end(), std::string()), c.levels.end());
-      if (c.levels.empty()) {
-        continue;
-      }
-      if (c.levels.size() == 1 && iequals(c.levels[0], "INBOX")) {
-        c.f.isInbox = true;
-        c.levels[0] = "INBOX";
-      } else if (!c.levels.empty() && iequals(c.levels[0], "INBOX")) {
-        c.levels[0] = "INBOX";
-      }
+    if (!candidateFor(e, in, c, warnings)) {
+      continue;
     }
-    std::string srcSep(1, e.delimiter == 0 ? '/' : e.delimiter);
-    std::string joinedSrc;
-    std::string slashPath;
-    for (size_t i = 0; i < c.levels.size(); i++) {
-      joinedSrc += (i ? srcSep : "") + c.levels[i];
-      slashPath += (i ? "/" : "") + c.levels[i];
-    }
-    c.f.sourceName = joinedSrc;
-    c.f.delimiter = e.delimiter == 0 ? '/' : e.delimiter;
-    c.f.important = e.hasAttribute("\\Important") || iequals(slashPath, "[Gmail]/Important") ||
-                    iequals(slashPath, "[Google Mail]/Important");
-    uint8_t attrUse = specialUseFromAttributes(e.attributes);
-    if (attrUse != kSpecialNone) {
-      haveAttributeSpecialUse = true;
-      c.byAttribute = true;
-      c.f.specialUse = attrUse;
-    } else {
-      c.f.specialUse = specialUseFromName(slashPath);
-    }
+    haveAttributeSpecialUse = haveAttributeSpecialUse || c.byAttribute;
     cands.push_back(std::move(c));
   }
-
   // Where the server marks special-use folders, trust only its marks: a folder merely named
   // "Spam" next to a \Junk folder is an ordinary folder there.
   if (haveAttributeSpecialUse) {
@@ -292,32 +311,71 @@ FolderPlan buildPlan(const PlanInput& in) {
       }
     }
   }
+  return cands;
+}
 
-  // Preset rules (rule 7): they override the server's marks and the well-known names.
-  std::map<std::string, std::vector<std::string>> ruleRoots;  // slash path -> fallback dest levels
+// Preset rules (rule 7): they override the server's marks and the well-known names. Returns
+// the rules' destination names: slash path -> fallback destination levels.
+std::map<std::string, std::vector<std::string>> applyFolderRules(std::vector<Candidate>& cands,
+                                                                 const std::vector<FolderRule>& rules) {
+  std::map<std::string, std::vector<std::string>> ruleRoots;
   for (Candidate& c : cands) {
     c.f.sourceSpecialUse = c.f.specialUse;
-    for (const FolderRule& r : in.folderRules) {
+    for (const FolderRule& r : rules) {
       if (!folderPatternMatches(r.pattern, c.f.sourceName, c.f.delimiter, c.f.sourceSpecialUse,
                                 c.f.important)) {
         continue;
-      }
-      std::string path;
-      for (size_t i = 0; i < c.levels.size(); i++) {
-        path += (i ? "/" : "") + c.levels[i];
       }
       if (r.specialUse != kSpecialNone) {
         c.f.specialUse = r.specialUse;
         c.byAttribute = true;
       }
       if (!r.destName.empty()) {
-        ruleRoots[path] = splitLevels(r.destName, '/');
+        ruleRoots[slashPath(c)] = splitLevels(r.destName, '/');
       }
       break;
     }
   }
+  return ruleRoots;
+}
 
-  // Destination folders per special use.
+constexpr uint8_t kMergeable = kSpecialSent | kSpecialDrafts | kSpecialTrash | kSpecialJunk | kSpecialArchive;
+
+// Destination names, level by level, with the separator and unsafe characters replaced.
+class DestNamer {
+ public:
+  explicit DestNamer(const PlanInput& in)
+      : sep_(in.destSeparator), unsafe_(std::string(1, sep_) + in.destUnsafeChars) {}
+
+  bool isUnsafe(const std::string& level) const { return level.find_first_of(unsafe_) != std::string::npos; }
+
+  std::vector<std::string> levels(const std::vector<std::string>& levels) const {
+    std::vector<std::string> out;
+    for (std::string l : levels) {
+      for (char c : unsafe_) {
+        l = replaceAll(l, c, '_');
+      }
+      out.push_back(l);
+    }
+    return out;
+  }
+
+  std::string name(const std::vector<std::string>& destLevels) const {
+    return joinLevels(destLevels, std::string(1, sep_));
+  }
+
+  char separator() const { return sep_; }
+
+ private:
+  char sep_;
+  std::string unsafe_;
+};
+
+// Special-use folders (and their children) are re-rooted into the destination's folder of that
+// use (rule 5), or a rule's destination name where there is none: source slash path -> levels.
+std::map<std::string, std::vector<std::string>> specialRoots(
+    const std::vector<Candidate>& cands, const PlanInput& in, const DestNamer& namer,
+    const std::map<std::string, std::vector<std::string>>& ruleRoots) {
   std::map<uint8_t, std::string> destSpecial;
   for (const DestFolder& d : in.destFolders) {
     for (uint8_t bit = 1; bit != 0 && bit <= kSpecialTrash; bit = static_cast<uint8_t>(bit << 1)) {
@@ -326,79 +384,59 @@ FolderPlan buildPlan(const PlanInput& in) {
       }
     }
   }
-
-  // Level-wise destination names; special-use folders (and their children) are re-rooted.
-  std::map<std::string, std::vector<std::string>> specialRoots;  // source slash path -> dest levels
-  const std::string unsafe = std::string(1, destSep) + in.destUnsafeChars;
-  auto isUnsafe = [&](const std::string& l) { return l.find_first_of(unsafe) != std::string::npos; };
-  auto levelsToDest = [&](const std::vector<std::string>& levels) {
-    std::vector<std::string> out;
-    for (std::string l : levels) {
-      for (char c : unsafe) {
-        l = replaceAll(l, c, '_');
-      }
-      out.push_back(l);
-    }
-    return out;
-  };
-  for (Candidate& c : cands) {
-    uint8_t use = c.f.specialUse & static_cast<uint8_t>(kSpecialSent | kSpecialDrafts | kSpecialTrash |
-                                                        kSpecialJunk | kSpecialArchive);
+  std::map<std::string, std::vector<std::string>> roots;
+  for (const Candidate& c : cands) {
+    uint8_t use = c.f.specialUse & kMergeable;
     for (uint8_t bit = kSpecialArchive; use != 0 && bit <= kSpecialTrash;
          bit = static_cast<uint8_t>(bit << 1)) {
       if ((use & bit) != 0 && destSpecial.count(bit) != 0) {
-        std::string path;
-        for (size_t i = 0; i < c.levels.size(); i++) {
-          path += (i ? "/" : "") + c.levels[i];
-        }
-        specialRoots[path] = splitLevels(destSpecial[bit], destSep);
+        roots[slashPath(c)] = splitLevels(destSpecial[bit], namer.separator());
         break;
       }
     }
   }
-  // A rule's destination name where the destination has no folder of the rule's special use.
   for (const auto& [path, levels] : ruleRoots) {
-    if (specialRoots.count(path) == 0) {
-      specialRoots[path] = levelsToDest(levels);
+    if (roots.count(path) == 0) {
+      roots[path] = namer.levels(levels);
     }
   }
+  return roots;
+}
 
-  std::map<std::string, size_t> used;  // dest name -> index of the candidate that has it
-  for (size_t idx = 0; idx < cands.size(); idx++) {
-    Candidate& c = cands[idx];
-    std::vector<std::string> dest;
-    // Longest special root that is a prefix of this folder's path.
-    size_t bestLen = 0;
-    for (const auto& [root, destLevels] : specialRoots) {
-      std::vector<std::string> rootLevels = splitLevels(root, '/');
-      if (rootLevels.size() > c.levels.size() || rootLevels.size() <= bestLen) {
-        continue;
-      }
-      if (std::equal(rootLevels.begin(), rootLevels.end(), c.levels.begin())) {
-        bestLen = rootLevels.size();
-        dest = destLevels;
-        std::vector<std::string> rest(c.levels.begin() + static_cast<long>(rootLevels.size()),
-                                      c.levels.end());
-        for (const std::string& l : levelsToDest(rest)) {
-          dest.push_back(l);
-        }
+// The destination name of `c`: under the longest special root that is a prefix of its path.
+std::string destNameOf(Candidate& c, const DestNamer& namer,
+                       const std::map<std::string, std::vector<std::string>>& roots) {
+  std::vector<std::string> dest;
+  size_t bestLen = 0;
+  for (const auto& [root, destLevels] : roots) {
+    std::vector<std::string> rootLevels = splitLevels(root, '/');
+    if (rootLevels.size() > c.levels.size() || rootLevels.size() <= bestLen) {
+      continue;
+    }
+    if (std::equal(rootLevels.begin(), rootLevels.end(), c.levels.begin())) {
+      bestLen = rootLevels.size();
+      dest = destLevels;
+      std::vector<std::string> rest(c.levels.begin() + static_cast<long>(rootLevels.size()), c.levels.end());
+      for (const std::string& l : namer.levels(rest)) {
+        dest.push_back(l);
       }
     }
-    if (bestLen == 0) {
-      dest = levelsToDest(c.levels);
-    }
-    for (const std::string& l : c.levels) {
-      c.replaced = c.replaced || isUnsafe(l);
-    }
-    std::string name;
-    for (size_t i = 0; i < dest.size(); i++) {
-      name += (i ? std::string(1, destSep) : "") + dest[i];
-    }
-    c.f.destName = name;
   }
+  if (bestLen == 0) {
+    dest = namer.levels(c.levels);
+  }
+  for (const std::string& l : c.levels) {
+    c.replaced = c.replaced || namer.isUnsafe(l);
+  }
+  return namer.name(dest);
+}
 
-  // Collisions: two folders whose names differ only by the separator replacement. Folders that
-  // map onto the same special-use folder on purpose (e.g. "Sent" and "Sent Items") are merged.
+// Two folders whose names differ only by the separator replacement: the later ones get "_2",
+// "_3"... Folders that map onto the same special-use folder on purpose (e.g. "Sent" and "Sent
+// Items") are merged, with a warning.
+void resolveCollisions(std::vector<Candidate>& cands,
+                       const std::map<std::string, std::vector<std::string>>& roots,
+                       std::vector<std::string>& warnings) {
   std::set<std::string> taken;
   std::map<std::string, std::vector<size_t>> byDest;
   for (size_t i = 0; i < cands.size(); i++) {
@@ -408,29 +446,17 @@ FolderPlan buildPlan(const PlanInput& in) {
     if (idxs.size() < 2) {
       continue;
     }
-    bool special = false;
-    for (size_t i : idxs) {
-      special = special || specialRoots.count([&] {
-        std::string p;
-        for (size_t k = 0; k < cands[i].levels.size(); k++) {
-          p += (k ? "/" : "") + cands[i].levels[k];
-        }
-        return p;
-      }()) > 0;
-    }
-    std::vector<size_t> roots;
+    bool special =
+        std::any_of(idxs.begin(), idxs.end(), [&](size_t i) { return roots.count(slashPath(cands[i])) > 0; });
     std::vector<size_t> others;
-    const uint8_t mergeable = kSpecialSent | kSpecialDrafts | kSpecialTrash | kSpecialJunk | kSpecialArchive;
-    for (size_t i : idxs) {
-      ((cands[i].f.specialUse & mergeable) != 0 ? roots : others).push_back(i);
-    }
+    std::copy_if(idxs.begin(), idxs.end(), std::back_inserter(others),
+                 [&](size_t i) { return (cands[i].f.specialUse & kMergeable) == 0; });
     if (special && others.size() <= 1) {
       std::string names;
       for (size_t i : idxs) {
         names += (names.empty() ? "'" : ", '") + cands[i].f.sourceName + "'";
       }
-      plan.warnings.push_back("source folders " + names + " all go into the special-use folder '" + dest +
-                              "'");
+      warnings.push_back("source folders " + names + " all go into the special-use folder '" + dest + "'");
       continue;
     }
     // The folder whose name needed no replacement keeps it.
@@ -449,13 +475,26 @@ FolderPlan buildPlan(const PlanInput& in) {
           break;
         }
       }
-      plan.warnings.push_back("source folder '" + c.f.sourceName + "' would land in '" + dest +
-                              "' together with '" + cands[idxs[0]].f.sourceName + "'; it goes to '" +
-                              candidate + "' instead");
+      warnings.push_back("source folder '" + c.f.sourceName + "' would land in '" + dest +
+                         "' together with '" + cands[idxs[0]].f.sourceName + "'; it goes to '" + candidate +
+                         "' instead");
       c.f.destName = candidate;
     }
   }
+}
 
+}  // namespace
+
+FolderPlan buildPlan(const PlanInput& in) {
+  FolderPlan plan;
+  std::vector<Candidate> cands = candidates(in, plan.warnings);
+  std::map<std::string, std::vector<std::string>> ruleRoots = applyFolderRules(cands, in.folderRules);
+  DestNamer namer(in);
+  std::map<std::string, std::vector<std::string>> roots = specialRoots(cands, in, namer, ruleRoots);
+  for (Candidate& c : cands) {
+    c.f.destName = destNameOf(c, namer, roots);
+  }
+  resolveCollisions(cands, roots, plan.warnings);
   // INBOX first, then by destination name (parents sort before their children).
   std::stable_sort(cands.begin(), cands.end(), [](const Candidate& a, const Candidate& b) {
     if (a.f.isInbox != b.f.isInbox) {

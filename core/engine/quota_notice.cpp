@@ -50,9 +50,9 @@ Status quotaStopped(const QuotaStop& stop, const Result<QuotaInfo>& quota) {
     fix = "raise " + stop.localUser + "'s message limit (" + options::quotaMessagesHint() + ")";
   } else if (quota.isOk() && quota.value().limited) {
     const QuotaInfo& q = quota.value();
-    numbers = "needs " + std::string(stop.exact ? "" : "at least ") + formatBytes(stop.neededBytes) + " more, " +
-              formatBytes(freeOf(q.limitBytes, q.usedBytes)) + " free of " + formatBytes(q.limitBytes) +
-              " quota";
+    numbers = "needs " + std::string(stop.exact ? "" : "at least ") + formatBytes(stop.neededBytes) +
+              " more, " + formatBytes(freeOf(q.limitBytes, q.usedBytes)) + " free of " +
+              formatBytes(q.limitBytes) + " quota";
   } else {
     numbers =
         "the destination refused a message of " + formatBytes(stop.refusedSize) + " (" + stop.refusal + ")";

@@ -23,7 +23,8 @@ class FolderCopierTest : public FolderFixture {
     options_.batchMessages = 2;
     options_.batchSeconds = 0;
     for (int i = 1; i <= 5; i++) {
-      source_.add("INBOX", FakeSource::makeMessage("m" + std::to_string(i), "<m" + std::to_string(i) + "@x>", 300),
+      source_.add("INBOX",
+                  FakeSource::makeMessage("m" + std::to_string(i), "<m" + std::to_string(i) + "@x>", 300),
                   i == 1 ? std::vector<std::string>{"\\Seen"} : std::vector<std::string>{});
     }
   }
@@ -34,8 +35,15 @@ class FolderCopierTest : public FolderFixture {
     w.uidValidityChanged = w.known && state_.uidValidity != w.status.uidValidity;
     fr_ = FolderReport();
     FolderScanner sc = scanner();
-    CopierEnv env{options_, conn_->session(), *sink_, nullptr, options_.source.user, report_, sc,
-                  [this](const std::string&, uint32_t, uint32_t, const std::string& text) { events_.push_back(text); }};
+    CopierEnv env{
+        options_,
+        conn_->session(),
+        *sink_,
+        nullptr,
+        options_.source.user,
+        report_,
+        sc,
+        [this](const std::string&, uint32_t, uint32_t, const std::string& text) { events_.push_back(text); }};
     FolderCopier copier(env, w, fr_);
     Status st = copier.run();
     completed_ = copier.completed();
@@ -55,7 +63,8 @@ TEST_F(FolderCopierTest, CopiesInBatchesAndRecordsEachCommit) {
   EXPECT_EQ(fr_.copied, 5u);
   EXPECT_TRUE(fr_.uidsPreserved) << "an empty new folder keeps the source's UIDs";
   EXPECT_EQ(sink_->commits, 3) << "2 + 2 + 1";
-  EXPECT_EQ(events_, (std::vector<std::string>{"INBOX: 2/5 messages", "INBOX: 4/5 messages", "INBOX: 5/5 messages"}));
+  EXPECT_EQ(events_,
+            (std::vector<std::string>{"INBOX: 2/5 messages", "INBOX: 4/5 messages", "INBOX: 5/5 messages"}));
   std::vector<const testing::StoredMessage*> stored = sink_->all("INBOX");
   ASSERT_EQ(stored.size(), 5u);
   EXPECT_EQ(stored[0]->uid, 1u);
@@ -89,8 +98,9 @@ TEST_F(FolderCopierTest, AMessageWithoutContentIsFetchedAgainByTheNextPass) {
   EXPECT_EQ(fr_.failed, 1u);
   EXPECT_EQ(state_.retryUids, (std::set<uint32_t>{3}));
   ASSERT_EQ(report_.warnings.size(), 1u);
-  EXPECT_EQ(report_.warnings[0],
-            "folder 'INBOX': the server sent no content for UID 3; not copied, the next run fetches it again");
+  EXPECT_EQ(
+      report_.warnings[0],
+      "folder 'INBOX': the server sent no content for UID 3; not copied, the next run fetches it again");
 
   source_.folders["INBOX"].messages[2].noBody = false;
   ASSERT_TRUE(copyInbox().isOk());

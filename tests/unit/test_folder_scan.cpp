@@ -126,8 +126,8 @@ TEST(GmailLabels, CopiedFoldersGiveTheirLabelsAndAllMailGivesNone) {
   all.rawName = all.sourceName = "[Gmail]/All Mail";
   all.sourceSpecialUse = kSpecialAll;
   std::set<std::string> labels = copiedLabels({&inbox, &sent, &work, &all});
-  EXPECT_EQ(labels, (std::set<std::string>{"INBOX", "\\inbox", "[Gmail]/Sent Mail", "\\sent", "Arbeit &- Privat",
-                                           "Arbeit & Privat"}));
+  EXPECT_EQ(labels, (std::set<std::string>{"INBOX", "\\inbox", "[Gmail]/Sent Mail", "\\sent",
+                                           "Arbeit &- Privat", "Arbeit & Privat"}));
   EXPECT_TRUE(hasCopiedLabel({"\\Inbox"}, labels)) << "system labels in any case";
   EXPECT_TRUE(hasCopiedLabel({"Other", "Arbeit &- Privat"}, labels));
   EXPECT_FALSE(hasCopiedLabel({"arbeit & privat"}, labels)) << "user labels as written";

@@ -56,9 +56,10 @@ TEST(QuotaStopped, SaysWhereItStoppedAndWhatIsMissing) {
   stop.neededMessages = 40;
   Status st = quotaStopped(stop, Result<QuotaInfo>(quota(1000ull << 20, 1000ull << 20)));
   EXPECT_EQ(st.kind(), ErrorKind::Quota);
-  EXPECT_EQ(st.message(),
-            "insufficient space for alice: needs 3.0 MiB more, 0 bytes free of 1000.0 MiB quota; stopped in folder "
-            "'Archive/2019' after copying 1234 messages");
+  EXPECT_EQ(
+      st.message(),
+      "insufficient space for alice: needs 3.0 MiB more, 0 bytes free of 1000.0 MiB quota; stopped in folder "
+      "'Archive/2019' after copying 1234 messages");
   EXPECT_NE(st.hint().find("what was copied stays; raise alice's quota"), std::string::npos);
 
   stop.exact = false;
@@ -77,7 +78,8 @@ TEST(QuotaStopped, SaysWhereItStoppedAndWhatIsMissing) {
   EXPECT_NE(st.hint().find("raise alice's message limit ("), std::string::npos);
 
   st = quotaStopped(stop, Result<QuotaInfo>(quota(1000ull << 20, 1000ull << 20)));
-  EXPECT_NE(st.message().find("needs at least 3.0 MiB more, 0 bytes free"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("needs at least 3.0 MiB more, 0 bytes free"), std::string::npos)
+      << st.message();
 }
 
 }  // namespace

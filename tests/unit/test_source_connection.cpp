@@ -13,7 +13,9 @@ namespace {
 
 class SourceConnectionTest : public EngineFixture {};
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 TEST_F(SourceConnectionTest, IncompleteOrContradictoryLoginDataNamesWhatToFix) {
   struct Case {
@@ -24,7 +26,8 @@ TEST_F(SourceConnectionTest, IncompleteOrContradictoryLoginDataNamesWhatToFix) {
   const Case cases[] = {
       {[](SourceOptions& s) { s.host.clear(); }, "no source host for alice", "--source-host"},
       {[](SourceOptions& s) { s.user.clear(); }, "no source login name for alice", "--source-user"},
-      {[](SourceOptions& s) { s.password.clear(); }, "no source password for alice", "--source-password-file"},
+      {[](SourceOptions& s) { s.password.clear(); }, "no source password for alice",
+       "--source-password-file"},
       {[](SourceOptions& s) { s.oauth2TokenFile = "/t"; }, "both a source password and an OAuth2 token",
        "set only one"},
       {[](SourceOptions& s) {
@@ -115,7 +118,8 @@ TEST_F(SourceConnectionTest, AnExpiredTokenFromAFileSaysToWriteANewOne) {
   Status st = conn->open();
   ASSERT_FALSE(st.isOk());
   EXPECT_EQ(st.kind(), ErrorKind::Auth);
-  EXPECT_TRUE(contains(st.hint(), "is expired or lacks the IMAP scope: write a new one into it")) << st.describe();
+  EXPECT_TRUE(contains(st.hint(), "is expired or lacks the IMAP scope: write a new one into it"))
+      << st.describe();
   EXPECT_FALSE(contains(st.describe(), "stale"));
 }
 
