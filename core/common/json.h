@@ -1,14 +1,18 @@
 #pragma once
-// A small JSON writer and reader: the batch report (report.json) is written with the Writer, and
-// the rows a child `doveadm -f json migrate` prints are read with parse(). Dovecot-free.
+// The batch report (report.json) is written with the Writer, and the rows a child
+// `doveadm -f json migrate` prints are read with parse(): a small API over nlohmann-json.
+// Dovecot-free.
 //
 // Writer: strings are UTF-8; a byte sequence that is not valid UTF-8 is written as U+FFFD, so the
-// output is always valid JSON. Control characters are escaped. Numbers are integers or finite
-// doubles (NaN/inf are written as null).
-// Reader: RFC 8259 values; nesting depth and input size are bounded; numbers keep their text as
-// well as a double, so 64-bit counters read back exactly (asU64()).
+// output is always valid JSON. Control characters are escaped. Numbers are integers or doubles
+// rounded to 3 decimals (NaN/inf are written as null).
+// Reader: RFC 8259 values; nesting depth is bounded (kMaxDepth; the size is bounded by the caller:
+// a child's stdout is kept up to 16 MiB); numbers keep their text as well as a double, so 64-bit
+// counters read back exactly (asU64()).
 
 #include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,7 +28,8 @@ std::string quote(std::string_view s);
 class Writer {
  public:
   // indent > 0: pretty-printed with that many spaces per level; 0: one line.
-  explicit Writer(int indent = 0) : indent_(indent) {}
+  explicit Writer(int indent = 0);
+  ~Writer();
 
   Writer& beginObject();
   Writer& endObject();
@@ -43,21 +48,17 @@ class Writer {
   Writer& value(double d);
   Writer& null();
 
-  // The text so far (complete once every begin has its end).
-  const std::string& str() const { return out_; }
+  // The text (once every begin has its end).
+  const std::string& str() const;
 
  private:
-  void beforeValue();
-  void newline();
+  Writer& add(nlohmann::ordered_json v, bool open);
 
-  struct Level {
-    bool object = false;
-    size_t count = 0;
-  };
   int indent_;
-  std::string out_;
-  std::vector<Level> stack_;
-  bool afterKey_ = false;
+  std::unique_ptr<nlohmann::ordered_json> root_;
+  std::vector<nlohmann::ordered_json*> open_;  // the containers not ended yet, innermost last
+  std::string key_;
+  mutable std::string out_;
 };
 
 class Value {
@@ -85,7 +86,7 @@ class Value {
   uint64_t asU64(uint64_t fallback = 0) const;
 
  private:
-  friend class Parser;
+  friend class Builder;
   Type type_ = Type::Null;
   bool bool_ = false;
   std::string text_;
