@@ -1,10 +1,11 @@
 #pragma once
 // `doveadm migrate batch FILE` and `doveadm migrate check [-u USER|-A|-F USERFILE]`: plain
 // (non-mail) doveadm commands that run each mailbox as a child `doveadm -f json migrate -u USER`
-// (see core/batch/jobs.h for why processes). cmd_batch.cpp has the batch command and the runner
-// both share; cmd_check.cpp has check's user selection.
+// (see core/batch/jobs.h for why processes). This header has their command table entries and
+// what both hand to the run: the mailboxes and the options. The other parts are the batch_*
+// files beside this one (a list: docs/ARCHITECTURE.md): parameters, the batch file, the passes,
+// signals, the report directory, the output.
 
-#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -47,20 +48,5 @@ struct Options {
   std::vector<batch::PassThrough> passThrough;
   std::vector<batch::PassThrough> reportOptions;  // what report.json lists under "options"
 };
-
-// Own options of both commands, read from the command line: jobs, report dir, notify, and the
-// migrate options to pass through (checked once here with the same parser `doveadm migrate` uses,
-// so a bad option fails before anything runs). Returns the exit code to stop with, or 0.
-// `password` receives --source-password-stdin's password (check only).
-int readCommonOptions(struct doveadm_cmd_context* cctx, Options& opts, std::string& password);
-
-// Runs every mailbox (up to opts.jobs at once), prints the per-mailbox lines and the summary,
-// writes report.json, sends the notification. Returns the exit code.
-int run(const Options& opts, std::vector<Mailbox>& mailboxes);
-
-// The parameter tables: the migrate options without the excluded names, plus `own`. Built once while
-// doveadm loads the module; if that fails (out of memory) the command takes no options.
-const struct doveadm_cmd_param* buildParams(std::initializer_list<struct doveadm_cmd_param> own,
-                                            bool withUserSelection) noexcept;
 
 }  // namespace migrate::cmd::bulk

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "batch_params.h"
+#include "batch_passes.h"
 #include "cli_options.h"
 #include "cmd_batch.h"
 #include "common/textfile.h"
