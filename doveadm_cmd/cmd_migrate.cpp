@@ -265,11 +265,8 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
 
   MigrationReport report;
   SourceOptions fromSettings;
-  Status settings = dovecot::loadSourceSettings(user, fromSettings);
   MigrationOptions limits;  // migrate_max_rate / migrate_max_connections
-  if (settings.isOk()) {
-    settings = dovecot::loadLimitSettings(user, limits);
-  }
+  Status settings = dovecot::loadUserSettings(user, fromSettings, limits);
   if (!settings.isOk()) {
     wipeSecret(fromSettings.password);
     report.status = settings;

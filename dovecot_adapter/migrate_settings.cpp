@@ -61,22 +61,7 @@ Status badValue(const char* name, const std::string& value, const std::string& e
                 "use " + expected + " in " + name + " (dovecot.conf) or the userdb field");
 }
 
-}  // namespace
-
-void declareConfigSyntax() {
-#if DOVECOT_PREREQ(2, 4, 0)
-  options::setConfigSyntax(options::ConfigSyntax::TopLevel);
-#else
-  options::setConfigSyntax(options::ConfigSyntax::Plugin);
-#endif
-}
-
-Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
-  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
-  if (!settings.isOk()) {
-    return settings.status();
-  }
-  const MigrateSettings& set = *settings.value();
+Status sourceFrom(const MigrateSettings& set, SourceOptions& source) {
   if (const char* v = set.get("migrate_source_host")) {
     source.host = v;
   }
@@ -175,12 +160,7 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
   return Status::ok();
 }
 
-Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
-  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
-  if (!settings.isOk()) {
-    return settings.status();
-  }
-  const MigrateSettings& set = *settings.value();
+Status limitsFrom(const MigrateSettings& set, MigrationOptions& options) {
   if (const char* v = set.get("migrate_max_rate")) {
     Result<uint64_t> rate = options::parseByteRate(v);
     if (!rate.isOk()) {
@@ -196,6 +176,35 @@ Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
     options.maxConnectionsPerHost = count.value();
   }
   return Status::ok();
+}
+
+}  // namespace
+
+void declareConfigSyntax() {
+#if DOVECOT_PREREQ(2, 4, 0)
+  options::setConfigSyntax(options::ConfigSyntax::TopLevel);
+#else
+  options::setConfigSyntax(options::ConfigSyntax::Plugin);
+#endif
+}
+
+Status loadSourceSettings(struct mail_user* user, SourceOptions& source) {
+  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
+  return settings.isOk() ? sourceFrom(*settings.value(), source) : settings.status();
+}
+
+Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
+  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
+  return settings.isOk() ? limitsFrom(*settings.value(), options) : settings.status();
+}
+
+Status loadUserSettings(struct mail_user* user, SourceOptions& source, MigrationOptions& limits) {
+  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
+  if (!settings.isOk()) {
+    return settings.status();
+  }
+  MIGRATE_RETURN_IF_ERROR(sourceFrom(*settings.value(), source));
+  return limitsFrom(*settings.value(), limits);
 }
 
 }  // namespace migrate::dovecot

@@ -54,4 +54,8 @@ Status loadSourceSettings(struct mail_user* user, SourceOptions& source);
 // the setting for a malformed value.
 Status loadLimitSettings(struct mail_user* user, MigrationOptions& options);
 
+// Both of the above from one read of the user's settings (`doveadm migrate`, per user): the source
+// fields first; on an error in them the limits are not read.
+Status loadUserSettings(struct mail_user* user, SourceOptions& source, MigrationOptions& limits);
+
 }  // namespace migrate::dovecot
