@@ -16,7 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "batch/jobs.h"
+#include "batch/batch_report.h"
+#include "batch/child_run.h"
 #include "common/json.h"
 
 namespace {

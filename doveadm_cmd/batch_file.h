@@ -6,7 +6,7 @@
 #include <optional>
 #include <vector>
 
-#include "batch/batch.h"
+#include "batch/input_formats.h"
 #include "cmd_batch.h"
 
 namespace migrate::cmd::bulk {

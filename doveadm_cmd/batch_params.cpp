@@ -11,7 +11,9 @@
 #include <sysexits.h>
 #include "dovecot_adapter/dovecot_api.h"
 
-#include "batch/jobs.h"
+#include "batch/batch_values.h"
+#include "batch/child_run.h"
+#include "batch/scheduler.h"
 #include "cli_options.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/migrate_settings.h"

@@ -12,8 +12,10 @@
 #include <sysexits.h>
 #include "dovecot_adapter/dovecot_api.h"
 
-#include "batch/batch.h"
-#include "batch/jobs.h"
+#include "batch/batch_report.h"
+#include "batch/child_run.h"
+#include "batch/input_formats.h"
+#include "batch/scheduler.h"
 #include "batch_output.h"
 #include "batch_report_dir.h"
 #include "batch_signals.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "batch/jobs.h"
+#include "batch/batch_report.h"
 #include "cmd_batch.h"
 
 namespace migrate::cmd::bulk {

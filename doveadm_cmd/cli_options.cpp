@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "options/filter_values.h"
 #include "options/option_values.h"
 
 namespace migrate::cmd {
@@ -122,11 +123,8 @@ Result<std::string> readPasswordFile(const std::string& path, std::string& warni
 }
 
 Result<std::string> readPasswordFd(int fd, const std::string& what) {
-  Result<std::string> data = readAll(fd, what);
-  if (!data.isOk()) {
-    return data.status();
-  }
-  return checkPasswordContent(std::move(data).value(), what);
+  MIGRATE_ASSIGN_OR_RETURN(std::string data, readAll(fd, what));
+  return checkPasswordContent(std::move(data), what);
 }
 
 Result<std::string> commandLinePath(const std::string& path, const std::string& option) {
@@ -150,40 +148,25 @@ Result<std::string> commandLinePath(const std::string& path, const std::string& 
 
 Status parseFilterArgs(const FilterArgs& args, int64_t now, CliOptions& cli) {
   if (args.include) {
-    Result<std::vector<std::string>> p = parseFolderPatterns(*args.include, "--include");
-    if (!p.isOk()) {
-      return p.status();
-    }
-    cli.include = p.value();
+    MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> p, parseFolderPatterns(*args.include, "--include"));
+    cli.include = p;
   }
   if (args.exclude) {
-    Result<std::vector<std::string>> p = parseFolderPatterns(*args.exclude, "--exclude");
-    if (!p.isOk()) {
-      return p.status();
-    }
-    cli.exclude = p.value();
+    MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> p, parseFolderPatterns(*args.exclude, "--exclude"));
+    cli.exclude = p;
   }
   if (args.maxSize) {
-    Result<uint64_t> size = parseMessageSize(*args.maxSize, "--max-size");
-    if (!size.isOk()) {
-      return size.status();
-    }
-    cli.maxSize = size.value();
+    MIGRATE_ASSIGN_OR_RETURN(uint64_t size, parseMessageSize(*args.maxSize, "--max-size"));
+    cli.maxSize = size;
   }
   if (args.since) {
-    Result<int64_t> t = parseFilterDate(*args.since, "--since", now);
-    if (!t.isOk()) {
-      return t.status();
-    }
-    cli.since = t.value();
+    MIGRATE_ASSIGN_OR_RETURN(int64_t t, parseFilterDate(*args.since, "--since", now));
+    cli.since = t;
     cli.sinceText = *args.since;
   }
   if (args.before) {
-    Result<int64_t> t = parseFilterDate(*args.before, "--before", now);
-    if (!t.isOk()) {
-      return t.status();
-    }
-    cli.before = t.value();
+    MIGRATE_ASSIGN_OR_RETURN(int64_t t, parseFilterDate(*args.before, "--before", now));
+    cli.before = t;
     cli.beforeText = *args.before;
   }
   if (cli.since && cli.before && *cli.since >= *cli.before) {

@@ -14,7 +14,7 @@
 #include <sysexits.h>
 #include "dovecot_adapter/dovecot_api.h"
 
-#include "batch/batch.h"
+#include "batch/input_formats.h"
 #include "batch_file.h"
 #include "batch_params.h"
 #include "batch_passes.h"

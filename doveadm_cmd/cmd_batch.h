@@ -1,7 +1,7 @@
 #pragma once
 // `doveadm migrate batch FILE` and `doveadm migrate check [-u USER|-A|-F USERFILE]`: plain
 // (non-mail) doveadm commands that run each mailbox as a child `doveadm -f json migrate -u USER`
-// (see core/batch/jobs.h for why processes). This header has their command table entries and
+// (see core/batch/child_run.h for why processes). This header has their command table entries and
 // what both hand to the run: the mailboxes and the options. The other parts are the batch_*
 // files beside this one (a list: docs/ARCHITECTURE.md): parameters, the batch file, the passes,
 // signals, the report directory, the output.
@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "batch/jobs.h"
+#include "batch/batch_values.h"
+#include "batch/child_run.h"
 #include "dovecot_adapter/dovecot_api.h"
 
 extern "C" {

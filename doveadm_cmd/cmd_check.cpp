@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "batch/batch_report.h"
 #include "batch_params.h"
 #include "batch_passes.h"
 #include "cli_options.h"

@@ -52,11 +52,8 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
                                     std::pair{"--source-oauth2-token-file", &cli.oauth2TokenFile},
                                     std::pair{"--rawlog", &cli.rawlogDir}}) {
     if (*field) {
-      Result<std::string> path = commandLinePath(**field, name);
-      if (!path.isOk()) {
-        return path.status();
-      }
-      *field = std::move(path).value();
+      MIGRATE_ASSIGN_OR_RETURN(std::string path, commandLinePath(**field, name));
+      *field = std::move(path);
     }
   }
   std::optional<std::string> value;

@@ -131,13 +131,10 @@ Status send(const std::string& to, const std::string& subject, const std::string
     return Status(ErrorKind::Config, "cannot send the notification: '" + to + "' is not a mail address",
                   "give one address such as admin@example.org");
   }
-  Result<dovecot::Submission> started = dovecot::startSubmission("postmaster");
-  if (!started.isOk()) {
-    return started.status();
-  }
-  smtp_submit* submit = started.value().submit;
-  smtp_address* from = started.value().from;
-  const std::string& via = started.value().via;
+  MIGRATE_ASSIGN_OR_RETURN(dovecot::Submission started, dovecot::startSubmission("postmaster"));
+  smtp_submit* submit = started.submit;
+  smtp_address* from = started.from;
+  const std::string& via = started.via;
   smtp_submit_add_rcpt(submit, rcpt);
   ostream* out = smtp_submit_send(submit);
   const std::string message = "From: dovecot-migrate <" + std::string(smtp_address_encode(from)) +

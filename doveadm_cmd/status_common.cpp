@@ -13,11 +13,8 @@
 namespace migrate::cmd {
 
 Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user) {
-  Result<std::string> dir = dovecot::stateDirectoryPath(user);
-  if (!dir.isOk()) {
-    return dir.status();
-  }
-  return dovecot::readRunStatusOrLegacy(dir.value(), dovecot::legacyStateDirectory(user));
+  MIGRATE_ASSIGN_OR_RETURN(std::string dir, dovecot::stateDirectoryPath(user));
+  return dovecot::readRunStatusOrLegacy(dir, dovecot::legacyStateDirectory(user));
 }
 
 std::string displayState(const std::optional<RunStatus>& status) {

@@ -617,11 +617,8 @@ Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name,
     // Its uidvalidity may change below; reopen it for the next batch.
     closeCachedMailbox();
   }
-  Result<MailboxHandle> r = allocMailbox(name, static_cast<enum mailbox_flags>(0));
-  if (!r.isOk()) {
-    return r.status();
-  }
-  MailboxHandle box = std::move(r).value();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, allocMailbox(name, static_cast<enum mailbox_flags>(0)));
+  MailboxHandle box = std::move(r);
   bool created = false;
   if (mailbox_open(box.get()) < 0) {
     Status st = storageError(box.get(), folderLabel(name) + ": cannot open");
@@ -684,20 +681,14 @@ Result<DestFolderStatus> DovecotSink::prepareFolder(const std::string& name,
 
 Result<DestFolderStatus> DovecotSink::folderStatus(const std::string& name) {
   DataStackFrame frame;
-  Result<MailboxHandle> r = openMailbox(name, static_cast<enum mailbox_flags>(0), true);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  return statusOf(r.value().get(), name, false);
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  return statusOf(r.get(), name, false);
 }
 
 Status DovecotSink::setSubscribed(const std::string& name) {
   DataStackFrame frame;
-  Result<MailboxHandle> r = allocMailbox(name, static_cast<enum mailbox_flags>(0));
-  if (!r.isOk()) {
-    return r.status();
-  }
-  struct mailbox* box = r.value().get();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, allocMailbox(name, static_cast<enum mailbox_flags>(0)));
+  struct mailbox* box = r.get();
   if (mailbox_set_subscribed(box, TRUE) < 0) {
     return storageError(box, folderLabel(name) + ": cannot subscribe");
   }
@@ -707,20 +698,14 @@ Status DovecotSink::setSubscribed(const std::string& name) {
 Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const std::string& name,
                                                                          uint32_t minUid) {
   DataStackFrame frame;
-  Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  return guidMap(r.value().get(), name, minUid);
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, true));
+  return guidMap(r.get(), name, minUid);
 }
 
 Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name, uint32_t minUid) {
   DataStackFrame frame;
-  Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_READONLY, true);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  struct mailbox* box = r.value().get();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, true));
+  struct mailbox* box = r.get();
   std::vector<ContentKey> keys;
   const char* const headers[] = {"Message-ID", nullptr};
   Status st = forEachMail(
@@ -767,11 +752,8 @@ Status DovecotSink::beginBatch(const std::string& name) {
   if (!box_ || boxName_ != name) {
     closeCachedMailbox();
     // SAVEONLY, as doveadm save and LDA: no full sync before appending.
-    Result<MailboxHandle> r = openMailbox(name, MAILBOX_FLAG_SAVEONLY, false);
-    if (!r.isOk()) {
-      return r.status();
-    }
-    box_ = std::move(r).value();
+    MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_SAVEONLY, false));
+    box_ = std::move(r);
     boxName_ = name;
     struct mailbox_status st;
     mailbox_get_open_status(box_.get(), static_cast<enum mailbox_status_items>(0), &st);
@@ -929,14 +911,10 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
   // The cached mailbox's view still shows the index as it was when it was opened (the commit
   // does not sync it, and syncing a maildir would rescan cur/). A second instance opened now
   // reads the index header the commit just wrote.
-  Result<MailboxHandle> fresh = allocMailbox(boxName_, static_cast<enum mailbox_flags>(0));
-  if (!fresh.isOk()) {
-    return fresh.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle fresh, allocMailbox(boxName_, static_cast<enum mailbox_flags>(0)));
   struct mailbox_status st;
-  if (mailbox_get_status(fresh.value().get(), STATUS_UIDNEXT, &st) < 0) {
-    return storageError(fresh.value().get(),
-                        folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
+  if (mailbox_get_status(fresh.get(), STATUS_UIDNEXT, &st) < 0) {
+    return storageError(fresh.get(), folderLabel(boxName_) + ": cannot read UIDNEXT after the commit");
   }
   result.uidNext = st.uidnext;
   for (uint32_t uid : result.uids) {
@@ -959,11 +937,8 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     return 0u;
   }
   DataStackFrame frame;
-  Result<MailboxHandle> r = openMailbox(name, static_cast<enum mailbox_flags>(0), true);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  struct mailbox* box = r.value().get();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
   bool haveMap = false;
   std::unordered_map<std::string, uint32_t> byGuid;
 
@@ -984,11 +959,7 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     }
     if (!found && !u.guid.empty()) {
       if (!haveMap) {
-        Result<std::unordered_map<std::string, uint32_t>> m = guidMap(box, name, 1);
-        if (!m.isOk()) {
-          return m.status();
-        }
-        byGuid = std::move(m).value();
+        MIGRATE_ASSIGN_OR_RETURN(byGuid, guidMap(box, name, 1));
         haveMap = true;
       }
       auto it = byGuid.find(u.guid);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "dovecot_adapter/settings_common.h"
+#include "options/filter_values.h"
 #include "options/option_values.h"
 
 namespace migrate::dovecot {
@@ -126,35 +127,23 @@ Status sourceFrom(const MigrateSettings& set, SourceOptions& source) {
   for (const auto& [name, field] : {std::pair{"migrate_include", &source.filter.include},
                                     std::pair{"migrate_exclude", &source.filter.exclude}}) {
     if (const char* v = set.get(name)) {
-      Result<std::vector<std::string>> patterns = parseFolderPatterns(v, name);
-      if (!patterns.isOk()) {
-        return patterns.status();
-      }
-      *field = patterns.value();
+      MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> patterns, parseFolderPatterns(v, name));
+      *field = patterns;
     }
   }
   if (const char* v = set.get("migrate_max_size")) {
-    Result<uint64_t> size = parseMessageSize(v, "migrate_max_size");
-    if (!size.isOk()) {
-      return size.status();
-    }
-    source.filter.maxSize = size.value();
+    MIGRATE_ASSIGN_OR_RETURN(uint64_t size, parseMessageSize(v, "migrate_max_size"));
+    source.filter.maxSize = size;
   }
   const int64_t now = static_cast<int64_t>(std::time(nullptr));
   if (const char* v = set.get("migrate_since")) {
-    Result<int64_t> t = parseFilterDate(v, "migrate_since", now);
-    if (!t.isOk()) {
-      return t.status();
-    }
-    source.filter.since = t.value();
+    MIGRATE_ASSIGN_OR_RETURN(int64_t t, parseFilterDate(v, "migrate_since", now));
+    source.filter.since = t;
     source.filter.sinceText = v;
   }
   if (const char* v = set.get("migrate_before")) {
-    Result<int64_t> t = parseFilterDate(v, "migrate_before", now);
-    if (!t.isOk()) {
-      return t.status();
-    }
-    source.filter.before = t.value();
+    MIGRATE_ASSIGN_OR_RETURN(int64_t t, parseFilterDate(v, "migrate_before", now));
+    source.filter.before = t;
     source.filter.beforeText = v;
   }
   return Status::ok();
@@ -199,12 +188,9 @@ Status loadLimitSettings(struct mail_user* user, MigrationOptions& options) {
 }
 
 Status loadUserSettings(struct mail_user* user, SourceOptions& source, MigrationOptions& limits) {
-  Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
-  if (!settings.isOk()) {
-    return settings.status();
-  }
-  MIGRATE_RETURN_IF_ERROR(sourceFrom(*settings.value(), source));
-  return limitsFrom(*settings.value(), limits);
+  MIGRATE_ASSIGN_OR_RETURN(std::unique_ptr<MigrateSettings> settings, MigrateSettings::forUser(user));
+  MIGRATE_RETURN_IF_ERROR(sourceFrom(*settings, source));
+  return limitsFrom(*settings, limits);
 }
 
 }  // namespace migrate::dovecot

@@ -230,11 +230,8 @@ Result<NulCandidate> scanNulCandidate(const MessageBody& body) {
   cte.finish();
   c.mayHoldNul = stray.found();
   c.encoded = cte.encoded();
-  Result<std::string> d = sha.digest();
-  if (!d.isOk()) {
-    return d.status();
-  }
-  c.digest = d.value();
+  MIGRATE_ASSIGN_OR_RETURN(std::string d, sha.digest());
+  c.digest = d;
   return c;
 }
 
@@ -263,11 +260,8 @@ Result<BinaryMatch> compareBinary(const MessageBody& binary, const NulCandidate&
   if (!st.isOk()) {
     return st;
   }
-  Result<std::string> d = sha.digest();
-  if (!d.isOk()) {
-    return d.status();
-  }
-  if (d.value() != candidate.digest) {
+  MIGRATE_ASSIGN_OR_RETURN(std::string d, sha.digest());
+  if (d != candidate.digest) {
     return BinaryMatch::Different;
   }
   return nuls ? BinaryMatch::WithNuls : BinaryMatch::Same;

@@ -134,12 +134,9 @@ Result<std::string> OAuth2Token::token(bool refresh) {
   if (!cached_.empty() && !refresh) {
     return cached_;
   }
-  Result<std::string> t = fromCommand() ? runCommand() : readFile();
-  if (!t.isOk()) {
-    return t.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(std::string t, fromCommand() ? runCommand() : readFile());
   wipe(cached_);
-  cached_ = std::move(t).value();
+  cached_ = std::move(t);
   return cached_;
 }
 

@@ -9,15 +9,9 @@
 #include "engine/preset.h"
 #include "engine/selection.h"
 #include "net/transport.h"
+#include "options/tls_mode.h"
 
 namespace migrate {
-
-enum class TlsMode { Imaps, StartTls, None };
-
-// Parses "imaps" / "ssl" / "tls" -> Imaps, "starttls" -> StartTls, "none" / "plain" / "no" -> None.
-// Empty: not set. Unknown: Config error listing the accepted values.
-Result<TlsMode> parseTlsMode(const std::string& s);
-const char* tlsModeName(TlsMode mode);
 
 struct SourceOptions {
   std::string host;

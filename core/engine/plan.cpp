@@ -128,29 +128,6 @@ std::vector<std::string> splitLevels(const std::string& name, char delimiter) {
 
 }  // namespace
 
-uint8_t specialUseFromAttributes(const std::vector<std::string>& attributes) {
-  uint8_t use = kSpecialNone;
-  for (const std::string& a : attributes) {
-    std::string l = lowerAscii(a);
-    if (l == "\\sent") {
-      use |= kSpecialSent;
-    } else if (l == "\\drafts") {
-      use |= kSpecialDrafts;
-    } else if (l == "\\trash") {
-      use |= kSpecialTrash;
-    } else if (l == "\\junk") {
-      use |= kSpecialJunk;
-    } else if (l == "\\archive") {
-      use |= kSpecialArchive;
-    } else if (l == "\\all") {
-      use |= kSpecialAll;
-    } else if (l == "\\flagged") {
-      use |= kSpecialFlagged;
-    }
-  }
-  return use;
-}
-
 uint8_t specialUseFromName(const std::string& decodedPath) {
   std::string l = lowerAscii(decodedPath);
   for (const NamedUse& n : kWellKnownNames) {

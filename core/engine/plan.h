@@ -61,8 +61,6 @@ struct PlanInput {
 
 FolderPlan buildPlan(const PlanInput& input);
 
-// Special use from LIST attributes (\Sent ...) or 0.
-uint8_t specialUseFromAttributes(const std::vector<std::string>& attributes);
 // Special use guessed from a well-known folder name (decoded, full path with '/' as separator).
 uint8_t specialUseFromName(const std::string& decodedPath);
 const char* specialUseName(uint8_t specialUse);

@@ -6,6 +6,7 @@
 #include "engine/options.h"
 #include "engine/selection.h"
 #include "engine/sink.h"
+#include "options/filter_values.h"
 #include "options/option_values.h"
 
 namespace migrate {
@@ -132,15 +133,12 @@ Status badSetting(const std::string& name, const std::string& key, const std::st
 
 // "Sent Items=\Sent, Old=Archive/Old": pattern=target pairs.
 Result<std::vector<FolderRule>> parseFolderMap(const std::string& name, const std::string& value) {
-  Result<std::vector<std::string>> items =
-      parseFolderPatterns(value, "migrate_preset_" + name + "_folder_map");
-  if (!items.isOk()) {
-    return items.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> items,
+                           parseFolderPatterns(value, "migrate_preset_" + name + "_folder_map"));
   const std::string expected =
       "comma-separated source=destination pairs, e.g. \"Sent Items=\\Sent, Old=Archive/Old\"";
   std::vector<FolderRule> out;
-  for (const std::string& item : items.value()) {
+  for (const std::string& item : items) {
     size_t eq = item.rfind('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
       return badSetting(name, "folder_map", item, expected);
@@ -240,29 +238,21 @@ Result<Preset> findPreset(const std::string& name, const PresetDefinitions& admi
       }
       p.tls = tlsModeName(mode.value());
     } else if (key == "exclude") {
-      Result<std::vector<std::string>> patterns =
-          parseFolderPatterns(value, "migrate_preset_" + name + "_exclude");
-      if (!patterns.isOk()) {
-        return patterns.status();
-      }
-      p.exclude.insert(p.exclude.end(), patterns.value().begin(), patterns.value().end());
+      MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> patterns,
+                               parseFolderPatterns(value, "migrate_preset_" + name + "_exclude"));
+      p.exclude.insert(p.exclude.end(), patterns.begin(), patterns.end());
       if (p.excludeReason.empty() || keys.count("base") == 0) {
         p.excludeReason = "excluded by preset " + name;
       }
     } else if (key == "folder_map") {
-      Result<std::vector<FolderRule>> rules = parseFolderMap(name, value);
-      if (!rules.isOk()) {
-        return rules.status();
-      }
+      MIGRATE_ASSIGN_OR_RETURN(std::vector<FolderRule> rules, parseFolderMap(name, value));
       // The admin's rules come first: they override the base preset's.
-      rules.value().insert(rules.value().end(), p.folderRules.begin(), p.folderRules.end());
-      p.folderRules = std::move(rules).value();
+      rules.insert(rules.end(), p.folderRules.begin(), p.folderRules.end());
+      p.folderRules = std::move(rules);
     } else if (key == "max_size") {
-      Result<uint64_t> size = parseMessageSize(value, "migrate_preset_" + name + "_max_size");
-      if (!size.isOk()) {
-        return size.status();
-      }
-      p.maxSize = size.value();
+      MIGRATE_ASSIGN_OR_RETURN(uint64_t size,
+                               parseMessageSize(value, "migrate_preset_" + name + "_max_size"));
+      p.maxSize = size;
     } else if (key == "max_connections") {
       Result<uint32_t> n = options::parseConnectionCount(value);
       if (!n.isOk()) {
@@ -297,11 +287,8 @@ Result<Preset> applyPreset(SourceOptions& source) {
   if (source.presetName.empty()) {
     return Preset();
   }
-  Result<Preset> p = findPreset(source.presetName, source.adminPresets);
-  if (!p.isOk()) {
-    return p.status();
-  }
-  const Preset& preset = p.value();
+  MIGRATE_ASSIGN_OR_RETURN(Preset p, findPreset(source.presetName, source.adminPresets));
+  const Preset& preset = p;
   if (source.host.empty()) {
     source.host = preset.host;
   }

@@ -178,14 +178,11 @@ Result<std::optional<RunStatus>> readRunStatus(const std::string& dir) {
 }
 
 Result<std::optional<RunStatus>> readRunStatusFile(const std::string& path) {
-  Result<std::optional<std::string>> text = textfile::readFile(path, 1u << 20);
-  if (!text.isOk()) {
-    return text.status();
-  }
-  if (!text.value()) {
+  MIGRATE_ASSIGN_OR_RETURN(std::optional<std::string> text, textfile::readFile(path, 1u << 20));
+  if (!text) {
     return std::optional<RunStatus>();
   }
-  Result<RunStatus> parsed = parseRunStatus(*text.value());
+  Result<RunStatus> parsed = parseRunStatus(*text);
   if (!parsed.isOk()) {
     return parsed.status().withPrefix(path);
   }

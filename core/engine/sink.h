@@ -11,19 +11,9 @@
 
 #include "common/status.h"
 #include "engine/message.h"
+#include "mail/special_use.h"
 
 namespace migrate {
-
-enum SpecialUse : uint8_t {
-  kSpecialNone = 0,
-  kSpecialAll = 1,
-  kSpecialArchive = 2,
-  kSpecialDrafts = 4,
-  kSpecialFlagged = 8,
-  kSpecialJunk = 16,
-  kSpecialSent = 32,
-  kSpecialTrash = 64,
-};
 
 struct DestFolder {
   std::string name;

@@ -188,11 +188,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::string& dir, con
     return sysError("cannot lock", lockPath);
   }
   bool exists = false;
-  Result<AccountState> loaded = load(s->path_, host, user, exists);
-  if (!loaded.isOk()) {
-    return loaded.status();
-  }
-  s->state_ = std::move(loaded).value();
+  MIGRATE_ASSIGN_OR_RETURN(AccountState loaded, load(s->path_, host, user, exists));
+  s->state_ = std::move(loaded);
   if (exists) {
     s->written_ = serializeState(s->state_);
     s->writtenFolders_ = withoutRunRecord(s->state_);

@@ -235,18 +235,15 @@ Status Session::sendTagged(const std::string& tag, const std::string& cmd, size_
     MIGRATE_RETURN_IF_ERROR(writeTraced(line, start, cut, redactFrom));
     start = cut;
     while (true) {
-      Result<Response> r = readResponse();
-      if (!r.isOk()) {
-        return r.status();
-      }
-      if (r.value().kind == Response::Kind::Continuation) {
+      MIGRATE_ASSIGN_OR_RETURN(Response r, readResponse());
+      if (r.kind == Response::Kind::Continuation) {
         break;
       }
-      if (r.value().kind == Response::Kind::Tagged) {
-        queue_.push_front(std::move(r).value());
+      if (r.kind == Response::Kind::Tagged) {
+        queue_.push_front(std::move(r));
         return Status::ok();  // the caller's waitTagged() sees the refusal
       }
-      MIGRATE_RETURN_IF_ERROR(handleCommonUntagged(r.value()));
+      MIGRATE_RETURN_IF_ERROR(handleCommonUntagged(r));
     }
   }
   return writeTraced(line, start, line.size(), redactFrom);
@@ -465,11 +462,8 @@ Status Session::enableCompression() {
   if (compressed_ || !hasCapability("COMPRESS=DEFLATE")) {
     return Status::ok();
   }
-  Result<Response> r = simpleCommand("COMPRESS DEFLATE", nullptr);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  if (r.value().status != "OK") {
+  MIGRATE_ASSIGN_OR_RETURN(Response r, simpleCommand("COMPRESS DEFLATE", nullptr));
+  if (r.status != "OK") {
     // e.g. "NO [COMPRESSIONACTIVE]" (RFC 4978): the session goes on uncompressed.
     return Status::ok();
   }
@@ -505,12 +499,9 @@ Status Session::enableCompression() {
 }
 
 Status Session::capability() {
-  Result<Response> r = simpleCommand("CAPABILITY", nullptr);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  if (r.value().status != "OK") {
-    return taggedFailure(r.value(), "CAPABILITY");
+  MIGRATE_ASSIGN_OR_RETURN(Response r, simpleCommand("CAPABILITY", nullptr));
+  if (r.status != "OK") {
+    return taggedFailure(r, "CAPABILITY");
   }
   return Status::ok();
 }
@@ -520,12 +511,9 @@ Status Session::startTls(const net::TlsOptions& tls) {
     return Status(ErrorKind::Tls, options_.peerName + " does not offer STARTTLS",
                   "use --source-tls imaps with port 993, or --source-tls none only on a trusted network");
   }
-  Result<Response> r = simpleCommand("STARTTLS", nullptr);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  if (r.value().status != "OK") {
-    return Status(ErrorKind::Tls, options_.peerName + " refused STARTTLS: " + sanitize(r.value().text),
+  MIGRATE_ASSIGN_OR_RETURN(Response r, simpleCommand("STARTTLS", nullptr));
+  if (r.status != "OK") {
+    return Status(ErrorKind::Tls, options_.peerName + " refused STARTTLS: " + sanitize(r.text),
                   "use --source-tls imaps with port 993");
   }
   if (!queue_.empty() || !parser_.idle()) {
@@ -594,11 +582,8 @@ Status Session::login(const std::string& user, const std::string& password, cons
   if (!st.isOk()) {
     return st;
   }
-  Result<Response> r = waitTagged(tag, nullptr);
-  if (!r.isOk()) {
-    return r.status();
-  }
-  const Response& resp = r.value();
+  MIGRATE_ASSIGN_OR_RETURN(Response r, waitTagged(tag, nullptr));
+  const Response& resp = r;
   if (resp.status == "OK") {
     loggedIn_ = true;
     if (resp.code != "CAPABILITY") {

@@ -83,13 +83,10 @@ Result<size_t> DeflateTransport::readSome(void* buf, size_t cap) {
   }
   while (true) {
     if (s.avail_in == 0) {
-      Result<size_t> n = inner_->readSome(inBuf_.data(), inBuf_.size());
-      if (!n.isOk()) {
-        return n.status();
-      }
-      compressedIn_ += n.value();
+      MIGRATE_ASSIGN_OR_RETURN(size_t n, inner_->readSome(inBuf_.data(), inBuf_.size()));
+      compressedIn_ += n;
       s.next_in = inBuf_.data();
-      s.avail_in = static_cast<uInt>(n.value());
+      s.avail_in = static_cast<uInt>(n);
     }
     s.next_out = static_cast<unsigned char*>(buf);
     s.avail_out = static_cast<uInt>(cap);

@@ -167,11 +167,8 @@ void RawlogTransport::setRedact(bool on) {
 }
 
 Status RawlogTransport::replaceInner(const WrapFn& wrap) {
-  Result<std::unique_ptr<Transport>> wrapped = wrap(std::move(inner_));
-  if (!wrapped.isOk()) {
-    return wrapped.status();
-  }
-  inner_ = std::move(wrapped).value();
+  MIGRATE_ASSIGN_OR_RETURN(std::unique_ptr<Transport> wrapped, wrap(std::move(inner_)));
+  inner_ = std::move(wrapped);
   return Status::ok();
 }
 

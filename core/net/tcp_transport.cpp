@@ -396,12 +396,9 @@ Status TcpTransport::startTls(const TlsOptions& tls) {
 }
 
 Status TcpTransport::handshake(const TlsOptions& tls) {
-  Result<std::shared_ptr<SSL_CTX>> ctx = detail::clientContext(tls);
-  if (!ctx.isOk()) {
-    return ctx.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(std::shared_ptr<SSL_CTX> ctx, detail::clientContext(tls));
   ERR_clear_error();
-  SSL* ssl = SSL_new(ctx.value().get());
+  SSL* ssl = SSL_new(ctx.get());
   BIO* bio = ssl != nullptr ? detail::newSocketBio(&sock_) : nullptr;
   if (bio == nullptr) {
     SSL_free(ssl);
@@ -494,7 +491,7 @@ Status TcpTransport::handshake(const TlsOptions& tls) {
     return result;
   }
   ssl_ = ssl;
-  ctx_ = std::move(ctx).value();
+  ctx_ = std::move(ctx);
   tlsSummary_ = std::string(", ") + SSL_get_version(ssl_) + (tls.verify ? "" : ", certificate not verified");
   return Status::ok();
 }
@@ -534,19 +531,13 @@ Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool imp
   }
   if (implicitTls) {
     // A bad CA file is a configuration error: report it before touching the network.
-    Result<std::shared_ptr<SSL_CTX>> ctx = detail::clientContext(tls);
-    if (!ctx.isOk()) {
-      return ctx.status();
-    }
+    MIGRATE_ASSIGN_OR_RETURN(std::shared_ptr<SSL_CTX> ctx, detail::clientContext(tls));
   }
-  Result<AddrInfoPtr> addrs = resolve(endpoint.host, endpoint.port);
-  if (!addrs.isOk()) {
-    return addrs.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(AddrInfoPtr addrs, resolve(endpoint.host, endpoint.port));
   const std::string target = hostPort(endpoint.host, endpoint.port);
   Status first;
   std::vector<std::string> others;
-  for (const struct addrinfo* ai = addrs.value().get(); ai != nullptr; ai = ai->ai_next) {
+  for (const struct addrinfo* ai = addrs.get(); ai != nullptr; ai = ai->ai_next) {
     const std::string addr = numericAddress(ai->ai_addr, ai->ai_addrlen);
     ConnectAttempt attempt = connectOne(ai, target, addr == endpoint.host ? "" : addr, timeouts.connectMs);
     if (attempt.fd >= 0) {
@@ -575,12 +566,9 @@ Result<std::unique_ptr<Transport>> connectTcp(const Endpoint& endpoint, bool imp
 }
 
 Result<std::vector<std::string>> resolveAddresses(const std::string& host) {
-  Result<AddrInfoPtr> addrs = resolve(host, 0);
-  if (!addrs.isOk()) {
-    return addrs.status();
-  }
+  MIGRATE_ASSIGN_OR_RETURN(AddrInfoPtr addrs, resolve(host, 0));
   std::vector<std::string> out;
-  for (const struct addrinfo* ai = addrs.value().get(); ai != nullptr; ai = ai->ai_next) {
+  for (const struct addrinfo* ai = addrs.get(); ai != nullptr; ai = ai->ai_next) {
     std::string addr = numericAddress(ai->ai_addr, ai->ai_addrlen);
     bool seen = false;
     for (const std::string& a : out) {
@@ -594,11 +582,8 @@ Result<std::vector<std::string>> resolveAddresses(const std::string& host) {
 }
 
 Result<std::string> resolveFirstAddress(const std::string& host) {
-  Result<std::vector<std::string>> all = resolveAddresses(host);
-  if (!all.isOk()) {
-    return all.status();
-  }
-  return all.value().front();
+  MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> all, resolveAddresses(host));
+  return all.front();
 }
 
 }  // namespace migrate::net

@@ -5,8 +5,8 @@
 #include <ctime>
 
 #include "common/strings.h"
-#include "engine/options.h"
-#include "engine/selection.h"
+#include "options/filter_values.h"
+#include "options/tls_mode.h"
 
 // option_table.def names "no command-line option" so; the C includers ignore that column.
 #define MIGRATE_NO_CLI nullptr

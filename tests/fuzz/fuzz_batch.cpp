@@ -1,4 +1,4 @@
-// libFuzzer target: the bulk input formats (core/batch/batch.h), on whatever file an admin (or a
+// libFuzzer target: the bulk input formats (core/batch/input_formats.h), on whatever file an admin (or a
 // spreadsheet, or a wrong export) hands to `doveadm migrate batch`.
 //
 // Input: the file's bytes. A first byte 0x01, 0x02 or 0x03 (never the start of a text file)
@@ -17,7 +17,7 @@
 #include <optional>
 #include <string>
 
-#include "batch/batch.h"
+#include "batch/input_formats.h"
 #include "fuzz_util.h"
 
 namespace {

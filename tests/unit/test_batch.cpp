@@ -1,4 +1,4 @@
-#include "batch/batch.h"
+#include "batch/input_formats.h"
 
 #include <gtest/gtest.h>
 

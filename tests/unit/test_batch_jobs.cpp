@@ -4,7 +4,10 @@
 #include <string>
 #include <vector>
 
-#include "batch/jobs.h"
+#include "batch/batch_report.h"
+#include "batch/batch_values.h"
+#include "batch/child_run.h"
+#include "batch/scheduler.h"
 #include "common/json.h"
 
 namespace migrate::batch {

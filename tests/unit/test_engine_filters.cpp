@@ -14,6 +14,7 @@
 #include "engine/state.h"
 #include "fakes/fake_source.h"
 #include "fakes/memory_sink.h"
+#include "options/filter_values.h"
 #include "unit/engine_fixture.h"
 
 namespace migrate {

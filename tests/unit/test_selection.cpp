@@ -9,6 +9,7 @@
 #include "engine/selection.h"
 #include "engine/sink.h"
 #include "engine/state.h"
+#include "options/filter_values.h"
 
 namespace migrate {
 namespace {
