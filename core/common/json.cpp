@@ -225,26 +225,29 @@ class Builder : public nlohmann::json_sax<Json> {
   }
   bool end_array() override { return end_object(); }
 
-  // "invalid JSON at byte 3: unexpected ']'; expected '[', '{', or a literal": the byte nlohmann
-  // stopped at and its reason, without the "[json.exception...] ... while parsing value - " frame
-  // and the "; last read: '...'" echo of the input.
-  bool parse_error(std::size_t position, const std::string& lastToken,
-                   const nlohmann::detail::exception& ex) override {
-    std::string why = ex.what();
-    why.erase(0, why.find("] ") + 2);
-    if (const size_t dash = why.find(" - "); dash != std::string::npos) {
-      why.erase(0, dash + 3);
-    }
-    const std::string echo = "; last read: '" + lastToken + "'";
-    if (const size_t at = why.find(echo); at != std::string::npos) {
-      why.erase(at, echo.size());
-    }
+  // "invalid JSON at byte 3: unexpected ']'": the byte nlohmann stopped at and what stands there.
+  // Not nlohmann's own words: they differ between its releases (Debian 12 and 13).
+  bool parse_error(std::size_t position, const std::string& /*lastToken*/,
+                   const nlohmann::detail::exception& /*ex*/) override {
     const size_t byte = std::min(position > 0 ? position - 1 : 0, text_.size());
-    error_ = "invalid JSON at byte " + std::to_string(byte) + ": " + why;
+    error_ = "invalid JSON at byte " + std::to_string(byte) + ": " + unexpectedAt(byte);
     return false;
   }
 
  private:
+  std::string unexpectedAt(size_t byte) const {
+    if (byte >= text_.size()) {
+      return "unexpected end of input";
+    }
+    const auto c = static_cast<unsigned char>(text_[byte]);
+    if (c < 0x20 || c >= 0x7f) {
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "unexpected byte 0x%02x", c);
+      return buf;
+    }
+    return std::string("unexpected '") + static_cast<char>(c) + "'";
+  }
+
   // The new value in its place (nullptr when nested too deeply).
   Value* add(Value::Type type, std::string text) {
     if (open_.size() >= kMaxDepth) {

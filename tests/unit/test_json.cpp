@@ -115,19 +115,16 @@ TEST(JsonParse, ErrorsNameTheByte) {
     const char* text;
     const char* error;
   } cases[] = {
-      // nlohmann-json's words after the byte offset.
-      {"", "invalid JSON at byte 0: unexpected end of input; expected '[', '{', or a literal"},
-      {"[1,]", "invalid JSON at byte 3: unexpected ']'; expected '[', '{', or a literal"},
-      {"{\"a\" 1}", "invalid JSON at byte 5: unexpected number literal; expected ':'"},
-      {"{\"a\":1", "invalid JSON at byte 6: unexpected end of input; expected '}'"},
-      {"\"abc", "invalid JSON at byte 4: invalid string: missing closing quote"},
-      {"\"a\nb\"",
-       "invalid JSON at byte 2: invalid string: control character U+000A (LF) must be escaped to "
-       "\\u000A or \\n"},
-      {"[1] x", "invalid JSON at byte 4: invalid literal; expected end of input"},
-      {"01", "invalid JSON at byte 1: unexpected number literal; expected end of input"},
-      {"tru", "invalid JSON at byte 3: invalid literal"},
-      {"\"\\x\"", "invalid JSON at byte 2: invalid string: forbidden character after backslash"},
+      {"", "invalid JSON at byte 0: unexpected end of input"},
+      {"[1,]", "invalid JSON at byte 3: unexpected ']'"},
+      {"{\"a\" 1}", "invalid JSON at byte 5: unexpected '1'"},
+      {"{\"a\":1", "invalid JSON at byte 6: unexpected end of input"},
+      {"\"abc", "invalid JSON at byte 4: unexpected end of input"},
+      {"\"a\nb\"", "invalid JSON at byte 2: unexpected byte 0x0a"},
+      {"[1] x", "invalid JSON at byte 4: unexpected 'x'"},
+      {"01", "invalid JSON at byte 1: unexpected '1'"},
+      {"tru", "invalid JSON at byte 3: unexpected end of input"},
+      {"\"\\x\"", "invalid JSON at byte 2: unexpected 'x'"},
   };
   for (const auto& c : cases) {
     Result<Value> r = parse(c.text);
