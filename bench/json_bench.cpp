@@ -1,6 +1,6 @@
-// JSON micro-benchmark (issue 12): the project's JSON code (core/common/json.*, through
-// batch::reportJson and batch::readChildOutput, as `migrate batch` uses it) against plain
-// nlohmann-json doing the same work.
+// JSON micro-benchmark (issue 12): the project's JSON code (core/common/json.*, a layer over
+// nlohmann-json) through batch::reportJson and batch::readChildOutput, as `migrate batch` uses
+// it; run it on two builds to compare (bench/README.md has the numbers of the switch).
 //   (a) write report.json for 10,000 mailboxes
 //   (b) read 10,000 rows as a child `doveadm -f json migrate` prints them
 // Built on request only, never by ctest:
@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -84,59 +83,6 @@ std::vector<JobResult> results(size_t users) {
   return out;
 }
 
-// What reportJson() writes, with nlohmann::ordered_json (same keys, same order).
-std::string nlohmannReport(const RunInfo& info, const std::vector<JobResult>& rs) {
-  nlohmann::ordered_json doc;
-  doc["command"] = info.command;
-  doc["file"] = info.file;
-  doc["format"] = info.format;
-  doc["dry_run"] = info.dryRun;
-  doc["started"] = "2026-11-18T11:06:40Z";
-  doc["finished"] = "2026-11-18T12:06:40Z";
-  doc["seconds"] = info.seconds;
-  doc["interrupted"] = info.interrupted;
-  doc["exit_code"] = info.exitCode;
-  doc["jobs"] = info.jobs;
-  nlohmann::ordered_json& options = doc["options"] = nlohmann::ordered_json::object();
-  for (const auto& p : info.options) {
-    options[p.name] = p.flag ? nlohmann::ordered_json(true) : nlohmann::ordered_json(p.value);
-  }
-  uint64_t copied = 0;
-  uint64_t bytes = 0;
-  for (const JobResult& r : rs) {
-    copied += r.copied;
-    bytes += r.bytes;
-  }
-  doc["totals"] = {{"mailboxes", rs.size()}, {"copied", copied}, {"bytes", bytes}};
-  nlohmann::ordered_json& boxes = doc["mailboxes"] = nlohmann::ordered_json::array();
-  for (const JobResult& r : rs) {
-    nlohmann::ordered_json b;
-    b["line"] = r.line;
-    b["user"] = r.user;
-    b["source"] = r.source;
-    b["result"] = r.result;
-    b["reason"] = r.reason;
-    b["exit_code"] = r.exitCode;
-    b["folders"] = r.folders;
-    b["copied"] = r.copied;
-    b["skipped"] = r.skipped;
-    nlohmann::ordered_json& reasons = b["skip_reasons"] = nlohmann::ordered_json::object();
-    for (const auto& [k, n] : r.skipReasons) {
-      reasons[k] = n;
-    }
-    b["excluded_folders"] = r.excludedFolders;
-    b["failed"] = r.failed;
-    b["flags_updated"] = r.flagsUpdated;
-    b["bytes"] = r.bytes;
-    b["seconds"] = r.seconds;
-    b["reconnects"] = r.reconnects;
-    b["waited_seconds"] = r.waited;
-    b["log"] = r.logPath;
-    boxes.push_back(std::move(b));
-  }
-  return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
-
 // One child's stdout, as `doveadm -f json migrate -u USER` prints it (NUMBER columns unquoted).
 std::vector<std::string> rows(size_t users) {
   std::vector<std::string> out;
@@ -159,30 +105,6 @@ std::vector<std::string> rows(size_t users) {
   return out;
 }
 
-uint64_t u64(const nlohmann::json& row, const char* name) {
-  const auto it = row.find(name);
-  return it != row.end() && it->is_number_unsigned() ? it->get<uint64_t>() : 0;
-}
-
-// The fields readChildOutput() takes, read with nlohmann::json.
-uint64_t nlohmannRead(const std::string& text) {
-  const nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_array() || doc.empty() || !doc.front().is_object()) {
-    return 0;
-  }
-  const nlohmann::json& row = doc.front();
-  uint64_t sum = u64(row, "folders") + u64(row, "copied") + u64(row, "skipped") + u64(row, "failed") +
-                 u64(row, "flags_updated") + u64(row, "bytes") + u64(row, "reconnects") +
-                 u64(row, "excluded_folders");
-  for (const char* name : {"result", "error", "skip_reasons", "seconds", "waited"}) {
-    const auto it = row.find(name);
-    if (it != row.end() && it->is_string()) {
-      sum += it->get_ref<const std::string&>().size();
-    }
-  }
-  return sum;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,9 +119,6 @@ int main(int argc, char** argv) {
   print("(a) report.json: batch::reportJson",
         timeIt(rounds, [&] { size = migrate::batch::reportJson(info, rs).size(); }));
   std::printf("    %zu bytes\n", size);
-  print("(a) report.json: nlohmann::ordered_json dump",
-        timeIt(rounds, [&] { size = nlohmannReport(info, rs).size(); }));
-  std::printf("    %zu bytes\n", size);
 
   uint64_t check = 0;
   print("(b) rows: batch::readChildOutput", timeIt(rounds, [&] {
@@ -209,19 +128,9 @@ int main(int argc, char** argv) {
             check += r.copied;
           }
         }));
-  print("(b) rows: nlohmann::json::parse + fields", timeIt(rounds, [&] {
-          for (const std::string& t : texts) {
-            check += nlohmannRead(t);
-          }
-        }));
   print("(b) rows: json::parse only", timeIt(rounds, [&] {
           for (const std::string& t : texts) {
             check += migrate::json::parse(t).isOk() ? 1 : 0;
-          }
-        }));
-  print("(b) rows: nlohmann::json::parse only", timeIt(rounds, [&] {
-          for (const std::string& t : texts) {
-            check += nlohmann::json::parse(t, nullptr, false).size();
           }
         }));
   std::printf("(checksum %llu)\n", static_cast<unsigned long long>(check));

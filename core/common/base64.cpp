@@ -4,10 +4,7 @@
 
 namespace migrate {
 
-namespace {
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int decodeChar(char c) {
+int base64DigitValue(char c, char digit63) {
   if (c >= 'A' && c <= 'Z') {
     return c - 'A';
   }
@@ -20,12 +17,13 @@ int decodeChar(char c) {
   if (c == '+') {
     return 62;
   }
-  if (c == '/') {
-    return 63;
-  }
-  return -1;
+  return c == digit63 ? 63 : -1;
 }
-}  // namespace
+
+char base64Digit(unsigned v, char digit63) {
+  static constexpr char kDigits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+";
+  return v < 63 ? kDigits[v] : digit63;
+}
 
 std::string base64Encode(const std::string& in) {
   std::string out;
@@ -34,22 +32,22 @@ std::string base64Encode(const std::string& in) {
   for (; i + 3 <= in.size(); i += 3) {
     uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
                  static_cast<uint8_t>(in[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
+    out += base64Digit((v >> 18) & 63);
+    out += base64Digit((v >> 12) & 63);
+    out += base64Digit((v >> 6) & 63);
+    out += base64Digit(v & 63);
   }
   size_t rest = in.size() - i;
   if (rest == 1) {
     uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
+    out += base64Digit((v >> 18) & 63);
+    out += base64Digit((v >> 12) & 63);
     out += "==";
   } else if (rest == 2) {
     uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
+    out += base64Digit((v >> 18) & 63);
+    out += base64Digit((v >> 12) & 63);
+    out += base64Digit((v >> 6) & 63);
     out += '=';
   }
   return out;
@@ -68,7 +66,7 @@ bool base64Decode(const std::string& in, std::string& out) {
     if (pad > 0) {
       return false;
     }
-    int v = decodeChar(c);
+    int v = base64DigitValue(c);
     if (v < 0) {
       return false;
     }

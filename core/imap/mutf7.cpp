@@ -2,30 +2,11 @@
 
 #include <cstdint>
 
+#include "common/base64.h"
+
 namespace migrate::imap {
 
 namespace {
-
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-int base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') {
-    return c - 'A';
-  }
-  if (c >= 'a' && c <= 'z') {
-    return c - 'a' + 26;
-  }
-  if (c >= '0' && c <= '9') {
-    return c - '0' + 52;
-  }
-  if (c == '+') {
-    return 62;
-  }
-  if (c == ',') {
-    return 63;
-  }
-  return -1;
-}
 
 bool isPrintableAscii(uint32_t c) {
   return c >= 0x20 && c <= 0x7e;
@@ -155,7 +136,7 @@ Result<std::string> mutf7Decode(const std::string& in) {
     uint32_t highSurrogate = 0;
     size_t units = 0;
     for (; j < in.size() && in[j] != '-'; ++j) {
-      const int v = base64Value(in[j]);
+      const int v = base64DigitValue(in[j], ',');
       if (v < 0) {
         return decodeError(
             in, "character \"" + sanitized(std::string(1, in[j])) + "\" is not allowed in a \"&\" sequence");
@@ -230,13 +211,13 @@ Result<std::string> mutf7Encode(const std::string& in) {
     nbits += 16;
     while (nbits >= 6) {
       nbits -= 6;
-      out += kBase64[(bits >> nbits) & 0x3f];
+      out += base64Digit((bits >> nbits) & 0x3f, ',');
     }
     bits &= (1u << nbits) - 1;
   };
   auto endRun = [&]() {
     if (nbits > 0) {
-      out += kBase64[(bits << (6 - nbits)) & 0x3f];
+      out += base64Digit((bits << (6 - nbits)) & 0x3f, ',');
     }
     out += '-';
     bits = 0;
