@@ -53,6 +53,8 @@ extern "C" {
    ABI version, so their layout is the one these headers describe. */
 #include "mail-storage-private.h"
 #include "index-mail.h"
+/* sdbox announces saved POP3 UIDLs in the index header only in some cases (dovecot_sink.cpp). */
+#include "index-pop3-uidl.h"
 /* The file descriptor under a save's output stream (dovecot_sink.cpp: flushing what a batch
    wrote): o_stream_get_fd() does not look through filter streams such as zlib's. */
 #include "ostream-private.h"

@@ -537,6 +537,39 @@ class DovecotSink final : public Sink {
     return map;
   }
 
+  // The old server's POP3 UIDL and order (checked: lib-storage asserts on bad values; RFC 1939
+  // allows 1-70 characters in 0x21-0x7E).
+  void setPop3Fields(struct mail_save_context* save, const IncomingMessage& message) {
+    if (message.pop3Uidl.empty() || message.pop3Uidl.size() > 70 ||
+        !std::all_of(message.pop3Uidl.begin(), message.pop3Uidl.end(),
+                     [](unsigned char c) { return c >= 0x21 && c <= 0x7e; })) {
+      return;
+    }
+    mailbox_save_set_pop3_uidl(save, message.pop3Uidl.c_str());
+    if (message.pop3Order != 0) {
+      mailbox_save_set_pop3_order(save, message.pop3Order);
+    }
+    batchPop3_ = true;
+  }
+
+  // sdbox keeps a saved UIDL in the message file but announces it in the index header
+  // (max_uid_with_pop3_uidl) only for saves into an empty mailbox (sdbox-save.c compares a
+  // mailbox sequence with a file index): without this, POP3 answers the UIDL of pop3_uidl_format
+  // for messages of later batches (docs/dev/pop3-uidl-research.md, 6.A). A value above the
+  // highest UID with a UIDL only costs metadata reads, so it is set to the highest UID.
+  Status announcePop3Uidls(struct mailbox* box, uint32_t highestUid) {
+    if (std::strcmp(mailbox_get_storage(box)->name, "sdbox") != 0) {
+      return Status::ok();
+    }
+    TransactionHandle t(
+        mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+    index_pop3_uidl_set_max_uid(box, t.get()->itrans, highestUid);
+    if (mailbox_transaction_commit(t.ptr()) < 0) {
+      return storageError(box, folderLabel(boxName_) + ": recording the POP3 UIDLs failed");
+    }
+    return Status::ok();
+  }
+
   struct mail_user* user_;
   SinkOptions options_;
   std::set<std::string> reportedKeywords_;
@@ -547,6 +580,7 @@ class DovecotSink final : public Sink {
   bool haveSaveGuids_ = false;
   TransactionHandle trans_;
   uint32_t batchSaved_ = 0;
+  bool batchPop3_ = false;  // a message of the open batch has a POP3 UIDL
   // What the open batch wrote, flushed by its commit (SinkOptions::syncAfterCommit).
   FlushSet flush_;
   bool flushWholeFileSystem_ = false;
@@ -808,6 +842,7 @@ Status DovecotSink::save(const IncomingMessage& message) {
     // Honoured when >= the folder's UIDNEXT at commit; otherwise a new UID is assigned.
     mailbox_save_set_uid(save.get(), message.wantUid);
   }
+  setPop3Fields(save.get(), message);
 
   // The size must be known up front (a stream of unknown size panics in lib-storage, and the
   // quota plugin checks the size at save_begin). Both streams read the body's bytes in place:
@@ -923,12 +958,17 @@ Result<Sink::CommitResult> DovecotSink::commitBatch() {
       result.uidNext = uid + 1;
     }
   }
+  if (batchPop3_ && !result.uids.empty()) {
+    batchPop3_ = false;
+    MIGRATE_RETURN_IF_ERROR(announcePop3Uidls(fresh.get(), result.uidNext - 1));
+  }
   return result;
 }
 
 void DovecotSink::rollbackBatch() {
   trans_.reset();
   batchSaved_ = 0;
+  batchPop3_ = false;
   resetFlush();
 }
 

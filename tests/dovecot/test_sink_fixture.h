@@ -41,6 +41,8 @@ struct StoredMail {
   std::string messageId;
   std::string body;  // as IMAP FETCH BODY[] returns it (CRLF)
   uint64_t virtualSize = 0;
+  std::string pop3Uidl;  // what the POP3 server answers for UIDL when stored ("" : none)
+  uint32_t pop3Order = 0;
 };
 
 class StorageTest : public ::testing::Test {

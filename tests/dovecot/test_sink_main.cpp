@@ -152,6 +152,14 @@ std::vector<StoredMail> StorageTest::readAll(const std::string& folder) {
     uoff_t vsize = 0;
     EXPECT_EQ(mail_get_virtual_size(mail, &vsize), 0);
     m.virtualSize = vsize;
+    const char* uidl = nullptr;
+    if (mail_get_special(mail, MAIL_FETCH_UIDL_BACKEND, &uidl) == 0 && uidl != nullptr) {
+      m.pop3Uidl = uidl;
+    }
+    const char* order = nullptr;
+    if (mail_get_special(mail, MAIL_FETCH_POP3_ORDER, &order) == 0 && order != nullptr && *order != '\0') {
+      m.pop3Order = static_cast<uint32_t>(std::strtoul(order, nullptr, 10));
+    }
     struct istream* raw = nullptr;
     EXPECT_EQ(mail_get_stream(mail, nullptr, nullptr, &raw), 0);
     if (raw != nullptr) {

@@ -500,6 +500,47 @@ TEST_P(SinkDriverTest, SaveReadBackAndFailedSave) {
   }
 }
 
+// The old server's POP3 UIDLs and order go with the saved messages, in a first batch into an
+// empty INBOX and in a later run's (where sdbox needs its index header raised), so that the POP3
+// server here answers UIDL as the old one did. mbox cannot keep them.
+TEST_P(SinkDriverTest, Pop3UidlsAndOrderAreKept) {
+  const std::string driver = GetParam();
+  ASSERT_TRUE(sink().prepareFolder("INBOX", PrepareFolderOptions{}).isOk());
+  auto saveBatch = [&](int first, int count) {
+    ASSERT_TRUE(sink().beginBatch("INBOX").isOk());
+    for (int n = first; n < first + count; n++) {
+      TestMessage m(makeRfc822(n));
+      m.msg.guid = "p" + std::to_string(n);
+      m.msg.pop3Uidl = "OLD-UIDL-" + std::to_string(n);
+      m.msg.pop3Order = static_cast<uint32_t>(100 - n);  // the old server listed them backwards
+      ASSERT_TRUE(sink().save(m.msg).isOk());
+    }
+    Result<Sink::CommitResult> c = sink().commitBatch();
+    ASSERT_TRUE(c.isOk()) << c.status().describe();
+  };
+  saveBatch(1, 2);
+  sink_ = makeDovecotSink(user(), SinkOptions());  // a later run: INBOX is not empty now
+  saveBatch(3, 4);
+  TestMessage plain(makeRfc822(9));
+  plain.msg.pop3Uidl = "has space";  // not a POP3 unique-id: nothing is kept, the save works
+  ASSERT_TRUE(sink().beginBatch("INBOX").isOk());
+  ASSERT_TRUE(sink().save(plain.msg).isOk());
+  ASSERT_TRUE(sink().commitBatch().isOk());
+
+  std::vector<StoredMail> got = readAll("INBOX");
+  ASSERT_EQ(got.size(), 7u);
+  for (size_t i = 0; i < 6; i++) {
+    const int n = static_cast<int>(i) + 1;
+    if (driver == "mbox") {
+      EXPECT_EQ(got[i].pop3Uidl, "") << "mbox keeps no UIDLs";
+      continue;
+    }
+    EXPECT_EQ(got[i].pop3Uidl, "OLD-UIDL-" + std::to_string(n)) << driver << " message " << n;
+    EXPECT_EQ(got[i].pop3Order, static_cast<uint32_t>(100 - n)) << driver << " message " << n;
+  }
+  EXPECT_EQ(got[6].pop3Uidl, "");
+}
+
 // As the doveadm command runs it (mail_fsync switched to never, SinkOptions::syncAfterCommit):
 // the same results, with what each commit wrote flushed file by file (a failed save's file
 // included: it is held, then deleted by lib-storage), into a folder created with its parents;
