@@ -12,7 +12,6 @@ namespace migrate::pop3 {
 
 namespace {
 
-constexpr size_t kMaxLine = size_t{64} * 1024;
 // TOP commands in flight at once with PIPELINING.
 constexpr size_t kPipelineWindow = 64;
 
@@ -58,46 +57,8 @@ bool numberAndWord(const std::string& line, uint32_t& number, std::string& word)
 }  // namespace
 
 Session::Session(std::unique_ptr<net::Transport> transport, SessionOptions options)
-    : transport_(std::move(transport)), options_(std::move(options)) {
-  transport_->setIoTimeoutMs(options_.ioTimeoutMs);
-}
-
-Session::~Session() {
-  close();
-}
-
-void Session::close() {
-  if (transport_) {
-    transport_->close();
-  }
-}
-
-Result<std::string> Session::readLine() {
-  char buf[16384];
-  size_t nl = buffer_.find('\n');
-  while (nl == std::string::npos) {
-    if (buffer_.size() > kMaxLine) {
-      return Status(ErrorKind::Protocol, "the POP3 server " + options_.peerName + " sent a line over 64 KiB");
-    }
-    MIGRATE_ASSIGN_OR_RETURN(size_t n, transport_->readSome(buf, sizeof(buf)));
-    buffer_.append(buf, n);
-    nl = buffer_.find('\n');
-  }
-  std::string line = buffer_.substr(0, nl);
-  buffer_.erase(0, nl + 1);
-  if (!line.empty() && line.back() == '\r') {
-    line.pop_back();
-  }
-  return line;
-}
-
-Status Session::writeLine(const std::string& line, bool secret) {
-  const std::string out = line + "\r\n";
-  transport_->setRedact(secret);
-  Status st = transport_->writeAll(out.data(), out.size());
-  transport_->setRedact(false);
-  return st;
-}
+    : options_(std::move(options)),
+      channel_(std::move(transport), "the POP3 server " + options_.peerName, options_.ioTimeoutMs) {}
 
 Status Session::error(const std::string& what, const std::string& text) const {
   const std::string said =
@@ -113,7 +74,7 @@ Status Session::error(const std::string& what, const std::string& text) const {
 }
 
 Result<std::string> Session::reply(const std::string& what) {
-  MIGRATE_ASSIGN_OR_RETURN(std::string line, readLine());
+  MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
   if (startsWith(line, "+OK")) {
     return line.size() > 4 ? line.substr(4) : std::string();
   }
@@ -127,14 +88,14 @@ Result<std::string> Session::reply(const std::string& what) {
 }
 
 Result<std::string> Session::command(const std::string& line, const std::string& what, bool secret) {
-  MIGRATE_RETURN_IF_ERROR(writeLine(line, secret));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine(line, secret));
   return reply(what);
 }
 
 Result<std::vector<std::string>> Session::multiLine() {
   std::vector<std::string> lines;
   while (true) {
-    MIGRATE_ASSIGN_OR_RETURN(std::string line, readLine());
+    MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
     if (line == ".") {
       return lines;
     }
@@ -155,8 +116,8 @@ Status Session::readGreeting() {
 
 Status Session::readCapabilities() {
   capabilities_.clear();
-  MIGRATE_RETURN_IF_ERROR(writeLine("CAPA"));
-  MIGRATE_ASSIGN_OR_RETURN(std::string line, readLine());
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("CAPA"));
+  MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
   if (!startsWith(line, "+OK")) {
     return Status::ok();  // no CAPA (RFC 1939 servers): no capabilities
   }
@@ -182,12 +143,7 @@ Status Session::startTls(const net::TlsOptions& tls) {
                   "use its TLS port (995), or --source-tls none only on a trusted network");
   }
   MIGRATE_RETURN_IF_ERROR(command("STLS", "STLS").status());
-  if (!buffer_.empty()) {
-    return Status(ErrorKind::Tls,
-                  "the POP3 server " + options_.peerName + " sent data before the TLS handshake",
-                  "a plain-text injection attempt, or a broken server: not continuing");
-  }
-  MIGRATE_RETURN_IF_ERROR(transport_->startTls(tls));
+  MIGRATE_RETURN_IF_ERROR(channel_.startTls(tls));
   return readCapabilities();
 }
 
@@ -197,7 +153,7 @@ Status Session::login(const std::string& user, const std::string& password, cons
   if (!masterUser.empty() || hasCapability("SASL PLAIN")) {
     const std::string plain = (masterUser.empty() ? std::string() : user) + '\0' +
                               (masterUser.empty() ? user : masterUser) + '\0' + password;
-    MIGRATE_RETURN_IF_ERROR(writeLine("AUTH PLAIN " + base64Encode(plain), true));
+    MIGRATE_RETURN_IF_ERROR(channel_.writeLine("AUTH PLAIN " + base64Encode(plain), true));
     r = reply(what);
   } else {
     r = command("USER " + user, what);
@@ -265,7 +221,7 @@ Status Session::headers(const std::vector<uint32_t>& numbers,
     for (size_t i = start; i < end; i++) {
       batch += "TOP " + std::to_string(numbers[i]) + " 0\r\n";
     }
-    MIGRATE_RETURN_IF_ERROR(transport_->writeAll(batch.data(), batch.size()));
+    MIGRATE_RETURN_IF_ERROR(channel_.write(batch));
     for (size_t i = start; i < end; i++) {
       MIGRATE_RETURN_IF_ERROR(reply("TOP " + std::to_string(numbers[i])).status());
       MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> lines, multiLine());

@@ -12,14 +12,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "net/line_channel.h"
 #include "net/transport.h"
 
 namespace migrate::pop3 {
 
-struct SessionOptions {
-  std::string peerName;  // "host:port", for messages
-  int ioTimeoutMs = 300000;
-};
+using SessionOptions = net::PeerOptions;
 
 // One message of the maildrop as LIST and UIDL give it.
 struct Listed {
@@ -31,7 +29,6 @@ struct Listed {
 class Session {
  public:
   Session(std::unique_ptr<net::Transport> transport, SessionOptions options);
-  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -53,11 +50,9 @@ class Session {
                  const std::function<Status(uint32_t number, const std::string& header)>& onHeader);
   // QUIT (nothing is deleted: no DELE was sent).
   Status quit();
-  void close();
+  void close() { channel_.close(); }
 
  private:
-  Result<std::string> readLine();
-  Status writeLine(const std::string& line, bool secret = false);
   // A single-line reply: its text after "+OK"; "-ERR" is an error saying what `what` was.
   Result<std::string> reply(const std::string& what);
   Result<std::string> command(const std::string& line, const std::string& what, bool secret = false);
@@ -66,11 +61,11 @@ class Session {
   Status readCapabilities();
   Status error(const std::string& what, const std::string& text) const;
 
-  std::unique_ptr<net::Transport> transport_;
   SessionOptions options_;
-  std::string buffer_;
-  std::set<std::string>
-      capabilities_;  // upper case, first word of each CAPA line ("SASL PLAIN" kept whole too)
+  net::LineChannel channel_;
+  // Upper case: the first word of each CAPA line, and "WORD ARG" for each of its arguments
+  // ("SASL PLAIN").
+  std::set<std::string> capabilities_;
 };
 
 }  // namespace migrate::pop3

@@ -12,7 +12,6 @@ namespace migrate::sieve {
 
 namespace {
 
-constexpr size_t kMaxLine = size_t{64} * 1024;
 constexpr size_t kMaxLiteral = size_t{16} << 20;  // a Sieve script is small; Dovecot's limit is 1 MiB
 
 std::string upper(std::string s) {
@@ -46,64 +45,17 @@ std::string quoteString(const std::string& s) {
 }
 
 Session::Session(std::unique_ptr<net::Transport> transport, SessionOptions options)
-    : transport_(std::move(transport)), options_(std::move(options)) {
-  transport_->setIoTimeoutMs(options_.ioTimeoutMs);
-}
-
-Session::~Session() {
-  close();
-}
-
-void Session::close() {
-  if (transport_) {
-    transport_->close();
-  }
-}
+    : options_(std::move(options)),
+      channel_(std::move(transport), "the ManageSieve server " + options_.peerName, options_.ioTimeoutMs) {}
 
 std::string Session::capability(const std::string& name) const {
   auto it = capabilities_.find(name);
   return it == capabilities_.end() ? std::string() : it->second;
 }
 
-Status Session::writeLine(const std::string& line, bool secret) {
-  const std::string out = line + "\r\n";
-  transport_->setRedact(secret);
-  Status st = transport_->writeAll(out.data(), out.size());
-  transport_->setRedact(false);
-  return st;
-}
-
-Result<std::string> Session::readRawLine() {
-  char buf[16384];
-  size_t nl = buffer_.find("\r\n");
-  while (nl == std::string::npos) {
-    if (buffer_.size() > kMaxLine) {
-      return Status(ErrorKind::Protocol,
-                    "the ManageSieve server " + options_.peerName + " sent a line over 64 KiB");
-    }
-    MIGRATE_ASSIGN_OR_RETURN(size_t n, transport_->readSome(buf, sizeof(buf)));
-    buffer_.append(buf, n);
-    nl = buffer_.find("\r\n");
-  }
-  std::string line = buffer_.substr(0, nl);
-  buffer_.erase(0, nl + 2);
-  return line;
-}
-
-Result<std::string> Session::readBytes(size_t n) {
-  char buf[16384];
-  while (buffer_.size() < n) {
-    MIGRATE_ASSIGN_OR_RETURN(size_t got, transport_->readSome(buf, sizeof(buf)));
-    buffer_.append(buf, got);
-  }
-  std::string out = buffer_.substr(0, n);
-  buffer_.erase(0, n);
-  return out;
-}
-
 Result<std::vector<Session::Token>> Session::readTokens() {
   std::vector<Token> tokens;
-  MIGRATE_ASSIGN_OR_RETURN(std::string line, readRawLine());
+  MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
   const Status bad(ErrorKind::Protocol,
                    "the ManageSieve server " + options_.peerName + " sent '" + printable(line) + "'");
   size_t i = 0;
@@ -139,9 +91,9 @@ Result<std::vector<Session::Token>> Session::readTokens() {
       if (*end != '}' || static_cast<size_t>(end - line.c_str()) + 1 != line.size()) {
         return bad;
       }
-      MIGRATE_ASSIGN_OR_RETURN(std::string bytes, readBytes(static_cast<size_t>(n)));
+      MIGRATE_ASSIGN_OR_RETURN(std::string bytes, channel_.readBytes(static_cast<size_t>(n)));
       tokens.push_back({Token::Kind::String, std::move(bytes)});
-      MIGRATE_ASSIGN_OR_RETURN(line, readRawLine());
+      MIGRATE_ASSIGN_OR_RETURN(line, channel_.readLine());
       i = 0;
     } else {
       const size_t e = line.find_first_of(" ()", i);
@@ -207,14 +159,9 @@ Status Session::startTls(const net::TlsOptions& tls) {
                   "give --source-sieve HOST:PORT of a port it offers TLS on, or --source-tls none only on a "
                   "trusted network");
   }
-  MIGRATE_RETURN_IF_ERROR(writeLine("STARTTLS"));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("STARTTLS"));
   MIGRATE_RETURN_IF_ERROR(untilDone("STARTTLS", [](const std::vector<Token>&) { return Status::ok(); }));
-  if (!buffer_.empty()) {
-    return Status(ErrorKind::Tls,
-                  "the ManageSieve server " + options_.peerName + " sent data before the TLS handshake",
-                  "a plain-text injection attempt, or a broken server: not continuing");
-  }
-  MIGRATE_RETURN_IF_ERROR(transport_->startTls(tls));
+  MIGRATE_RETURN_IF_ERROR(channel_.startTls(tls));
   return readCapabilities("the TLS connection");
 }
 
@@ -222,7 +169,7 @@ Status Session::login(const std::string& user, const std::string& password, cons
   const std::string what = "the login as '" + user + "'";
   const std::string plain = (masterUser.empty() ? std::string() : user) + '\0' +
                             (masterUser.empty() ? user : masterUser) + '\0' + password;
-  MIGRATE_RETURN_IF_ERROR(writeLine("AUTHENTICATE \"PLAIN\" \"" + base64Encode(plain) + "\"", true));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("AUTHENTICATE \"PLAIN\" \"" + base64Encode(plain) + "\"", true));
   Status st = untilDone(what, [](const std::vector<Token>&) { return Status::ok(); });
   if (st.isOk() || st.kind() != ErrorKind::Protocol) {
     return st;
@@ -233,7 +180,7 @@ Status Session::login(const std::string& user, const std::string& password, cons
 }
 
 Result<std::vector<ScriptEntry>> Session::listScripts() {
-  MIGRATE_RETURN_IF_ERROR(writeLine("LISTSCRIPTS"));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("LISTSCRIPTS"));
   std::vector<ScriptEntry> out;
   MIGRATE_RETURN_IF_ERROR(untilDone("LISTSCRIPTS", [&out](const std::vector<Token>& t) {
     if (!t.empty() && t[0].kind == Token::Kind::String) {
@@ -245,7 +192,7 @@ Result<std::vector<ScriptEntry>> Session::listScripts() {
 }
 
 Result<std::string> Session::getScript(const std::string& name) {
-  MIGRATE_RETURN_IF_ERROR(writeLine("GETSCRIPT " + quoteString(name)));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("GETSCRIPT " + quoteString(name)));
   std::string script;
   bool got = false;
   MIGRATE_RETURN_IF_ERROR(untilDone("GETSCRIPT of '" + name + "'", [&](const std::vector<Token>& t) {
@@ -259,7 +206,7 @@ Result<std::string> Session::getScript(const std::string& name) {
 }
 
 Status Session::logout() {
-  MIGRATE_RETURN_IF_ERROR(writeLine("LOGOUT"));
+  MIGRATE_RETURN_IF_ERROR(channel_.writeLine("LOGOUT"));
   return untilDone("LOGOUT", [](const std::vector<Token>&) { return Status::ok(); });
 }
 

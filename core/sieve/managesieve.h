@@ -12,14 +12,12 @@
 #include <vector>
 
 #include "common/status.h"
+#include "net/line_channel.h"
 #include "net/transport.h"
 
 namespace migrate::sieve {
 
-struct SessionOptions {
-  std::string peerName;  // "host:port", for messages
-  int ioTimeoutMs = 300000;
-};
+using SessionOptions = net::PeerOptions;
 
 struct ScriptEntry {
   std::string name;
@@ -29,7 +27,6 @@ struct ScriptEntry {
 class Session {
  public:
   Session(std::unique_ptr<net::Transport> transport, SessionOptions options);
-  ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -47,7 +44,7 @@ class Session {
   // The script's bytes exactly as the server stores them.
   Result<std::string> getScript(const std::string& name);
   Status logout();
-  void close();
+  void close() { channel_.close(); }
 
  private:
   struct Token {
@@ -60,13 +57,9 @@ class Session {
   // saying what `what` was.
   Status untilDone(const std::string& what, const std::function<Status(const std::vector<Token>&)>& onLine);
   Status readCapabilities(const std::string& what);
-  Status writeLine(const std::string& line, bool secret = false);
-  Result<std::string> readRawLine();
-  Result<std::string> readBytes(size_t n);
 
-  std::unique_ptr<net::Transport> transport_;
   SessionOptions options_;
-  std::string buffer_;
+  net::LineChannel channel_;
   std::map<std::string, std::string> capabilities_;
 };
 
