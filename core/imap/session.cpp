@@ -1056,6 +1056,9 @@ Status Session::fetchImpl(const std::string& set, uint32_t first, const std::str
         }
       } else if (k.type == Value::Type::Atom && upper(k.text).rfind("BODY[HEADER.FIELDS", 0) == 0) {
         m.messageId = extractHeaderValue(v.text, "Message-ID");
+      } else if (k.type == Value::Type::Atom && upper(k.text) == "BODY[HEADER]" &&
+                 v.type == Value::Type::String) {
+        m.header = v.text;
       }
     }
     if (!haveUid || m.uid < first) {

@@ -57,6 +57,7 @@ struct FetchedMessage {
   bool hasSize = false;
   const MessageBody* body = nullptr;  // BODY[] when fetched
   std::string messageId;              // from BODY[HEADER.FIELDS (MESSAGE-ID)] when fetched
+  std::string header;                 // BODY[HEADER] when fetched (and small enough to be inline)
   std::string xGuid;                  // Dovecot's X-GUID when fetched
   // Gmail (X-GM-EXT-1): the message's labels ("\\Inbox", "\\Sent", "Work/Projects", as the
   // server spells them: modified UTF-7 like folder names) and its account-wide message ID.

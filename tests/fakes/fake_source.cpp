@@ -389,6 +389,11 @@ std::string FakeSource::handle(const std::string& tag, const std::string& comman
         mid += "\r\n";
         o << " BODY[HEADER.FIELDS (MESSAGE-ID)] {" << mid.size() << "}\r\n" << mid;
       }
+      if (items.find("BODY.PEEK[HEADER]") != std::string::npos) {
+        size_t end = m->bytes.find("\r\n\r\n");
+        std::string header = end == std::string::npos ? m->bytes : m->bytes.substr(0, end + 4);
+        o << " BODY[HEADER] {" << header.size() << "}\r\n" << header;
+      }
       if (items.find("BODY.PEEK[]") != std::string::npos && m->noBody) {
         o << " BODY[] NIL)\r\n";
         continue;
