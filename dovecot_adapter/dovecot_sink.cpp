@@ -6,6 +6,7 @@
 #include "dovecot_adapter/quota_glue.h"
 #include "dovecot_adapter/state_location.h"
 #include "dovecot_adapter/storage_compat.h"
+#include "engine/pop3_match.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -540,9 +541,7 @@ class DovecotSink final : public Sink {
   // The old server's POP3 UIDL and order (checked: lib-storage asserts on bad values; RFC 1939
   // allows 1-70 characters in 0x21-0x7E).
   void setPop3Fields(struct mail_save_context* save, const IncomingMessage& message) {
-    if (message.pop3Uidl.empty() || message.pop3Uidl.size() > 70 ||
-        !std::all_of(message.pop3Uidl.begin(), message.pop3Uidl.end(),
-                     [](unsigned char c) { return c >= 0x21 && c <= 0x7e; })) {
+    if (!usableUidl(message.pop3Uidl)) {
       return;
     }
     mailbox_save_set_pop3_uidl(save, message.pop3Uidl.c_str());

@@ -14,6 +14,28 @@ std::string lowerAscii(std::string_view s) {
   return out;
 }
 
+std::string upperAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') {
+      c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return out;
+}
+
+std::string printableText(std::string_view s, size_t maxChars) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= maxChars) {
+      out += "...";
+      break;
+    }
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
+  }
+  return out;
+}
+
 std::string isoTime(int64_t unixTime) {
   if (unixTime <= 0) {
     return {};

@@ -9,6 +9,11 @@ namespace migrate {
 
 // `s` with A-Z lowered; every other byte (UTF-8 included) unchanged. Locale-independent.
 std::string lowerAscii(std::string_view s);
+// `s` with a-z raised; every other byte unchanged.
+std::string upperAscii(std::string_view s);
+
+// `s` fit for a one-line message: control bytes as '?', cut after `maxChars` with "...".
+std::string printableText(std::string_view s, size_t maxChars = 200);
 
 // "2026-12-06T20:31:25Z" (UTC) for a unix time; "" for 0 or less (not set).
 std::string isoTime(int64_t unixTime);

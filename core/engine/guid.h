@@ -8,8 +8,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace migrate {
+
+// The first `bytes` (at most 32) bytes of SHA-256(input), in lower-case hex.
+std::string sha256Hex(std::string_view input, size_t bytes = 32);
 
 // 32 lower-case hex characters.
 std::string sourceMessageGuid(const std::string& user, const std::string& rawFolder, uint32_t uidValidity,

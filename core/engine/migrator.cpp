@@ -245,12 +245,14 @@ class Migration {
     const bool condstore = session.hasCapability("CONDSTORE");
     std::vector<std::string> names;
     std::vector<const PlannedFolder*> selectable;
+    std::vector<std::string> excluded;  // per selectable folder: why it is left out ("" : it is not)
     std::vector<const PlannedFolder*> copied;
     for (const PlannedFolder& f : plan_.folders) {
       if (f.selectable) {
         names.push_back(f.rawName);
         selectable.push_back(&f);
-        if (exclusionReason(f).empty()) {
+        excluded.push_back(exclusionReason(f));
+        if (excluded.back().empty()) {
           copied.push_back(&f);
         }
       }
@@ -269,6 +271,7 @@ class Migration {
     for (size_t i = 0; i < selectable.size(); i++) {
       FolderWork& w = work[i];
       w.plan = selectable[i];
+      w.excluded = excluded[i];
       w.status = statuses.statuses[i];
       w.statusError = statuses.errors[i];
       w.rules = rules_;
@@ -281,9 +284,9 @@ class Migration {
     return Status::ok();
   }
 
-  // Where the folder's copy starts, from its STATUS and its record of earlier runs.
+  // Where the folder's copy starts, from its STATUS and its record of earlier runs (or, for a
+  // folder left out, what the report says of it).
   void initWork(FolderWork& w, AccountState& as, bool condstore) {
-    w.excluded = exclusionReason(*w.plan);
     if (!w.excluded.empty()) {
       excluded_[w.plan->sourceName] = {w.statusError.isOk() ? w.status.messages : 0,
                                        w.plan->sourceName + ": " + w.excluded};

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/child_process.h"
+#include "common/strings.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
@@ -34,19 +35,6 @@ void wipe(std::string& secret) {
     p[i] = 0;
   }
   secret.clear();
-}
-
-// Text from a file name, a command or its stderr, fit for a one-line message.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= kMaxMessageChars) {
-      out += "...";
-      break;
-    }
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  return out;
 }
 
 // Trims the whitespace around the token; refuses what cannot be a single bearer token. The
@@ -126,8 +114,8 @@ OAuth2Token::~OAuth2Token() {
 }
 
 std::string OAuth2Token::describe() const {
-  return fromCommand() ? "the OAuth2 token command '" + printable(command_) + "'"
-                       : "the OAuth2 token file " + printable(file_);
+  return fromCommand() ? "the OAuth2 token command '" + printableText(command_, kMaxMessageChars) + "'"
+                       : "the OAuth2 token file " + printableText(file_, kMaxMessageChars);
 }
 
 Result<std::string> OAuth2Token::token(bool refresh) {
@@ -337,7 +325,7 @@ Result<std::string> OAuth2Token::runCommand() {
       errLine.replace(p, cached_.size(), "<token>");
     }
   }
-  errLine = printable(errLine);
+  errLine = printableText(errLine, kMaxMessageChars);
   const int status = exit.status;
   if (o.timedOut || o.tooMuch || (exit.known && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))) {
     wipe(o.out);

@@ -1,13 +1,11 @@
 #include "engine/pop3_match.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
-#include <cstdio>
 #include <iterator>
 #include <set>
 
 #include "common/strings.h"
+#include "engine/guid.h"
 
 namespace migrate {
 
@@ -53,18 +51,6 @@ void appendNormalized(std::string_view line, std::string& out) {
     out += odd ? '?' : static_cast<char>(c);
   }
   out += '\n';
-}
-
-std::string sha256Hex(const std::string& text) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
-  std::string hex;
-  char buf[3];
-  for (unsigned char b : md) {
-    std::snprintf(buf, sizeof(buf), "%02x", b);
-    hex += buf;
-  }
-  return hex;
 }
 
 }  // namespace

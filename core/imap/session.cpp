@@ -1,5 +1,7 @@
 #include "imap/session.h"
 
+#include "common/strings.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -17,11 +19,6 @@ constexpr size_t kReadChunk = size_t{256} * 1024;
 constexpr size_t kStatusWindow = 64;  // STATUS commands in flight at once
 constexpr size_t kSpareBodies = 4;
 
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
-  return s;
-}
-
 bool iequals(const std::string& a, const std::string& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::toupper(static_cast<unsigned char>(x)) == std::toupper(static_cast<unsigned char>(y));
@@ -29,7 +26,7 @@ bool iequals(const std::string& a, const std::string& b) {
 }
 
 bool containsNoCase(const std::string& hay, const char* needle) {
-  return upper(hay).find(upper(needle)) != std::string::npos;
+  return upperAscii(hay).find(upperAscii(needle)) != std::string::npos;
 }
 
 size_t countStreamed(const std::vector<Value>& values) {
@@ -64,8 +61,8 @@ std::string sanitize(const std::string& s) {
 
 std::string extractHeaderValue(const std::string& headers, const char* name) {
   // Headers as returned by BODY[HEADER.FIELDS (X)]: "Message-ID: <a@b>\r\n\r\n", maybe folded.
-  std::string u = upper(headers);
-  std::string key = upper(name) + ":";
+  std::string u = upperAscii(headers);
+  std::string key = upperAscii(name) + ":";
   size_t pos = 0;
   while (pos < u.size()) {
     if (u.compare(pos, key.size(), key) == 0) {
@@ -316,14 +313,14 @@ void Session::parseCapabilities(const std::string& text) {
       sp = text.size();
     }
     if (sp > pos) {
-      caps_.insert(upper(text.substr(pos, sp - pos)));
+      caps_.insert(upperAscii(text.substr(pos, sp - pos)));
     }
     pos = sp + 1;
   }
 }
 
 bool Session::hasCapability(const std::string& cap) const {
-  return caps_.count(upper(cap)) > 0;
+  return caps_.count(upperAscii(cap)) > 0;
 }
 
 Status Session::handleCommonUntagged(const Response& r) {
@@ -1035,7 +1032,8 @@ Status Session::fetchImpl(const std::string& set, uint32_t first, const std::str
       } else if (k.isAtom("X-GM-MSGID")) {
         m.gmMsgId = v.number();
       } else if (k.type == Value::Type::Atom &&
-                 (upper(k.text) == "BODY[]" || upper(k.text) == "RFC822" || upper(k.text) == "BINARY[]")) {
+                 (upperAscii(k.text) == "BODY[]" || upperAscii(k.text) == "RFC822" ||
+                  upperAscii(k.text) == "BINARY[]")) {
         bodyRequested = true;
         if (v.type == Value::Type::Streamed) {
           if (streamedIndex < inUse_.size()) {
@@ -1054,9 +1052,9 @@ Status Session::fetchImpl(const std::string& set, uint32_t first, const std::str
         } else {
           bodyMissing = true;  // NIL: the server could not give us the message
         }
-      } else if (k.type == Value::Type::Atom && upper(k.text).rfind("BODY[HEADER.FIELDS", 0) == 0) {
+      } else if (k.type == Value::Type::Atom && upperAscii(k.text).rfind("BODY[HEADER.FIELDS", 0) == 0) {
         m.messageId = extractHeaderValue(v.text, "Message-ID");
-      } else if (k.type == Value::Type::Atom && upper(k.text) == "BODY[HEADER]" &&
+      } else if (k.type == Value::Type::Atom && upperAscii(k.text) == "BODY[HEADER]" &&
                  v.type == Value::Type::String) {
         m.header = v.text;
       }

@@ -19,21 +19,6 @@ bool startsWith(const std::string& s, const char* prefix) {
   return s.rfind(prefix, 0) == 0;
 }
 
-// Printable text of a server line, for messages.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (char c : s.substr(0, 200)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
-  }
-  return out;
-}
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
 // "3 1234" -> (3, "1234"); false when the line is not a number and a word.
 bool numberAndWord(const std::string& line, uint32_t& number, std::string& word) {
   const size_t sp = line.find(' ');
@@ -60,9 +45,9 @@ Session::Session(std::unique_ptr<net::Transport> transport, SessionOptions optio
     : options_(std::move(options)),
       channel_(std::move(transport), "the POP3 server " + options_.peerName, options_.ioTimeoutMs) {}
 
-Status Session::error(const std::string& what, const std::string& text) const {
+Status Session::error(const std::string& what, const std::string& text, ErrorKind refused) const {
   const std::string said =
-      "the POP3 server " + options_.peerName + " refused " + what + ": " + printable(text);
+      "the POP3 server " + options_.peerName + " refused " + what + ": " + printableText(text);
   if (startsWith(text, "[IN-USE]")) {
     return Status(ErrorKind::Busy, said,
                   "another POP3 session holds the mailbox; try again when it has ended");
@@ -70,26 +55,27 @@ Status Session::error(const std::string& what, const std::string& text) const {
   if (startsWith(text, "[SYS/TEMP]")) {
     return Status(ErrorKind::Throttled, said, "a temporary problem at the server; try again later");
   }
-  return Status(ErrorKind::Protocol, said);
+  return Status(refused, said);
 }
 
-Result<std::string> Session::reply(const std::string& what) {
+Result<std::string> Session::reply(const std::string& what, ErrorKind refused) {
   MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
   if (startsWith(line, "+OK")) {
     return line.size() > 4 ? line.substr(4) : std::string();
   }
   if (startsWith(line, "-ERR")) {
-    return error(what, line.size() > 5 ? line.substr(5) : std::string());
+    return error(what, line.size() > 5 ? line.substr(5) : std::string(), refused);
   }
   return Status(
       ErrorKind::Protocol,
-      "the POP3 server " + options_.peerName + " answered " + what + " with '" + printable(line) + "'",
+      "the POP3 server " + options_.peerName + " answered " + what + " with '" + printableText(line) + "'",
       "is this a POP3 port? (110 with STLS, 995 with TLS)");
 }
 
-Result<std::string> Session::command(const std::string& line, const std::string& what, bool secret) {
+Result<std::string> Session::command(const std::string& line, const std::string& what, bool secret,
+                                     ErrorKind refused) {
   MIGRATE_RETURN_IF_ERROR(channel_.writeLine(line, secret));
-  return reply(what);
+  return reply(what, refused);
 }
 
 Result<std::vector<std::string>> Session::multiLine() {
@@ -123,7 +109,7 @@ Status Session::readCapabilities() {
   }
   MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> lines, multiLine());
   for (const std::string& l : lines) {
-    const std::string u = upper(l);
+    const std::string u = upperAscii(l);
     const size_t sp = u.find(' ');
     const std::string name = u.substr(0, sp);
     capabilities_.insert(name);
@@ -154,18 +140,17 @@ Status Session::login(const std::string& user, const std::string& password, cons
     const std::string plain = (masterUser.empty() ? std::string() : user) + '\0' +
                               (masterUser.empty() ? user : masterUser) + '\0' + password;
     MIGRATE_RETURN_IF_ERROR(channel_.writeLine("AUTH PLAIN " + base64Encode(plain), true));
-    r = reply(what);
+    r = reply(what, ErrorKind::Auth);
   } else {
-    r = command("USER " + user, what);
+    r = command("USER " + user, what, false, ErrorKind::Auth);
     if (r.isOk()) {
-      r = command("PASS " + password, what, true);
+      r = command("PASS " + password, what, true, ErrorKind::Auth);
     }
   }
   if (r.isOk()) {
     return Status::ok();
   }
-  if (r.status().kind() != ErrorKind::Protocol ||
-      r.status().message().find(" refused ") == std::string::npos) {
+  if (r.status().kind() != ErrorKind::Auth) {
     return r.status();  // the connection failed, or the server is busy
   }
   return Status(ErrorKind::Auth, r.status().message(),
@@ -173,9 +158,9 @@ Status Session::login(const std::string& user, const std::string& password, cons
 }
 
 Result<std::vector<Listed>> Session::list() {
-  Result<std::string> uidlOk = command("UIDL", "UIDL");
+  Result<std::string> uidlOk = command("UIDL", "UIDL", false, ErrorKind::NotFound);
   if (!uidlOk.isOk()) {
-    if (uidlOk.status().kind() != ErrorKind::Protocol) {
+    if (uidlOk.status().kind() != ErrorKind::NotFound) {
       return uidlOk.status();
     }
     return Status(ErrorKind::Protocol, "the POP3 server " + options_.peerName + " does not support UIDL",
@@ -189,8 +174,8 @@ Result<std::vector<Listed>> Session::list() {
     Listed m;
     std::string size;
     if (!numberAndWord(l, m.number, size)) {
-      return Status(ErrorKind::Protocol,
-                    "the POP3 server " + options_.peerName + " sent a bad LIST line '" + printable(l) + "'");
+      return Status(ErrorKind::Protocol, "the POP3 server " + options_.peerName + " sent a bad LIST line '" +
+                                             printableText(l) + "'");
     }
     m.size = std::strtoull(size.c_str(), nullptr, 10);
     byNumber[m.number] = m;
@@ -199,8 +184,8 @@ Result<std::vector<Listed>> Session::list() {
     uint32_t number = 0;
     std::string uidl;
     if (!numberAndWord(l, number, uidl) || byNumber.count(number) == 0) {
-      return Status(ErrorKind::Protocol,
-                    "the POP3 server " + options_.peerName + " sent a bad UIDL line '" + printable(l) + "'");
+      return Status(ErrorKind::Protocol, "the POP3 server " + options_.peerName + " sent a bad UIDL line '" +
+                                             printableText(l) + "'");
     }
     byNumber[number].uidl = uidl;
   }

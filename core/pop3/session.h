@@ -53,13 +53,15 @@ class Session {
   void close() { channel_.close(); }
 
  private:
-  // A single-line reply: its text after "+OK"; "-ERR" is an error saying what `what` was.
-  Result<std::string> reply(const std::string& what);
-  Result<std::string> command(const std::string& line, const std::string& what, bool secret = false);
+  // A single-line reply: its text after "+OK"; "-ERR" is an error of kind `refused` (Busy or
+  // Throttled for [IN-USE] and [SYS/TEMP]) saying what `what` was.
+  Result<std::string> reply(const std::string& what, ErrorKind refused = ErrorKind::Protocol);
+  Result<std::string> command(const std::string& line, const std::string& what, bool secret = false,
+                              ErrorKind refused = ErrorKind::Protocol);
   // The lines of a multi-line reply after its "+OK" line, dot-stuffing undone.
   Result<std::vector<std::string>> multiLine();
   Status readCapabilities();
-  Status error(const std::string& what, const std::string& text) const;
+  Status error(const std::string& what, const std::string& text, ErrorKind refused) const;
 
   SessionOptions options_;
   net::LineChannel channel_;

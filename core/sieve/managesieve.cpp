@@ -7,26 +7,13 @@
 #include <utility>
 
 #include "common/base64.h"
+#include "common/strings.h"
 
 namespace migrate::sieve {
 
 namespace {
 
 constexpr size_t kMaxLiteral = size_t{16} << 20;  // a Sieve script is small; Dovecot's limit is 1 MiB
-
-std::string upper(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-  return s;
-}
-
-std::string printable(const std::string& s) {
-  std::string out;
-  for (char c : s.substr(0, 300)) {
-    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -57,7 +44,7 @@ Result<std::vector<Session::Token>> Session::readTokens() {
   std::vector<Token> tokens;
   MIGRATE_ASSIGN_OR_RETURN(std::string line, channel_.readLine());
   const Status bad(ErrorKind::Protocol,
-                   "the ManageSieve server " + options_.peerName + " sent '" + printable(line) + "'");
+                   "the ManageSieve server " + options_.peerName + " sent '" + printableText(line) + "'");
   size_t i = 0;
   while (i < line.size()) {
     const char c = line[i];
@@ -106,12 +93,13 @@ Result<std::vector<Session::Token>> Session::readTokens() {
 }
 
 Status Session::untilDone(const std::string& what,
-                          const std::function<Status(const std::vector<Token>&)>& onLine) {
+                          const std::function<Status(const std::vector<Token>&)>& onLine, ErrorKind refused) {
   while (true) {
     MIGRATE_ASSIGN_OR_RETURN(std::vector<Token> t, readTokens());
-    const std::string first = !t.empty() && t[0].kind == Token::Kind::Atom ? upper(t[0].text) : std::string();
+    const std::string first =
+        !t.empty() && t[0].kind == Token::Kind::Atom ? upperAscii(t[0].text) : std::string();
     if (first != "OK" && first != "NO" && first != "BYE") {
-      MIGRATE_RETURN_IF_ERROR(onLine(t));
+      MIGRATE_RETURN_IF_ERROR(onLine ? onLine(t) : Status::ok());
       continue;
     }
     if (first == "OK") {
@@ -121,21 +109,21 @@ Status Session::untilDone(const std::string& what,
     std::string text;
     for (size_t k = 1; k < t.size(); k++) {
       if (t[k].kind == Token::Kind::Open && k + 1 < t.size()) {
-        code = upper(t[k + 1].text);
+        code = upperAscii(t[k + 1].text);
       } else if (t[k].kind == Token::Kind::String && (k == 0 || t[k - 1].kind != Token::Kind::Open)) {
         text = t[k].text;
       }
     }
     const std::string said = "the ManageSieve server " + options_.peerName +
                              (first == "BYE" ? " ended " : " refused ") + what + ": " +
-                             (code.empty() ? "" : "(" + code + ") ") + printable(text);
+                             (code.empty() ? "" : "(" + code + ") ") + printableText(text);
     if (code == "TRYLATER") {
       return Status(ErrorKind::Throttled, said, "the server asks to try again later");
     }
     if (code == "NONEXISTENT") {
       return Status(ErrorKind::NotFound, said);
     }
-    return Status(first == "BYE" ? ErrorKind::Closed : ErrorKind::Protocol, said);
+    return Status(first == "BYE" ? ErrorKind::Closed : refused, said);
   }
 }
 
@@ -143,7 +131,7 @@ Status Session::readCapabilities(const std::string& what) {
   capabilities_.clear();
   return untilDone(what, [this](const std::vector<Token>& t) {
     if (!t.empty() && t[0].kind == Token::Kind::String) {
-      capabilities_[upper(t[0].text)] = t.size() > 1 ? t[1].text : std::string();
+      capabilities_[upperAscii(t[0].text)] = t.size() > 1 ? t[1].text : std::string();
     }
     return Status::ok();
   });
@@ -160,7 +148,7 @@ Status Session::startTls(const net::TlsOptions& tls) {
                   "trusted network");
   }
   MIGRATE_RETURN_IF_ERROR(channel_.writeLine("STARTTLS"));
-  MIGRATE_RETURN_IF_ERROR(untilDone("STARTTLS", [](const std::vector<Token>&) { return Status::ok(); }));
+  MIGRATE_RETURN_IF_ERROR(untilDone("STARTTLS"));
   MIGRATE_RETURN_IF_ERROR(channel_.startTls(tls));
   return readCapabilities("the TLS connection");
 }
@@ -170,8 +158,8 @@ Status Session::login(const std::string& user, const std::string& password, cons
   const std::string plain = (masterUser.empty() ? std::string() : user) + '\0' +
                             (masterUser.empty() ? user : masterUser) + '\0' + password;
   MIGRATE_RETURN_IF_ERROR(channel_.writeLine("AUTHENTICATE \"PLAIN\" \"" + base64Encode(plain) + "\"", true));
-  Status st = untilDone(what, [](const std::vector<Token>&) { return Status::ok(); });
-  if (st.isOk() || st.kind() != ErrorKind::Protocol) {
+  Status st = untilDone(what, nullptr, ErrorKind::Auth);
+  if (st.isOk() || st.kind() != ErrorKind::Auth) {
     return st;
   }
   return Status(
@@ -184,7 +172,7 @@ Result<std::vector<ScriptEntry>> Session::listScripts() {
   std::vector<ScriptEntry> out;
   MIGRATE_RETURN_IF_ERROR(untilDone("LISTSCRIPTS", [&out](const std::vector<Token>& t) {
     if (!t.empty() && t[0].kind == Token::Kind::String) {
-      out.push_back({t[0].text, t.size() > 1 && upper(t[1].text) == "ACTIVE"});
+      out.push_back({t[0].text, t.size() > 1 && upperAscii(t[1].text) == "ACTIVE"});
     }
     return Status::ok();
   }));
@@ -207,7 +195,7 @@ Result<std::string> Session::getScript(const std::string& name) {
 
 Status Session::logout() {
   MIGRATE_RETURN_IF_ERROR(channel_.writeLine("LOGOUT"));
-  return untilDone("LOGOUT", [](const std::vector<Token>&) { return Status::ok(); });
+  return untilDone("LOGOUT");
 }
 
 }  // namespace migrate::sieve

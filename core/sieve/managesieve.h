@@ -53,9 +53,12 @@ class Session {
   };
   // One response line as tokens (literals read in place), without its CRLF.
   Result<std::vector<Token>> readTokens();
-  // Reads lines until OK/NO/BYE; each earlier line goes to `onLine`. NO and BYE are errors
-  // saying what `what` was.
-  Status untilDone(const std::string& what, const std::function<Status(const std::vector<Token>&)>& onLine);
+  // Reads lines until OK/NO/BYE; each earlier line goes to `onLine` (if any). NO is an error of
+  // kind `refused` (NotFound for NONEXISTENT, Throttled for TRYLATER), BYE is Closed; both say
+  // what `what` was.
+  Status untilDone(const std::string& what,
+                   const std::function<Status(const std::vector<Token>&)>& onLine = nullptr,
+                   ErrorKind refused = ErrorKind::Protocol);
   Status readCapabilities(const std::string& what);
 
   SessionOptions options_;
