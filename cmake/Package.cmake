@@ -36,7 +36,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # libc, libstdc++, libssl, zlib from the binaries; Dovecot by its module ABI.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "dovecot-core, ${MIGRATE_DOVECOT_ABI_PACKAGE}")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dovecot-imapd, dovecot-pop3d")
+# dovecot-sieve: the Sieve module (lib96_doveadm_migrate_sieve_plugin.so) stores the old server's
+# scripts with it; without it doveadm skips that module and `doveadm migrate` skips Sieve.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "dovecot-imapd, dovecot-pop3d, dovecot-sieve")
 # Every path is absolute (Dovecot's module and man directories) or under /usr.
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)

@@ -5,6 +5,7 @@
 #include "cmd_migrate.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/migrate_settings.h"
+#include "dovecot_adapter/sieve_storage.h"
 #include "notify.h"
 
 #define MIGRATE_EXPORT __attribute__((visibility("default")))
@@ -53,6 +54,12 @@ void doveadm_migrate_plugin_init(struct module*) noexcept {
   }
   // submission_host / sendmail_path for notifications (notify.h)
   migrate::cmd::notifyRegisterSettings();
+}
+
+// The optional Sieve module (lib96_doveadm_migrate_sieve_plugin.so, loaded after this one) hands
+// over its table here (dovecot_adapter/sieve_store_api.h).
+MIGRATE_EXPORT void migrate_sieve_register(const struct migrate_sieve_api* api) {
+  migrate::dovecot::setSieveApi(api);
 }
 
 void doveadm_migrate_plugin_deinit(void) noexcept {

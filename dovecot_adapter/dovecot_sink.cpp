@@ -4,6 +4,7 @@
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/handles.h"
 #include "dovecot_adapter/quota_glue.h"
+#include "dovecot_adapter/sieve_storage.h"
 #include "dovecot_adapter/state_location.h"
 #include "dovecot_adapter/storage_compat.h"
 #include "engine/pop3_match.h"
@@ -321,6 +322,10 @@ class DovecotSink final : public Sink {
   void rollbackBatch() override;
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
   Result<QuotaInfo> quota() override { return readQuota(user_); }
+
+  Result<std::unique_ptr<SieveStorage>> openSieveStorage() override {
+    return dovecot::openSieveStorage(user_);
+  }
 
  private:
   std::string userName() const { return user_->username != nullptr ? user_->username : "?"; }

@@ -15,6 +15,7 @@ packages=(
   build-essential cmake g++ pkg-config git clang "$clang_rt"
   libssl-dev zlib1g-dev nlohmann-json3-dev googletest libgtest-dev libgmock-dev
   dovecot-core dovecot-imapd dovecot-pop3d dovecot-lmtpd dovecot-dev
+  dovecot-sieve dovecot-managesieved
   python3 openssl ca-certificates curl procps util-linux mount iproute2 clang-format clang-tidy time strace
   file dpkg-dev
 )

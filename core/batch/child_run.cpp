@@ -180,6 +180,7 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
       r.excludedFolders = f->isArray() ? f->items().size() : f->asU64();
     }
     r.reconnects = num("reconnects");
+    r.sieve = text("sieve");
     if (const json::Value* f = row->get("waited")) {
       r.waited = f->asDouble();
     }

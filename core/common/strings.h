@@ -15,6 +15,9 @@ std::string upperAscii(std::string_view s);
 // `s` fit for a one-line message: control bytes as '?', cut after `maxChars` with "...".
 std::string printableText(std::string_view s, size_t maxChars = 200);
 
+// Appends code point `cp` (at most U+10FFFF) as UTF-8.
+void appendUtf8(std::string& out, uint32_t cp);
+
 // "2026-12-06T20:31:25Z" (UTC) for a unix time; "" for 0 or less (not set).
 std::string isoTime(int64_t unixTime);
 

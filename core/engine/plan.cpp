@@ -464,6 +464,8 @@ void resolveCollisions(std::vector<Candidate>& cands,
 
 FolderPlan buildPlan(const PlanInput& in) {
   FolderPlan plan;
+  plan.personalPrefix = in.personal.prefix;
+  plan.destSeparator = in.destSeparator;
   std::vector<Candidate> cands = candidates(in, plan.warnings);
   std::map<std::string, std::vector<std::string>> ruleRoots = applyFolderRules(cands, in.folderRules);
   DestNamer namer(in);

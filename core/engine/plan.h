@@ -47,6 +47,8 @@ struct PlannedFolder {
 struct FolderPlan {
   std::vector<PlannedFolder> folders;  // INBOX first, then parents before children
   std::vector<std::string> warnings;
+  std::string personalPrefix;  // the source's, raw ("INBOX." on Courier/Cyrus-style servers)
+  char destSeparator = '/';
 };
 
 struct PlanInput {

@@ -22,6 +22,26 @@ std::string formatBytes(uint64_t bytes) {
   return buf;
 }
 
+std::string SieveReport::summary() const {
+  if (result.empty() || result == "skipped" || result == "failed") {
+    return result.empty() ? std::string() : result + ": " + reason;
+  }
+  std::map<std::string, uint32_t> counts;
+  size_t unmapped = 0;
+  for (const SieveScriptReport& s : scripts) {
+    counts[s.result]++;
+    unmapped += s.unmapped.size();
+  }
+  std::string out;
+  for (const auto& [what, n] : counts) {
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  }
+  if (unmapped > 0) {
+    out += ", " + std::to_string(unmapped) + " folder names unmapped";
+  }
+  return out.empty() ? "no scripts" : out;
+}
+
 const char* MigrationReport::result() const {
   if (status.isOk()) {
     return "ok";

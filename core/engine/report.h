@@ -28,6 +28,34 @@ struct FolderReport {
   std::map<std::string, uint32_t> skippedByReason;
 };
 
+// One Sieve script of the old server (engine/sieve_copy.h).
+struct SieveScriptReport {
+  std::string name;      // at the source
+  std::string storedAs;  // its name here ("" : not stored)
+  // "stored", "stored inactive" (does not compile here: `detail` has the compiler's messages),
+  // "unchanged" (here already, the same bytes), "skipped" (`detail` says why), or in a dry run
+  // "would store".
+  std::string result;
+  std::string detail;
+  bool activeAtSource = false;
+  bool activated = false;  // made the active script here by this run
+  // Folder names that could not be mapped and names that were: "line 5: fileinto 'X' -> 'Y'".
+  std::vector<std::string> unmapped;
+  std::vector<std::string> mapped;
+};
+
+struct SieveReport {
+  // "" : not asked for (--source-sieve no); "copied"; "skipped" (`reason` says why: no
+  // ManageSieve at the source, Pigeonhole not installed here); "failed" (`reason`).
+  std::string result;
+  std::string reason;
+  std::vector<SieveScriptReport> scripts;
+  std::string activation;  // what became of the source's active script ("" : none was active)
+  // One line for the report's sieve column: "3 stored, 1 inactive, 2 names unmapped",
+  // "skipped: ...", "failed: ...".
+  std::string summary() const;
+};
+
 struct MigrationReport {
   std::string user;
   std::string source;    // SourceOptions::describe()
@@ -55,6 +83,7 @@ struct MigrationReport {
   std::map<std::string, uint32_t> skippedByReason;
   // Source folders left out, each as "name: reason" (e.g. "[Gmail]/Important: virtual folder").
   std::vector<std::string> excludedFolders;
+  SieveReport sieve;
   uint32_t reconnects = 0;   // connections lost (or throttled) and resumed during the run
   double waitedSeconds = 0;  // time spent backing off (server throttling, reconnects)
 

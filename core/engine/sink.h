@@ -4,6 +4,7 @@
 // Folder names here are destination names in UTF-8 with the destination's separator.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 
 #include "common/status.h"
 #include "engine/message.h"
+#include "engine/sieve_store.h"
 #include "mail/special_use.h"
 
 namespace migrate {
@@ -114,6 +116,13 @@ class Sink {
   virtual Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) = 0;
 
   virtual Result<QuotaInfo> quota() = 0;
+
+  // The user's Sieve storage here. NotFound, with the reason, when scripts cannot be kept
+  // (Pigeonhole not installed, Sieve disabled for the user): the run then reports Sieve as
+  // skipped.
+  virtual Result<std::unique_ptr<SieveStorage>> openSieveStorage() {
+    return Status(ErrorKind::NotFound, "this destination keeps no Sieve scripts");
+  }
 };
 
 }  // namespace migrate

@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "common/base64.h"
+#include "common/strings.h"
 
 namespace migrate::imap {
 
@@ -37,24 +38,6 @@ Status decodeError(const std::string& name, const std::string& what) {
   return Status(ErrorKind::Protocol,
                 "invalid modified UTF-7 in mailbox name \"" + sanitized(name) + "\": " + what,
                 "the source server sent a mailbox name that is not valid modified UTF-7 (RFC 3501 5.1.3)");
-}
-
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
 }
 
 // Length of the UTF-8 sequence starting at s[i] if it is valid and shortest-form, else 0.

@@ -761,6 +761,11 @@ class Rig:
       dst_protocols       more protocols for the dest from its start: 'pop3' (a listener on
                           dst_pop3_port), 'lmtp' (the run dir's lmtp socket)
       dst_ssl             TLS settings (own cert) on the dest too (default False)
+      src_protocols       more protocols for the source: 'sieve' (ManageSieve, Pigeonhole's
+                          dovecot-managesieved, on src_sieve_port; STARTTLS with the rig's cert)
+      sieve               Pigeonhole's Sieve storage on both sides: ~/sieve, active ~/.dovecot.sieve
+                          (needs dovecot-sieve); or a dict {'src': extra, 'dst': extra} of
+                          sieve_extensions changes, e.g. {'dst': '-imap4flags'}
       mail_fsync          set mail_fsync on both instances (default: Dovecot's default)
       debug               auth_debug + mail_debug on both
       keep                keep $RIG on exit (default: env MIGRATE_KEEP_RIG=1)
@@ -774,7 +779,8 @@ class Rig:
                  dst_quota_rule='*:storage=1G', dst_mail_plugins='', dst_imap_mail_plugins='',
                  dst_passdb_override_fields=None, dst_remote_passdb=True, dst_extra_conf='',
                  dst_any_user=True, dst_protocols=(), dst_ssl=False, mail_fsync=None,
-                 debug=False, keep=None, build_dir=None, name='rig', src_names=()):
+                 debug=False, keep=None, build_dir=None, name='rig', src_names=(),
+                 src_protocols=(), sieve=False):
         if src_sep not in ('/', '.'):
             raise ValueError("src_sep must be '/' or '.'")
         if src_layout is None:
@@ -791,7 +797,8 @@ class Rig:
                          dst_remote_passdb=dst_remote_passdb, dst_extra_conf=dst_extra_conf,
                          dst_any_user=dst_any_user, dst_protocols=tuple(dst_protocols),
                          dst_ssl=dst_ssl, mail_fsync=mail_fsync,
-                         debug=debug)
+                         debug=debug, src_protocols=tuple(src_protocols),
+                         sieve=sieve if isinstance(sieve, dict) else ({} if sieve else None))
         if src_special_use is True:
             src_special_use = dict(SRC_SPECIAL_USE)
         self.src_special_use = dict(src_special_use or {})
@@ -848,7 +855,8 @@ class Rig:
         if self.opts['dest']:
             self.dst = Instance(self, 'dst')
         if self.src:
-            self._start_instance(self.src, self._write_src_conf, ('imap', 'imaps'), ())
+            ports = ('imap', 'imaps') + (('sieve',) if 'sieve' in self.opts['src_protocols'] else ())
+            self._start_instance(self.src, self._write_src_conf, ports, ())
         if self.dst:
             ports = ('imap', 'http') + (('pop3',) if 'pop3' in self.opts['dst_protocols'] else ())
             self._start_instance(self.dst, self._write_dst_conf, ports, self._bind_prefix())
@@ -1044,7 +1052,7 @@ class Rig:
             'base_dir = %s/run' % d,
             'state_dir = %s/state' % d,
             'protocols = %s' % ' '.join(('imap',) + (self.opts['dst_protocols']
-                                                     if inst.side == 'dst' else ())),
+                                                     if inst.side == 'dst' else self.opts['src_protocols'])),
             'listen = %s' % LOCALHOST,
             'log_path = %s' % inst.log_path,
             'auth_verbose = yes',
@@ -1166,6 +1174,29 @@ class Rig:
         }
         ''')
 
+    def _sieve_conf(self, side):
+        """The user's Sieve storage (Pigeonhole) when the rig has `sieve`, with that side's
+        sieve_extensions changes ('-imap4flags +special-use')."""
+        sieve = self.opts['sieve']
+        if sieve is None:
+            return ''
+        changes = sieve.get(side, '').split()
+        if V24:
+            out = ('sieve_script personal {\n  driver = file\n  path = ~/sieve\n'
+                   '  active_path = ~/.dovecot.sieve\n}\n')
+            if changes:
+                out += 'sieve_extensions {\n%s}\n' % ''.join(
+                    '  %s = %s\n' % (c[1:], 'yes' if c[0] == '+' else 'no') for c in changes)
+            return out
+        out = 'plugin {\n  sieve = file:~/sieve;active=~/.dovecot.sieve\n'
+        if changes:
+            out += '  sieve_extensions = %s\n' % ' '.join(changes)
+        return out + '}\n'
+
+    @property
+    def src_sieve_port(self):
+        return self.src.ports['sieve']
+
     # Where src_names point: the standard ports, as a provider's example lines have them.
     def _named_listeners_conf(self, addr):
         return self.listeners_conf('imap-login', [('imap_named', addr, 143, False),
@@ -1193,6 +1224,9 @@ class Rig:
         if self.src_named_address:
             conf += self._named_listeners_conf(self.src_named_address)
         conf += self._POP3_OFF
+        if 'sieve' in self.opts['src_protocols']:
+            conf += self.listeners_conf('managesieve-login', [('sieve', LOCALHOST, inst.ports['sieve'], False)])
+        conf += self._sieve_conf('src')
         conf += self._compress_conf(self.opts['src_compress'])
         conf += self.opts['src_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
@@ -1239,6 +1273,7 @@ class Rig:
                                                         ('pop3s', None, 0, False)])
         else:
             conf += self._POP3_OFF
+        conf += self._sieve_conf('dst')
         conf += o['dst_extra_conf'] + '\n'
         _write_atomic(inst.conf, conf)
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine/sink.h"
+#include "fakes/memory_sieve.h"
 
 namespace migrate::testing {
 
@@ -40,6 +41,7 @@ class MemorySink : public Sink {
   int saves = 0;
   int commits = 0;
   std::vector<std::string> saveOrder;  // the folder of each save, in order
+  MemorySieve sieve;                   // the user's Sieve scripts here
 
   uint64_t usedBytes() const;
   std::vector<const StoredMessage*> all(const std::string& folder) const;
@@ -61,6 +63,12 @@ class MemorySink : public Sink {
   void rollbackBatch() override;
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
   Result<QuotaInfo> quota() override;
+  Result<std::unique_ptr<SieveStorage>> openSieveStorage() override {
+    if (!sieve.unavailable.empty()) {
+      return Status(ErrorKind::NotFound, sieve.unavailable);
+    }
+    return std::unique_ptr<SieveStorage>(std::make_unique<MemorySieveStorage>(sieve));
+  }
 
  private:
   DestFolderStatus statusOf(const MemoryFolder& f, bool created) const;
