@@ -176,7 +176,8 @@ TEST(BatchChildOutput, ReadsTheRow) {
   readChildOutput(
       "[{\"username\":\"bob\",\"result\":\"partial\",\"folders\":4,\"copied\":10,\"skipped\":2,\"failed\":1,"
       "\"flags_updated\":3,\"bytes\":12345,\"seconds\":\"1.0\",\"reconnects\":2,\"waited\":\"3.5\","
-      "\"skip_reasons\":\"too_large=3 date=2\",\"excluded_folders\":1,"
+      "\"skip_reasons\":\"too_large=3 date=2\",\"excluded_folders\":1,\"sieve\":\"2 stored, 1 stored "
+      "inactive\","
       "\"error\":\"insufficient space for bob (raise the quota)\"}]\n",
       73, "", r);
   EXPECT_TRUE(r.haveRow);
@@ -193,6 +194,7 @@ TEST(BatchChildOutput, ReadsTheRow) {
   EXPECT_DOUBLE_EQ(r.waited, 3.5);
   EXPECT_EQ(r.skipReasons, (std::map<std::string, uint64_t>{{"date", 2}, {"too_large", 3}}));
   EXPECT_EQ(r.excludedFolders, 1u);
+  EXPECT_EQ(r.sieve, "2 stored, 1 stored inactive");
 }
 
 TEST(BatchChildOutput, NoRowTakesTheLastErrorOrTheExitCode) {

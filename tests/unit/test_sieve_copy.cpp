@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/base64.h"
+#include "engine/sieve_connection.h"
 #include "fakes/fake_imap_server.h"
 #include "fakes/memory_sieve.h"
 #include "fakes/memory_sink.h"
@@ -207,6 +209,40 @@ TEST_F(SieveStepTest, AServerThatFailsMidwayStoresNothing) {
   EXPECT_EQ(r.result, "failed");
   EXPECT_NE(r.reason.find("Try again later"), std::string::npos) << r.reason;
   EXPECT_TRUE(sink.sieve.scripts.empty());
+}
+
+// openManageSieve(): the IMAP side's login, on the ManageSieve side's host and port.
+TEST(SieveConnection, LogsInWithTheImapLoginAndRefusesOAuth) {
+  std::vector<std::string> seen;
+  testing::FakeImapServer server("\"SASL\" \"PLAIN\"\r\nOK \"ready\"\r\n",
+                                 [&seen](const std::string& cmd, const std::string& args) {
+                                   seen.push_back(cmd + " " + args);
+                                   return std::string("OK \"Logged in.\"\r\n");
+                                 });
+  SourceOptions src;
+  src.host = "imap.old.example";
+  src.user = "alice";
+  src.password = "pw";
+  src.masterUser = "master";
+  src.tlsMode = TlsMode::None;
+  std::string where;
+  TransportFactory connect = [&](const SourceOptions& side) -> Result<std::unique_ptr<net::Transport>> {
+    where = side.host + ":" + std::to_string(side.port);
+    return server.clientTransport();
+  };
+  Result<std::unique_ptr<sieve::Session>> s =
+      openManageSieve(src, "sieve.old.example", kManageSievePort, connect);
+  ASSERT_TRUE(s.isOk()) << s.status().describe();
+  EXPECT_EQ(where, "sieve.old.example:4190");
+  ASSERT_EQ(seen.size(), 1u);
+  std::string plain;
+  base64Decode(seen[0].substr(seen[0].rfind(' ') + 2, seen[0].size() - seen[0].rfind(' ') - 3), plain);
+  EXPECT_EQ(plain, std::string("alice\0master\0pw", 15));
+
+  src.oauth2TokenFile = "/run/token";
+  Result<std::unique_ptr<sieve::Session>> oauth = openManageSieve(src, "sieve.old.example", 4190, connect);
+  ASSERT_FALSE(oauth.isOk());
+  EXPECT_EQ(oauth.status().kind(), ErrorKind::Config);
 }
 
 }  // namespace
