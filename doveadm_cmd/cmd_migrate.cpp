@@ -93,6 +93,7 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("waited", "waited", number);
   doveadm_print_header_simple("skip_reasons");
   doveadm_print_header("excluded_folders", "excluded_folders", number);
+  doveadm_print_header_simple("pop3_uidls");
   if (dryRun) {
     // The plan: what the engine found at the source (MigrationReport::sourceMessages/sourceBytes),
     // how many messages a real run would copy (FolderReport::pending), and the quota headroom.
@@ -144,6 +145,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   char waited[32];
   std::snprintf(waited, sizeof(waited), "%.1f", report.waitedSeconds >= 0 ? report.waitedSeconds : 0.0);
   const std::string reasons = skipReasons(report);
+  const std::string pop3 = pop3Summary(report.pop3);
 
   doveadm_print(report.result());
   doveadm_print_num(report.folders.size());
@@ -157,6 +159,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print(waited);
   doveadm_print(reasons.c_str());
   doveadm_print_num(report.excludedFolders.size());
+  doveadm_print(pop3.c_str());
   if (dryRun) {
     doveadm_print_num(report.sourceMessages);
     doveadm_print_num(report.sourceBytes);
