@@ -241,6 +241,12 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.preset) {
     source.presetName = *cli.preset;
   }
+  if (cli.pop3) {
+    source.pop3 = *cli.pop3;
+  }
+  if (cli.sieve) {
+    source.sieve = *cli.sieve;
+  }
   if (cli.password || cli.oauth2TokenFile || cli.oauth2TokenCommand) {
     wipeSecret(source.password);
     source.oauth2TokenFile.clear();

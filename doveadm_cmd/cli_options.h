@@ -53,6 +53,9 @@ struct CliOptions {
   std::optional<std::string> sinceText;
   std::optional<std::string> beforeText;
   std::optional<std::string> preset;
+  // --source-pop3 / --source-sieve: override migrate_source_pop3 / migrate_source_sieve.
+  std::optional<ServiceChoice> pop3;
+  std::optional<ServiceChoice> sieve;
 };
 
 // Checks and converts the filter and preset options given as text (by name, as on the command

@@ -93,6 +93,7 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("waited", "waited", number);
   doveadm_print_header_simple("skip_reasons");
   doveadm_print_header("excluded_folders", "excluded_folders", number);
+  doveadm_print_header_simple("pop3_uidls");
   // What became of the old server's Sieve scripts (SieveReport::summary(); "" : not asked for).
   doveadm_print_header_simple("sieve");
   if (dryRun) {
@@ -146,6 +147,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   char waited[32];
   std::snprintf(waited, sizeof(waited), "%.1f", report.waitedSeconds >= 0 ? report.waitedSeconds : 0.0);
   const std::string reasons = skipReasons(report);
+  const std::string pop3 = pop3Summary(report.pop3);
   const std::string sieve = report.sieve.summary();
 
   doveadm_print(report.result());
@@ -160,6 +162,7 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print(waited);
   doveadm_print(reasons.c_str());
   doveadm_print_num(report.excludedFolders.size());
+  doveadm_print(pop3.c_str());
   doveadm_print(sieve.c_str());
   if (dryRun) {
     doveadm_print_num(report.sourceMessages);

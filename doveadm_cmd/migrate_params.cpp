@@ -11,6 +11,7 @@
 #include "dovecot_adapter/dovecot_api.h"
 #include "migrate_params.h"
 #include "options/option_values.h"
+#include "options/service_choice.h"
 
 namespace migrate::cmd {
 namespace {
@@ -80,6 +81,14 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   cli.noQuotaCheck = paramBool(ctx, "no-quota-check");
   cli.verbose = paramBool(ctx, "verbose");
   cli.noCompress = paramBool(ctx, "no-compress");
+  for (const auto& [name, field] :
+       {std::pair{"source-pop3", &cli.pop3}, std::pair{"source-sieve", &cli.sieve}}) {
+    value.reset();
+    if (paramStr(ctx, name, value)) {
+      MIGRATE_ASSIGN_OR_RETURN(ServiceChoice choice, parseServiceChoice(*value, std::string("--") + name));
+      *field = choice;
+    }
+  }
   value.reset();
   if (paramStr(ctx, "max-rate", value)) {
     Result<uint64_t> rate = options::parseByteRate(*value);
@@ -185,7 +194,8 @@ const char kMigrateUsage[] =
     "[-w <password file>|-W|-O <token file>|-X <token command>] [-C <CA file>] [-d <CA dir>] [-k] [-n] [-Q] "
     "[-v] [-R <bytes per second>] [-N <connections per host>] [-L <rawlog dir>] [-Z] "
     "[-p generic|gmail|office365|exchange|<preset>] [-i <folders>] [-e <folders>] [-z <max size>] "
-    "[-s <since date>] [-b <before date>]";
+    "[-s <since date>] [-b <before date>] [-o auto|no|<POP3 host[:port]>] [-E auto|no|<ManageSieve "
+    "host[:port]>]";
 
 bool isMigrateOptionLetter(int c) noexcept {
   // The values are read by name in parseCommandLine(); doveadm only needs to hear that the letter

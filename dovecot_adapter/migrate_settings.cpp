@@ -10,6 +10,7 @@
 #include "dovecot_adapter/settings_common.h"
 #include "options/filter_values.h"
 #include "options/option_values.h"
+#include "options/service_choice.h"
 
 namespace migrate::dovecot {
 
@@ -118,6 +119,13 @@ Status sourceFrom(const MigrateSettings& set, SourceOptions& source) {
       return badValue("migrate_compress", v, "yes or no");
     }
     source.compress = *compress;
+  }
+  for (const auto& [name, field] :
+       {std::pair{"migrate_source_pop3", &source.pop3}, std::pair{"migrate_source_sieve", &source.sieve}}) {
+    if (const char* v = set.get(name)) {
+      MIGRATE_ASSIGN_OR_RETURN(ServiceChoice choice, parseServiceChoice(v, name));
+      *field = choice;
+    }
   }
   MIGRATE_RETURN_IF_ERROR(set.adminPresets(source.adminPresets));
   if (const char* v = set.get("migrate_preset")) {

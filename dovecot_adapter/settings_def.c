@@ -25,6 +25,7 @@
 #define MIGRATE_SETTING_TYPE_PROTOCOLS SET_STR
 #define MIGRATE_SETTING_TYPE_COUNT SET_STR
 #define MIGRATE_SETTING_TYPE_FOLDER_MAP SET_STR
+#define MIGRATE_SETTING_TYPE_SERVICE SET_STR
 
 static const struct setting_define migrate_setting_defines[] = {
 #define MIGRATE_SETTING(key, kind, cli, letter, help) \

@@ -150,6 +150,7 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
     }
     w.endObject();
     w.key("excluded_folders").value(r.excludedFolders);
+    w.key("pop3_uidls").value(r.pop3Uidls);
     w.key("sieve").value(r.sieve);
     w.key("failed").value(r.failed);
     w.key("flags_updated").value(r.flagsUpdated);

@@ -179,6 +179,7 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
       // A count; an array of names is counted as well.
       r.excludedFolders = f->isArray() ? f->items().size() : f->asU64();
     }
+    r.pop3Uidls = text("pop3_uidls");
     r.reconnects = num("reconnects");
     r.sieve = text("sieve");
     if (const json::Value* f = row->get("waited")) {

@@ -365,12 +365,18 @@ Status FolderCopier::saveOne(const imap::FetchedMessage& m, bool late) {
   // A message below the UIDs copied before (a retry, a rescan) cannot keep its UID.
   im.wantUid = fs_.preserveUids && m.uid > w_.lastUidBefore && (!late || m.uid > highestSaved_) ? m.uid : 0;
   im.body = m.body;
+  if (env_.pop3 != nullptr) {
+    env_.pop3->apply(m.uid, im);
+  }
   Status s = env_.sink.save(im);
   if (!s.isOk()) {
     stop_ = s;
     stopUid_ = m.uid;
     stopSize_ = m.body->size();
     return stop_;
+  }
+  if (env_.pop3 != nullptr) {
+    env_.pop3->count(m.uid);
   }
   const uint64_t size = m.body->size();
   fr_.copied++;

@@ -17,6 +17,7 @@
 #include "engine/folder_scan.h"
 #include "engine/nul_bytes.h"
 #include "engine/options.h"
+#include "engine/pop3_carry.h"
 #include "engine/report.h"
 #include "engine/sink.h"
 #include "engine/state.h"
@@ -38,6 +39,7 @@ struct CopierEnv {
   MigrationReport& report;  // warnings; bytes and copied so far (for progress and messages)
   FolderScanner& scanner;
   FolderEventFn event;
+  Pop3Carry* pop3;  // INBOX: the old server's POP3 UIDLs for the copies (null: none)
 };
 
 class FolderCopier {

@@ -19,6 +19,7 @@
 #include "engine/folder_scan.h"
 #include "engine/gmail_labels.h"
 #include "engine/plan.h"
+#include "engine/pop3_carry.h"
 #include "engine/preset.h"
 #include "engine/quota_notice.h"
 #include "engine/selection.h"
@@ -70,6 +71,7 @@ class Migration {
         opt_.maxConnectionsPerHost != 0 ? opt_.maxConnectionsPerHost : preset_.maxConnections;
     env.cancelled = opt_.cancelled;
     env.connect = connect;
+    connect_ = connect;
     env.note = [this](const std::string& text) { event("", 0, 0, text); };
     env.warn = [this](const std::string& text) { report_.warnings.push_back(text); };
     conn_ = std::make_unique<SourceConnection>(src_, std::move(env));
@@ -83,6 +85,7 @@ class Migration {
     Status st = presetError_.isOk() ? runWithRetries() : presetError_;
     countFilterSkips();
     countExclusions();
+    pop3_.finish(report_.pop3, warnFn());
     conn_->close(st.isOk());
     conn_->releaseSlot();
     report_.status = st;
@@ -174,6 +177,7 @@ class Migration {
     FolderScanner scanner(conn_->session(), sink_, src_.user, copiedLabels_, filtered_);
     Status quotaShort;  // the new mail does not fit: a dry run shows its plan and says so
     MIGRATE_RETURN_IF_ERROR(checkQuota(work, scanner, quotaShort));
+    MIGRATE_RETURN_IF_ERROR(readPop3(work));
     MIGRATE_RETURN_IF_ERROR(copyFolders(work, scanner));
     // Empty parents and \Noselect folders with no selectable children need nothing; subscriptions
     // of \Noselect folders are not carried (Dovecot drops them too).
@@ -354,6 +358,29 @@ class Migration {
     return Status::ok();
   }
 
+  // The old server's POP3 UIDLs, once per run, when INBOX has mail to copy (engine/pop3_carry.h).
+  Status readPop3(const std::vector<FolderWork>& work) {
+    if (src_.pop3.mode == ServiceChoice::Mode::No || pop3Read_) {
+      return Status::ok();
+    }
+    for (const FolderWork& w : work) {
+      if (!w.plan->isInbox || !w.excluded.empty() || !w.statusError.isOk() || w.nothingNew ||
+          w.status.messages == 0) {
+        continue;
+      }
+      if (w.firstNewUid >= w.status.uidNext && !w.rescan && w.state->retryUids.empty()) {
+        continue;  // flag changes only
+      }
+      ServiceConnectEnv env{connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate};
+      MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, env, report_.pop3, warnFn()));
+      pop3Read_ = true;
+      if (report_.pop3.state == "skipped") {
+        event("", 0, 0, "no POP3 UIDLs: " + report_.pop3.reason);
+      }
+    }
+    return Status::ok();
+  }
+
   Status copyFolders(std::vector<FolderWork>& work, FolderScanner& scanner) {
     for (FolderWork& w : work) {
       if (cancelled()) {
@@ -374,6 +401,11 @@ class Migration {
                                    "' skipped: " + w.statusError.describe());
       } else if (opt_.dryRun) {
         describePending(w, fr);
+        if (w.plan->isInbox) {
+          for (const auto& p : w.toCopy) {
+            pop3_.count(p.first);
+          }
+        }
       } else if (!w.nothingNew) {
         Status st = copyFolder(w, scanner, fr);
         report_.folders.push_back(fr);
@@ -395,7 +427,8 @@ class Migration {
                   scanner,
                   [this](const std::string& folder, uint32_t done, uint32_t total, const std::string& text) {
                     event(folder, done, total, text);
-                  }};
+                  },
+                  w.plan->isInbox && pop3_.active() ? &pop3_ : nullptr};
     FolderCopier copier(env, w, fr);
     Status st = copier.run();
     foldersDone_ += copier.completed() ? 1 : 0;
@@ -482,6 +515,14 @@ class Migration {
     return {};
   }
 
+  // A warning for the report that the progress lines show too.
+  std::function<void(const std::string&)> warnFn() {
+    return [this](const std::string& text) {
+      report_.warnings.push_back(text);
+      event("", 0, 0, text);
+    };
+  }
+
   void event(const std::string& folder, uint32_t done, uint32_t total, const std::string& text) {
     if (progress_) {
       ProgressEvent e;
@@ -515,6 +556,9 @@ class Migration {
   // folder -> (messages, "name: reason").
   FilteredMessages filtered_;
   std::map<std::string, std::pair<uint32_t, std::string>> excluded_;
+  TransportFactory connect_;
+  Pop3Carry pop3_;
+  bool pop3Read_ = false;
 };
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "engine/preset.h"
 #include "engine/selection.h"
 #include "net/transport.h"
+#include "options/service_choice.h"
 #include "options/tls_mode.h"
 
 namespace migrate {
@@ -33,6 +34,11 @@ struct SourceOptions {
   // Non-empty: a wire trace of every connection in this directory (net/rawlog_transport.h),
   // passwords and tokens redacted. It must exist and be writable by the user the run is as.
   std::string rawlogDir;
+  // The source's POP3 side, whose UIDLs and order INBOX's copies keep (engine/pop3_step.h), and
+  // its ManageSieve side, whose scripts are copied: auto (the IMAP host, usual port), no, or a
+  // server. Same login and TLS rules as the IMAP connection.
+  ServiceChoice pop3;
+  ServiceChoice sieve;
   // Which mail to take (docs/presets-and-filters.md). They are source options because the
   // user's settings (plugin { migrate_* }, userdb) reach the engine through SourceOptions.
   // presetName: "generic", "gmail", "office365", "exchange" or an admin preset in

@@ -2,8 +2,24 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <utility>
 
 namespace migrate {
+
+std::string pop3Summary(const Pop3Report& pop3) {
+  if (pop3.state != "read") {
+    return pop3.state;
+  }
+  std::string out = "kept=" + std::to_string(pop3.kept);
+  for (const auto& [name, n] :
+       {std::pair{"unmatched", pop3.unmatched.size()}, std::pair{"pop3_only", pop3.pop3Only.size()},
+        std::pair{"unusable", pop3.unusable.size()}}) {
+    if (n > 0) {
+      out += std::string(" ") + name + "=" + std::to_string(n);
+    }
+  }
+  return out;
+}
 
 std::string formatBytes(uint64_t bytes) {
   const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};

@@ -28,6 +28,20 @@ struct FolderReport {
   std::map<std::string, uint32_t> skippedByReason;
 };
 
+// What the run did with the old server's POP3 UIDLs (--source-pop3, engine/pop3_carry.h).
+struct Pop3Report {
+  // "": not read (--source-pop3 no, or no new mail in INBOX); "read"; "skipped" (auto: the
+  // server offers no POP3 there); "failed" (reason says why; INBOX was copied without them).
+  std::string state;
+  std::string server;   // "pop.example.org:995 (TLS)"
+  std::string reason;   // skipped / failed: why
+  uint32_t listed = 0;  // messages in the POP3 list
+  uint32_t kept = 0;    // INBOX copies saved with their old UIDL and order (dry run: that would be)
+  std::vector<uint32_t> unmatched;    // source INBOX UIDs copied without one: POP3 clients fetch these again
+  std::vector<std::string> pop3Only;  // UIDLs with no IMAP message
+  std::vector<std::string> unusable;  // UIDLs that cannot be kept (not RFC 1939, or repeated)
+};
+
 // One Sieve script of the old server (engine/sieve_copy.h).
 struct SieveScriptReport {
   std::string name;      // at the source
@@ -86,10 +100,15 @@ struct MigrationReport {
   SieveReport sieve;
   uint32_t reconnects = 0;   // connections lost (or throttled) and resumed during the run
   double waitedSeconds = 0;  // time spent backing off (server throttling, reconnects)
+  Pop3Report pop3;
 
   // "ok", "partial" or "failed".
   const char* result() const;
 };
+
+// The pop3_uidls column: "kept=9990 unmatched=2 pop3_only=1 unusable=0" (counts that are not 0
+// after kept), "skipped", "failed", or "" when the POP3 side was not read.
+std::string pop3Summary(const Pop3Report& pop3);
 
 // "1.2 GiB", "300.0 MiB", "512 bytes".
 std::string formatBytes(uint64_t bytes);

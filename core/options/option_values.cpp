@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "options/filter_values.h"
+#include "options/service_choice.h"
 #include "options/tls_mode.h"
 
 // option_table.def names "no command-line option" so; the C includers ignore that column.
@@ -129,6 +130,8 @@ Status checkValue(Kind kind, const std::string& name, const std::string& value) 
       return parseMessageSize(value, name).status();
     case Kind::DATE:
       return parseFilterDate(value, name, static_cast<int64_t>(std::time(nullptr))).status();
+    case Kind::SERVICE:
+      return parseServiceChoice(value, name).status();
     case Kind::PATH:
       return value[0] == '/' ? Status::ok() : bad(name, value, "an absolute path");
     default:

@@ -31,6 +31,7 @@ enum class Kind {
   PROTOCOLS,
   COUNT,
   FOLDER_MAP,
+  SERVICE,
   FLAG
 };
 

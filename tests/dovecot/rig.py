@@ -30,6 +30,7 @@ import hashlib
 import imaplib
 import json
 import os
+import poplib
 import random
 import re
 import shutil
@@ -744,6 +745,9 @@ class Rig:
       src_compress        offer COMPRESS=DEFLATE (default False, as a stock 2.3 server; 2.4
                           offers it unless told not to)
       src_extra_conf      text appended to the source config
+      src_protocols       more protocols for the source: 'pop3' (listeners src_pop3_port, which
+                          offers STLS, and src_pop3s_port), 'sieve' (ManageSieve, Pigeonhole's
+                          dovecot-managesieved, on src_sieve_port; STARTTLS with the rig's cert)
       src_names           host names (e.g. a provider's example 'imap.example.com') that resolve,
                           for the dest Dovecot and every doveadm run against it, to a loopback
                           address of its own where the source also listens on the standard ports
@@ -761,8 +765,6 @@ class Rig:
       dst_protocols       more protocols for the dest from its start: 'pop3' (a listener on
                           dst_pop3_port), 'lmtp' (the run dir's lmtp socket)
       dst_ssl             TLS settings (own cert) on the dest too (default False)
-      src_protocols       more protocols for the source: 'sieve' (ManageSieve, Pigeonhole's
-                          dovecot-managesieved, on src_sieve_port; STARTTLS with the rig's cert)
       sieve               Pigeonhole's Sieve storage on both sides: ~/sieve, active ~/.dovecot.sieve
                           (needs dovecot-sieve); or a dict {'src': extra, 'dst': extra} of
                           sieve_extensions changes, e.g. {'dst': '-imap4flags'}
@@ -774,13 +776,14 @@ class Rig:
     """
 
     def __init__(self, *, source=True, dest=True, src_sep='/', src_layout=None,
-                 src_special_use=True, src_compress=False, src_extra_conf='', dst_sep='/',
+                 src_special_use=True, src_compress=False, src_extra_conf='', src_protocols=(),
+                 dst_sep='/',
                  dst_prefix='', dst_mail_location='maildir:~/Maildir', dst_special_use=None,
                  dst_quota_rule='*:storage=1G', dst_mail_plugins='', dst_imap_mail_plugins='',
                  dst_passdb_override_fields=None, dst_remote_passdb=True, dst_extra_conf='',
                  dst_any_user=True, dst_protocols=(), dst_ssl=False, mail_fsync=None,
                  debug=False, keep=None, build_dir=None, name='rig', src_names=(),
-                 src_protocols=(), sieve=False):
+                 sieve=False):
         if src_sep not in ('/', '.'):
             raise ValueError("src_sep must be '/' or '.'")
         if src_layout is None:
@@ -789,6 +792,7 @@ class Rig:
             raise ValueError('unsupported src_layout %r for separator %r' % (src_layout, src_sep))
         self.opts = dict(source=source, dest=dest, src_sep=src_sep, src_layout=src_layout,
                          src_compress=src_compress, src_extra_conf=src_extra_conf,
+                         src_protocols=tuple(src_protocols),
                          dst_sep=dst_sep, dst_prefix=dst_prefix,
                          dst_mail_location=dst_mail_location, dst_quota_rule=dst_quota_rule,
                          dst_mail_plugins=dst_mail_plugins,
@@ -797,7 +801,7 @@ class Rig:
                          dst_remote_passdb=dst_remote_passdb, dst_extra_conf=dst_extra_conf,
                          dst_any_user=dst_any_user, dst_protocols=tuple(dst_protocols),
                          dst_ssl=dst_ssl, mail_fsync=mail_fsync,
-                         debug=debug, src_protocols=tuple(src_protocols),
+                         debug=debug,
                          sieve=sieve if isinstance(sieve, dict) else ({} if sieve else None))
         if src_special_use is True:
             src_special_use = dict(SRC_SPECIAL_USE)
@@ -855,7 +859,8 @@ class Rig:
         if self.opts['dest']:
             self.dst = Instance(self, 'dst')
         if self.src:
-            ports = ('imap', 'imaps') + (('sieve',) if 'sieve' in self.opts['src_protocols'] else ())
+            ports = ('imap', 'imaps') + (('pop3', 'pop3s') if 'pop3' in self.opts['src_protocols'] else ())
+            ports += ('sieve',) if 'sieve' in self.opts['src_protocols'] else ()
             self._start_instance(self.src, self._write_src_conf, ports, ())
         if self.dst:
             ports = ('imap', 'http') + (('pop3',) if 'pop3' in self.opts['dst_protocols'] else ())
@@ -1051,8 +1056,7 @@ class Rig:
             'instance_name = migrate-%s-%s' % (self._tag, inst.side),
             'base_dir = %s/run' % d,
             'state_dir = %s/state' % d,
-            'protocols = %s' % ' '.join(('imap',) + (self.opts['dst_protocols']
-                                                     if inst.side == 'dst' else self.opts['src_protocols'])),
+            'protocols = %s' % ' '.join(('imap',) + self.opts['%s_protocols' % inst.side]),
             'listen = %s' % LOCALHOST,
             'log_path = %s' % inst.log_path,
             'auth_verbose = yes',
@@ -1223,7 +1227,11 @@ class Rig:
                                                     ('imaps', LOCALHOST, inst.ports['imaps'], True)])
         if self.src_named_address:
             conf += self._named_listeners_conf(self.src_named_address)
-        conf += self._POP3_OFF
+        if 'pop3' in self.opts['src_protocols']:
+            conf += self.listeners_conf('pop3-login', [('pop3', LOCALHOST, inst.ports['pop3'], False),
+                                                        ('pop3s', LOCALHOST, inst.ports['pop3s'], True)])
+        else:
+            conf += self._POP3_OFF
         if 'sieve' in self.opts['src_protocols']:
             conf += self.listeners_conf('managesieve-login', [('sieve', LOCALHOST, inst.ports['sieve'], False)])
         conf += self._sieve_conf('src')
@@ -1324,6 +1332,14 @@ class Rig:
     @property
     def dst_imap_port(self):
         return self.dst.ports['imap']
+
+    @property
+    def src_pop3_port(self):
+        return self.src.ports['pop3']
+
+    @property
+    def src_pop3s_port(self):
+        return self.src.ports['pop3s']
 
     @property
     def dst_pop3_port(self):
@@ -1737,6 +1753,30 @@ class Rig:
     def ssl_context(self):
         ctx = ssl.create_default_context(cafile=self.ca_file)
         return ctx
+
+    def pop3_uidls(self, port, user, password, tls='none', timeout=30):
+        """[(message number, UIDL)] as a POP3 client sees them (poplib; tls 'none', 'starttls'
+        or 'pop3s', verifying the rig cert). Reads only (QUIT without DELE)."""
+        for inst in (self.src, self.dst):
+            if inst is not None and port in inst.ports.values():
+                inst.wait_users_visible()
+        if tls == 'pop3s':
+            c = poplib.POP3_SSL(LOCALHOST, port, context=self.ssl_context(), timeout=timeout)
+        else:
+            c = poplib.POP3(LOCALHOST, port, timeout=timeout)
+            if tls == 'starttls':
+                c.stls(context=self.ssl_context())
+        try:
+            c.user(user)
+            c.pass_(password)
+            lines = c.uidl()[1]
+        finally:
+            c.quit()
+        out = []
+        for line in lines:
+            num, uidl = line.decode('ascii').split(' ', 1)
+            out.append((int(num), uidl))
+        return out
 
     def imap_login(self, port, user, password, tls='none', timeout=30):
         """A logged-in imaplib client. tls: 'none', 'starttls' or 'imaps' (both verify the rig

@@ -144,6 +144,8 @@ Status MemorySink::save(const IncomingMessage& m) {
   s.internalDate = m.internalDate;
   s.tz = m.tzOffsetMinutes;
   s.bytes = std::move(bytes).value();
+  s.pop3Uidl = m.pop3Uidl;
+  s.pop3Order = m.pop3Order;
   batch_.push_back(std::move(s));
   return Status::ok();
 }

@@ -18,6 +18,8 @@ struct StoredMessage {
   int64_t internalDate = 0;
   int tz = 0;
   std::string bytes;
+  std::string pop3Uidl;
+  uint32_t pop3Order = 0;
 };
 
 struct MemoryFolder {

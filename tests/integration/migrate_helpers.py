@@ -41,7 +41,7 @@ EX_UNAVAILABLE = 69  # TLS
 
 REPORT_KEYS = ('username', 'result', 'folders', 'copied', 'skipped', 'failed', 'flags_updated', 'bytes',
                'seconds',
-               'reconnects', 'waited', 'skip_reasons', 'excluded_folders', 'sieve',
+               'reconnects', 'waited', 'skip_reasons', 'excluded_folders', 'pop3_uidls', 'sieve',
                'error')
 DRY_RUN_KEYS = ('source_messages', 'source_bytes', 'pending', 'quota_free')
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -37,10 +38,18 @@ class EngineFixture : public ::testing::Test {
   }
   void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
 
+  // The IMAP port reaches the fake source; POP3's (110 here: no TLS) reaches pop3Server_'s
+  // server when a test sets it, else nothing listens there.
   MigrationReport run() {
     return runMigration(options_, *sink_, nullptr,
-                        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-                          return source_.connect();
+                        [this](const SourceOptions& at) -> Result<std::unique_ptr<net::Transport>> {
+                          if (at.port != 110) {
+                            return source_.connect();
+                          }
+                          if (pop3Server_) {
+                            return pop3Server_();
+                          }
+                          return Status(ErrorKind::Connect, "connection refused by " + at.host + ":110");
                         });
   }
 
@@ -66,6 +75,7 @@ class EngineFixture : public ::testing::Test {
   std::unique_ptr<testing::MemorySink> sink_;
   MigrationOptions options_;
   std::vector<double> slept_;
+  std::function<Result<std::unique_ptr<net::Transport>>()> pop3Server_;
   std::vector<std::string> notes_;
   std::vector<std::string> warnings_;
 };

@@ -57,7 +57,7 @@ class FolderFixture : public EngineFixture {
     for (const testing::FakeMessage& m : source_.folders["INBOX"].messages) {
       if (uids.count(m.uid) != 0) {
         inbox.messages.push_back(
-            {inbox.uidNext++, "other-" + std::to_string(m.uid), {}, 1577872800, 0, m.bytes});
+            {inbox.uidNext++, "other-" + std::to_string(m.uid), {}, 1577872800, 0, m.bytes, {}, 0});
       }
     }
   }

@@ -168,7 +168,8 @@ TEST_F(EngineTest, ADestinationFilledByAnotherToolIsRecognisedOnceEvenWithAGap) 
   inbox.exists = true;
   inbox.uidValidity = source_.folders["INBOX"].uidValidity;
   for (const testing::FakeMessage& m : source_.folders["INBOX"].messages) {
-    inbox.messages.push_back({m.uid, "dsync-guid-" + std::to_string(m.uid), {}, 1577872800, 0, m.bytes});
+    inbox.messages.push_back(
+        {m.uid, "dsync-guid-" + std::to_string(m.uid), {}, 1577872800, 0, m.bytes, {}, 0});
   }
   inbox.uidNext = 5;
   source_.folders["INBOX"].messages.pop_back();
@@ -199,7 +200,7 @@ TEST_F(EngineTest, DeltaCopiesNewMailAndCarriesFlagChanges) {
 
 TEST_F(EngineTest, MergesIntoAFolderThatAlreadyHoldsMail) {
   // Mail delivered locally after the MX switch stays, and the source's mail joins it.
-  sink_->folders["INBOX"].messages.push_back({1, "local-guid", {}, 0, 0, "Subject: local\r\n\r\nhi"});
+  sink_->folders["INBOX"].messages.push_back({1, "local-guid", {}, 0, 0, "Subject: local\r\n\r\nhi", {}, 0});
   sink_->folders["INBOX"].uidNext = 2;
   addMany("INBOX", 2, "m");
   MigrationReport r = run();

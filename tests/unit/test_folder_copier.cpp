@@ -43,7 +43,8 @@ class FolderCopierTest : public FolderFixture {
         options_.source.user,
         report_,
         sc,
-        [this](const std::string&, uint32_t, uint32_t, const std::string& text) { events_.push_back(text); }};
+        [this](const std::string&, uint32_t, uint32_t, const std::string& text) { events_.push_back(text); },
+        nullptr};
     FolderCopier copier(env, w, fr_);
     Status st = copier.run();
     completed_ = copier.completed();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fakes/fake_imap_server.h"
+#include "fakes/fake_pop3.h"
 #include "fakes/fake_source.h"
 #include "unit/engine_fixture.h"
 
@@ -17,12 +18,6 @@ namespace migrate {
 namespace {
 
 using testing::FakeSource;
-
-// One message of the POP3 side: its UIDL and the bytes the POP3 server sends for it.
-struct PopMessage {
-  std::string uidl;
-  std::string bytes;
-};
 
 class Pop3UidlsTest : public EngineFixture {
  protected:
@@ -33,44 +28,21 @@ class Pop3UidlsTest : public EngineFixture {
                                                    static_cast<size_t>(100 * i)));
     }
     for (const testing::FakeMessage& m : source_.folders["INBOX"].messages) {
-      pop_.push_back({"pop-" + std::to_string(m.uid), m.bytes});
+      pop_.messages.push_back({"pop-" + std::to_string(m.uid), m.bytes});
     }
   }
 
   Result<Pop3Match> read() {
     conn_ = sourceConnection();
     EXPECT_TRUE(conn_->open().isOk());
-    popServer_ = std::make_unique<testing::FakeImapServer>(
-        "+OK ready\r\n",
-        [this](const std::string& verb, const std::string& args) { return answer(verb, args); });
+    popServer_ = pop_.start();
     popSession_ = std::make_unique<pop3::Session>(popServer_->clientTransport(),
                                                   pop3::SessionOptions{"pop.old.example:110", 5000});
     EXPECT_TRUE(popSession_->readGreeting().isOk());
     return readPop3Uidls(conn_->session(), *popSession_);
   }
 
-  std::string answer(const std::string& verb, const std::string& args) {
-    if (verb == "CAPA") {
-      return "+OK\r\nUIDL\r\nTOP\r\nPIPELINING\r\n.\r\n";
-    }
-    std::string out = "+OK\r\n";
-    if (verb == "UIDL" || verb == "LIST") {
-      for (size_t i = 0; i < pop_.size(); i++) {
-        out += std::to_string(i + 1) + " " +
-               (verb == "UIDL" ? pop_[i].uidl : std::to_string(pop_[i].bytes.size())) + "\r\n";
-      }
-      return out + ".\r\n";
-    }
-    if (verb == "TOP") {
-      tops_++;
-      const std::string& b = pop_[static_cast<size_t>(std::atoi(args.c_str())) - 1].bytes;
-      return out + b.substr(0, b.find("\r\n\r\n") + 4) + ".\r\n";
-    }
-    return "-ERR\r\n";
-  }
-
-  std::vector<PopMessage> pop_;
-  int tops_ = 0;
+  testing::FakePop3 pop_;
   std::unique_ptr<SourceConnection> conn_;
   std::unique_ptr<testing::FakeImapServer> popServer_;
   std::unique_ptr<pop3::Session> popSession_;
@@ -82,13 +54,14 @@ TEST_F(Pop3UidlsTest, TheSameMessagesInTheSameOrderPairBySizeAlone) {
   ASSERT_EQ(m.value().byUid.size(), 4u);
   EXPECT_EQ(m.value().byUid.at(3).uidl, "pop-3");
   EXPECT_EQ(m.value().byUid.at(3).order, 3u);
-  EXPECT_EQ(tops_, 0) << "no header was needed";
+  EXPECT_EQ(pop_.tops, 0) << "no header was needed";
 }
 
 TEST_F(Pop3UidlsTest, AnotherOrderAnAddedHeaderAndAVanishedMessageGoByHeader) {
-  std::swap(pop_[0], pop_[2]);                       // the POP3 side lists 3 first
-  pop_[1].bytes = "Status: RO\r\n" + pop_[1].bytes;  // and marks message 2 as read in its header
-  pop_.push_back({"pop-gone", FakeSource::makeMessage("gone", "<gone@x>", 250)});
+  std::swap(pop_.messages[0], pop_.messages[2]);  // the POP3 side lists 3 first
+  pop_.messages[1].bytes =
+      "Status: RO\r\n" + pop_.messages[1].bytes;  // and marks message 2 as read in its header
+  pop_.messages.push_back({"pop-gone", FakeSource::makeMessage("gone", "<gone@x>", 250)});
   Result<Pop3Match> m = read();
   ASSERT_TRUE(m.isOk()) << m.status().describe();
   const Pop3Match& r = m.value();
@@ -99,7 +72,7 @@ TEST_F(Pop3UidlsTest, AnotherOrderAnAddedHeaderAndAVanishedMessageGoByHeader) {
   EXPECT_EQ(r.byUid.at(3).order, 1u);
   EXPECT_EQ(r.pop3Only, std::vector<std::string>{"pop-gone"});
   EXPECT_TRUE(r.imapOnly.empty());
-  EXPECT_GT(tops_, 0);
+  EXPECT_GT(pop_.tops, 0);
 }
 
 }  // namespace
