@@ -68,7 +68,7 @@ struct JobResult {
   std::map<std::string, uint64_t> skipReasons;
   uint64_t excludedFolders = 0;
   std::string pop3Uidls;  // the child's pop3_uidls column ("kept=12 unmatched=1", "skipped", ...)
-  std::string sieve;  // the child's sieve column: what became of the Sieve scripts
+  std::string sieve;      // the child's sieve column: what became of the Sieve scripts
   uint64_t reconnects = 0;
   double waited = 0;    // seconds spent backing off
   std::string logPath;  // the child's stderr, when kept

@@ -24,7 +24,9 @@
 #include "engine/quota_notice.h"
 #include "engine/selection.h"
 #include "engine/self_check.h"
+#include "engine/sieve_copy.h"
 #include "engine/source_connection.h"
+#include "engine/source_services.h"
 #include "engine/state.h"
 
 namespace migrate {
@@ -83,6 +85,7 @@ class Migration {
     report_.source = src_.describe();
     report_.dryRun = opt_.dryRun;
     Status st = presetError_.isOk() ? runWithRetries() : presetError_;
+    runSieve(st);
     countFilterSkips();
     countExclusions();
     pop3_.finish(report_.pop3, warnFn());
@@ -182,6 +185,39 @@ class Migration {
     // Empty parents and \Noselect folders with no selectable children need nothing; subscriptions
     // of \Noselect folders are not carried (Dovecot drops them too).
     return opt_.dryRun ? quotaShort : Status::ok();
+  }
+
+  // How the POP3 and ManageSieve sides connect: as the IMAP side, paced as the run is.
+  ServiceConnectEnv serviceEnv() const {
+    return ServiceConnectEnv{connect_,
+                             opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate};
+  }
+
+  // After the mail (its folders exist now): the old server's Sieve scripts (engine/sieve_copy.h).
+  // Never changes the run's result: its outcome is the report's sieve column and warnings.
+  void runSieve(const Status& mail) {
+    if (src_.sieve.mode == ServiceChoice::Mode::No) {
+      return;
+    }
+    if (!mail.isOk()) {
+      report_.sieve.result = "skipped";
+      report_.sieve.reason = "the mail migration stopped first";
+      return;
+    }
+    SieveStepEnv env;
+    env.sink = &sink_;
+    env.plan = &plan_;
+    env.dryRun = opt_.dryRun;
+    const ServiceEndpoint ep = sieveEndpoint(src_);
+    env.autoMode = ep.automatic;
+    env.where = ep.describe();
+    env.connect = [this, &ep] { return openManageSieve(src_, ep, serviceEnv()); };
+    report_.sieve = copySieveScripts(env);
+    std::vector<std::string> notes;
+    describeSieveReport(report_.sieve, report_.warnings, notes);
+    for (const std::string& n : notes) {
+      event("", 0, 0, n);
+    }
   }
 
   // The account's state: opened (and locked) by the first attempt of a real run and kept by the
@@ -371,7 +407,7 @@ class Migration {
       if (w.firstNewUid >= w.status.uidNext && !w.rescan && w.state->retryUids.empty()) {
         continue;  // flag changes only
       }
-      ServiceConnectEnv env{connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate};
+      ServiceConnectEnv env = serviceEnv();
       MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, env, report_.pop3, warnFn()));
       pop3Read_ = true;
       if (report_.pop3.state == "skipped") {

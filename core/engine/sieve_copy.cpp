@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "engine/sieve_folders.h"
+#include "engine/source_services.h"
 #include "sieve/script_rewrite.h"
 
 namespace migrate {
@@ -19,6 +20,19 @@ struct Placement {
   sieve::RewriteResult rewritten;
   bool unchanged = false;
 };
+
+// The compiler's messages on one line, for the report and the log.
+std::string oneLine(const std::string& messages) {
+  std::string out;
+  for (char c : messages) {
+    if (c == '\n') {
+      out += "; ";
+    } else if (c != '\r') {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string validName(const SieveStorage& storage, const std::string& name) {
   if (storage.nameIsValid(name)) {
@@ -107,7 +121,7 @@ void storeOne(const Placement& p, SieveStorage& storage, bool dryRun, SieveScrip
     sr.detail = c.status().describe();
   } else {
     sr.result = c.value().ok ? "stored" : "stored inactive";
-    sr.detail = c.value().messages;
+    sr.detail = oneLine(c.value().messages);
   }
 }
 
@@ -132,7 +146,7 @@ void activate(const Placement& p, SieveStorage& storage, const std::string& acti
   Result<SieveCompile> c = storage.check(p.target, true);
   if (!c.isOk() || !c.value().ok) {
     activation = name + " not activated: it does not compile here: " +
-                 (c.isOk() ? c.value().messages : c.status().describe());
+                 (c.isOk() ? oneLine(c.value().messages) : c.status().describe());
     return;
   }
   Status st = storage.activate(p.target);
@@ -202,9 +216,11 @@ SieveReport copySieveScripts(const SieveStepEnv& env) {
   Result<std::unique_ptr<sieve::Session>> session = env.connect();
   if (!session.isOk()) {
     const Status& st = session.status();
-    const bool absent = st.kind() == ErrorKind::Connect || st.kind() == ErrorKind::Dns;
-    if (env.autoMode && absent) {
+    if (env.autoMode && serviceAbsent(st)) {
       return stop("skipped", "no ManageSieve at " + env.where + ": " + st.message());
+    }
+    if (env.autoMode && st.kind() == ErrorKind::Config) {
+      return stop("skipped", st.message());  // an OAuth2 run: not asked for explicitly
     }
     return stop("failed", "ManageSieve at " + env.where + ": " + st.describe());
   }

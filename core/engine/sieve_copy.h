@@ -45,10 +45,10 @@ struct SieveStepEnv {
   bool dryRun = false;
   // A ManageSieve session at the source, logged in as the user.
   std::function<Result<std::unique_ptr<sieve::Session>>()> connect;
-  // --source-sieve auto: a server that refuses the connection (or offers no ManageSieve) is
-  // "skipped", not "failed".
+  // --source-sieve auto: a host that does not answer on the ManageSieve port
+  // (engine/source_services.h serviceAbsent()) is "skipped", not "failed".
   bool autoMode = true;
-  std::string where;  // "imap.old.example:4190", for messages
+  std::string where;  // "imap.old.example:4190 (STARTTLS)", for messages
 };
 
 // The whole step: the storage here first (no connection when Pigeonhole is missing), then the

@@ -130,9 +130,14 @@ Status Session::untilDone(const std::string& what,
 Status Session::readCapabilities(const std::string& what) {
   capabilities_.clear();
   return untilDone(what, [this](const std::vector<Token>& t) {
-    if (!t.empty() && t[0].kind == Token::Kind::String) {
-      capabilities_[upperAscii(t[0].text)] = t.size() > 1 ? t[1].text : std::string();
+    if (t.empty() || t[0].kind != Token::Kind::String) {
+      // E.g. an IMAP server's "* OK ..." on the port given: fail now, not after the timeout.
+      return Status(
+          ErrorKind::Protocol,
+          options_.peerName + " is not a ManageSieve server: its greeting is not a capability list",
+          "check --source-sieve (ManageSieve usually listens on port 4190), or give --source-sieve no");
     }
+    capabilities_[upperAscii(t[0].text)] = t.size() > 1 ? t[1].text : std::string();
     return Status::ok();
   });
 }

@@ -39,17 +39,19 @@ class EngineFixture : public ::testing::Test {
   void TearDown() override { ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0); }
 
   // The IMAP port reaches the fake source; POP3's (110 here: no TLS) reaches pop3Server_'s
-  // server when a test sets it, else nothing listens there.
+  // server when a test sets it, ManageSieve's (4190) sieveServer_'s; else nothing listens there.
   MigrationReport run() {
     return runMigration(options_, *sink_, nullptr,
                         [this](const SourceOptions& at) -> Result<std::unique_ptr<net::Transport>> {
-                          if (at.port != 110) {
+                          if (at.port != 110 && at.port != 4190) {
                             return source_.connect();
                           }
-                          if (pop3Server_) {
-                            return pop3Server_();
+                          const auto& server = at.port == 110 ? pop3Server_ : sieveServer_;
+                          if (server) {
+                            return server();
                           }
-                          return Status(ErrorKind::Connect, "connection refused by " + at.host + ":110");
+                          return Status(ErrorKind::Connect,
+                                        "connection refused by " + at.host + ":" + std::to_string(at.port));
                         });
   }
 
@@ -76,6 +78,7 @@ class EngineFixture : public ::testing::Test {
   MigrationOptions options_;
   std::vector<double> slept_;
   std::function<Result<std::unique_ptr<net::Transport>>()> pop3Server_;
+  std::function<Result<std::unique_ptr<net::Transport>>()> sieveServer_;
   std::vector<std::string> notes_;
   std::vector<std::string> warnings_;
 };

@@ -4,13 +4,13 @@
 
 #include "engine/sieve_copy.h"
 
+#include "engine_fixture.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "common/base64.h"
-#include "engine/sieve_connection.h"
 #include "fakes/fake_imap_server.h"
 #include "fakes/memory_sieve.h"
 #include "fakes/memory_sink.h"
@@ -201,6 +201,12 @@ TEST_F(SieveStepTest, ARefusedConnectionIsSkippedInAutoModeOnly) {
             "skipped: no ManageSieve at sieve.old.example:4190: connection refused");
   EXPECT_EQ(step(false, refused).summary(),
             "failed: ManageSieve at sieve.old.example:4190: connection refused");
+  Status oauth(ErrorKind::Config, "a ManageSieve login with an OAuth2 token is not supported");
+  EXPECT_EQ(step(true, oauth).summary(),
+            "skipped: a ManageSieve login with an OAuth2 token is not supported");
+  EXPECT_EQ(step(false, oauth).summary(),
+            "failed: ManageSieve at sieve.old.example:4190: a ManageSieve login with an OAuth2 token is not "
+            "supported");
 }
 
 TEST_F(SieveStepTest, AServerThatFailsMidwayStoresNothing) {
@@ -211,38 +217,54 @@ TEST_F(SieveStepTest, AServerThatFailsMidwayStoresNothing) {
   EXPECT_TRUE(sink.sieve.scripts.empty());
 }
 
-// openManageSieve(): the IMAP side's login, on the ManageSieve side's host and port.
-TEST(SieveConnection, LogsInWithTheImapLoginAndRefusesOAuth) {
-  std::vector<std::string> seen;
-  testing::FakeImapServer server("\"SASL\" \"PLAIN\"\r\nOK \"ready\"\r\n",
-                                 [&seen](const std::string& cmd, const std::string& args) {
-                                   seen.push_back(cmd + " " + args);
-                                   return std::string("OK \"Logged in.\"\r\n");
-                                 });
-  SourceOptions src;
-  src.host = "imap.old.example";
-  src.user = "alice";
-  src.password = "pw";
-  src.masterUser = "master";
-  src.tlsMode = TlsMode::None;
-  std::string where;
-  TransportFactory connect = [&](const SourceOptions& side) -> Result<std::unique_ptr<net::Transport>> {
-    where = side.host + ":" + std::to_string(side.port);
-    return server.clientTransport();
-  };
-  Result<std::unique_ptr<sieve::Session>> s =
-      openManageSieve(src, "sieve.old.example", kManageSievePort, connect);
-  ASSERT_TRUE(s.isOk()) << s.status().describe();
-  EXPECT_EQ(where, "sieve.old.example:4190");
-  ASSERT_EQ(seen.size(), 1u);
-  std::string plain;
-  base64Decode(seen[0].substr(seen[0].rfind(' ') + 2, seen[0].size() - seen[0].rfind(' ') - 3), plain);
-  EXPECT_EQ(plain, std::string("alice\0master\0pw", 15));
+// The step in a whole run: after the mail, through the run's plan, with --source-sieve.
+class SieveRunTest : public EngineFixture {
+ protected:
+  void serveSieve(const std::string& script) {
+    server_ = std::make_unique<testing::FakeImapServer>(
+        "\"SASL\" \"PLAIN\"\r\nOK \"ready\"\r\n", [script](const std::string& cmd, const std::string&) {
+          if (cmd == "LISTSCRIPTS") {
+            return std::string("\"main\" ACTIVE\r\nOK \"done\"\r\n");
+          }
+          if (cmd == "GETSCRIPT") {
+            return "{" + std::to_string(script.size()) + "}\r\n" + script + "\r\nOK \"done\"\r\n";
+          }
+          return std::string("OK \"done\"\r\n");
+        });
+    sieveServer_ = [this]() -> Result<std::unique_ptr<net::Transport>> { return server_->clientTransport(); };
+  }
+  std::unique_ptr<testing::FakeImapServer> server_;
+};
 
-  src.oauth2TokenFile = "/run/token";
-  Result<std::unique_ptr<sieve::Session>> oauth = openManageSieve(src, "sieve.old.example", 4190, connect);
-  ASSERT_FALSE(oauth.isOk());
-  EXPECT_EQ(oauth.status().kind(), ErrorKind::Config);
+TEST_F(SieveRunTest, ScriptsFollowTheMailsFolders) {
+  source_.folder("Spam", {"\\Junk"});
+  source_.add("Spam", testing::FakeSource::makeMessage("s", "<s@x>"), {});
+  sink_->folders["Junk"].specialUse = kSpecialJunk;
+  sink_->folders["Junk"].exists = true;
+  serveSieve("require \"fileinto\";\nfileinto \"Spam\";\n");
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.sieve.summary(), "1 stored");
+  EXPECT_EQ(sink_->sieve.scripts["main"], "require \"fileinto\";\nfileinto \"Junk\";\n");
+  EXPECT_EQ(sink_->sieve.active, "main");
+}
+
+TEST_F(SieveRunTest, NoMeansNoConnectionAndNoColumn) {
+  options_.source.sieve.mode = ServiceChoice::Mode::No;
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.sieve.summary(), "");
+  for (const std::string& w : r.warnings) {
+    EXPECT_EQ(w.find("Sieve"), std::string::npos) << w;
+  }
+}
+
+TEST_F(SieveRunTest, AutoWithoutManageSieveIsSkipped) {
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.sieve.summary(),
+            "skipped: no ManageSieve at imap.old.example:4190 (no TLS): connection refused by "
+            "imap.old.example:4190");
 }
 
 }  // namespace
