@@ -54,6 +54,7 @@ class TrackingSink : public Sink {
     return inner_.updateFlags(name, updates);
   }
   Result<QuotaInfo> quota() override { return inner_.quota(); }
+  Status sieveAvailable() const override { return inner_.sieveAvailable(); }
   Result<std::unique_ptr<SieveStorage>> openSieveStorage() override { return inner_.openSieveStorage(); }
 
  private:

@@ -323,6 +323,7 @@ class DovecotSink final : public Sink {
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
   Result<QuotaInfo> quota() override { return readQuota(user_); }
 
+  Status sieveAvailable() const override { return dovecot::sieveAvailable(); }
   Result<std::unique_ptr<SieveStorage>> openSieveStorage() override {
     return dovecot::openSieveStorage(user_);
   }

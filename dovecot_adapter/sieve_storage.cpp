@@ -120,13 +120,18 @@ void setSieveApi(const migrate_sieve_api* api) {
   g_api = api;
 }
 
-Result<std::unique_ptr<SieveStorage>> openSieveStorage(struct mail_user* user) {
+Status sieveAvailable() {
   if (g_api == nullptr) {
     return Status(ErrorKind::NotFound,
                   std::string("Pigeonhole not installed here (no ") + kSieveLibrary +
                       ", or lib96_doveadm_migrate_sieve_plugin.so not in doveadm's module directory)",
                   "apt-get install dovecot-sieve, then run the migration again");
   }
+  return Status::ok();
+}
+
+Result<std::unique_ptr<SieveStorage>> openSieveStorage(struct mail_user* user) {
+  MIGRATE_RETURN_IF_ERROR(sieveAvailable());
   DataStackFrame frame;
   const char* error = nullptr;
   migrate_sieve_storage* storage = g_api->open(user, &error);

@@ -15,8 +15,10 @@ namespace migrate::dovecot {
 // (with a warning in the log) and Sieve stays unavailable.
 void setSieveApi(const migrate_sieve_api* api);
 
-// NotFound with the reason when there is no Sieve module (Pigeonhole not installed) or the user
-// has no Sieve storage. The storage does not own `user`.
+// NotFound with the reason when there is no Sieve module (Pigeonhole not installed).
+Status sieveAvailable();
+// NotFound with the reason when there is no Sieve module or the user has no Sieve storage. The
+// storage does not own `user`.
 Result<std::unique_ptr<SieveStorage>> openSieveStorage(struct mail_user* user);
 
 }  // namespace migrate::dovecot

@@ -97,11 +97,20 @@ void describeFolders(const sieve::RewriteResult& r, SieveScriptReport& sr) {
   }
 }
 
-// Stores one script (or, in a dry run, says it would) and compiles it as an upload.
-void storeOne(const Placement& p, SieveStorage& storage, bool dryRun, SieveScriptReport& sr) {
+// Stores one script (or, in a dry run, says it would) and compiles it as an upload. The script
+// active here is never replaced: delivery would run the new text before anyone checked it.
+void storeOne(const Placement& p, SieveStorage& storage, const std::string& activeHere, bool dryRun,
+              SieveScriptReport& sr) {
   sr.storedAs = p.target;
   if (p.unchanged) {
     sr.result = "unchanged";
+    return;
+  }
+  if (p.target == activeHere) {
+    sr.storedAs.clear();
+    sr.result = "skipped";
+    sr.detail = "'" + p.target +
+                "' is the active script here and differs: not replaced (compare with doveadm sieve get)";
     return;
   }
   if (dryRun) {
@@ -185,7 +194,7 @@ Status storeSieveScripts(const std::vector<SourceScript>& scripts, const FolderP
     sr.name = p.source->name;
     sr.activeAtSource = p.source->active;
     describeFolders(p.rewritten, sr);
-    storeOne(p, storage, dryRun, sr);
+    storeOne(p, storage, activeHere, dryRun, sr);
     if (!p.renamedBecause.empty() && !sr.storedAs.empty()) {
       sr.detail =
           "stored as '" + p.target + "': " + p.renamedBecause + (sr.detail.empty() ? "" : "; " + sr.detail);
@@ -208,10 +217,9 @@ SieveReport copySieveScripts(const SieveStepEnv& env) {
     report.reason = reason;
     return report;
   };
-  Result<std::unique_ptr<SieveStorage>> storage = env.sink->openSieveStorage();
-  if (!storage.isOk()) {
-    return stop(storage.status().kind() == ErrorKind::NotFound ? "skipped" : "failed",
-                storage.status().describe());
+  Status available = env.sink->sieveAvailable();
+  if (!available.isOk()) {
+    return stop("skipped", available.describe());
   }
   Result<std::unique_ptr<sieve::Session>> session = env.connect();
   if (!session.isOk()) {
@@ -228,6 +236,15 @@ SieveReport copySieveScripts(const SieveStepEnv& env) {
   session.value()->close();
   if (!scripts.isOk()) {
     return stop("failed", "ManageSieve at " + env.where + ": " + scripts.status().describe());
+  }
+  if (scripts.value().empty()) {
+    report.result = "copied";
+    return report;  // nothing to store: the user's Sieve directory is not even created
+  }
+  Result<std::unique_ptr<SieveStorage>> storage = env.sink->openSieveStorage();
+  if (!storage.isOk()) {
+    return stop(storage.status().kind() == ErrorKind::NotFound ? "skipped" : "failed",
+                storage.status().describe());
   }
   Status st = storeSieveScripts(scripts.value(), *env.plan, *storage.value(), env.dryRun, report);
   if (!st.isOk()) {

@@ -51,8 +51,9 @@ struct SieveStepEnv {
   std::string where;  // "imap.old.example:4190 (STARTTLS)", for messages
 };
 
-// The whole step: the storage here first (no connection when Pigeonhole is missing), then the
-// scripts from the source, then storing them. Never fails the run: a problem is the report's
+// The whole step: whether scripts can be kept here (no connection when Pigeonhole is missing),
+// the scripts from the source, then the storage here (opened only when there are scripts: it
+// creates the user's Sieve directory), and storing them. Never fails the run: a problem is the report's
 // "skipped" or "failed" with the reason.
 SieveReport copySieveScripts(const SieveStepEnv& env);
 

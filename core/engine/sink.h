@@ -117,12 +117,15 @@ class Sink {
 
   virtual Result<QuotaInfo> quota() = 0;
 
-  // The user's Sieve storage here. NotFound, with the reason, when scripts cannot be kept
-  // (Pigeonhole not installed, Sieve disabled for the user): the run then reports Sieve as
-  // skipped.
-  virtual Result<std::unique_ptr<SieveStorage>> openSieveStorage() {
+  // Whether Sieve scripts can be kept here at all (Pigeonhole installed), without touching the
+  // user's files; NotFound with the reason when not: the run then reports Sieve as skipped.
+  virtual Status sieveAvailable() const {
     return Status(ErrorKind::NotFound, "this destination keeps no Sieve scripts");
   }
+  // The user's Sieve storage here (Pigeonhole creates its directory, ~/sieve, when it opens it:
+  // opened only when there is a script to store). NotFound, with the reason, when the user has
+  // none (Sieve disabled for the user).
+  virtual Result<std::unique_ptr<SieveStorage>> openSieveStorage() { return sieveAvailable(); }
 };
 
 }  // namespace migrate

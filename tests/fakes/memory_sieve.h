@@ -16,6 +16,7 @@ struct MemorySieve {
   std::map<std::string, std::string> scripts;
   std::string active;  // "" : none
   int saves = 0;
+  int opens = 0;  // openSieveStorage() calls
   // openSieveStorage() fails with this (NotFound) when set: "Pigeonhole not installed".
   std::string unavailable;
 };

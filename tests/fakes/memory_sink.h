@@ -65,10 +65,12 @@ class MemorySink : public Sink {
   void rollbackBatch() override;
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
   Result<QuotaInfo> quota() override;
+  Status sieveAvailable() const override {
+    return sieve.unavailable.empty() ? Status::ok() : Status(ErrorKind::NotFound, sieve.unavailable);
+  }
   Result<std::unique_ptr<SieveStorage>> openSieveStorage() override {
-    if (!sieve.unavailable.empty()) {
-      return Status(ErrorKind::NotFound, sieve.unavailable);
-    }
+    MIGRATE_RETURN_IF_ERROR(sieveAvailable());
+    sieve.opens++;
     return std::unique_ptr<SieveStorage>(std::make_unique<MemorySieveStorage>(sieve));
   }
 

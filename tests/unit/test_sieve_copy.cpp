@@ -92,6 +92,18 @@ TEST_F(SieveCopyTest, TheCustomersOwnScriptsHereAreKept) {
       << report.activation;
 }
 
+TEST_F(SieveCopyTest, TheActiveScriptHereIsNeverReplaced) {
+  sieve.scripts["filters"] = "keep;\n";
+  sieve.scripts["filters-migrated"] = "keep;\n";
+  sieve.active = "filters-migrated";  // the admin activated the old server's copy by hand
+  ASSERT_TRUE(run({{"filters", false, kFilters}}).isOk());
+  EXPECT_EQ(sieve.scripts["filters-migrated"], "keep;\n");
+  EXPECT_EQ(report.scripts[0].result, "skipped");
+  EXPECT_NE(report.scripts[0].detail.find("is the active script here and differs: not replaced"),
+            std::string::npos)
+      << report.scripts[0].detail;
+}
+
 TEST_F(SieveCopyTest, ASecondRunChangesNothing) {
   ASSERT_TRUE(run({{"filters", true, kFilters}, {"broken", false, kBroken}}).isOk());
   int saves = sieve.saves;
@@ -156,6 +168,9 @@ class SieveStepTest : public ::testing::Test {
     if (cmd == "AUTHENTICATE" || cmd == "LOGOUT") {
       return "OK \"done\"\r\n";
     }
+    if (cmd == "LISTSCRIPTS" && noScripts) {
+      return "OK \"Listscripts completed.\"\r\n";
+    }
     if (cmd == "LISTSCRIPTS") {
       return "\"filters\" ACTIVE\r\n\"broken\"\r\nOK \"Listscripts completed.\"\r\n";
     }
@@ -170,6 +185,7 @@ class SieveStepTest : public ::testing::Test {
   FolderPlan plan_;
   int connects = 0;
   bool failGet = false;
+  bool noScripts = false;
   std::unique_ptr<testing::FakeImapServer> server_;
 };
 
@@ -186,6 +202,13 @@ TEST_F(SieveStepTest, CopiesEveryScriptAndTheActiveOne) {
       (std::vector<std::string>{
           "Sieve script 'broken': stored inactive (broken: line 2: error: unknown command 'frobnicate'.)"}));
   EXPECT_EQ(notes.back(), "Sieve: 'filters' activated");
+}
+
+TEST_F(SieveStepTest, NoScriptsAtTheSourceLeaveNoTraceHere) {
+  noScripts = true;
+  SieveReport r = step();
+  EXPECT_EQ(r.summary(), "no scripts");
+  EXPECT_EQ(sink.sieve.opens, 0) << "opening Pigeonhole's storage creates ~/sieve";
 }
 
 TEST_F(SieveStepTest, NoPigeonholeHereMeansSkippedWithoutConnecting) {
