@@ -53,6 +53,10 @@ class TrackingSink : public Sink {
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override {
     return inner_.updateFlags(name, updates);
   }
+  Result<uint32_t> addPop3Uidls(const std::string& name,
+                                const std::vector<Pop3UidlUpdate>& updates) override {
+    return inner_.addPop3Uidls(name, updates);
+  }
   Result<QuotaInfo> quota() override { return inner_.quota(); }
 
  private:

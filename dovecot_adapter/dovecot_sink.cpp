@@ -320,6 +320,7 @@ class DovecotSink final : public Sink {
   Result<CommitResult> commitBatch() override;
   void rollbackBatch() override;
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<uint32_t> addPop3Uidls(const std::string& name, const std::vector<Pop3UidlUpdate>& updates) override;
   Result<QuotaInfo> quota() override { return readQuota(user_); }
 
  private:
@@ -540,6 +541,36 @@ class DovecotSink final : public Sink {
 
   // The old server's POP3 UIDL and order (checked: lib-storage asserts on bad values; RFC 1939
   // allows 1-70 characters in 0x21-0x7E).
+  // The folder's GUIDs, read once when a UID hint misses.
+  struct GuidLookup {
+    bool read = false;
+    std::unordered_map<std::string, uint32_t> byGuid;
+  };
+  // Puts `mail` on this tool's message `guid` of `name`, trying `uidHint` first. False: it is
+  // not there (expunged or moved at the destination).
+  Result<bool> seekGuid(struct mail* mail, const std::string& name, const std::string& guid, uint32_t uidHint,
+                        GuidLookup& lookup) {
+    std::string found;
+    if (uidHint != 0 && mail_set_uid(mail, uidHint)) {
+      if (!mailGuid(mail, found) && !mail->expunged) {
+        return storageError(mail->box,
+                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(uidHint));
+      }
+      if (!mail->expunged && found == guid) {
+        return true;
+      }
+    }
+    if (guid.empty()) {
+      return false;
+    }
+    if (!lookup.read) {
+      MIGRATE_ASSIGN_OR_RETURN(lookup.byGuid, guidMap(mail->box, name, 1));
+      lookup.read = true;
+    }
+    auto it = lookup.byGuid.find(guid);
+    return it != lookup.byGuid.end() && mail_set_uid(mail, it->second);
+  }
+
   void setPop3Fields(struct mail_save_context* save, const IncomingMessage& message) {
     if (!usableUidl(message.pop3Uidl)) {
       return;
@@ -978,32 +1009,15 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
   DataStackFrame frame;
   MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
   struct mailbox* box = r.get();
-  bool haveMap = false;
-  std::unordered_map<std::string, uint32_t> byGuid;
+  GuidLookup lookup;
 
   TransactionHandle t(
       mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
   MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_FLAGS, nullptr));
   uint32_t changed = 0;
-  std::string guid;
   for (const FlagUpdate& u : updates) {
     DataStackFrame inner;
-    bool found = false;
-    if (u.uidHint != 0 && mail_set_uid(mail.get(), u.uidHint)) {
-      if (!mailGuid(mail.get(), guid) && !mail.get()->expunged) {
-        return storageError(box,
-                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(u.uidHint));
-      }
-      found = !mail.get()->expunged && guid == u.guid;
-    }
-    if (!found && !u.guid.empty()) {
-      if (!haveMap) {
-        MIGRATE_ASSIGN_OR_RETURN(byGuid, guidMap(box, name, 1));
-        haveMap = true;
-      }
-      auto it = byGuid.find(u.guid);
-      found = it != byGuid.end() && mail_set_uid(mail.get(), it->second);
-    }
+    MIGRATE_ASSIGN_OR_RETURN(bool found, seekGuid(mail.get(), name, u.guid, u.uidHint, lookup));
     if (!found) {
       continue;  // deleted at the destination meanwhile
     }
@@ -1041,6 +1055,45 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     }
   }
   return changed;
+}
+
+// Only maildir can change a saved message's UIDL (mail_update_pop3_uidl; docs/dev/
+// pop3-uidl-research.md, 2). It is not transactional: the uidlist is rewritten when the mailbox
+// is closed, which the handle does on return.
+Result<uint32_t> DovecotSink::addPop3Uidls(const std::string& name,
+                                           const std::vector<Pop3UidlUpdate>& updates) {
+  if (updates.empty()) {
+    return 0u;
+  }
+  DataStackFrame frame;
+  closeCachedMailbox();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
+  if (std::strcmp(mailbox_get_storage(box)->name, "maildir") != 0) {
+    return 0u;
+  }
+  GuidLookup lookup;
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(t.get(), static_cast<enum mail_fetch_field>(0), nullptr));
+  uint32_t added = 0;
+  for (const Pop3UidlUpdate& u : updates) {
+    DataStackFrame inner;
+    MIGRATE_ASSIGN_OR_RETURN(bool found, seekGuid(mail.get(), name, u.guid, u.uidHint, lookup));
+    const char* current = nullptr;
+    if (!found || !usableUidl(u.uidl) ||
+        mail_get_special(mail.get(), MAIL_FETCH_UIDL_BACKEND, &current) < 0 ||
+        (current != nullptr && *current != '\0')) {
+      continue;
+    }
+    mail_update_pop3_uidl(mail.get(), u.uidl.c_str());
+    added++;
+  }
+  mail.reset();
+  if (mailbox_transaction_commit(t.ptr()) < 0) {
+    return storageError(box, folderLabel(name) + ": storing POP3 UIDLs failed");
+  }
+  return added;
 }
 
 }  // namespace

@@ -377,8 +377,24 @@ class Migration {
       if (report_.pop3.state == "skipped") {
         event("", 0, 0, "no POP3 UIDLs: " + report_.pop3.reason);
       }
+      addEarlierUidls(w);
     }
     return Status::ok();
+  }
+
+  // Copies of earlier runs saved without their old UIDL (a run with --source-pop3 no, or whose
+  // POP3 side failed) get it now where the storage allows (maildir). Not worth stopping for.
+  void addEarlierUidls(const FolderWork& inbox) {
+    std::vector<Pop3UidlUpdate> updates = pop3_.earlierCopies(inbox, src_.user);
+    if (updates.empty() || opt_.dryRun) {
+      return;
+    }
+    Result<uint32_t> added = sink_.addPop3Uidls(inbox.plan->destName, updates);
+    if (added.isOk()) {
+      report_.pop3.added = added.value();
+    } else {
+      warnFn()("POP3 UIDLs of messages copied earlier not added: " + added.status().describe());
+    }
   }
 
   Status copyFolders(std::vector<FolderWork>& work, FolderScanner& scanner) {

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/guid.h"
 #include "engine/pop3_uidls.h"
 
 namespace migrate {
@@ -84,6 +85,22 @@ void Pop3Carry::apply(uint32_t uid, IncomingMessage& message) {
     message.pop3Uidl = it->second.uidl;
     message.pop3Order = it->second.order;
   }
+}
+
+std::vector<Pop3UidlUpdate> Pop3Carry::earlierCopies(const FolderWork& w,
+                                                     const std::string& sourceUser) const {
+  std::vector<Pop3UidlUpdate> out;
+  if (!match_ || !w.known || w.uidValidityChanged) {
+    return out;
+  }
+  for (const auto& [uid, a] : match_->byUid) {
+    if (uid > w.lastUidBefore) {
+      break;
+    }
+    out.push_back({sourceMessageGuid(sourceUser, w.plan->rawName, w.state->uidValidity, uid),
+                   w.state->preserveUids ? uid : 0, a.uidl});
+  }
+  return out;
 }
 
 void Pop3Carry::count(uint32_t uid) {

@@ -37,6 +37,7 @@ struct Pop3Report {
   std::string reason;   // skipped / failed: why
   uint32_t listed = 0;  // messages in the POP3 list
   uint32_t kept = 0;    // INBOX copies saved with their old UIDL and order (dry run: that would be)
+  uint32_t added = 0;   // copies of earlier runs that had none and got their old UIDL now (maildir)
   std::vector<uint32_t> unmatched;    // source INBOX UIDs copied without one: POP3 clients fetch these again
   std::vector<std::string> pop3Only;  // UIDLs with no IMAP message
   std::vector<std::string> unusable;  // UIDLs that cannot be kept (not RFC 1939, or repeated)

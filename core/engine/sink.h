@@ -67,6 +67,13 @@ struct FlagUpdate {
   MessageFlags flags;    // set exactly these flags/keywords
 };
 
+// The old server's POP3 UIDL for a message saved earlier without one (engine/pop3_carry.h).
+struct Pop3UidlUpdate {
+  std::string guid;      // the message's GUID (as saved by this tool)
+  uint32_t uidHint = 0;  // its likely destination UID (0: unknown)
+  std::string uidl;
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -112,6 +119,12 @@ class Sink {
   // Sets flags on messages of `name` that this tool saved (found by GUID). Messages not found
   // are skipped (the user may have deleted them). Returns how many changed.
   virtual Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) = 0;
+
+  // Gives messages of `name` that this tool saved without a POP3 UIDL the old server's one, where
+  // the storage can change a saved message's UIDL (maildir; not the POP3 order, nowhere). A
+  // message that has a UIDL keeps it. Returns how many got one; 0 where the storage cannot.
+  virtual Result<uint32_t> addPop3Uidls(const std::string& name,
+                                        const std::vector<Pop3UidlUpdate>& updates) = 0;
 
   virtual Result<QuotaInfo> quota() = 0;
 };

@@ -185,6 +185,21 @@ Result<uint32_t> MemorySink::updateFlags(const std::string& name, const std::vec
   return n;
 }
 
+// As maildir: a message without a UIDL gets one; one that has it keeps it.
+Result<uint32_t> MemorySink::addPop3Uidls(const std::string& name,
+                                          const std::vector<Pop3UidlUpdate>& updates) {
+  uint32_t n = 0;
+  for (const Pop3UidlUpdate& u : updates) {
+    for (StoredMessage& m : folders[name].messages) {
+      if (m.guid == u.guid && m.pop3Uidl.empty()) {
+        m.pop3Uidl = u.uidl;
+        n++;
+      }
+    }
+  }
+  return n;
+}
+
 Result<QuotaInfo> MemorySink::quota() {
   QuotaInfo q;
   q.limited = quotaLimit != 0;

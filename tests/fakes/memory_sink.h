@@ -61,6 +61,7 @@ class MemorySink : public Sink {
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
   void rollbackBatch() override;
+  Result<uint32_t> addPop3Uidls(const std::string& name, const std::vector<Pop3UidlUpdate>& updates) override;
   Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
   Result<QuotaInfo> quota() override;
 
