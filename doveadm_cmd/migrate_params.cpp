@@ -80,6 +80,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
   cli.noQuotaCheck = paramBool(ctx, "no-quota-check");
   cli.verbose = paramBool(ctx, "verbose");
   cli.noCompress = paramBool(ctx, "no-compress");
+  cli.syncDeletions = paramBool(ctx, "sync-deletions");
   value.reset();
   if (paramStr(ctx, "max-rate", value)) {
     Result<uint64_t> rate = options::parseByteRate(*value);
