@@ -1177,7 +1177,10 @@ Result<std::vector<uint32_t>> DovecotSink::expunge(const std::string& name,
   DataStackFrame frame;
   MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
   struct mailbox* box = r.get();
-  TransactionHandle t(mailbox_transaction_begin(box, MAILBOX_TRANSACTION_FLAG_EXTERNAL, kTransactionReason));
+  // Not MAILBOX_TRANSACTION_FLAG_EXTERNAL: an external transaction records changes the storage
+  // already has, so maildir would keep the file and the message would reappear.
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
   MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_GUID, nullptr));
   std::vector<uint32_t> done;
   for (const DestCopy& c : copies) {
@@ -1245,19 +1248,24 @@ Result<uint32_t> DovecotSink::move(const MoveRequest& request) {
   if (trans_) {
     return Status(ErrorKind::Internal, "move() while the batch of " + folderLabel(boxName_) + " is open");
   }
-  DataStackFrame frame;
-  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r,
-                           openMailbox(request.from, static_cast<enum mailbox_flags>(0), true));
-  struct mailbox* box = r.get();
-  TransactionHandle t(mailbox_transaction_begin(box, MAILBOX_TRANSACTION_FLAG_EXTERNAL, kTransactionReason));
-  MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_GUID, nullptr));
-  if (!selectCopy(mail.get(), request.uid, request.guid, request.unchangedSince)) {
-    return 0u;
+  uint32_t uid = 0;
+  {
+    DataStackFrame frame;
+    MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(request.from, MAILBOX_FLAG_READONLY, true));
+    TransactionHandle t(mailbox_transaction_begin(r.get(), static_cast<enum mailbox_transaction_flags>(0),
+                                                  kTransactionReason));
+    MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_GUID, nullptr));
+    if (!selectCopy(mail.get(), request.uid, request.guid, request.unchangedSince)) {
+      return 0u;
+    }
+    MIGRATE_ASSIGN_OR_RETURN(uid, saveMovedCopy(mail.get(), request));
   }
-  MIGRATE_ASSIGN_OR_RETURN(uint32_t uid, saveMovedCopy(mail.get(), request));
-  mail_expunge(mail.get());
-  mail.reset();
-  MIGRATE_RETURN_IF_ERROR(commitExpunges(box, t, request.from, 1));
+  // The original goes in a transaction of its own, as expunge() does it. Changed meanwhile: the
+  // copy is made all the same and the original stays for the user (the next run finds it again).
+  DestCopy original;
+  original.uid = request.uid;
+  original.guid = request.guid;
+  MIGRATE_RETURN_IF_ERROR(expunge(request.from, {original}, request.unchangedSince).status());
   return uid;
 }
 
