@@ -86,6 +86,10 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("skipped", "skipped", number);
   doveadm_print_header("failed", "failed", number);
   doveadm_print_header("flags_updated", "flags_updated", number);
+  // --sync-deletions (in a dry run: what a real run would do).
+  doveadm_print_header("expunged", "expunged", number);
+  doveadm_print_header("moved", "moved", number);
+  doveadm_print_header("changed_here", "changed_here", number);
   doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", number);
   // Why the run took what it took, and what it did not copy (see skipReasons()).
@@ -153,6 +157,9 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print_num(report.skipped);
   doveadm_print_num(report.failed);
   doveadm_print_num(report.flagsUpdated);
+  doveadm_print_num(report.expunged);
+  doveadm_print_num(report.moved);
+  doveadm_print_num(report.changedHere);
   doveadm_print_num(report.bytes);
   doveadm_print(seconds);
   doveadm_print_num(report.reconnects);
@@ -185,6 +192,12 @@ void logFolders(const char* user, const MigrationReport& report) {
     }
     if (f.flagsUpdated > 0) {
       line += ", " + std::to_string(f.flagsUpdated) + " flag updates";
+    }
+    if (f.expunged > 0 || f.moved > 0 || f.changedHere > 0) {
+      line += std::string(", ") + (report.dryRun ? "would expunge " : "expunged ") +
+              std::to_string(f.expunged) + ", " + (report.dryRun ? "would move " : "moved ") +
+              std::to_string(f.moved) + " (deleted or moved at the source), " +
+              std::to_string(f.changedHere) + " left alone (changed here)";
     }
     if (!f.note.empty()) {
       line += "; " + f.note;

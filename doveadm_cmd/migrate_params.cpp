@@ -89,6 +89,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
       *field = choice;
     }
   }
+  cli.syncDeletions = paramBool(ctx, "sync-deletions");
   value.reset();
   if (paramStr(ctx, "max-rate", value)) {
     Result<uint64_t> rate = options::parseByteRate(*value);

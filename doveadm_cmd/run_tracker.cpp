@@ -50,13 +50,25 @@ class TrackingSink : public Sink {
     return r;
   }
   void rollbackBatch() override { inner_.rollbackBatch(); }
-  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override {
-    return inner_.updateFlags(name, updates);
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                               std::vector<uint32_t>* changedUids) override {
+    return inner_.updateFlags(name, updates, changedUids);
   }
   Result<uint32_t> addPop3Uidls(const std::string& name,
                                 const std::vector<Pop3UidlUpdate>& updates) override {
     return inner_.addPop3Uidls(name, updates);
   }
+  Result<DestChanges> changesSince(const std::string& name, uint64_t modSeq) override {
+    return inner_.changesSince(name, modSeq);
+  }
+  Result<std::vector<DestCopy>> copies(const std::string& name, const std::vector<uint32_t>& uids) override {
+    return inner_.copies(name, uids);
+  }
+  Result<std::vector<uint32_t>> expunge(const std::string& name, const std::vector<DestCopy>& copies,
+                                        uint64_t unchangedSince) override {
+    return inner_.expunge(name, copies, unchangedSince);
+  }
+  Result<uint32_t> move(const MoveRequest& request) override { return inner_.move(request); }
   Result<QuotaInfo> quota() override { return inner_.quota(); }
 
  private:

@@ -153,6 +153,9 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
     w.key("pop3_uidls").value(r.pop3Uidls);
     w.key("failed").value(r.failed);
     w.key("flags_updated").value(r.flagsUpdated);
+    w.key("expunged").value(r.expunged);
+    w.key("moved").value(r.moved);
+    w.key("changed_here").value(r.changedHere);
     w.key("bytes").value(r.bytes);
     w.key("seconds").value(r.seconds);
     w.key("reconnects").value(r.reconnects);

@@ -167,6 +167,9 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
     r.skipped = num("skipped");
     r.failed = num("failed");
     r.flagsUpdated = num("flags_updated");
+    r.expunged = num("expunged");
+    r.moved = num("moved");
+    r.changedHere = num("changed_here");
     r.bytes = num("bytes");
     r.sourceMessages = num("source_messages");
     r.sourceBytes = num("source_bytes");

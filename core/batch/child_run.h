@@ -58,7 +58,8 @@ struct JobResult {
   std::string reason;    // empty when ok
   bool haveRow = false;  // the child printed its JSON row
   uint64_t folders = 0, copied = 0, skipped = 0, failed = 0, flagsUpdated = 0, bytes = 0;
-  double seconds = 0;  // wall time of the child, measured by the batch
+  uint64_t expunged = 0, moved = 0, changedHere = 0;  // --sync-deletions
+  double seconds = 0;                                 // wall time of the child, measured by the batch
   // dry run (check)
   uint64_t sourceMessages = 0, sourceBytes = 0, pending = 0;
   std::string quotaFree;  // bytes, "unlimited", or "" when not reported

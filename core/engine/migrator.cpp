@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/deletion_sync.h"
 #include "engine/folder_copier.h"
 #include "engine/folder_scan.h"
 #include "engine/gmail_labels.h"
@@ -40,6 +41,9 @@ void addCounts(FolderReport& to, const FolderReport& from) {
   to.failed += from.failed;
   to.bytes += from.bytes;
   to.flagsUpdated += from.flagsUpdated;
+  to.expunged += from.expunged;
+  to.moved += from.moved;
+  to.changedHere += from.changedHere;
   to.created = to.created || from.created;
 }
 
@@ -174,6 +178,15 @@ class Migration {
     MIGRATE_RETURN_IF_ERROR(planFolders());
     std::vector<FolderWork> work;
     MIGRATE_RETURN_IF_ERROR(folderWork(*as, work));
+    if (src_.syncDeletions) {
+      // Before the quota check and the copy: expunges free space, moves save downloads.
+      report_.deletionStops.clear();
+      DeletionEnv env{
+          opt_, conn_->session(), sink_, store_.get(), src_.user, report_, [this](const std::string& text) {
+            event("", 0, 0, text);
+          }};
+      MIGRATE_RETURN_IF_ERROR(DeletionSync(env, work).run());
+    }
     FolderScanner scanner(conn_->session(), sink_, src_.user, copiedLabels_, filtered_);
     Status quotaShort;  // the new mail does not fit: a dry run shows its plan and says so
     MIGRATE_RETURN_IF_ERROR(checkQuota(work, scanner, quotaShort));
@@ -181,6 +194,7 @@ class Migration {
     MIGRATE_RETURN_IF_ERROR(copyFolders(work, scanner));
     // Empty parents and \Noselect folders with no selectable children need nothing; subscriptions
     // of \Noselect folders are not carried (Dovecot drops them too).
+    MIGRATE_RETURN_IF_ERROR(deletionStopStatus(report_));
     return opt_.dryRun ? quotaShort : Status::ok();
   }
 
@@ -411,6 +425,7 @@ class Migration {
       fr.source = w.plan->sourceName;
       fr.destination = w.plan->destName;
       fr.sourceMessages = w.status.messages;
+      addDeletions(w, fr);
       if (!w.statusError.isOk()) {
         fr.note = w.statusError.describe();
         report_.warnings.push_back("folder '" + w.plan->sourceName +
@@ -453,6 +468,17 @@ class Migration {
     report_.failed += fr.failed;
     report_.flagsUpdated += fr.flagsUpdated;
     return st;
+  }
+
+  // What the deletion pass did in the folder (engine/deletion_sync.h).
+  void addDeletions(const FolderWork& w, FolderReport& fr) {
+    fr.expunged = w.expunged;
+    fr.moved = w.moved;
+    fr.changedHere = w.changedHere;
+    fr.note = w.deletionNote;
+    report_.expunged += w.expunged;
+    report_.moved += w.moved;
+    report_.changedHere += w.changedHere;
   }
 
   // A dry run's line for the folder: what a run would copy.

@@ -19,6 +19,7 @@ struct StoredMessage {
   std::string bytes;
   std::string pop3Uidl;
   uint32_t pop3Order = 0;
+  uint64_t modSeq = 0;
 };
 
 struct MemoryFolder {
@@ -28,6 +29,7 @@ struct MemoryFolder {
   bool subscribed = false;
   bool exists = false;  // false: declared special-use folder not created yet
   std::vector<StoredMessage> messages;
+  uint64_t highestModSeq = 1;
 };
 
 class MemorySink : public Sink {
@@ -45,6 +47,11 @@ class MemorySink : public Sink {
 
   uint64_t usedBytes() const;
   std::vector<const StoredMessage*> all(const std::string& folder) const;
+  // What a user or a delivery does here: a flag change on a message (a new modseq), a message
+  // delivered (another GUID), a message moved to another folder (its GUID kept). Return the UID.
+  void userSetFlags(const std::string& folder, uint32_t uid, const MessageFlags& flags);
+  uint32_t deliver(const std::string& folder, const std::string& bytes, const std::string& guid);
+  uint32_t userMove(const std::string& from, uint32_t uid, const std::string& to);
 
   char separator() const override { return '/'; }
   Result<std::string> stateDir(bool /*create*/) override { return stateDir_; }
@@ -62,11 +69,20 @@ class MemorySink : public Sink {
   Result<CommitResult> commitBatch() override;
   void rollbackBatch() override;
   Result<uint32_t> addPop3Uidls(const std::string& name, const std::vector<Pop3UidlUpdate>& updates) override;
-  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                               std::vector<uint32_t>* changedUids) override;
+  Result<DestChanges> changesSince(const std::string& name, uint64_t modSeq) override;
+  Result<std::vector<DestCopy>> copies(const std::string& name, const std::vector<uint32_t>& uids) override;
+  Result<std::vector<uint32_t>> expunge(const std::string& name, const std::vector<DestCopy>& copies,
+                                        uint64_t unchangedSince) override;
+  Result<uint32_t> move(const MoveRequest& request) override;
+  int expunges = 0;  // messages expunged through the Sink
   Result<QuotaInfo> quota() override;
 
  private:
   DestFolderStatus statusOf(const MemoryFolder& f, bool created) const;
+  static ContentKey keyOf(const StoredMessage& m);
+  Result<MemoryFolder*> existing(const std::string& name);
   std::string stateDir_;
   std::string batchFolder_;
   std::vector<StoredMessage> batch_;
