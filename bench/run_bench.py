@@ -181,6 +181,11 @@ class Bench:
         return self.rig.doveadm_argv(*(argv + self.a.migrate_arg + list(extra)), conf='dst',
                                      modules=modules)
 
+    def cmd_verify(self, user, full=False):
+        argv = self.cmd_migrate(user, ['--full'] if full else [])
+        argv.insert(argv.index('migrate') + 1, 'verify')
+        return argv
+
     def cmd_nocompress(self, user):
         return self.cmd_migrate(user, ['--no-compress'])
 
@@ -261,6 +266,11 @@ class Bench:
                             tool, full['dest_messages'], st['messages']))
                     again = self.run('%s nothing-new (r%d)' % (tool, rnd), cmd)
                     res[tool] = {'full': full, 'nothing_new': again}
+                    if tool == 'migrate' and not a.no_verify:
+                        # `migrate verify` of the same mailbox: listing only, then every body.
+                        res[tool]['verify'] = self.run('migrate verify (r%d)' % rnd, self.cmd_verify(user))
+                        res[tool]['verify_full'] = self.run('migrate verify --full (r%d)' % rnd,
+                                                            self.cmd_verify(user, True))
                 out['rounds'].append({'order': order, 'results': res})
             if self.proxy:
                 self.proxy.stop()
@@ -308,12 +318,22 @@ class Bench:
                 return best[t1][p1]['wall'] / best[t2][p2]['wall']
             except (KeyError, ZeroDivisionError):
                 return None
+        verify = {}
+        for rd in out['rounds']:
+            for phase in ('verify', 'verify_full'):
+                x = rd['results'].get('migrate', {}).get(phase)
+                if x and x['rc'] == 0 and (phase not in verify or x['wall'] < verify[phase]):
+                    verify[phase] = x['wall']
+        s['verify_seconds'] = verify
         s['ratios'] = {
             'migrate/imapc full': ratio('migrate', 'full', 'imapc', 'full'),
             'migrate/floor full': ratio('migrate', 'full', 'floor', 'full'),
             'imapc/floor full': ratio('imapc', 'full', 'floor', 'full'),
             'migrate/imapc nothing-new': ratio('migrate', 'nothing_new', 'imapc', 'nothing_new'),
         }
+        for phase, wall in verify.items():
+            full = best.get('migrate', {}).get('full', {}).get('wall')
+            s['ratios']['%s/migrate full' % phase.replace('_', ' --')] = wall / full if full else None
         if 'baseline' in best:
             s['ratios']['migrate/baseline full'] = ratio('migrate', 'full', 'baseline', 'full')
             s['ratios']['migrate/baseline nothing-new'] = ratio('migrate', 'nothing_new',
@@ -372,6 +392,8 @@ def main():
                     help="mail_fsync for both instances (default: Dovecot's, optimized)")
     ap.add_argument('--migrate-arg', action='append', default=[],
                     help='extra argument for doveadm migrate (repeatable)')
+    ap.add_argument('--no-verify', action='store_true',
+                    help='leave out the `migrate verify` and `verify --full` runs')
     ap.add_argument('--json', help='write the results as JSON to this path')
     ap.add_argument('--build-dir', default=os.environ.get('MIGRATE_BUILD_DIR',
                                                           os.path.join(HERE, '..', 'build')))

@@ -280,15 +280,7 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
   const bool verbose = cli.verbose || doveadm_verbose;
 
   MigrationReport report;
-  SourceOptions fromSettings;
-  MigrationOptions limits;  // migrate_max_rate / migrate_max_connections
-  Status settings = dovecot::loadUserSettings(user, fromSettings, limits);
-  if (!settings.isOk()) {
-    wipeSecret(fromSettings.password);
-    report.status = settings;
-  } else if (Result<MigrationOptions> options =
-                 buildUserOptions(cli, std::move(fromSettings), localUser, verbose);
-             !options.isOk()) {
+  if (Result<MigrationOptions> options = userRunOptions(cli, user, verbose); !options.isOk()) {
     report.status = options.status();
   } else {
     dovecot::SinkOptions sinkOptions;
@@ -315,12 +307,6 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
         i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
       }
     };
-    // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
-    // commits what it saved and keeps its state, so the next run continues.
-    options.value().cancelled = [] { return doveadm_is_killed(); };
-    // Process-wide per source host: the first user's non-zero value holds for the run.
-    options.value().maxBytesPerSecond = cli.maxRate.value_or(limits.maxBytesPerSecond);
-    options.value().maxConnectionsPerHost = cli.maxConnections.value_or(limits.maxConnectionsPerHost);
     report = runMigration(options.value(), *sink, progress);
     wipeSecret(options.value().source.password);
     if (tracker && !tracker->finish(report).isOk()) {

@@ -40,6 +40,13 @@ class TrackingSink : public Sink {
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override {
     return inner_.contentKeys(name, minUid);
   }
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override {
+    return inner_.listMessages(name);
+  }
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override {
+    return inner_.bodyDigests(name, uids);
+  }
   Status beginBatch(const std::string& name) override { return inner_.beginBatch(name); }
   Status save(const IncomingMessage& message) override { return inner_.save(message); }
   Result<CommitResult> commitBatch() override {

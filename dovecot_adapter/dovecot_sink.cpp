@@ -6,6 +6,7 @@
 #include "dovecot_adapter/quota_glue.h"
 #include "dovecot_adapter/state_location.h"
 #include "dovecot_adapter/storage_compat.h"
+#include "engine/body_digest.h"
 #include "engine/pop3_match.h"
 
 #include <fcntl.h>
@@ -338,6 +339,11 @@ class DovecotSink final : public Sink {
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override {
+    return destMessages(name, 1, true);
+  }
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
@@ -502,6 +508,9 @@ class DovecotSink final : public Sink {
     }
     return box;
   }
+
+  // The messages of `name` from minUid on (read-only): content keys, and flags when asked.
+  Result<std::vector<DestMessage>> destMessages(const std::string& name, uint32_t minUid, bool withFlags);
 
   Result<DestFolderStatus> statusOf(struct mailbox* box, const std::string& name, bool created) {
     struct mailbox_status st;
@@ -812,30 +821,93 @@ Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const s
 }
 
 Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name, uint32_t minUid) {
+  MIGRATE_ASSIGN_OR_RETURN(std::vector<DestMessage> messages, destMessages(name, minUid, false));
+  std::vector<ContentKey> keys;
+  keys.reserve(messages.size());
+  for (DestMessage& m : messages) {
+    keys.push_back(std::move(m.key));
+  }
+  return keys;
+}
+
+Result<std::vector<DestMessage>> DovecotSink::destMessages(const std::string& name, uint32_t minUid,
+                                                           bool withFlags) {
   DataStackFrame frame;
   MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, true));
   struct mailbox* box = r.get();
-  std::vector<ContentKey> keys;
+  std::vector<DestMessage> out;
   const char* const headers[] = {"Message-ID", nullptr};
-  Status st = forEachMail(box, name, minUid,
-                          static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE |
-                                                             MAIL_FETCH_VIRTUAL_SIZE | MAIL_FETCH_GUID),
-                          headers, [&](struct mail* mail) -> Status {
-                            ContentKey key;
-                            if (!readContentKey(mail, key)) {
-                              if (mail->expunged) {
-                                return Status::ok();
-                              }
-                              return storageError(
-                                  box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
-                            }
-                            keys.push_back(std::move(key));
-                            return Status::ok();
-                          });
+  unsigned int wanted = MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE | MAIL_FETCH_GUID;
+  if (withFlags) {
+    wanted |= MAIL_FETCH_FLAGS;
+  }
+  Status st = forEachMail(
+      box, name, minUid, static_cast<enum mail_fetch_field>(wanted), headers,
+      [&](struct mail* mail) -> Status {
+        DestMessage m;
+        if (!readContentKey(mail, m.key)) {
+          if (mail->expunged) {
+            return Status::ok();
+          }
+          return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
+        }
+        if (withFlags) {
+          m.flags.system = fromMailFlags(mail_get_flags(mail));
+          if (const char* const* kws = mail_get_keywords(mail)) {
+            for (; *kws != nullptr; kws++) {
+              m.flags.keywords.emplace_back(*kws);
+            }
+          }
+          std::sort(m.flags.keywords.begin(), m.flags.keywords.end());
+        }
+        out.push_back(std::move(m));
+        return Status::ok();
+      });
   if (!st.isOk()) {
     return st;
   }
-  return keys;
+  return out;
+}
+
+Result<std::unordered_map<uint32_t, std::string>> DovecotSink::bodyDigests(
+    const std::string& name, const std::vector<uint32_t>& uids) {
+  DataStackFrame frame;
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, false));
+  struct mailbox* box = r.get();
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(
+      t.get(), static_cast<enum mail_fetch_field>(MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY),
+      nullptr));
+  std::unordered_map<uint32_t, std::string> out;
+  BodyDigest digest;
+  for (uint32_t uid : uids) {
+    DataStackFrame inner;
+    struct istream* input = nullptr;
+    if (!mail_set_uid(mail.get(), uid)) {
+      continue;  // expunged meanwhile
+    }
+    if (mail_get_stream(mail.get(), nullptr, nullptr, &input) < 0) {
+      if (mail.get()->expunged) {
+        continue;
+      }
+      return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(uid));
+    }
+    const unsigned char* data = nullptr;
+    size_t size = 0;
+    while (i_stream_read_more(input, &data, &size) > 0) {
+      digest.update(reinterpret_cast<const char*>(data), size);
+      i_stream_skip(input, size);
+    }
+    if (input->stream_errno != 0) {
+      return Status(
+          ErrorKind::LocalStorage,
+          folderLabel(name) + ": cannot read UID " + std::to_string(uid) + ": " + i_stream_get_error(input),
+          "see the Dovecot log of this user for details");
+    }
+    out[uid] = digest.finish();
+  }
+  return out;
 }
 
 Status DovecotSink::beginBatch(const std::string& name) {

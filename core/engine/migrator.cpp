@@ -26,6 +26,7 @@
 #include "engine/selection.h"
 #include "engine/self_check.h"
 #include "engine/source_connection.h"
+#include "engine/source_plan.h"
 #include "engine/state.h"
 
 namespace migrate {
@@ -51,30 +52,8 @@ class Migration {
  public:
   Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress,
             const TransportFactory& connect)
-      : opt_(options), sink_(sink), progress_(progress) {
-    src_ = opt_.source;
-    Result<Preset> preset = applyPreset(src_);
-    if (preset.isOk()) {
-      preset_ = preset.value();
-    } else {
-      presetError_ = preset.status();
-    }
-    src_.applyDefaults();
-    filter_ = src_.filter;
-    if (filter_.maxSize == 0) {
-      filter_.maxSize = preset_.maxSize;
-    }
-    rules_.maxSize = filter_.maxSize;
-    rules_.since = filter_.since;
-    rules_.before = filter_.before;
-    SourceConnectionEnv env;
-    env.localUser = opt_.localUser;
-    env.tempDir = sink_.tempDir();
-    env.maxBytesPerSecond = opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate;
-    env.maxConnectionsPerHost =
-        opt_.maxConnectionsPerHost != 0 ? opt_.maxConnectionsPerHost : preset_.maxConnections;
-    env.cancelled = opt_.cancelled;
-    env.connect = connect;
+      : opt_(options), src_(options.source), planner_(src_), sink_(sink), progress_(progress) {
+    SourceConnectionEnv env = runConnectionEnv(opt_, planner_.preset(), sink_.tempDir(), connect);
     connect_ = connect;
     env.note = [this](const std::string& text) { event("", 0, 0, text); };
     env.warn = [this](const std::string& text) { report_.warnings.push_back(text); };
@@ -86,7 +65,7 @@ class Migration {
     report_.user = opt_.localUser;
     report_.source = src_.describe();
     report_.dryRun = opt_.dryRun;
-    Status st = presetError_.isOk() ? runWithRetries() : presetError_;
+    Status st = planner_.presetError().isOk() ? runWithRetries() : planner_.presetError();
     countFilterSkips();
     countExclusions();
     pop3_.finish(report_.pop3, warnFn());
@@ -228,32 +207,7 @@ class Migration {
 
   // Lists the source's folders and maps them to the destination's (engine/plan.h).
   Status planFolders() {
-    imap::Session& session = conn_->session();
-    MIGRATE_ASSIGN_OR_RETURN(imap::NamespaceEntry ns, session.personalNamespace());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<imap::ListEntry> entries, session.list());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> subs, session.lsub());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<DestFolder> dest, sink_.listFolders());
-    PlanInput pin;
-    pin.entries = std::move(entries);
-    pin.personal = ns;
-    pin.subscribed.insert(subs.begin(), subs.end());
-    pin.destSeparator = sink_.separator();
-    pin.destUnsafeChars = sink_.unsafeNameChars();
-    pin.destFolders = std::move(dest);
-    if (src_.presetName.empty() && preset_.name.empty() && session.hasCapability("X-GM-EXT-1")) {
-      // Without the gmail preset every message would come twice: from its label and from All Mail.
-      preset_ = *builtinPreset("gmail");
-      preset_.name.clear();
-      if (!gmailWarned_) {
-        gmailWarned_ = true;
-        report_.warnings.push_back(
-            "the source is Gmail (X-GM-EXT-1): its folder rules apply (views left out, All Mail only for "
-            "unlabelled mail); --preset generic copies every folder as it is");
-      }
-    }
-    pin.folderRules = preset_.folderRules;
-    plan_ = buildPlan(pin);
-    report_.warnings.insert(report_.warnings.end(), plan_.warnings.begin(), plan_.warnings.end());
+    MIGRATE_ASSIGN_OR_RETURN(plan_, planner_.plan(conn_->session(), sink_, report_.warnings));
     return Status::ok();
   }
 
@@ -269,7 +223,7 @@ class Migration {
       if (f.selectable) {
         names.push_back(f.rawName);
         selectable.push_back(&f);
-        excluded.push_back(exclusionReason(f));
+        excluded.push_back(planner_.exclusionReason(f));
         if (excluded.back().empty()) {
           copied.push_back(&f);
         }
@@ -284,7 +238,6 @@ class Migration {
       planned.message = std::to_string(copied.size()) + " folders to copy";
       progress_(planned);
     }
-    const bool gmailLabels = preset_.gmailLabels && session.hasCapability("X-GM-EXT-1");
     work.resize(selectable.size());
     for (size_t i = 0; i < selectable.size(); i++) {
       FolderWork& w = work[i];
@@ -292,8 +245,8 @@ class Migration {
       w.excluded = excluded[i];
       w.status = statuses.statuses[i];
       w.statusError = statuses.errors[i];
-      w.rules = rules_;
-      w.rules.dedupe = gmailLabels && (w.plan->sourceSpecialUse & kSpecialAll) != 0;
+      w.rules = planner_.rules();
+      w.rules.dedupe = planner_.dedupes(session, *w.plan);
       initWork(w, as, condstore);
       if (w.plan->isInbox) {
         MIGRATE_RETURN_IF_ERROR(checkSourceIsSelf(session, sink_, w.status, src_, opt_.localUser));
@@ -385,7 +338,7 @@ class Migration {
       if (w.firstNewUid >= w.status.uidNext && !w.rescan && w.state->retryUids.empty()) {
         continue;  // flag changes only
       }
-      ServiceConnectEnv env{connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate};
+      ServiceConnectEnv env{connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : planner_.preset().maxRate};
       MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, env, report_.pop3, warnFn()));
       pop3Read_ = true;
       if (report_.pop3.state == "skipped") {
@@ -538,25 +491,6 @@ class Migration {
     }
   }
 
-  // Why a planned folder is left out ("" : it is not).
-  std::string exclusionReason(const PlannedFolder& f) const {
-    auto matches = [&f](const std::string& pattern) {
-      return folderPatternMatches(pattern, f.sourceName, f.delimiter, f.sourceSpecialUse, f.important);
-    };
-    if (!filter_.include.empty() && std::none_of(filter_.include.begin(), filter_.include.end(), matches)) {
-      return "not in --include";
-    }
-    for (const std::string& p : filter_.exclude) {
-      if (matches(p)) {
-        return "--exclude " + p;
-      }
-    }
-    if (std::any_of(preset_.exclude.begin(), preset_.exclude.end(), matches)) {
-      return preset_.excludeReason;
-    }
-    return {};
-  }
-
   // A warning for the report that the progress lines show too.
   std::function<void(const std::string&)> warnFn() {
     return [this](const std::string& text) {
@@ -579,6 +513,7 @@ class Migration {
 
   const MigrationOptions& opt_;
   SourceOptions src_;
+  SourcePlanner planner_;  // after src_, which it changes (preset defaults)
   Sink& sink_;
   const ProgressFn& progress_;
   MigrationReport report_;
@@ -587,11 +522,6 @@ class Migration {
   uint64_t foldersDone_ = 0;
   std::unique_ptr<StateStore> store_;
   FolderPlan plan_;
-  Preset preset_;       // resolved from src_.presetName (or gmail's, detected by X-GM-EXT-1)
-  Status presetError_;  // an unknown preset or a bad admin preset setting
-  MessageFilter filter_;
-  MessageRules rules_;  // from filter_; dedupe is set per folder
-  bool gmailWarned_ = false;
   std::set<std::string> copiedLabels_;  // Gmail: engine/gmail_labels.h
   // Skipped by the filters and the folder exclusions, kept across the attempts of a run so that
   // a reconnect does not count a message twice: source folder -> UID -> reason, and source

@@ -3,6 +3,7 @@
 // implement it in memory. All calls happen on one thread (lib-storage is not thread-safe).
 // Folder names here are destination names in UTF-8 with the destination's separator.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -100,6 +101,12 @@ struct ContentKeyHash {
   }
 };
 
+// A destination message as `migrate verify` reads it: where it is, what it is, and its flags.
+struct DestMessage {
+  ContentKey key;  // with uid and guid
+  MessageFlags flags;
+};
+
 struct FlagUpdate {
   std::string guid;      // the message's GUID (as saved by this tool)
   uint32_t uidHint = 0;  // its likely destination UID (0: unknown)
@@ -142,6 +149,14 @@ class Sink {
   // copies after a UIDVALIDITY change, in storages without GUIDs, and messages whose commit was
   // cut short (a maildir file renamed into cur/ before its GUID reached dovecot-uidlist).
   virtual Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) = 0;
+
+  // Every message of `name` with its flags, for `migrate verify`: read-only (the folder is opened
+  // read-only; nothing is created or changed). NotFound when the folder does not exist.
+  virtual Result<std::vector<DestMessage>> listMessages(const std::string& name) = 0;
+  // For each of `uids` that `name` holds: the BodyDigest (engine/body_digest.h) of its bytes.
+  // UIDs not there (expunged meanwhile) are left out. Read-only like listMessages().
+  virtual Result<std::unordered_map<uint32_t, std::string>> bodyDigests(
+      const std::string& name, const std::vector<uint32_t>& uids) = 0;
 
   // Saving happens in batches: begin, save..., commit. A failed save (Quota, LocalStorage) leaves
   // the batch usable: commitBatch() then commits the messages saved before the failure.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/body_digest.h"
+
 namespace migrate::testing {
 
 MemorySink::MemorySink(std::string stateDir) : stateDir_(std::move(stateDir)) {
@@ -110,6 +112,37 @@ Result<std::vector<ContentKey>> MemorySink::contentKeys(const std::string& name,
   for (const StoredMessage& m : folders[name].messages) {
     if (m.uid >= minUid) {
       out.push_back(keyOf(m));
+    }
+  }
+  return out;
+}
+
+Result<std::vector<DestMessage>> MemorySink::listMessages(const std::string& name) {
+  listings++;
+  auto it = folders.find(name);
+  if (it == folders.end() || !it->second.exists) {
+    return Status(ErrorKind::NotFound, "no folder " + name);
+  }
+  MIGRATE_ASSIGN_OR_RETURN(std::vector<ContentKey> keys, contentKeys(name, 1));
+  std::vector<DestMessage> out;
+  for (size_t i = 0; i < keys.size(); i++) {
+    out.push_back(DestMessage{keys[i], it->second.messages[i].flags});
+  }
+  return out;
+}
+
+Result<std::unordered_map<uint32_t, std::string>> MemorySink::bodyDigests(const std::string& name,
+                                                                          const std::vector<uint32_t>& uids) {
+  std::unordered_map<uint32_t, std::string> out;
+  BodyDigest digest;
+  auto it = folders.find(name);
+  if (it == folders.end()) {
+    return out;
+  }
+  for (const StoredMessage& m : it->second.messages) {
+    if (std::find(uids.begin(), uids.end(), m.uid) != uids.end()) {
+      digest.update(m.bytes.data(), m.bytes.size());
+      out[m.uid] = digest.finish();
     }
   }
   return out;

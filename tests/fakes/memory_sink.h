@@ -42,6 +42,7 @@ class MemorySink : public Sink {
   int failSaveAfter = -1;   // saves that succeed before one fails (with failKind); -1: never
   ErrorKind failKind = ErrorKind::Quota;
   int saves = 0;
+  int listings = 0;  // listMessages() calls (verify)
   int commits = 0;
   std::vector<std::string> saveOrder;  // the folder of each save, in order
 
@@ -64,6 +65,9 @@ class MemorySink : public Sink {
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override;
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
