@@ -841,28 +841,28 @@ Result<std::vector<DestMessage>> DovecotSink::destMessages(const std::string& na
   if (withFlags) {
     wanted |= MAIL_FETCH_FLAGS;
   }
-  Status st = forEachMail(
-      box, name, minUid, static_cast<enum mail_fetch_field>(wanted), headers,
-      [&](struct mail* mail) -> Status {
-        DestMessage m;
-        if (!readContentKey(mail, m.key)) {
-          if (mail->expunged) {
-            return Status::ok();
-          }
-          return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
-        }
-        if (withFlags) {
-          m.flags.system = fromMailFlags(mail_get_flags(mail));
-          if (const char* const* kws = mail_get_keywords(mail)) {
-            for (; *kws != nullptr; kws++) {
-              m.flags.keywords.emplace_back(*kws);
-            }
-          }
-          std::sort(m.flags.keywords.begin(), m.flags.keywords.end());
-        }
-        out.push_back(std::move(m));
-        return Status::ok();
-      });
+  Status st = forEachMail(box, name, minUid, static_cast<enum mail_fetch_field>(wanted), headers,
+                          [&](struct mail* mail) -> Status {
+                            DestMessage m;
+                            if (!readContentKey(mail, m.key)) {
+                              if (mail->expunged) {
+                                return Status::ok();
+                              }
+                              return storageError(
+                                  box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
+                            }
+                            if (withFlags) {
+                              m.flags.system = fromMailFlags(mail_get_flags(mail));
+                              if (const char* const* kws = mail_get_keywords(mail)) {
+                                for (; *kws != nullptr; kws++) {
+                                  m.flags.keywords.emplace_back(*kws);
+                                }
+                              }
+                              std::sort(m.flags.keywords.begin(), m.flags.keywords.end());
+                            }
+                            out.push_back(std::move(m));
+                            return Status::ok();
+                          });
   if (!st.isOk()) {
     return st;
   }

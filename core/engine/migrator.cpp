@@ -338,11 +338,18 @@ class Migration {
       if (w.firstNewUid >= w.status.uidNext && !w.rescan && w.state->retryUids.empty()) {
         continue;  // flag changes only
       }
-      ServiceConnectEnv env{connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : planner_.preset().maxRate};
+      ServiceConnectEnv env{connect_,
+                            opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : planner_.preset().maxRate};
       MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, env, report_.pop3, warnFn()));
       pop3Read_ = true;
       if (report_.pop3.state == "skipped") {
         event("", 0, 0, "no POP3 UIDLs: " + report_.pop3.reason);
+      } else if (report_.pop3.state == "read") {
+        char secs[32];
+        std::snprintf(secs, sizeof(secs), "%.2f", report_.pop3.seconds);
+        event("", 0, 0,
+              "POP3 UIDLs from " + report_.pop3.server + ": " + std::to_string(report_.pop3.listed) +
+                  " listed and matched to INBOX in " + secs + " s");
       }
       addEarlierUidls(w);
     }

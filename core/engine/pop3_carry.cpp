@@ -1,5 +1,6 @@
 #include "engine/pop3_carry.h"
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -49,7 +50,9 @@ Status Pop3Carry::read(imap::Session& imap, const SourceOptions& src, const Serv
   const ServiceEndpoint ep = pop3Endpoint(src);
   report.server = ep.describe();
   bool opened = false;
+  const auto t0 = std::chrono::steady_clock::now();
   Result<Pop3Match> match = listAndMatch(imap, src, ep, env, opened);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (match.isOk()) {
     match_ = std::move(match).value();
     report.state = "read";

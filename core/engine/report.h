@@ -40,6 +40,7 @@ struct Pop3Report {
   std::string server;   // "pop.example.org:995 (TLS)"
   std::string reason;   // skipped / failed: why
   uint32_t listed = 0;  // messages in the POP3 list
+  double seconds = 0;   // reading and matching them (both lists, headers where sizes do not tell)
   uint32_t kept = 0;    // INBOX copies saved with their old UIDL and order (dry run: that would be)
   uint32_t added = 0;   // copies of earlier runs that had none and got their old UIDL now (maildir)
   std::vector<uint32_t> unmatched;    // source INBOX UIDs copied without one: POP3 clients fetch these again
