@@ -22,6 +22,9 @@ token bucket per direction at MBIT Mbit/s on 127.0.0.1), the source offers COMPR
 "nocompress"). imapc in Dovecot 2.3 has no COMPRESS support, so it always sends plain IMAP.
 "wire MB" is what crossed the proxy from the source during the full pass.
 The migrate module is optional: without a built doveadm module its rows are skipped.
+With --pop3, the source also offers POP3 (with its own pop3_uidl_format) and the tool "pop3" runs
+migrate with --source-pop3 naming it, so that the UIDL reading and matching shows against
+"migrate" (which then runs with --source-pop3 no) on the same corpus ("pop3/migrate").
 With --baseline-build DIR (another build, e.g. of an earlier commit in a git worktree), its
 doveadm module runs the same migrate command as tool "baseline" in every round, so that a change
 is measured against what it changes within one run ("migrate/baseline").
@@ -41,7 +44,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'dovecot'))
 sys.path.insert(0, HERE)
 
-from rig import Rig, dsync_location_args  # noqa: E402
+from rig import V24, Rig, dsync_location_args  # noqa: E402
 import gen_corpus  # noqa: E402
 from throttle_proxy import ThrottleProxy  # noqa: E402
 
@@ -49,6 +52,8 @@ SRC_USER = 'bench'
 SRC_PASSWORD = 'bench-pw-0123'
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 TIME = '/usr/bin/time'   # GNU time (Debian package "time")
+# --pop3: the source's UIDLs differ from the destination's default.
+POP3_UIDL_FORMAT = 'pop3_uidl_format = bench-%s\n' % ('%{uid}-%{uidvalidity}' if V24 else '%u-%v')
 
 
 def log(msg):
@@ -178,8 +183,19 @@ class Bench:
                 '--source-password-file', self.pwfile]
         if tls != 'none':
             argv += ['--ca-file', self.rig.ca_file]
+        if getattr(self.a, 'pop3', False) and not extra and modules is None:
+            argv += ['--source-pop3', 'no']
         return self.rig.doveadm_argv(*(argv + self.a.migrate_arg + list(extra)), conf='dst',
                                      modules=modules)
+
+    def cmd_verify(self, user, full=False):
+        argv = self.cmd_migrate(user, ['--full'] if full else [])
+        argv.insert(argv.index('migrate') + 1, 'verify')
+        return argv
+
+    def cmd_pop3(self, user):
+        return self.cmd_migrate(user, ['--source-pop3', '127.0.0.1:%d' % self.rig.src_pop3_port,
+                                       '-v'])
 
     def cmd_nocompress(self, user):
         return self.cmd_migrate(user, ['--no-compress'])
@@ -207,7 +223,9 @@ class Bench:
                'env': self.env(), 'rounds': []}
         with Rig(name='bench', dst_quota_rule='*:storage=1T', mail_fsync=a.mail_fsync,
                  build_dir=a.build_dir, keep=a.keep,
-                 src_compress=bool(a.bandwidth)) as rig:
+                 src_compress=bool(a.bandwidth),
+                 src_protocols=('pop3',) if a.pop3 else (),
+                 src_extra_conf=POP3_UIDL_FORMAT if a.pop3 else '') as rig:
             self.rig = rig
             if a.bandwidth:
                 port = rig.src_imaps_port if a.tls == 'imaps' else rig.src_imap_port
@@ -245,11 +263,13 @@ class Bench:
                     order.insert(2, 'nocompress')
                 if a.baseline_build:
                     order.insert(2, 'baseline')
+                if a.pop3:
+                    order.insert(2, 'pop3')
                 if rnd % 2 == 0:
                     order.reverse()
                 res = {}
                 for tool in order:
-                    if tool in ('migrate', 'nocompress', 'baseline') and skip:
+                    if tool in ('migrate', 'nocompress', 'baseline', 'pop3') and skip:
                         continue
                     user = '%s%d' % (tool, rnd)
                     rig.add_dest_user(user)
@@ -261,6 +281,11 @@ class Bench:
                             tool, full['dest_messages'], st['messages']))
                     again = self.run('%s nothing-new (r%d)' % (tool, rnd), cmd)
                     res[tool] = {'full': full, 'nothing_new': again}
+                    if tool == 'migrate' and not a.no_verify:
+                        # `migrate verify` of the same mailbox: listing only, then every body.
+                        res[tool]['verify'] = self.run('migrate verify (r%d)' % rnd, self.cmd_verify(user))
+                        res[tool]['verify_full'] = self.run('migrate verify --full (r%d)' % rnd,
+                                                            self.cmd_verify(user, True))
                 out['rounds'].append({'order': order, 'results': res})
             if self.proxy:
                 self.proxy.stop()
@@ -308,16 +333,28 @@ class Bench:
                 return best[t1][p1]['wall'] / best[t2][p2]['wall']
             except (KeyError, ZeroDivisionError):
                 return None
+        verify = {}
+        for rd in out['rounds']:
+            for phase in ('verify', 'verify_full'):
+                x = rd['results'].get('migrate', {}).get(phase)
+                if x and x['rc'] == 0 and (phase not in verify or x['wall'] < verify[phase]):
+                    verify[phase] = x['wall']
+        s['verify_seconds'] = verify
         s['ratios'] = {
             'migrate/imapc full': ratio('migrate', 'full', 'imapc', 'full'),
             'migrate/floor full': ratio('migrate', 'full', 'floor', 'full'),
             'imapc/floor full': ratio('imapc', 'full', 'floor', 'full'),
             'migrate/imapc nothing-new': ratio('migrate', 'nothing_new', 'imapc', 'nothing_new'),
         }
+        for phase, wall in verify.items():
+            full = best.get('migrate', {}).get('full', {}).get('wall')
+            s['ratios']['%s/migrate full' % phase.replace('_', ' --')] = wall / full if full else None
         if 'baseline' in best:
             s['ratios']['migrate/baseline full'] = ratio('migrate', 'full', 'baseline', 'full')
             s['ratios']['migrate/baseline nothing-new'] = ratio('migrate', 'nothing_new',
                                                                 'baseline', 'nothing_new')
+        if 'pop3' in best:
+            s['ratios']['pop3/migrate full'] = ratio('pop3', 'full', 'migrate', 'full')
         if 'nocompress' in best:
             s['ratios']['migrate/nocompress full'] = ratio('migrate', 'full', 'nocompress', 'full')
             s['wire_mb_full'] = {t: d['full']['wire_down'] / 1e6
@@ -372,6 +409,8 @@ def main():
                     help="mail_fsync for both instances (default: Dovecot's, optimized)")
     ap.add_argument('--migrate-arg', action='append', default=[],
                     help='extra argument for doveadm migrate (repeatable)')
+    ap.add_argument('--no-verify', action='store_true',
+                    help='leave out the `migrate verify` and `verify --full` runs')
     ap.add_argument('--json', help='write the results as JSON to this path')
     ap.add_argument('--build-dir', default=os.environ.get('MIGRATE_BUILD_DIR',
                                                           os.path.join(HERE, '..', 'build')))
@@ -380,6 +419,8 @@ def main():
                     help='reach the source through a throttling proxy of MBIT Mbit/s per '
                          'direction; adds migrate --no-compress ("nocompress") to compare')
     ap.add_argument('--keep', action='store_true', help='keep the rig directory')
+    ap.add_argument('--pop3', action='store_true',
+                    help='the source offers POP3; adds migrate --source-pop3 ("pop3") to compare')
     ap.add_argument('--baseline-build', metavar='DIR',
                     help='another build (e.g. an earlier commit): its module runs as "baseline"')
     a = ap.parse_args()

@@ -77,6 +77,41 @@ void printCheckTable(const std::vector<Mailbox>& boxes) {
   }
 }
 
+void printVerifyTable(const std::vector<Mailbox>& boxes) {
+  const auto number = static_cast<doveadm_print_header_flags>(DOVEADM_PRINT_HEADER_FLAG_NUMBER |
+                                                              DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("line", "line", number);
+  doveadm_print_header_simple("user");
+  doveadm_print_header_simple("result");
+  for (const char* name : {"source_messages", "matched", "missing", "differing", "extra", "local"}) {
+    doveadm_print_header(name, name, number);
+  }
+  doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  doveadm_print_header("summary", "summary", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+  for (const Mailbox& b : boxes) {
+    const batch::JobResult& r = b.result;
+    const batch::JobResult::Verify& v = r.verify;
+    const std::string result = batch::shownResult(r, false);
+    const std::string secs = secondsText(r.seconds);
+    const std::string summary = v.have && r.result != "failed" ? v.summary : r.reason;
+    doveadm_print_num(r.line);
+    doveadm_print(r.user.c_str());
+    doveadm_print(result.c_str());
+    for (uint64_t n : {v.sourceMessages, v.matched, v.missing, v.differing, v.extra, v.local}) {
+      doveadm_print_num(n);
+    }
+    doveadm_print(secs.c_str());
+    doveadm_print(summary.c_str());
+  }
+}
+
+std::string mailboxLine(const Options& opts, const batch::JobResult& r) {
+  if (opts.verify) {
+    return batch::verifyLine(r);
+  }
+  return opts.dryRun ? batch::checkLine(r) : batch::doneLine(r);
+}
+
 std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, const batch::RunInfo& info) {
   std::map<std::string, size_t> counts;
   uint64_t copied = 0, bytes = 0;
@@ -91,7 +126,7 @@ std::string summaryText(const Options& opts, const std::vector<Mailbox>& boxes, 
     s += sep + std::to_string(n) + " " + k;
     sep = ", ";
   }
-  if (!opts.dryRun) {
+  if (!opts.dryRun && !opts.verify) {
     s += "; " + std::to_string(copied) + (copied == 1 ? " message" : " messages") + " copied (" +
          formatBytes(bytes) + ")";
   }
@@ -109,7 +144,7 @@ void notifyAdmin(const Options& opts, const std::vector<Mailbox>& boxes, const b
   }
   std::string body = summary + "\n\n";
   for (const Mailbox& b : boxes) {
-    body += (opts.dryRun ? batch::checkLine(b.result) : batch::doneLine(b.result)) + "\n";
+    body += mailboxLine(opts, b.result) + "\n";
   }
   if (!opts.reportDir.empty()) {
     body += "\nReport: " + opts.reportDir + "/report.json\n";

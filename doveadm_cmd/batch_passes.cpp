@@ -91,8 +91,8 @@ class Runner {
 
 bool Runner::onStderr(size_t id, const std::string& line) {
   logs_.write(id, line);
-  // check: the mailbox's line carries the reason; the child's log lines only with -v.
-  if (!opts_.dryRun || opts_.verbose) {
+  // check and verify: the mailbox's line carries the reason; the child's log lines only with -v.
+  if ((!opts_.dryRun && !opts_.verify) || opts_.verbose) {
     std::fprintf(stderr, "%s: %s\n", boxes_[id].result.user.c_str(), line.c_str());
   }
   return !batch::errorFromStderrLine(line).empty();
@@ -169,7 +169,7 @@ void Runner::collectFinished(batch::Scheduler& sched, JobRunner& children) {
     box.result.seconds = f.seconds;
     sched.finished(f.id);
     logs_.close(f.id);
-    const std::string text = opts_.dryRun ? batch::checkLine(box.result) : batch::doneLine(box.result);
+    const std::string text = mailboxLine(opts_, box.result);
     std::fprintf(lineStream(opts_), "%s\n", text.c_str());
     std::fflush(lineStream(opts_));
   }
@@ -273,6 +273,7 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
   info.file = opts.file;
   info.format = opts.format;
   info.dryRun = opts.dryRun;
+  info.verify = opts.verify;
   info.jobs = opts.jobs;
   info.options = opts.reportOptions;
   info.started = time(nullptr);
@@ -287,7 +288,9 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
 
   writeReport(opts, info, boxes);
   const std::string summary = summaryText(opts, boxes, info);
-  if (opts.dryRun) {
+  if (opts.verify) {
+    printVerifyTable(boxes);
+  } else if (opts.dryRun) {
     if (opts.formatterChosen) {
       printCheckTable(boxes);
     }

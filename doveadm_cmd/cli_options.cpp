@@ -221,6 +221,9 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source) {
   if (cli.noCompress) {
     source.compress = false;
   }
+  if (cli.syncDeletions) {
+    source.syncDeletions = true;
+  }
   if (cli.include) {
     source.filter.include = *cli.include;
   }

@@ -42,6 +42,8 @@ struct CliOptions {
   // migrate_compress.
   std::optional<std::string> rawlogDir;
   bool noCompress = false;
+  // --sync-deletions: switches migrate_sync_deletions on (never off).
+  bool syncDeletions = false;
   // --include / --exclude (comma-separated folder patterns), --max-size, --since / --before,
   // --preset: override migrate_include, migrate_exclude, migrate_max_size, migrate_since,
   // migrate_before and migrate_preset (docs/presets-and-filters.md).

@@ -1,4 +1,4 @@
-// `doveadm migrate batch [--check] [--format F] [-j N] [-r DIR] [--notify ADDR]
+// `doveadm migrate batch [--check|--verify [--full]] [--format F] [-j N] [-r DIR] [--notify ADDR]
 // [--repeat-until-idle INTERVAL[,QUIET]] [migrate options] FILE`. See cmd_batch.h for the files
 // it shares with `doveadm migrate check`, and docs/batch.md.
 //
@@ -33,7 +33,9 @@ void setExit(int code) {
 // --check, the batch file and --format (the options batch has and check has not).
 int readBatchOptions(doveadm_cmd_context* cctx, Options& opts, std::optional<batch::Format>& forced) {
   bool check = false;
+  bool verify = false;
   opts.dryRun = doveadm_cmd_param_bool(cctx, "check", &check) && check;
+  opts.verify = doveadm_cmd_param_bool(cctx, "verify", &verify) && verify;
   std::string unused;
   if (int code = readCommonOptions(cctx, opts, unused); code != 0) {
     return code;
@@ -41,6 +43,25 @@ int readBatchOptions(doveadm_cmd_context* cctx, Options& opts, std::optional<bat
   wipeSecret(unused);
   if (opts.dryRun) {
     opts.command = "batch --check";
+  }
+  if (opts.verify) {
+    if (opts.dryRun || opts.repeat) {
+      i_error(
+          "migrate batch: --verify cannot be combined with %s (a verify only reads; run it after the "
+          "last pass)",
+          opts.dryRun ? "--check" : "--repeat-until-idle");
+      return EX_USAGE;
+    }
+    opts.command = "batch --verify";
+  }
+  bool full = false;
+  if (doveadm_cmd_param_bool(cctx, "full", &full) && full) {
+    if (!opts.verify) {
+      i_error("migrate batch: --full belongs to --verify (it compares every message body)");
+      return EX_USAGE;
+    }
+    opts.passThrough.push_back({"full", "", true});
+    opts.reportOptions.push_back({"full", "", true});
   }
 
   const char* file = nullptr;
@@ -77,6 +98,9 @@ int batchCommand(doveadm_cmd_context* cctx) {
   if (int code = readBatchFile(opts, forced, boxes); code != 0) {
     return code;
   }
+  for (Mailbox& b : boxes) {
+    b.target.verify = opts.verify;
+  }
   if (opts.reportDir.empty()) {
     opts.reportDir = newReportDir(opts.file);
   }
@@ -103,6 +127,8 @@ const doveadm_cmd_param* batchParams() noexcept {
   static const doveadm_cmd_param* table = buildParams(
       {
           dovecot::makeParam('\0', "check", CMD_PARAM_BOOL),
+          dovecot::makeParam('\0', "verify", CMD_PARAM_BOOL),
+          dovecot::makeParam('\0', "full", CMD_PARAM_BOOL),
           dovecot::makeParam('\0', "format", CMD_PARAM_STR),
           dovecot::makeParam('j', "jobs", CMD_PARAM_STR),
           dovecot::makeParam('r', "report-dir", CMD_PARAM_STR),
@@ -122,7 +148,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_ver2 = {
     migrate::cmd::bulk::cmdBatch,
     nullptr,
     "migrate batch",
-    "[--check] [--format pairs|csv|semicolon] [-j <jobs>] [-r <report dir>] [--notify <address>] "
+    "[--check|--verify [--full]] [--format pairs|csv|semicolon] [-j <jobs>] [-r <report dir>] [--notify "
+    "<address>] "
     "[--repeat-until-idle <interval>[,<quiet>]] [-H <source host>] [-P <port>] [-T imaps|starttls|none] "
     "[migrate options] <batch file>",
     CMD_FLAG_NONE,

@@ -35,6 +35,8 @@ struct Options {
   std::string file;     // batch file (absolute), or ""
   std::string format;   // batch format name, or ""
   bool dryRun = false;
+  // batch --verify: each mailbox runs `migrate verify` (results complete / incomplete / failed).
+  bool verify = false;
   bool verbose = false;
   // doveadm -f was given: the per-mailbox lines go to stderr so that stdout holds only the
   // formatter's output (the summary rows, e.g. JSON), and check prints its rows too.

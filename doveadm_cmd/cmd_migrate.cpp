@@ -86,6 +86,10 @@ void addHeaders(bool dryRun) {
   doveadm_print_header("skipped", "skipped", number);
   doveadm_print_header("failed", "failed", number);
   doveadm_print_header("flags_updated", "flags_updated", number);
+  // --sync-deletions (in a dry run: what a real run would do).
+  doveadm_print_header("expunged", "expunged", number);
+  doveadm_print_header("moved", "moved", number);
+  doveadm_print_header("changed_here", "changed_here", number);
   doveadm_print_header("bytes", "bytes", number);
   doveadm_print_header("seconds", "seconds", number);
   // Why the run took what it took, and what it did not copy (see skipReasons()).
@@ -156,6 +160,9 @@ void printRow(const MigrationReport& report, bool dryRun) {
   doveadm_print_num(report.skipped);
   doveadm_print_num(report.failed);
   doveadm_print_num(report.flagsUpdated);
+  doveadm_print_num(report.expunged);
+  doveadm_print_num(report.moved);
+  doveadm_print_num(report.changedHere);
   doveadm_print_num(report.bytes);
   doveadm_print(seconds);
   doveadm_print_num(report.reconnects);
@@ -189,6 +196,12 @@ void logFolders(const char* user, const MigrationReport& report) {
     }
     if (f.flagsUpdated > 0) {
       line += ", " + std::to_string(f.flagsUpdated) + " flag updates";
+    }
+    if (f.expunged > 0 || f.moved > 0 || f.changedHere > 0) {
+      line += std::string(", ") + (report.dryRun ? "would expunge " : "expunged ") +
+              std::to_string(f.expunged) + ", " + (report.dryRun ? "would move " : "moved ") +
+              std::to_string(f.moved) + " (deleted or moved at the source), " +
+              std::to_string(f.changedHere) + " left alone (changed here)";
     }
     if (!f.note.empty()) {
       line += "; " + f.note;
@@ -271,15 +284,7 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
   const bool verbose = cli.verbose || doveadm_verbose;
 
   MigrationReport report;
-  SourceOptions fromSettings;
-  MigrationOptions limits;  // migrate_max_rate / migrate_max_connections
-  Status settings = dovecot::loadUserSettings(user, fromSettings, limits);
-  if (!settings.isOk()) {
-    wipeSecret(fromSettings.password);
-    report.status = settings;
-  } else if (Result<MigrationOptions> options =
-                 buildUserOptions(cli, std::move(fromSettings), localUser, verbose);
-             !options.isOk()) {
+  if (Result<MigrationOptions> options = userRunOptions(cli, user, verbose); !options.isOk()) {
     report.status = options.status();
   } else {
     dovecot::SinkOptions sinkOptions;
@@ -306,12 +311,6 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
         i_info("migrate(%s): %s", localUser.c_str(), progressLine(event).c_str());
       }
     };
-    // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
-    // commits what it saved and keeps its state, so the next run continues.
-    options.value().cancelled = [] { return doveadm_is_killed(); };
-    // Process-wide per source host: the first user's non-zero value holds for the run.
-    options.value().maxBytesPerSecond = cli.maxRate.value_or(limits.maxBytesPerSecond);
-    options.value().maxConnectionsPerHost = cli.maxConnections.value_or(limits.maxConnectionsPerHost);
     report = runMigration(options.value(), *sink, progress);
     wipeSecret(options.value().source.password);
     if (tracker && !tracker->finish(report).isOk()) {

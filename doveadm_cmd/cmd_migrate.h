@@ -11,4 +11,6 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2;
 // `doveadm migrate status` (cmd_status.cpp) and `doveadm migrate stop` (cmd_stop.cpp).
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status_ver2;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_stop_ver2;
+// `doveadm migrate verify` (cmd_verify.cpp).
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_ver2;
 }

@@ -36,12 +36,16 @@ void addStatusHeaders() {
   doveadm_print_header("pending", "pending", number);
   doveadm_print_header("consecutive_failures", "consecutive_failures", number);
   doveadm_print_header_simple("source");
+  // The last `migrate verify` (engine/verify_result.h): complete / incomplete / failed / never.
+  doveadm_print_header_simple("verify");
+  doveadm_print_header_simple("verified");
   doveadm_print_header("error", "error", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
 }
 
 // All values are formatted before the first doveadm_print(), so a failure cannot leave a
 // half-printed row.
-void printStatusRow(const std::optional<RunStatus>& status, const std::string& readError) {
+void printStatusRow(const std::optional<RunStatus>& status, const std::string& readError,
+                    const std::optional<VerifyRecord>& verify) {
   const RunStatus s = status.value_or(RunStatus());
   const std::string state = readError.empty() ? displayState(status) : "unknown";
   const std::string started = isoTime(s.started);
@@ -62,19 +66,28 @@ void printStatusRow(const std::optional<RunStatus>& status, const std::string& r
   doveadm_print_num(s.bytes);
   doveadm_print_num(s.pending);
   doveadm_print_num(s.consecutiveFailures);
+  const std::string verifyResult = verify ? verify->result : "never";
+  const std::string verified = verify ? isoTime(verify->finished) : std::string();
   doveadm_print(s.source.c_str());
+  doveadm_print(verifyResult.c_str());
+  doveadm_print(verified.c_str());
   doveadm_print(error.c_str());
 }
 
 int statusRun(doveadm_mail_cmd_context* ctx, mail_user* user) {
   Result<std::optional<RunStatus>> status = readUserRunStatus(user);
+  Result<std::optional<VerifyRecord>> verify = readUserVerifyRecord(user);
+  if (!verify.isOk()) {
+    i_warning("migrate status(%s): %s", user->username, verify.status().describe().c_str());
+  }
+  const std::optional<VerifyRecord> lastVerify = verify.isOk() ? verify.value() : std::nullopt;
   if (!status.isOk()) {
-    printStatusRow(std::nullopt, status.status().describe());
+    printStatusRow(std::nullopt, status.status().describe(), lastVerify);
     i_error("migrate status(%s): %s", user->username, status.status().describe().c_str());
     mergeCommandExitCode(ctx, exitCodeFor(status.status()));
     return -1;
   }
-  printStatusRow(status.value(), std::string());
+  printStatusRow(status.value(), std::string(), lastVerify);
   return 0;
 }
 

@@ -42,6 +42,10 @@ int exitCodeFor(const Status& status) {
   return status.isOk() ? 0 : exitCodeFor(status.kind());
 }
 
+int incompleteExitCode() {
+  return EX_DATAERR;
+}
+
 int mergeExitCode(int current, int next) {
   if (next == 0) {
     return current;

@@ -36,6 +36,11 @@ int exitCodeFor(ErrorKind kind);
 // 0 for ok.
 int exitCodeFor(const Status& status);
 
+// `migrate verify` (and `batch --verify`) when it finished and found mail missing or different:
+// 65 (EX_DATAERR), which no migration run returns, so a script can tell "not complete" from
+// "could not check" (which has the failure's own code above).
+int incompleteExitCode();
+
 // Merges one user's code into the command's current code (see the rule above).
 int mergeExitCode(int current, int next);
 

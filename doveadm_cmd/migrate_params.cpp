@@ -9,6 +9,7 @@
 
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
+#include "dovecot_adapter/migrate_settings.h"
 #include "migrate_params.h"
 #include "options/option_values.h"
 #include "options/service_choice.h"
@@ -89,6 +90,7 @@ Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli) {
       *field = choice;
     }
   }
+  cli.syncDeletions = paramBool(ctx, "sync-deletions");
   value.reset();
   if (paramStr(ctx, "max-rate", value)) {
     Result<uint64_t> rate = options::parseByteRate(*value);
@@ -186,6 +188,25 @@ const doveadm_cmd_param* migrateParams() noexcept {
     return dovecot::paramTable(std::move(params));
   }();
   return table;
+}
+
+Result<MigrationOptions> userRunOptions(const CliOptions& cli, struct mail_user* user, bool verbose) {
+  SourceOptions fromSettings;
+  MigrationOptions limits;  // migrate_max_rate / migrate_max_connections
+  Status settings = dovecot::loadUserSettings(user, fromSettings, limits);
+  if (!settings.isOk()) {
+    wipeSecret(fromSettings.password);
+    return settings;
+  }
+  MIGRATE_ASSIGN_OR_RETURN(MigrationOptions options,
+                           buildUserOptions(cli, std::move(fromSettings), user->username, verbose));
+  // doveadm turns SIGINT/SIGTERM into a flag; the engine stops after the current message,
+  // commits what it saved and keeps its state, so the next run continues.
+  options.cancelled = [] { return doveadm_is_killed(); };
+  // Process-wide per source host: the first user's non-zero value holds for the run.
+  options.maxBytesPerSecond = cli.maxRate.value_or(limits.maxBytesPerSecond);
+  options.maxConnectionsPerHost = cli.maxConnections.value_or(limits.maxConnectionsPerHost);
+  return options;
 }
 
 const char kMigrateUsage[] =

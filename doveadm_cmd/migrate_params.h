@@ -8,6 +8,7 @@
 #include "cli_options.h"
 #include "common/status.h"
 #include "dovecot_adapter/dovecot_api.h"
+#include "engine/options.h"
 
 namespace migrate::cmd {
 
@@ -25,5 +26,10 @@ bool isMigrateOptionLetter(int c) noexcept;
 // Reads and checks the command line into `cli`. Runs as root before any user is looked up, so a
 // password file may be root-only. Every error is a Config Status naming the option.
 Status parseCommandLine(doveadm_mail_cmd_context* ctx, CliOptions& cli);
+
+// The options of one user's run (migrate, verify): the user's settings (plugin { migrate_* },
+// userdb fields) under the command line, cancelled by doveadm's SIGINT/SIGTERM flag, with the
+// process-wide rate and connection limits. The error names the user and what to fix.
+Result<MigrationOptions> userRunOptions(const CliOptions& cli, struct mail_user* user, bool verbose);
 
 }  // namespace migrate::cmd

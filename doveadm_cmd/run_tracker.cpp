@@ -40,6 +40,13 @@ class TrackingSink : public Sink {
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override {
     return inner_.contentKeys(name, minUid);
   }
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override {
+    return inner_.listMessages(name);
+  }
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override {
+    return inner_.bodyDigests(name, uids);
+  }
   Status beginBatch(const std::string& name) override { return inner_.beginBatch(name); }
   Status save(const IncomingMessage& message) override { return inner_.save(message); }
   Result<CommitResult> commitBatch() override {
@@ -50,9 +57,25 @@ class TrackingSink : public Sink {
     return r;
   }
   void rollbackBatch() override { inner_.rollbackBatch(); }
-  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override {
-    return inner_.updateFlags(name, updates);
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                               std::vector<uint32_t>* changedUids) override {
+    return inner_.updateFlags(name, updates, changedUids);
   }
+  Result<uint32_t> addPop3Uidls(const std::string& name,
+                                const std::vector<Pop3UidlUpdate>& updates) override {
+    return inner_.addPop3Uidls(name, updates);
+  }
+  Result<DestChanges> changesSince(const std::string& name, uint64_t modSeq) override {
+    return inner_.changesSince(name, modSeq);
+  }
+  Result<std::vector<DestCopy>> copies(const std::string& name, const std::vector<uint32_t>& uids) override {
+    return inner_.copies(name, uids);
+  }
+  Result<std::vector<uint32_t>> expunge(const std::string& name, const std::vector<DestCopy>& copies,
+                                        uint64_t unchangedSince) override {
+    return inner_.expunge(name, copies, unchangedSince);
+  }
+  Result<uint32_t> move(const MoveRequest& request) override { return inner_.move(request); }
   Result<QuotaInfo> quota() override { return inner_.quota(); }
   Status sieveAvailable() const override { return inner_.sieveAvailable(); }
   Result<std::unique_ptr<SieveStorage>> openSieveStorage() override { return inner_.openSieveStorage(); }

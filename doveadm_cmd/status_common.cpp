@@ -17,6 +17,11 @@ Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user) {
   return dovecot::readRunStatusOrLegacy(dir, dovecot::legacyStateDirectory(user));
 }
 
+Result<std::optional<VerifyRecord>> readUserVerifyRecord(struct mail_user* user) {
+  MIGRATE_ASSIGN_OR_RETURN(std::string dir, dovecot::stateDirectoryPath(user));
+  return readVerifyRecord(dir);
+}
+
 std::string displayState(const std::optional<RunStatus>& status) {
   if (!status) {
     return "never";

@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "engine/run_status.h"
+#include "engine/verify_result.h"
 
 namespace migrate::cmd {
 
@@ -16,6 +17,10 @@ namespace migrate::cmd {
 // old place <home>/.migrate while no run of this version has moved it; nothing is created or
 // moved. nullopt when never migrated.
 Result<std::optional<RunStatus>> readUserRunStatus(struct mail_user* user);
+
+// The user's last verify result (dovecot-migrate.verify in the state directory); nullopt when no
+// verify ran. Nothing is created.
+Result<std::optional<VerifyRecord>> readUserVerifyRecord(struct mail_user* user);
 
 // The state an admin sees: never / running / ok / partial / failed / stopped, and "interrupted"
 // for a "running" status whose process no longer exists on this host (killed -9, crash, reboot).

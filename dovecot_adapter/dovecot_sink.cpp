@@ -7,6 +7,7 @@
 #include "dovecot_adapter/sieve_storage.h"
 #include "dovecot_adapter/state_location.h"
 #include "dovecot_adapter/storage_compat.h"
+#include "engine/body_digest.h"
 #include "engine/pop3_match.h"
 
 #include <fcntl.h>
@@ -203,6 +204,29 @@ std::string normalizedHeaderValue(const char* value) {
   return out.substr(b, e - b + 1);
 }
 
+// The content key of `mail` (see DovecotSink::contentKeys()), with its UID and GUID. false on
+// error, also when the message was expunged meanwhile (mail->expunged).
+bool readContentKey(struct mail* mail, ContentKey& key) {
+  const char* messageId = nullptr;
+  time_t received = 0;
+  uoff_t size = 0;
+  if (mail_get_first_header(mail, "Message-ID", &messageId) < 0 ||
+      mail_get_received_date(mail, &received) < 0 || mail_get_virtual_size(mail, &size) < 0) {
+    return false;
+  }
+  key.messageId = normalizedHeaderValue(messageId);
+  key.internalDate = static_cast<int64_t>(received);
+  // The virtual (CRLF) size: what IMAP reports as RFC822.SIZE and what the source sent. The
+  // physical size differs where the storage keeps LF line ends (maildir, by default).
+  key.size = size;
+  key.uid = mail->uid;
+  const char* guid = nullptr;
+  if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) == 0 && guid != nullptr) {
+    key.guid = guid;
+  }
+  return true;
+}
+
 // The GUID of the current message of `mail`, "" when it has none. false on error (not for
 // expunged mails: those report found=false through `expunged`).
 bool mailGuid(struct mail* mail, std::string& guid) {
@@ -316,12 +340,24 @@ class DovecotSink final : public Sink {
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override {
+    return destMessages(name, 1, true);
+  }
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
   void rollbackBatch() override;
-  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<uint32_t> addPop3Uidls(const std::string& name, const std::vector<Pop3UidlUpdate>& updates) override;
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                               std::vector<uint32_t>* changedUids) override;
   Result<QuotaInfo> quota() override { return readQuota(user_); }
+  Result<DestChanges> changesSince(const std::string& name, uint64_t modSeq) override;
+  Result<std::vector<DestCopy>> copies(const std::string& name, const std::vector<uint32_t>& uids) override;
+  Result<std::vector<uint32_t>> expunge(const std::string& name, const std::vector<DestCopy>& copies,
+                                        uint64_t unchangedSince) override;
+  Result<uint32_t> move(const MoveRequest& request) override;
 
   Status sieveAvailable() const override { return dovecot::sieveAvailable(); }
   Result<std::unique_ptr<SieveStorage>> openSieveStorage() override {
@@ -330,6 +366,22 @@ class DovecotSink final : public Sink {
 
  private:
   std::string userName() const { return user_->username != nullptr ? user_->username : "?"; }
+
+  // Writes `input` through `save` (its metadata set) and finishes it (SaveHandle cancels it on
+  // failure). `date`: the INTERNALDATE given to it; `readHint`: what to check when the input
+  // cannot be read.
+  Status writeMessage(struct mailbox* box, SaveHandle& save, struct istream* input, int64_t date,
+                      const std::string& what, const std::string& readHint);
+  // Sets flags, keywords and the received date on a new save (a save or a move).
+  void setSaveFlags(struct mailbox* box, struct mail_save_context* save, const std::string& folder,
+                    const MessageFlags& flags, int64_t date, int tzOffsetMinutes);
+  // The mail of `box` with `uid` and `guid` and a modseq not above `unchangedSince` (0: any);
+  // false when there is none.
+  static bool selectCopy(struct mail* mail, uint32_t uid, const std::string& guid, uint64_t unchangedSince);
+  // Saves the mail's bytes into `to` as request.newGuid (MoveRequest); returns its UID.
+  Result<uint32_t> saveMovedCopy(struct mail* mail, const MoveRequest& request);
+  // Commits `t` (expunges) and lets the storage carry them out.
+  Status commitExpunges(struct mailbox* box, TransactionHandle& t, const std::string& name, size_t count);
 
   // Everything a batch wrote, whole file system: for saves whose files the sink cannot see.
   Status flushFileSystem(struct mailbox* box) {
@@ -463,6 +515,9 @@ class DovecotSink final : public Sink {
     return box;
   }
 
+  // The messages of `name` from minUid on (read-only): content keys, and flags when asked.
+  Result<std::vector<DestMessage>> destMessages(const std::string& name, uint32_t minUid, bool withFlags);
+
   Result<DestFolderStatus> statusOf(struct mailbox* box, const std::string& name, bool created) {
     struct mailbox_status st;
     if (mailbox_get_status(
@@ -546,6 +601,36 @@ class DovecotSink final : public Sink {
 
   // The old server's POP3 UIDL and order (checked: lib-storage asserts on bad values; RFC 1939
   // allows 1-70 characters in 0x21-0x7E).
+  // The folder's GUIDs, read once when a UID hint misses.
+  struct GuidLookup {
+    bool read = false;
+    std::unordered_map<std::string, uint32_t> byGuid;
+  };
+  // Puts `mail` on this tool's message `guid` of `name`, trying `uidHint` first. False: it is
+  // not there (expunged or moved at the destination).
+  Result<bool> seekGuid(struct mail* mail, const std::string& name, const std::string& guid, uint32_t uidHint,
+                        GuidLookup& lookup) {
+    std::string found;
+    if (uidHint != 0 && mail_set_uid(mail, uidHint)) {
+      if (!mailGuid(mail, found) && !mail->expunged) {
+        return storageError(mail->box,
+                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(uidHint));
+      }
+      if (!mail->expunged && found == guid) {
+        return true;
+      }
+    }
+    if (guid.empty()) {
+      return false;
+    }
+    if (!lookup.read) {
+      MIGRATE_ASSIGN_OR_RETURN(lookup.byGuid, guidMap(mail->box, name, 1));
+      lookup.read = true;
+    }
+    auto it = lookup.byGuid.find(guid);
+    return it != lookup.byGuid.end() && mail_set_uid(mail, it->second);
+  }
+
   void setPop3Fields(struct mail_save_context* save, const IncomingMessage& message) {
     if (!usableUidl(message.pop3Uidl)) {
       return;
@@ -742,44 +827,93 @@ Result<std::unordered_map<std::string, uint32_t>> DovecotSink::guidsFrom(const s
 }
 
 Result<std::vector<ContentKey>> DovecotSink::contentKeys(const std::string& name, uint32_t minUid) {
+  MIGRATE_ASSIGN_OR_RETURN(std::vector<DestMessage> messages, destMessages(name, minUid, false));
+  std::vector<ContentKey> keys;
+  keys.reserve(messages.size());
+  for (DestMessage& m : messages) {
+    keys.push_back(std::move(m.key));
+  }
+  return keys;
+}
+
+Result<std::vector<DestMessage>> DovecotSink::destMessages(const std::string& name, uint32_t minUid,
+                                                           bool withFlags) {
   DataStackFrame frame;
   MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, true));
   struct mailbox* box = r.get();
-  std::vector<ContentKey> keys;
+  std::vector<DestMessage> out;
   const char* const headers[] = {"Message-ID", nullptr};
-  Status st = forEachMail(
-      box, name, minUid,
-      static_cast<enum mail_fetch_field>(MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE |
-                                         MAIL_FETCH_GUID),
-      headers, [&](struct mail* mail) -> Status {
-        ContentKey key;
-        const char* messageId = nullptr;
-        time_t received = 0;
-        uoff_t size = 0;
-        if (mail_get_first_header(mail, "Message-ID", &messageId) < 0 ||
-            mail_get_received_date(mail, &received) < 0 || mail_get_virtual_size(mail, &size) < 0) {
-          if (mail->expunged) {
-            return Status::ok();
-          }
-          return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
-        }
-        key.messageId = normalizedHeaderValue(messageId);
-        key.internalDate = static_cast<int64_t>(received);
-        // The virtual (CRLF) size: what IMAP reports as RFC822.SIZE and what the source sent.
-        // The physical size differs where the storage keeps LF line ends (maildir, by default).
-        key.size = size;
-        key.uid = mail->uid;
-        const char* guid = nullptr;
-        if (mail_get_special(mail, MAIL_FETCH_GUID, &guid) == 0 && guid != nullptr) {
-          key.guid = guid;
-        }
-        keys.push_back(std::move(key));
-        return Status::ok();
-      });
+  unsigned int wanted = MAIL_FETCH_RECEIVED_DATE | MAIL_FETCH_VIRTUAL_SIZE | MAIL_FETCH_GUID;
+  if (withFlags) {
+    wanted |= MAIL_FETCH_FLAGS;
+  }
+  Status st = forEachMail(box, name, minUid, static_cast<enum mail_fetch_field>(wanted), headers,
+                          [&](struct mail* mail) -> Status {
+                            DestMessage m;
+                            if (!readContentKey(mail, m.key)) {
+                              if (mail->expunged) {
+                                return Status::ok();
+                              }
+                              return storageError(
+                                  box, folderLabel(name) + ": cannot read UID " + std::to_string(mail->uid));
+                            }
+                            if (withFlags) {
+                              m.flags.system = fromMailFlags(mail_get_flags(mail));
+                              if (const char* const* kws = mail_get_keywords(mail)) {
+                                for (; *kws != nullptr; kws++) {
+                                  m.flags.keywords.emplace_back(*kws);
+                                }
+                              }
+                              std::sort(m.flags.keywords.begin(), m.flags.keywords.end());
+                            }
+                            out.push_back(std::move(m));
+                            return Status::ok();
+                          });
   if (!st.isOk()) {
     return st;
   }
-  return keys;
+  return out;
+}
+
+Result<std::unordered_map<uint32_t, std::string>> DovecotSink::bodyDigests(
+    const std::string& name, const std::vector<uint32_t>& uids) {
+  DataStackFrame frame;
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, false));
+  struct mailbox* box = r.get();
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(
+      t.get(), static_cast<enum mail_fetch_field>(MAIL_FETCH_STREAM_HEADER | MAIL_FETCH_STREAM_BODY),
+      nullptr));
+  std::unordered_map<uint32_t, std::string> out;
+  BodyDigest digest;
+  for (uint32_t uid : uids) {
+    DataStackFrame inner;
+    struct istream* input = nullptr;
+    if (!mail_set_uid(mail.get(), uid)) {
+      continue;  // expunged meanwhile
+    }
+    if (mail_get_stream(mail.get(), nullptr, nullptr, &input) < 0) {
+      if (mail.get()->expunged) {
+        continue;
+      }
+      return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(uid));
+    }
+    const unsigned char* data = nullptr;
+    size_t size = 0;
+    while (i_stream_read_more(input, &data, &size) > 0) {
+      digest.update(reinterpret_cast<const char*>(data), size);
+      i_stream_skip(input, size);
+    }
+    if (input->stream_errno != 0) {
+      return Status(
+          ErrorKind::LocalStorage,
+          folderLabel(name) + ": cannot read UID " + std::to_string(uid) + ": " + i_stream_get_error(input),
+          "see the Dovecot log of this user for details");
+    }
+    out[uid] = digest.finish();
+  }
+  return out;
 }
 
 Status DovecotSink::beginBatch(const std::string& name) {
@@ -830,16 +964,7 @@ Status DovecotSink::save(const IncomingMessage& message) {
   struct mailbox* box = box_.get();
   SaveHandle save(mailbox_save_alloc(trans_.get()));
 
-  std::vector<std::string> keywords = validKeywords(box, boxName_, message.flags.keywords);
-  KeywordsHandle kw;
-  if (!keywords.empty()) {
-    std::vector<const char*> arr = cArray(keywords);
-    kw.reset(mailbox_keywords_create_valid(box, arr.data()));
-  }
-  // The save context takes its own reference to the keywords.
-  mailbox_save_set_flags(save.get(), toMailFlags(message.flags.system), kw.get());
-  mailbox_save_set_received_date(save.get(), static_cast<time_t>(message.internalDate),
-                                 message.tzOffsetMinutes);
+  setSaveFlags(box, save.get(), boxName_, message.flags, message.internalDate, message.tzOffsetMinutes);
   if (setGuid) {
     mailbox_save_set_guid(save.get(), message.guid.c_str());
   }
@@ -863,11 +988,19 @@ Status DovecotSink::save(const IncomingMessage& message) {
   }
   i_stream_set_name(input.get(), "migrate message body");
 
-  if (mailbox_save_begin(save.ptr(), input.get()) < 0) {
+  MIGRATE_RETURN_IF_ERROR(writeMessage(box, save, input.get(), message.internalDate, what,
+                                       "check the temp directory " + tempDir()));
+  batchSaved_++;
+  return Status::ok();
+}
+
+Status DovecotSink::writeMessage(struct mailbox* box, SaveHandle& save, struct istream* input, int64_t date,
+                                 const std::string& what, const std::string& readHint) {
+  if (mailbox_save_begin(save.ptr(), input) < 0) {
     // The save context is freed already; the transaction stays usable.
     return storageError(box, what);
   }
-  if (!cacheHoldsDate(message.internalDate)) {
+  if (!cacheHoldsDate(date)) {
     // After save_begin: mail_set_seq_saving() resets the mail's fields; the date is cached (or
     // not) in save_finish().
     keepReceivedDateUncached(save.get()->dest_mail);
@@ -878,11 +1011,10 @@ Status DovecotSink::save(const IncomingMessage& message) {
       failed = true;
       break;
     }
-  } while (i_stream_read(input.get()) > 0);
-  if (input.get()->stream_errno != 0) {
-    Status st(ErrorKind::LocalStorage,
-              what + ": reading the message body: " + i_stream_get_error(input.get()),
-              "check the temp directory " + tempDir());
+  } while (i_stream_read(input) > 0);
+  if (input->stream_errno != 0) {
+    Status st(ErrorKind::LocalStorage, what + ": reading the message body: " + i_stream_get_error(input),
+              readHint);
     save.reset();  // cancel
     return st;
   }
@@ -898,7 +1030,6 @@ Status DovecotSink::save(const IncomingMessage& message) {
     return storageError(box, what);
   }
   flush_.startWriteback();
-  batchSaved_++;
   return Status::ok();
 }
 
@@ -977,39 +1108,23 @@ void DovecotSink::rollbackBatch() {
   resetFlush();
 }
 
-Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) {
+Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                                          std::vector<uint32_t>* changedUids) {
   if (updates.empty()) {
     return 0u;
   }
   DataStackFrame frame;
   MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
   struct mailbox* box = r.get();
-  bool haveMap = false;
-  std::unordered_map<std::string, uint32_t> byGuid;
+  GuidLookup lookup;
 
   TransactionHandle t(
       mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
   MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_FLAGS, nullptr));
   uint32_t changed = 0;
-  std::string guid;
   for (const FlagUpdate& u : updates) {
     DataStackFrame inner;
-    bool found = false;
-    if (u.uidHint != 0 && mail_set_uid(mail.get(), u.uidHint)) {
-      if (!mailGuid(mail.get(), guid) && !mail.get()->expunged) {
-        return storageError(box,
-                            folderLabel(name) + ": cannot read the GUID of UID " + std::to_string(u.uidHint));
-      }
-      found = !mail.get()->expunged && guid == u.guid;
-    }
-    if (!found && !u.guid.empty()) {
-      if (!haveMap) {
-        MIGRATE_ASSIGN_OR_RETURN(byGuid, guidMap(box, name, 1));
-        haveMap = true;
-      }
-      auto it = byGuid.find(u.guid);
-      found = it != byGuid.end() && mail_set_uid(mail.get(), it->second);
-    }
+    MIGRATE_ASSIGN_OR_RETURN(bool found, seekGuid(mail.get(), name, u.guid, u.uidHint, lookup));
     if (!found) {
       continue;  // deleted at the destination meanwhile
     }
@@ -1034,6 +1149,9 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     }
     if (flagsDiffer || keywordsDiffer) {
       changed++;
+      if (changedUids != nullptr) {
+        changedUids->push_back(mail.get()->uid);
+      }
     }
   }
   mail.reset();
@@ -1047,6 +1165,239 @@ Result<uint32_t> DovecotSink::updateFlags(const std::string& name, const std::ve
     }
   }
   return changed;
+}
+
+// Only maildir can change a saved message's UIDL (mail_update_pop3_uidl; docs/dev/
+// pop3-uidl-research.md, 2). It is not transactional: the uidlist is rewritten when the mailbox
+// is closed, which the handle does on return.
+Result<uint32_t> DovecotSink::addPop3Uidls(const std::string& name,
+                                           const std::vector<Pop3UidlUpdate>& updates) {
+  if (updates.empty()) {
+    return 0u;
+  }
+  DataStackFrame frame;
+  closeCachedMailbox();
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
+  if (std::strcmp(mailbox_get_storage(box)->name, "maildir") != 0) {
+    return 0u;
+  }
+  GuidLookup lookup;
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(t.get(), static_cast<enum mail_fetch_field>(0), nullptr));
+  uint32_t added = 0;
+  for (const Pop3UidlUpdate& u : updates) {
+    DataStackFrame inner;
+    MIGRATE_ASSIGN_OR_RETURN(bool found, seekGuid(mail.get(), name, u.guid, u.uidHint, lookup));
+    const char* current = nullptr;
+    if (!found || !usableUidl(u.uidl) ||
+        mail_get_special(mail.get(), MAIL_FETCH_UIDL_BACKEND, &current) < 0 ||
+        (current != nullptr && *current != '\0')) {
+      continue;
+    }
+    mail_update_pop3_uidl(mail.get(), u.uidl.c_str());
+    added++;
+  }
+  mail.reset();
+  if (mailbox_transaction_commit(t.ptr()) < 0) {
+    return storageError(box, folderLabel(name) + ": storing POP3 UIDLs failed");
+  }
+  return added;
+}
+
+void DovecotSink::setSaveFlags(struct mailbox* box, struct mail_save_context* save, const std::string& folder,
+                               const MessageFlags& flags, int64_t date, int tzOffsetMinutes) {
+  std::vector<std::string> keywords = validKeywords(box, folder, flags.keywords);
+  KeywordsHandle kw;
+  if (!keywords.empty()) {
+    std::vector<const char*> arr = cArray(keywords);
+    kw.reset(mailbox_keywords_create_valid(box, arr.data()));
+  }
+  // The save context takes its own reference to the keywords.
+  mailbox_save_set_flags(save, toMailFlags(flags.system), kw.get());
+  mailbox_save_set_received_date(save, static_cast<time_t>(date), tzOffsetMinutes);
+}
+
+Result<DestChanges> DovecotSink::changesSince(const std::string& name, uint64_t modSeq) {
+  DataStackFrame frame;
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
+  // Per-message modseqs exist only once tracking is on (as for an IMAP client using CONDSTORE);
+  // before that every message reports the folder's highest one. Switched on once, kept by the index.
+  if (mailbox_enable(box, MAILBOX_FEATURE_CONDSTORE) < 0 ||
+      mailbox_sync(box, static_cast<enum mailbox_sync_flags>(0)) < 0) {
+    return storageError(box, folderLabel(name) + ": cannot track modification sequences");
+  }
+  struct mailbox_status st;
+  if (mailbox_get_status(box, STATUS_HIGHESTMODSEQ, &st) < 0) {
+    return storageError(box, folderLabel(name) + ": cannot read HIGHESTMODSEQ");
+  }
+  DestChanges changes;
+  changes.highestModSeq = st.highest_modseq;
+  if (modSeq == 0 || st.highest_modseq <= modSeq) {
+    return changes;
+  }
+  Status s =
+      forEachMail(box, name, 1, static_cast<enum mail_fetch_field>(0), nullptr, [&](struct mail* mail) {
+        if (mail_get_modseq(mail) > modSeq) {
+          changes.uids.push_back(mail->uid);
+        }
+        return Status::ok();
+      });
+  if (!s.isOk()) {
+    return s;
+  }
+  return changes;
+}
+
+Result<std::vector<DestCopy>> DovecotSink::copies(const std::string& name,
+                                                  const std::vector<uint32_t>& uids) {
+  DataStackFrame frame;
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, MAILBOX_FLAG_READONLY, true));
+  struct mailbox* box = r.get();
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(t.get(), static_cast<enum mail_fetch_field>(0), nullptr));
+  std::vector<DestCopy> out;
+  for (uint32_t uid : uids) {
+    DataStackFrame inner;
+    if (!mail_set_uid(mail.get(), uid)) {
+      continue;  // expunged meanwhile
+    }
+    DestCopy c;
+    c.uid = uid;
+    if (!readContentKey(mail.get(), c.key)) {
+      if (mail.get()->expunged) {
+        continue;
+      }
+      return storageError(box, folderLabel(name) + ": cannot read UID " + std::to_string(uid));
+    }
+    c.guid = c.key.guid;
+    c.modSeq = mail_get_modseq(mail.get());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+bool DovecotSink::selectCopy(struct mail* mail, uint32_t uid, const std::string& guid,
+                             uint64_t unchangedSince) {
+  std::string current;
+  return mail_set_uid(mail, uid) && mailGuid(mail, current) && !mail->expunged && current == guid &&
+         (unchangedSince == 0 || mail_get_modseq(mail) <= unchangedSince);
+}
+
+Status DovecotSink::commitExpunges(struct mailbox* box, TransactionHandle& t, const std::string& name,
+                                   size_t count) {
+  if (mailbox_transaction_commit(t.ptr()) < 0) {
+    return storageError(box, folderLabel(name) + ": expunging " + std::to_string(count) + " messages failed");
+  }
+  // The storage removes the messages' files when it syncs (as doveadm expunge does).
+  if (mailbox_sync(box, static_cast<enum mailbox_sync_flags>(0)) < 0) {
+    return storageError(box, folderLabel(name) + ": cannot synchronize after expunging");
+  }
+  if (options_.syncAfterCommit && count > 0) {
+    return flushFlagChanges(box).withPrefix(folderLabel(name));
+  }
+  return Status::ok();
+}
+
+Result<std::vector<uint32_t>> DovecotSink::expunge(const std::string& name,
+                                                   const std::vector<DestCopy>& copies,
+                                                   uint64_t unchangedSince) {
+  DataStackFrame frame;
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(name, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
+  // Not MAILBOX_TRANSACTION_FLAG_EXTERNAL: an external transaction records changes the storage
+  // already has, so maildir would keep the file and the message would reappear.
+  TransactionHandle t(
+      mailbox_transaction_begin(box, static_cast<enum mailbox_transaction_flags>(0), kTransactionReason));
+  MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_GUID, nullptr));
+  std::vector<uint32_t> done;
+  for (const DestCopy& c : copies) {
+    DataStackFrame inner;
+    if (selectCopy(mail.get(), c.uid, c.guid, unchangedSince)) {
+      mail_expunge(mail.get());
+      done.push_back(c.uid);
+    }
+  }
+  mail.reset();
+  MIGRATE_RETURN_IF_ERROR(commitExpunges(box, t, name, done.size()));
+  return done;
+}
+
+Result<uint32_t> DovecotSink::saveMovedCopy(struct mail* mail, const MoveRequest& request) {
+  MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r,
+                           openMailbox(request.to, static_cast<enum mailbox_flags>(0), true));
+  struct mailbox* box = r.get();
+  MIGRATE_ASSIGN_OR_RETURN(auto present, guidMap(box, request.to, 1));
+  auto it = present.find(request.newGuid);
+  if (it != present.end()) {
+    return it->second;  // saved by a move that was cut short before its expunge
+  }
+  const std::string what = folderLabel(request.to) + ": moving UID " + std::to_string(request.uid) + " of " +
+                           folderLabel(request.from) + " failed";
+  struct istream* input = nullptr;
+  if (mail_get_stream(mail, nullptr, nullptr, &input) < 0) {
+    return storageError(mail->box, what + ": cannot read the message");
+  }
+  TransactionHandle t(mailbox_transaction_begin(
+      box,
+      static_cast<enum mailbox_transaction_flags>(MAILBOX_TRANSACTION_FLAG_EXTERNAL |
+                                                  MAILBOX_TRANSACTION_FLAG_ASSIGN_UIDS),
+      kTransactionReason));
+  SaveHandle save(mailbox_save_alloc(t.get()));
+  setSaveFlags(box, save.get(), request.to, request.flags, request.internalDate, request.tzOffsetMinutes);
+  if (guidIsSafe(request.newGuid)) {
+    mailbox_save_set_guid(save.get(), request.newGuid.c_str());
+  }
+  if (request.wantUid != 0 && request.wantUid != kUidMax) {
+    mailbox_save_set_uid(save.get(), request.wantUid);
+  }
+  resetFlush();
+  MIGRATE_RETURN_IF_ERROR(
+      writeMessage(box, save, input, request.internalDate, what, "see the Dovecot log of this user"));
+  struct mail_transaction_commit_changes changes;
+  if (mailbox_transaction_commit_get_changes(t.ptr(), &changes) < 0) {
+    return storageError(box, what);
+  }
+  uint32_t uid = 0;
+  const struct seq_range* range;
+  array_foreach(&changes.saved_uids, range) {
+    uid = range->seq1;
+  }
+  pool_unref(&changes.pool);
+  if (options_.syncAfterCommit) {
+    Status fs = flushCommitted(box);
+    resetFlush();
+    MIGRATE_RETURN_IF_ERROR(fs.withPrefix(folderLabel(request.to)));
+  }
+  return uid;
+}
+
+Result<uint32_t> DovecotSink::move(const MoveRequest& request) {
+  if (trans_) {
+    return Status(ErrorKind::Internal, "move() while the batch of " + folderLabel(boxName_) + " is open");
+  }
+  uint32_t uid = 0;
+  {
+    DataStackFrame frame;
+    MIGRATE_ASSIGN_OR_RETURN(MailboxHandle r, openMailbox(request.from, MAILBOX_FLAG_READONLY, true));
+    TransactionHandle t(mailbox_transaction_begin(r.get(), static_cast<enum mailbox_transaction_flags>(0),
+                                                  kTransactionReason));
+    MailHandle mail(mail_alloc(t.get(), MAIL_FETCH_GUID, nullptr));
+    if (!selectCopy(mail.get(), request.uid, request.guid, request.unchangedSince)) {
+      return 0u;
+    }
+    MIGRATE_ASSIGN_OR_RETURN(uid, saveMovedCopy(mail.get(), request));
+  }
+  // The original goes in a transaction of its own, as expunge() does it. Changed meanwhile: the
+  // copy is made all the same and the original stays for the user (the next run finds it again).
+  DestCopy original;
+  original.uid = request.uid;
+  original.guid = request.guid;
+  MIGRATE_RETURN_IF_ERROR(expunge(request.from, {original}, request.unchangedSince).status());
+  return uid;
 }
 
 }  // namespace

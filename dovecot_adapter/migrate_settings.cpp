@@ -127,6 +127,13 @@ Status sourceFrom(const MigrateSettings& set, SourceOptions& source) {
       *field = choice;
     }
   }
+  if (const char* v = set.get("migrate_sync_deletions")) {
+    const std::optional<bool> sync = options::parseYesNo(v);
+    if (!sync) {
+      return badValue("migrate_sync_deletions", v, "yes or no");
+    }
+    source.syncDeletions = *sync;
+  }
   MIGRATE_RETURN_IF_ERROR(set.adminPresets(source.adminPresets));
   if (const char* v = set.get("migrate_preset")) {
     // Checked with the command line applied (--preset may replace it): applyPreset().

@@ -11,6 +11,58 @@ namespace migrate::batch {
 
 namespace {
 
+// A parsed JSON value written again (a child's per-folder details into report.json).
+void writeValue(json::Writer& w, const json::Value& v) {
+  switch (v.type()) {
+    case json::Value::Type::Null:
+      w.null();
+      break;
+    case json::Value::Type::Bool:
+      w.value(v.asBool());
+      break;
+    case json::Value::Type::Number:
+      w.value(v.asU64());
+      break;
+    case json::Value::Type::String:
+      w.value(v.text());
+      break;
+    case json::Value::Type::Array:
+      w.beginArray();
+      for (const json::Value& item : v.items()) {
+        writeValue(w, item);
+      }
+      w.endArray();
+      break;
+    case json::Value::Type::Object:
+      w.beginObject();
+      for (const auto& [k, member] : v.members()) {
+        w.key(k);
+        writeValue(w, member);
+      }
+      w.endObject();
+      break;
+  }
+}
+
+// A mailbox's verify in report.json: the counts, the summary and the per-folder details.
+void writeVerify(json::Writer& w, const JobResult::Verify& v) {
+  w.key("verify").beginObject();
+  w.key("source_messages").value(v.sourceMessages);
+  w.key("matched").value(v.matched);
+  w.key("missing").value(v.missing);
+  w.key("differing").value(v.differing);
+  w.key("extra").value(v.extra);
+  w.key("local").value(v.local);
+  w.key("filtered").value(v.filtered);
+  w.key("summary").value(v.summary);
+  Result<json::Value> folders = json::parse(v.details);
+  if (folders.isOk() && folders.value().isArray()) {
+    w.key("folders");
+    writeValue(w, folders.value());
+  }
+  w.endObject();
+}
+
 std::string who(const JobResult& r) {
   return r.line != 0 ? "line " + std::to_string(r.line) + " " + r.user : r.user;
 }
@@ -64,6 +116,18 @@ std::string doneLine(const JobResult& r) {
   return line;
 }
 
+std::string verifyLine(const JobResult& r) {
+  std::string line = who(r) + ": ";
+  if (!r.started) {
+    return line + "not started";
+  }
+  line += r.result;
+  if (r.verify.have && r.result != "failed") {
+    return line + ": " + r.verify.summary + " (" + seconds(r.seconds) + ")";
+  }
+  return line + (r.reason.empty() ? std::string() : ": " + r.reason);
+}
+
 // --- report.json ----------------------------------------------------------------------------
 
 std::string reportJson(const RunInfo& info, const std::vector<JobResult>& results) {
@@ -77,6 +141,9 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
     w.key("format").value(info.format);
   }
   w.key("dry_run").value(info.dryRun);
+  if (info.verify) {
+    w.key("verify").value(true);
+  }
   w.key("started").value(isoTime(info.started));
   w.key("finished").value(isoTime(info.finished));
   w.key("seconds").value(info.seconds);
@@ -96,6 +163,9 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
 
   uint64_t copied = 0, skipped = 0, failedMessages = 0, bytes = 0;
   std::map<std::string, uint64_t> counts = {{"ok", 0}, {"partial", 0}, {"failed", 0}, {"not started", 0}};
+  if (info.verify) {
+    counts = {{"complete", 0}, {"incomplete", 0}, {"failed", 0}, {"not started", 0}};
+  }
   for (const JobResult& r : results) {
     ++counts[shownResult(r, false)];
     copied += r.copied;
@@ -154,6 +224,9 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
     w.key("sieve").value(r.sieve);
     w.key("failed").value(r.failed);
     w.key("flags_updated").value(r.flagsUpdated);
+    w.key("expunged").value(r.expunged);
+    w.key("moved").value(r.moved);
+    w.key("changed_here").value(r.changedHere);
     w.key("bytes").value(r.bytes);
     w.key("seconds").value(r.seconds);
     w.key("reconnects").value(r.reconnects);
@@ -163,6 +236,9 @@ std::string reportJson(const RunInfo& info, const std::vector<JobResult>& result
       w.key("source_bytes").value(r.sourceBytes);
       w.key("pending").value(r.pending);
       w.key("quota_free").value(r.quotaFree);
+    }
+    if (info.verify && r.verify.have) {
+      writeVerify(w, r.verify);
     }
     if (!r.logPath.empty()) {
       w.key("log").value(r.logPath);

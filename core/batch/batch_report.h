@@ -17,11 +17,17 @@ std::string checkLine(const JobResult& r);
 //   "line 3 alice@example.org: ok, 1200 copied, 34 already there, 0 failed, 56.0 MiB in 12.3 s"
 std::string doneLine(const JobResult& r);
 
+// One line per mailbox of `migrate batch --verify`:
+//   "line 3 alice@example.org: complete: ready for cut-over: all 1234 messages in 12 folders are here"
+//   "line 4 bob@example.org: incomplete: NOT ready for cut-over: 2 missing, ..."
+std::string verifyLine(const JobResult& r);
+
 struct RunInfo {
   std::string command;  // "batch" or "check"
   std::string file;     // batch file, or ""
   std::string format;   // batch format name, or ""
   bool dryRun = false;
+  bool verify = false;                // batch --verify: each mailbox's verify result
   int64_t started = 0, finished = 0;  // Unix time
   double seconds = 0;
   bool interrupted = false;

@@ -27,7 +27,11 @@ std::vector<std::string> childArgv(const std::string& configPath, const ChildTar
   for (const std::string& o : overrides) {
     argv.insert(argv.end(), {"-o", o});
   }
-  argv.insert(argv.end(), {"-f", "json", "migrate", "-u", target.user});
+  argv.insert(argv.end(), {"-f", "json", "migrate"});
+  if (target.verify) {
+    argv.emplace_back("verify");
+  }
+  argv.insert(argv.end(), {"-u", target.user});
   std::vector<std::string> own;  // long names this target sets itself
   auto add = [&](const char* name, const std::string& value) {
     argv.push_back(std::string("--") + name);
@@ -134,6 +138,28 @@ void readSkipReasons(const json::Value& v, std::map<std::string, uint64_t>& out)
   flush();
 }
 
+// The columns of a `migrate verify` row (doveadm_cmd/cmd_verify.cpp).
+void readVerifyRow(const json::Value& row, JobResult::Verify& v) {
+  auto num = [&row](const char* name) {
+    const json::Value* f = row.get(name);
+    return f != nullptr ? f->asU64() : 0;
+  };
+  v.have = true;
+  v.sourceMessages = num("source_messages");
+  v.matched = num("matched");
+  v.missing = num("missing");
+  v.differing = num("differing");
+  v.extra = num("extra");
+  v.local = num("local");
+  v.filtered = num("filtered");
+  if (const json::Value* f = row.get("summary")) {
+    v.summary = f->text();
+  }
+  if (const json::Value* f = row.get("details")) {
+    v.details = f->text();
+  }
+}
+
 }  // namespace
 
 void readChildOutput(const std::string& stdoutText, int exitCode, const std::string& lastError,
@@ -167,6 +193,9 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
     r.skipped = num("skipped");
     r.failed = num("failed");
     r.flagsUpdated = num("flags_updated");
+    r.expunged = num("expunged");
+    r.moved = num("moved");
+    r.changedHere = num("changed_here");
     r.bytes = num("bytes");
     r.sourceMessages = num("source_messages");
     r.sourceBytes = num("source_bytes");
@@ -182,6 +211,9 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
     r.pop3Uidls = text("pop3_uidls");
     r.reconnects = num("reconnects");
     r.sieve = text("sieve");
+    if (row->get("matched") != nullptr) {
+      readVerifyRow(*row, r.verify);
+    }
     if (const json::Value* f = row->get("waited")) {
       r.waited = f->asDouble();
     }
@@ -189,11 +221,14 @@ void readChildOutput(const std::string& stdoutText, int exitCode, const std::str
   if (r.result.empty()) {
     r.result = exitCode == 0 ? "ok" : "failed";
   }
-  if (exitCode != 0 && r.result == "ok") {
+  if (exitCode != 0 && (r.result == "ok" || r.result == "complete")) {
     // The row said ok but the process failed afterwards (e.g. at deinit): trust the exit code.
     r.result = "failed";
   }
-  if (r.result != "ok" && r.reason.empty()) {
+  if (r.verify.have && r.result == "incomplete" && r.reason.empty()) {
+    r.reason = r.verify.summary;
+  }
+  if (r.result != "ok" && r.result != "complete" && r.reason.empty()) {
     r.reason = !lastError.empty() ? lastError
                : exitCode > 128   ? "doveadm was killed by signal " + std::to_string(exitCode - 128)
                                   : "doveadm migrate exited with code " + std::to_string(exitCode) +

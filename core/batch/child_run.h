@@ -35,10 +35,11 @@ struct ChildTarget {
   std::optional<TlsMode> tlsMode;
   std::string remoteUser;      // empty: not given (the child's default is the local user)
   bool passwordStdin = false;  // the password comes on the child's stdin (-W)
+  bool verify = false;         // `migrate batch --verify`: run `migrate verify` instead of `migrate`
 };
 
 // argv of one child, starting with "doveadm": [-c CONFIG] [-o SETTING=VALUE ...] -f json migrate
-// -u USER [target options] [-W] [--dry-run] [pass-through]. `overrides` are the batch's own
+// [verify] -u USER [target options] [-W] [--dry-run] [pass-through]. `overrides` are the batch's own
 // `doveadm -o` settings, so the children read the same configuration. Options the target sets
 // itself replace a passed-through one of the same name, so each option appears once.
 std::vector<std::string> childArgv(const std::string& configPath, const ChildTarget& target,
@@ -58,7 +59,8 @@ struct JobResult {
   std::string reason;    // empty when ok
   bool haveRow = false;  // the child printed its JSON row
   uint64_t folders = 0, copied = 0, skipped = 0, failed = 0, flagsUpdated = 0, bytes = 0;
-  double seconds = 0;  // wall time of the child, measured by the batch
+  uint64_t expunged = 0, moved = 0, changedHere = 0;  // --sync-deletions
+  double seconds = 0;                                 // wall time of the child, measured by the batch
   // dry run (check)
   uint64_t sourceMessages = 0, sourceBytes = 0, pending = 0;
   std::string quotaFree;  // bytes, "unlimited", or "" when not reported
@@ -72,6 +74,13 @@ struct JobResult {
   uint64_t reconnects = 0;
   double waited = 0;    // seconds spent backing off
   std::string logPath;  // the child's stderr, when kept
+  // `batch --verify`: the child's verify row (result is then complete / incomplete / failed).
+  struct Verify {
+    bool have = false;
+    uint64_t sourceMessages = 0, matched = 0, missing = 0, differing = 0, extra = 0, local = 0, filtered = 0;
+    std::string summary;
+    std::string details;  // the per-folder JSON array (engine/verify_result.h), as the child printed it
+  } verify;
 };
 
 // "doveadm(bob): Error: migrate(bob): login failed ..." -> "login failed ...". Lines that are not
@@ -88,6 +97,11 @@ std::optional<uint64_t> quotaFreeBytes(const JobResult& r);
 // The dry run found more to copy than the quota allows (check fails then, although the child
 // succeeded).
 bool exceedsQuota(const JobResult& r);
+
+// A verify that found every message (the child's result "complete").
+inline bool verifiedComplete(const JobResult& r) {
+  return r.verify.have && r.result == "complete";
+}
 
 // The result the admin reads for a mailbox: "not started" when the batch stopped before it;
 // for a check (`check`), "failed" when it does not fit the quota (exceedsQuota()); else r.result.

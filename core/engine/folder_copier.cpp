@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "engine/dest_changes.h"
 #include "engine/guid.h"
 #include "engine/quota_notice.h"
 #include "imap/command.h"
@@ -98,6 +99,8 @@ Status FolderCopier::prepareDestination() {
     fs_.destName = pf_.destName;
     fs_.destUidNext = 1;
     fs_.preserveUids = false;
+    fs_.destModSeq = 0;  // the modseqs of another folder
+    fs_.changedHere.clear();
   }
   fr_.uidsPreserved = fs_.preserveUids;
   return Status::ok();
@@ -172,9 +175,12 @@ Status FolderCopier::syncFlags() {
         return Status::ok();
       },
       modifiers));
-  if (!updates.empty()) {
-    MIGRATE_ASSIGN_OR_RETURN(fr_.flagsUpdated, env_.sink.updateFlags(pf_.destName, updates));
+  if (updates.empty()) {
+    return Status::ok();
   }
+  std::vector<uint32_t> changed;
+  MIGRATE_ASSIGN_OR_RETURN(fr_.flagsUpdated, env_.sink.updateFlags(pf_.destName, updates, &changed));
+  noteOwnWrite(changed);
   return Status::ok();
 }
 
@@ -423,6 +429,7 @@ Status FolderCopier::commit() {
   fs_.destUidValidity = cr.uidValidity;
   batch_.count = 0;
   batch_.bytes = 0;
+  noteOwnWrite(cr.uids);
   // A batch that saved nothing is recorded with the end of the folder (or of the run).
   Status ss = env_.store != nullptr && !cr.uids.empty() ? env_.store->save() : Status::ok();
   const uint32_t done = fr_.copied + fr_.skipped;
@@ -462,6 +469,20 @@ Status FolderCopier::endAfterFailure(const Status& fetchError) {
     }
   }
   return quotaStopped(qs, env_.sink.quota());
+}
+
+// The destination's modseq after our write (engine/dest_changes.h). Not an error when it cannot
+// be read: the record stays behind, so this write's messages count as changed here, which only
+// keeps --sync-deletions from touching them.
+void FolderCopier::noteOwnWrite(const std::vector<uint32_t>& uids) {
+  if (uids.empty()) {
+    return;
+  }
+  Status st = recordOwnWrite(env_.sink, fs_, uids);
+  if (!st.isOk()) {
+    env_.report.warnings.push_back("folder '" + pf_.destName +
+                                   "': cannot read which messages changed here: " + st.describe());
+  }
 }
 
 void FolderCopier::markComplete() {

@@ -77,6 +77,7 @@ class FolderCopier {
   Status saveOne(const imap::FetchedMessage& m, bool late);
   Status commit();
   Status endAfterFailure(const Status& fetchError);
+  void noteOwnWrite(const std::vector<uint32_t>& uids);
   void markComplete();
   bool batchFull() const;
   double now() const;

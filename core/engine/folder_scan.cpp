@@ -9,17 +9,6 @@
 
 namespace migrate {
 
-namespace {
-
-struct ContentKeyHash {
-  size_t operator()(const ContentKey& k) const {
-    return std::hash<std::string>()(k.messageId) ^ (std::hash<int64_t>()(k.internalDate) * 31) ^
-           (std::hash<uint64_t>()(k.size) * 131);
-  }
-};
-
-}  // namespace
-
 struct FolderScanner::DestIndex {
   std::unordered_set<std::string> guids;
   std::unordered_map<ContentKey, uint32_t, ContentKeyHash> content;

@@ -43,6 +43,11 @@ struct FolderWork {
   bool rescan = false;
   MessageRules oldRules;
   uint32_t lastUidBefore = 0;
+  // What the deletion pass (engine/deletion_sync.h) did in this folder, for its FolderReport.
+  uint32_t expunged = 0;
+  uint32_t moved = 0;
+  uint32_t changedHere = 0;
+  std::string deletionNote;  // e.g. why the pass stopped here
 };
 
 // Skipped by the filters, per source folder (decoded name): UID -> reason (kSkip* of

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/deletion_sync.h"
 #include "engine/folder_copier.h"
 #include "engine/folder_scan.h"
 #include "engine/gmail_labels.h"
@@ -26,6 +27,7 @@
 #include "engine/self_check.h"
 #include "engine/sieve_copy.h"
 #include "engine/source_connection.h"
+#include "engine/source_plan.h"
 #include "engine/source_services.h"
 #include "engine/state.h"
 
@@ -42,6 +44,9 @@ void addCounts(FolderReport& to, const FolderReport& from) {
   to.failed += from.failed;
   to.bytes += from.bytes;
   to.flagsUpdated += from.flagsUpdated;
+  to.expunged += from.expunged;
+  to.moved += from.moved;
+  to.changedHere += from.changedHere;
   to.created = to.created || from.created;
 }
 
@@ -49,30 +54,8 @@ class Migration {
  public:
   Migration(const MigrationOptions& options, Sink& sink, const ProgressFn& progress,
             const TransportFactory& connect)
-      : opt_(options), sink_(sink), progress_(progress) {
-    src_ = opt_.source;
-    Result<Preset> preset = applyPreset(src_);
-    if (preset.isOk()) {
-      preset_ = preset.value();
-    } else {
-      presetError_ = preset.status();
-    }
-    src_.applyDefaults();
-    filter_ = src_.filter;
-    if (filter_.maxSize == 0) {
-      filter_.maxSize = preset_.maxSize;
-    }
-    rules_.maxSize = filter_.maxSize;
-    rules_.since = filter_.since;
-    rules_.before = filter_.before;
-    SourceConnectionEnv env;
-    env.localUser = opt_.localUser;
-    env.tempDir = sink_.tempDir();
-    env.maxBytesPerSecond = opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate;
-    env.maxConnectionsPerHost =
-        opt_.maxConnectionsPerHost != 0 ? opt_.maxConnectionsPerHost : preset_.maxConnections;
-    env.cancelled = opt_.cancelled;
-    env.connect = connect;
+      : opt_(options), src_(options.source), planner_(src_), sink_(sink), progress_(progress) {
+    SourceConnectionEnv env = runConnectionEnv(opt_, planner_.preset(), sink_.tempDir(), connect);
     connect_ = connect;
     env.note = [this](const std::string& text) { event("", 0, 0, text); };
     env.warn = [this](const std::string& text) { report_.warnings.push_back(text); };
@@ -84,7 +67,7 @@ class Migration {
     report_.user = opt_.localUser;
     report_.source = src_.describe();
     report_.dryRun = opt_.dryRun;
-    Status st = presetError_.isOk() ? runWithRetries() : presetError_;
+    Status st = planner_.presetError().isOk() ? runWithRetries() : planner_.presetError();
     runSieve(st);
     countFilterSkips();
     countExclusions();
@@ -177,6 +160,15 @@ class Migration {
     MIGRATE_RETURN_IF_ERROR(planFolders());
     std::vector<FolderWork> work;
     MIGRATE_RETURN_IF_ERROR(folderWork(*as, work));
+    if (src_.syncDeletions) {
+      // Before the quota check and the copy: expunges free space, moves save downloads.
+      report_.deletionStops.clear();
+      DeletionEnv env{
+          opt_, conn_->session(), sink_, store_.get(), src_.user, report_, [this](const std::string& text) {
+            event("", 0, 0, text);
+          }};
+      MIGRATE_RETURN_IF_ERROR(DeletionSync(env, work).run());
+    }
     FolderScanner scanner(conn_->session(), sink_, src_.user, copiedLabels_, filtered_);
     Status quotaShort;  // the new mail does not fit: a dry run shows its plan and says so
     MIGRATE_RETURN_IF_ERROR(checkQuota(work, scanner, quotaShort));
@@ -184,13 +176,14 @@ class Migration {
     MIGRATE_RETURN_IF_ERROR(copyFolders(work, scanner));
     // Empty parents and \Noselect folders with no selectable children need nothing; subscriptions
     // of \Noselect folders are not carried (Dovecot drops them too).
+    MIGRATE_RETURN_IF_ERROR(deletionStopStatus(report_));
     return opt_.dryRun ? quotaShort : Status::ok();
   }
 
   // How the POP3 and ManageSieve sides connect: as the IMAP side, paced as the run is.
   ServiceConnectEnv serviceEnv() const {
-    return ServiceConnectEnv{connect_,
-                             opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : preset_.maxRate};
+    return ServiceConnectEnv{
+        connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : planner_.preset().maxRate};
   }
 
   // After the mail (its folders exist now): the old server's Sieve scripts (engine/sieve_copy.h).
@@ -250,32 +243,7 @@ class Migration {
 
   // Lists the source's folders and maps them to the destination's (engine/plan.h).
   Status planFolders() {
-    imap::Session& session = conn_->session();
-    MIGRATE_ASSIGN_OR_RETURN(imap::NamespaceEntry ns, session.personalNamespace());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<imap::ListEntry> entries, session.list());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<std::string> subs, session.lsub());
-    MIGRATE_ASSIGN_OR_RETURN(std::vector<DestFolder> dest, sink_.listFolders());
-    PlanInput pin;
-    pin.entries = std::move(entries);
-    pin.personal = ns;
-    pin.subscribed.insert(subs.begin(), subs.end());
-    pin.destSeparator = sink_.separator();
-    pin.destUnsafeChars = sink_.unsafeNameChars();
-    pin.destFolders = std::move(dest);
-    if (src_.presetName.empty() && preset_.name.empty() && session.hasCapability("X-GM-EXT-1")) {
-      // Without the gmail preset every message would come twice: from its label and from All Mail.
-      preset_ = *builtinPreset("gmail");
-      preset_.name.clear();
-      if (!gmailWarned_) {
-        gmailWarned_ = true;
-        report_.warnings.push_back(
-            "the source is Gmail (X-GM-EXT-1): its folder rules apply (views left out, All Mail only for "
-            "unlabelled mail); --preset generic copies every folder as it is");
-      }
-    }
-    pin.folderRules = preset_.folderRules;
-    plan_ = buildPlan(pin);
-    report_.warnings.insert(report_.warnings.end(), plan_.warnings.begin(), plan_.warnings.end());
+    MIGRATE_ASSIGN_OR_RETURN(plan_, planner_.plan(conn_->session(), sink_, report_.warnings));
     return Status::ok();
   }
 
@@ -291,7 +259,7 @@ class Migration {
       if (f.selectable) {
         names.push_back(f.rawName);
         selectable.push_back(&f);
-        excluded.push_back(exclusionReason(f));
+        excluded.push_back(planner_.exclusionReason(f));
         if (excluded.back().empty()) {
           copied.push_back(&f);
         }
@@ -306,7 +274,6 @@ class Migration {
       planned.message = std::to_string(copied.size()) + " folders to copy";
       progress_(planned);
     }
-    const bool gmailLabels = preset_.gmailLabels && session.hasCapability("X-GM-EXT-1");
     work.resize(selectable.size());
     for (size_t i = 0; i < selectable.size(); i++) {
       FolderWork& w = work[i];
@@ -314,8 +281,8 @@ class Migration {
       w.excluded = excluded[i];
       w.status = statuses.statuses[i];
       w.statusError = statuses.errors[i];
-      w.rules = rules_;
-      w.rules.dedupe = gmailLabels && (w.plan->sourceSpecialUse & kSpecialAll) != 0;
+      w.rules = planner_.rules();
+      w.rules.dedupe = planner_.dedupes(session, *w.plan);
       initWork(w, as, condstore);
       if (w.plan->isInbox) {
         MIGRATE_RETURN_IF_ERROR(checkSourceIsSelf(session, sink_, w.status, src_, opt_.localUser));
@@ -412,9 +379,31 @@ class Migration {
       pop3Read_ = true;
       if (report_.pop3.state == "skipped") {
         event("", 0, 0, "no POP3 UIDLs: " + report_.pop3.reason);
+      } else if (report_.pop3.state == "read") {
+        char secs[32];
+        std::snprintf(secs, sizeof(secs), "%.2f", report_.pop3.seconds);
+        event("", 0, 0,
+              "POP3 UIDLs from " + report_.pop3.server + ": " + std::to_string(report_.pop3.listed) +
+                  " listed and matched to INBOX in " + secs + " s");
       }
+      addEarlierUidls(w);
     }
     return Status::ok();
+  }
+
+  // Copies of earlier runs saved without their old UIDL (a run with --source-pop3 no, or whose
+  // POP3 side failed) get it now where the storage allows (maildir). Not worth stopping for.
+  void addEarlierUidls(const FolderWork& inbox) {
+    std::vector<Pop3UidlUpdate> updates = pop3_.earlierCopies(inbox, src_.user);
+    if (updates.empty() || opt_.dryRun) {
+      return;
+    }
+    Result<uint32_t> added = sink_.addPop3Uidls(inbox.plan->destName, updates);
+    if (added.isOk()) {
+      report_.pop3.added = added.value();
+    } else {
+      warnFn()("POP3 UIDLs of messages copied earlier not added: " + added.status().describe());
+    }
   }
 
   Status copyFolders(std::vector<FolderWork>& work, FolderScanner& scanner) {
@@ -431,6 +420,7 @@ class Migration {
       fr.source = w.plan->sourceName;
       fr.destination = w.plan->destName;
       fr.sourceMessages = w.status.messages;
+      addDeletions(w, fr);
       if (!w.statusError.isOk()) {
         fr.note = w.statusError.describe();
         report_.warnings.push_back("folder '" + w.plan->sourceName +
@@ -473,6 +463,17 @@ class Migration {
     report_.failed += fr.failed;
     report_.flagsUpdated += fr.flagsUpdated;
     return st;
+  }
+
+  // What the deletion pass did in the folder (engine/deletion_sync.h).
+  void addDeletions(const FolderWork& w, FolderReport& fr) {
+    fr.expunged = w.expunged;
+    fr.moved = w.moved;
+    fr.changedHere = w.changedHere;
+    fr.note = w.deletionNote;
+    report_.expunged += w.expunged;
+    report_.moved += w.moved;
+    report_.changedHere += w.changedHere;
   }
 
   // A dry run's line for the folder: what a run would copy.
@@ -532,25 +533,6 @@ class Migration {
     }
   }
 
-  // Why a planned folder is left out ("" : it is not).
-  std::string exclusionReason(const PlannedFolder& f) const {
-    auto matches = [&f](const std::string& pattern) {
-      return folderPatternMatches(pattern, f.sourceName, f.delimiter, f.sourceSpecialUse, f.important);
-    };
-    if (!filter_.include.empty() && std::none_of(filter_.include.begin(), filter_.include.end(), matches)) {
-      return "not in --include";
-    }
-    for (const std::string& p : filter_.exclude) {
-      if (matches(p)) {
-        return "--exclude " + p;
-      }
-    }
-    if (std::any_of(preset_.exclude.begin(), preset_.exclude.end(), matches)) {
-      return preset_.excludeReason;
-    }
-    return {};
-  }
-
   // A warning for the report that the progress lines show too.
   std::function<void(const std::string&)> warnFn() {
     return [this](const std::string& text) {
@@ -573,6 +555,7 @@ class Migration {
 
   const MigrationOptions& opt_;
   SourceOptions src_;
+  SourcePlanner planner_;  // after src_, which it changes (preset defaults)
   Sink& sink_;
   const ProgressFn& progress_;
   MigrationReport report_;
@@ -581,11 +564,6 @@ class Migration {
   uint64_t foldersDone_ = 0;
   std::unique_ptr<StateStore> store_;
   FolderPlan plan_;
-  Preset preset_;       // resolved from src_.presetName (or gmail's, detected by X-GM-EXT-1)
-  Status presetError_;  // an unknown preset or a bad admin preset setting
-  MessageFilter filter_;
-  MessageRules rules_;  // from filter_; dedupe is set per folder
-  bool gmailWarned_ = false;
   std::set<std::string> copiedLabels_;  // Gmail: engine/gmail_labels.h
   // Skipped by the filters and the folder exclusions, kept across the attempts of a run so that
   // a reconnect does not count a message twice: source folder -> UID -> reason, and source

@@ -31,6 +31,10 @@ struct SourceOptions {
   net::TimeoutOptions timeouts;
   // COMPRESS=DEFLATE (RFC 4978) after login when the server offers it.
   bool compress = true;
+  // --sync-deletions / migrate_sync_deletions: copies made by this tool whose source message is
+  // gone are expunged here, and moved here when the source moved them (engine/deletion_sync.h).
+  // Default: never delete.
+  bool syncDeletions = false;
   // Non-empty: a wire trace of every connection in this directory (net/rawlog_transport.h),
   // passwords and tokens redacted. It must exist and be writable by the user the run is as.
   std::string rawlogDir;

@@ -1,9 +1,11 @@
 #include "engine/pop3_carry.h"
 
+#include <chrono>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "engine/guid.h"
 #include "engine/pop3_uidls.h"
 
 namespace migrate {
@@ -48,7 +50,9 @@ Status Pop3Carry::read(imap::Session& imap, const SourceOptions& src, const Serv
   const ServiceEndpoint ep = pop3Endpoint(src);
   report.server = ep.describe();
   bool opened = false;
+  const auto t0 = std::chrono::steady_clock::now();
   Result<Pop3Match> match = listAndMatch(imap, src, ep, env, opened);
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (match.isOk()) {
     match_ = std::move(match).value();
     report.state = "read";
@@ -84,6 +88,22 @@ void Pop3Carry::apply(uint32_t uid, IncomingMessage& message) {
     message.pop3Uidl = it->second.uidl;
     message.pop3Order = it->second.order;
   }
+}
+
+std::vector<Pop3UidlUpdate> Pop3Carry::earlierCopies(const FolderWork& w,
+                                                     const std::string& sourceUser) const {
+  std::vector<Pop3UidlUpdate> out;
+  if (!match_ || !w.known || w.uidValidityChanged) {
+    return out;
+  }
+  for (const auto& [uid, a] : match_->byUid) {
+    if (uid > w.lastUidBefore) {
+      break;
+    }
+    out.push_back({sourceMessageGuid(sourceUser, w.plan->rawName, w.state->uidValidity, uid),
+                   w.state->preserveUids ? uid : 0, a.uidl});
+  }
+  return out;
 }
 
 void Pop3Carry::count(uint32_t uid) {

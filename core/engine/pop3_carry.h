@@ -9,12 +9,15 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
+#include "engine/folder_scan.h"
 #include "engine/message.h"
 #include "engine/options.h"
 #include "engine/pop3_match.h"
 #include "engine/report.h"
+#include "engine/sink.h"
 #include "engine/source_services.h"
 #include "imap/session.h"
 
@@ -31,6 +34,9 @@ class Pop3Carry {
   bool active() const { return match_.has_value(); }
   // For the copy of source INBOX message `uid`: its old UIDL and POP3 order, when it has them.
   void apply(uint32_t uid, IncomingMessage& message);
+  // What copies of earlier runs (source UIDs up to w.lastUidBefore, same UIDVALIDITY) should
+  // carry, for Sink::addPop3Uidls(); `sourceUser` as the GUIDs were made.
+  std::vector<Pop3UidlUpdate> earlierCopies(const FolderWork& w, const std::string& sourceUser) const;
   // Counts `uid` as copied (or, in a dry run, to be copied) with or without its UIDL.
   void count(uint32_t uid);
   // Moves the counts into `report` and warns about what was not kept, naming it.

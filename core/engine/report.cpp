@@ -12,8 +12,8 @@ std::string pop3Summary(const Pop3Report& pop3) {
   }
   std::string out = "kept=" + std::to_string(pop3.kept);
   for (const auto& [name, n] :
-       {std::pair{"unmatched", pop3.unmatched.size()}, std::pair{"pop3_only", pop3.pop3Only.size()},
-        std::pair{"unusable", pop3.unusable.size()}}) {
+       {std::pair{"added", static_cast<size_t>(pop3.added)}, std::pair{"unmatched", pop3.unmatched.size()},
+        std::pair{"pop3_only", pop3.pop3Only.size()}, std::pair{"unusable", pop3.unusable.size()}}) {
     if (n > 0) {
       out += std::string(" ") + name + "=" + std::to_string(n);
     }

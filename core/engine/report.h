@@ -23,7 +23,11 @@ struct FolderReport {
   uint64_t bytes = 0;  // bytes copied
   uint32_t flagsUpdated = 0;
   uint32_t pending = 0;  // dry run: messages that a real run would copy
-  std::string note;      // e.g. "UIDVALIDITY changed 5 -> 9: matched by Message-ID/date/size"
+  // --sync-deletions (engine/deletion_sync.h); in a dry run, what a real run would do.
+  uint32_t expunged = 0;     // copies expunged here: their source message is gone
+  uint32_t moved = 0;        // copies moved from here to where the source moved the message
+  uint32_t changedHere = 0;  // copies of gone source messages left alone: changed here since
+  std::string note;          // e.g. "UIDVALIDITY changed 5 -> 9: matched by Message-ID/date/size"
   // Not copied, by reason key (see MigrationReport::skippedByReason; "present" equals `skipped`).
   std::map<std::string, uint32_t> skippedByReason;
 };
@@ -36,7 +40,9 @@ struct Pop3Report {
   std::string server;   // "pop.example.org:995 (TLS)"
   std::string reason;   // skipped / failed: why
   uint32_t listed = 0;  // messages in the POP3 list
+  double seconds = 0;   // reading and matching them (both lists, headers where sizes do not tell)
   uint32_t kept = 0;    // INBOX copies saved with their old UIDL and order (dry run: that would be)
+  uint32_t added = 0;   // copies of earlier runs that had none and got their old UIDL now (maildir)
   std::vector<uint32_t> unmatched;    // source INBOX UIDs copied without one: POP3 clients fetch these again
   std::vector<std::string> pop3Only;  // UIDLs with no IMAP message
   std::vector<std::string> unusable;  // UIDLs that cannot be kept (not RFC 1939, or repeated)
@@ -78,6 +84,10 @@ struct MigrationReport {
   bool dryRun = false;
   std::vector<FolderReport> folders;
   uint32_t copied = 0, skipped = 0, failed = 0, flagsUpdated = 0;
+  uint32_t expunged = 0, moved = 0, changedHere = 0;  // sums of the folders' (--sync-deletions)
+  // Folders whose deletion pass stopped for safety, each as "name: why" (the run's error then
+  // says so): a UIDVALIDITY change, or a source folder that lists none of the mail copied from it.
+  std::vector<std::string> deletionStops;
   uint64_t bytes = 0;
   uint64_t sourceBytes = 0;  // bytes of the messages to copy (known in dry runs and with a quota)
   uint32_t sourceMessages = 0;

@@ -63,6 +63,11 @@ bool parseUidSet(const std::string& text, std::set<uint32_t>& out) {
   }
 }
 
+// Fields of a folder record in a file of `version`.
+size_t folderFields(uint64_t version) {
+  return version >= 3 ? 16u : version == 2 ? 12u : 10u;
+}
+
 // The file's text without its run record: what a save must not lose.
 std::string withoutRunRecord(AccountState st) {
   st.runStarted = 0;
@@ -91,7 +96,9 @@ std::string serializeState(const AccountState& st) {
     o << "folder\t" << escape(name) << '\t' << f.uidValidity << '\t' << f.lastUid << '\t' << f.uidNext << '\t'
       << f.highestModSeq << '\t' << escape(f.destName) << '\t' << f.destUidValidity << '\t' << f.destUidNext
       << '\t' << flags << '\t' << f.rules.serialize() << '\t'
-      << imap::compressUidSet(std::vector<uint32_t>(f.retryUids.begin(), f.retryUids.end())) << '\n';
+      << imap::compressUidSet(std::vector<uint32_t>(f.retryUids.begin(), f.retryUids.end())) << '\t'
+      << f.destModSeq << '\t' << f.changedHere.serialize() << '\t' << f.checkedMessages << '\t'
+      << f.checkedUidNext << '\n';
   }
   return o.str();
 }
@@ -139,7 +146,7 @@ Result<AccountState> parseState(const std::string& text) {
           !unescape(f[4], st.runMessage)) {
         return bad("bad run record");
       }
-    } else if (f[0] == "folder" && f.size() == (version >= 2 ? 12u : 10u)) {
+    } else if (f[0] == "folder" && f.size() == folderFields(version)) {
       FolderState fs;
       if (!unescape(f[1], fs.rawName) || !parseU32(f[2], fs.uidValidity) || !parseU32(f[3], fs.lastUid) ||
           !parseU32(f[4], fs.uidNext) || !parseU64(f[5], fs.highestModSeq) || !unescape(f[6], fs.destName) ||
@@ -156,6 +163,10 @@ Result<AccountState> parseState(const std::string& text) {
         }
       }
       if (version >= 2 && (!MessageRules::parse(f[10], fs.rules) || !parseUidSet(f[11], fs.retryUids))) {
+        return bad("bad folder record");
+      }
+      if (version >= 3 && (!parseU64(f[12], fs.destModSeq) || !fs.changedHere.parse(f[13]) ||
+                           !parseU32(f[14], fs.checkedMessages) || !parseU32(f[15], fs.checkedUidNext))) {
         return bad("bad folder record");
       }
       st.folders[fs.rawName] = fs;

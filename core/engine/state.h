@@ -5,15 +5,17 @@
 // run, so two runs for the same user and source never overlap. Versioned text format, one record per line,
 // tab-separated with escaping:
 //
-//   dovecot-migrate-state  2
+//   dovecot-migrate-state  3
 //   account  <host>  <login>
 //   run      <started unix>  <ended unix>  <result>  <message>
 //   folder   <raw name> <uidvalidity> <last uid> <uidnext> <highestmodseq> <dest name>
 //            <dest uidvalidity> <dest uidnext> <flags> <rules> <retry uids>
+//            <dest modseq> <changed here> <checked messages> <checked uidnext>
 //
-// Version 2 added the last two folder fields (MessageRules::serialize(), e.g. "-" or
-// "31457280,0,0,0"; a UID set such as "4,9:11" or empty). Version 1 files are read as having
-// no rules and nothing to retry.
+// Version 2 added <rules> and <retry uids> (MessageRules::serialize(), e.g. "-" or
+// "31457280,0,0,0"; a UID set such as "4,9:11" or empty). Version 3 added the last four (for
+// --sync-deletions: engine/dest_changes.h, engine/deletion_sync.h). Older files are read as
+// having no rules, nothing to retry, no destination modseq and no deletion check.
 // A folder's state advances only after the local commit of the messages it covers.
 
 #include <cstdint>
@@ -24,6 +26,7 @@
 
 #include "common/status.h"
 #include "engine/selection.h"
+#include "engine/uid_ranges.h"
 
 namespace migrate {
 
@@ -45,6 +48,15 @@ struct FolderState {
   // Messages the server listed but sent without content (FETCH without BODY[]): fetched again by
   // the next run, until they arrive or disappear from the source.
   std::set<uint32_t> retryUids;
+  // The destination folder's HIGHESTMODSEQ after this tool's last write to it (0: not known),
+  // and the destination UIDs changed here by someone else since this tool wrote them (the user
+  // flagged, read or moved them in): engine/dest_changes.h. --sync-deletions leaves those alone.
+  uint64_t destModSeq = 0;
+  UidRanges changedHere;
+  // The source folder's MESSAGES and UIDNEXT when deletions were last checked (0: never): the
+  // same two numbers in STATUS mean nothing was expunged since.
+  uint32_t checkedMessages = 0;
+  uint32_t checkedUidNext = 0;
 };
 
 struct AccountState {
@@ -57,7 +69,7 @@ struct AccountState {
   std::map<std::string, FolderState> folders;  // by raw name
 };
 
-constexpr int kStateVersion = 2;
+constexpr int kStateVersion = 3;
 
 // Serialization (also used by the fuzz target and the status command).
 std::string serializeState(const AccountState& state);

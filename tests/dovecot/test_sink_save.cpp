@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "engine/body_digest.h"
+
 namespace migrate::dovecot::testing {
 namespace {
 
@@ -539,6 +541,53 @@ TEST_P(SinkDriverTest, Pop3UidlsAndOrderAreKept) {
     EXPECT_EQ(got[i].pop3Order, static_cast<uint32_t>(100 - n)) << driver << " message " << n;
   }
   EXPECT_EQ(got[6].pop3Uidl, "");
+}
+
+// `migrate verify`'s reads: every message with its flags and keywords, and the digest of each
+// stored body, equal to the digest of the bytes that were saved (maildir stores LF line ends,
+// mbox adds its From line: the digest sees the message as IMAP would send it). A folder that is
+// not there is NotFound and is not created; nothing is written.
+TEST_P(SinkDriverTest, VerifyListsFlagsAndDigestsBodiesReadOnly) {
+  ASSERT_TRUE(sink().prepareFolder("Work", PrepareFolderOptions{}).isOk());
+  ASSERT_TRUE(sink().beginBatch("Work").isOk());
+  std::vector<std::string> raws = {makeRfc822(1), makeRfc822(2, 5u << 20)};  // memory and file-backed
+  for (size_t i = 0; i < raws.size(); i++) {
+    TestMessage m(raws[i]);
+    m.msg.guid = "v" + std::to_string(i);
+    m.msg.internalDate = 1400000000 + static_cast<int64_t>(i);
+    m.msg.flags = i == 0 ? parseFlags({"\\Seen", "\\Flagged", "$Label1"}) : MessageFlags();
+    ASSERT_TRUE(sink().save(m.msg).isOk());
+  }
+  Result<Sink::CommitResult> c = sink().commitBatch();
+  ASSERT_TRUE(c.isOk()) << c.status().describe();
+  const std::vector<StoredMail> before = readAll("Work");
+
+  Result<std::vector<DestMessage>> list = sink().listMessages("Work");
+  ASSERT_TRUE(list.isOk()) << list.status().describe();
+  ASSERT_EQ(list.value().size(), 2u);
+  EXPECT_EQ(list.value()[0].flags, parseFlags({"\\Seen", "\\Flagged", "$Label1"}));
+  EXPECT_EQ(list.value()[1].flags, MessageFlags());
+  EXPECT_EQ(list.value()[0].key.messageId, "<1@test>");
+  EXPECT_EQ(list.value()[1].key.internalDate, 1400000001);
+  EXPECT_EQ(list.value()[1].key.size, raws[1].size());
+
+  Result<std::unordered_map<uint32_t, std::string>> digests =
+      sink().bodyDigests("Work", {c.value().uids[0], c.value().uids[1], 999});
+  ASSERT_TRUE(digests.isOk()) << digests.status().describe();
+  ASSERT_EQ(digests.value().size(), 2u) << "a UID that is not there is left out";
+  for (size_t i = 0; i < raws.size(); i++) {
+    BodyDigest d;
+    d.update(raws[i].data(), raws[i].size());
+    EXPECT_EQ(digests.value()[c.value().uids[i]], d.finish()) << GetParam() << " message " << i;
+  }
+
+  Result<std::vector<DestMessage>> missing = sink().listMessages("Nope");
+  ASSERT_FALSE(missing.isOk());
+  EXPECT_EQ(missing.status().kind(), ErrorKind::NotFound);
+  Result<DestFolderStatus> nope = sink().folderStatus("Nope");
+  EXPECT_FALSE(nope.isOk()) << "verify created the folder";
+  EXPECT_EQ(readAll("Work").size(), before.size());
+  EXPECT_EQ(readAll("Work")[0].flags, before[0].flags);
 }
 
 // As the doveadm command runs it (mail_fsync switched to never, SinkOptions::syncAfterCommit):

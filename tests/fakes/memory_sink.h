@@ -20,6 +20,7 @@ struct StoredMessage {
   std::string bytes;
   std::string pop3Uidl;
   uint32_t pop3Order = 0;
+  uint64_t modSeq = 0;
 };
 
 struct MemoryFolder {
@@ -29,6 +30,7 @@ struct MemoryFolder {
   bool subscribed = false;
   bool exists = false;  // false: declared special-use folder not created yet
   std::vector<StoredMessage> messages;
+  uint64_t highestModSeq = 1;
 };
 
 class MemorySink : public Sink {
@@ -41,12 +43,18 @@ class MemorySink : public Sink {
   int failSaveAfter = -1;   // saves that succeed before one fails (with failKind); -1: never
   ErrorKind failKind = ErrorKind::Quota;
   int saves = 0;
+  int listings = 0;  // listMessages() calls (verify)
   int commits = 0;
   std::vector<std::string> saveOrder;  // the folder of each save, in order
   MemorySieve sieve;                   // the user's Sieve scripts here
 
   uint64_t usedBytes() const;
   std::vector<const StoredMessage*> all(const std::string& folder) const;
+  // What a user or a delivery does here: a flag change on a message (a new modseq), a message
+  // delivered (another GUID), a message moved to another folder (its GUID kept). Return the UID.
+  void userSetFlags(const std::string& folder, uint32_t uid, const MessageFlags& flags);
+  uint32_t deliver(const std::string& folder, const std::string& bytes, const std::string& guid);
+  uint32_t userMove(const std::string& from, uint32_t uid, const std::string& to);
 
   char separator() const override { return '/'; }
   Result<std::string> stateDir(bool /*create*/) override { return stateDir_; }
@@ -59,11 +67,22 @@ class MemorySink : public Sink {
   Result<std::unordered_map<std::string, uint32_t>> guidsFrom(const std::string& name,
                                                               uint32_t minUid) override;
   Result<std::vector<ContentKey>> contentKeys(const std::string& name, uint32_t minUid) override;
+  Result<std::vector<DestMessage>> listMessages(const std::string& name) override;
+  Result<std::unordered_map<uint32_t, std::string>> bodyDigests(const std::string& name,
+                                                                const std::vector<uint32_t>& uids) override;
   Status beginBatch(const std::string& name) override;
   Status save(const IncomingMessage& message) override;
   Result<CommitResult> commitBatch() override;
   void rollbackBatch() override;
-  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates) override;
+  Result<uint32_t> addPop3Uidls(const std::string& name, const std::vector<Pop3UidlUpdate>& updates) override;
+  Result<uint32_t> updateFlags(const std::string& name, const std::vector<FlagUpdate>& updates,
+                               std::vector<uint32_t>* changedUids) override;
+  Result<DestChanges> changesSince(const std::string& name, uint64_t modSeq) override;
+  Result<std::vector<DestCopy>> copies(const std::string& name, const std::vector<uint32_t>& uids) override;
+  Result<std::vector<uint32_t>> expunge(const std::string& name, const std::vector<DestCopy>& copies,
+                                        uint64_t unchangedSince) override;
+  Result<uint32_t> move(const MoveRequest& request) override;
+  int expunges = 0;  // messages expunged through the Sink
   Result<QuotaInfo> quota() override;
   Status sieveAvailable() const override {
     return sieve.unavailable.empty() ? Status::ok() : Status(ErrorKind::NotFound, sieve.unavailable);
@@ -76,6 +95,8 @@ class MemorySink : public Sink {
 
  private:
   DestFolderStatus statusOf(const MemoryFolder& f, bool created) const;
+  static ContentKey keyOf(const StoredMessage& m);
+  Result<MemoryFolder*> existing(const std::string& name);
   std::string stateDir_;
   std::string batchFolder_;
   std::vector<StoredMessage> batch_;

@@ -39,7 +39,8 @@ EX_NOPERM = 77      # auth
 EX_CONFIG = 78      # config, source is this server
 EX_UNAVAILABLE = 69  # TLS
 
-REPORT_KEYS = ('username', 'result', 'folders', 'copied', 'skipped', 'failed', 'flags_updated', 'bytes',
+REPORT_KEYS = ('username', 'result', 'folders', 'copied', 'skipped', 'failed', 'flags_updated',
+               'expunged', 'moved', 'changed_here', 'bytes',
                'seconds',
                'reconnects', 'waited', 'skip_reasons', 'excluded_folders', 'pop3_uidls', 'sieve',
                'error')

@@ -22,7 +22,7 @@ PER_FOLDER = 100   # 300 messages of ~2 kB; with --max-rate 20K a run takes ~30 
 SLOW_RATE = '20K'
 STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'folder', 'folders_done',
                'folders_total', 'copied', 'bytes', 'pending', 'consecutive_failures', 'source',
-               'error')
+               'verify', 'verified', 'error')
 
 
 class RunStatusTest(unittest.TestCase):

@@ -95,6 +95,24 @@ class Pop3UidlsTest(unittest.TestCase):
         self.assertEqual((run.row['copied'], run.row['pop3_uidls']), ('1', 'kept=1'), run.describe())
         self.assertEqual(self.new_uidls('pcarol'), self.old_uidls('pcarol'))
 
+    def test_copies_of_a_run_without_pop3_get_their_uidls_later_where_the_storage_can(self):
+        self.user('phil', corpus.simple_corpus(4))
+        self.assert_ok(migrate(self.rig, 'phil', '--source-pop3', 'no', password=PW))
+        with self.rig.imap_login(self.rig.src_imap_port, 'phil', PW) as imap:
+            imap.append('INBOX', None, None, new_message('after a run without pop3'))
+        run = migrate(self.rig, 'phil', *self.pop3_option(), password=PW)
+        self.assert_ok(run)
+        old = {u for _, u in self.old_uidls('phil')}
+        new = {u for _, u in self.new_uidls('phil')}
+        if self.dst_mail_location.startswith('maildir'):
+            # maildir can change a saved message's UIDL (not its POP3 order).
+            self.assertEqual(run.row['pop3_uidls'], 'kept=1 added=4', run.describe())
+            self.assertEqual(new, old)
+        else:
+            # sdbox cannot: only the new message has its old UIDL.
+            self.assertEqual(run.row['pop3_uidls'], 'kept=1', run.describe())
+            self.assertEqual(len(new & old), 1)
+
     def test_tls_from_the_start_and_stls_as_the_imap_side_does(self):
         self.user('pdave', corpus.simple_corpus(3))
         run = migrate(self.rig, 'pdave', *self.pop3_option(self.rig.src_pop3s_port), password=PW, tls='imaps')

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,28 @@ class EngineFixture : public ::testing::Test {
     env.note = [this](const std::string& text) { notes_.push_back(text); };
     env.warn = [this](const std::string& text) { warnings_.push_back(text); };
     return std::make_unique<SourceConnection>(options_.source, std::move(env));
+  }
+
+  // Subjects of a destination folder, sorted.
+  std::multiset<std::string> subjects(const std::string& folder) const {
+    std::multiset<std::string> out;
+    for (const testing::StoredMessage* m : sink_->all(folder)) {
+      size_t p = m->bytes.find("Subject: ");
+      out.insert(m->bytes.substr(p + 9, m->bytes.find("\r\n", p) - p - 9));
+    }
+    return out;
+  }
+
+  // The source rebuilt a folder's index: a new UIDVALIDITY, and its messages renumbered from
+  // `firstUid` on.
+  void renumberSource(const std::string& folder, uint32_t uidValidity, uint32_t firstUid) {
+    testing::FakeFolder& f = source_.folders[folder];
+    f.uidValidity = uidValidity;
+    uint32_t uid = firstUid;
+    for (auto& m : f.messages) {
+      m.uid = uid++;
+    }
+    f.uidNext = uid;
   }
 
   std::string dir_;

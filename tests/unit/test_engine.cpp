@@ -460,13 +460,7 @@ TEST_F(EngineTest, UidValidityChangeIsReportedAndMatchedByContent) {
   addMany("INBOX", 4, "m");
   ASSERT_TRUE(run().status.isOk());
   // The source rebuilt its index: new UIDVALIDITY, UIDs renumbered, and one new message.
-  testing::FakeFolder& f = source_.folders["INBOX"];
-  f.uidValidity = 999;
-  uint32_t uid = 50;
-  for (auto& m : f.messages) {
-    m.uid = uid++;
-  }
-  f.uidNext = uid;
+  renumberSource("INBOX", 999, 50);
   source_.add("INBOX", FakeSource::makeMessage("after", "<after@x>"));
   MigrationReport r = run();
   ASSERT_TRUE(r.status.isOk()) << r.status.describe();

@@ -25,16 +25,6 @@ using testing::MemorySink;
 
 class FilterTest : public EngineFixture {
  protected:
-  // Subjects of a destination folder, sorted.
-  std::multiset<std::string> subjects(const std::string& folder) const {
-    std::multiset<std::string> out;
-    for (const testing::StoredMessage* m : sink_->all(folder)) {
-      size_t p = m->bytes.find("Subject: ");
-      out.insert(m->bytes.substr(p + 9, m->bytes.find("\r\n", p) - p - 9));
-    }
-    return out;
-  }
-
   void add(const std::string& folder, const std::string& subject, size_t size = 200,
            const std::string& date = "01-Jan-2020 10:00:00 +0000") {
     source_.add(folder, FakeSource::makeMessage(subject, "<" + subject + "@x>", size), {}, date);

@@ -145,6 +145,20 @@ TEST_F(Pop3CarryTest, ALaterRunGivesNewInboxMailItsUidlToo) {
   EXPECT_EQ(inboxUidls().back(), "pop-5/5");
 }
 
+TEST_F(Pop3CarryTest, CopiesOfAnEarlierRunWithoutUidlsGetThemWhereTheStorageCan) {
+  options_.source.pop3.mode = ServiceChoice::Mode::No;
+  ASSERT_TRUE(run().status.isOk());
+  options_.source.pop3.mode = ServiceChoice::Mode::Auto;
+  addInbox(5);
+  MigrationReport r = run();
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.pop3.kept, 1u);
+  EXPECT_EQ(r.pop3.added, 4u);
+  EXPECT_EQ(pop3Summary(r.pop3), "kept=1 added=4");
+  // The memory sink changes UIDLs as maildir does; the order stays only on the new copy.
+  EXPECT_EQ(inboxUidls(), (std::vector<std::string>{"pop-1/0", "pop-2/0", "pop-3/0", "pop-4/0", "pop-5/5"}));
+}
+
 TEST_F(Pop3CarryTest, ADryRunCountsWhatWouldKeepItsUidlAndSavesNothing) {
   options_.dryRun = true;
   MigrationReport r = run();

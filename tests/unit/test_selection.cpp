@@ -142,8 +142,8 @@ TEST(StateV2, RulesAndRetryUidsRoundTripAndVersion1IsRead) {
   f.retryUids = {4, 9, 10, 11};
   s.folders["INBOX"] = f;
   std::string text = serializeState(s);
-  EXPECT_NE(text.find("dovecot-migrate-state\t2\n"), std::string::npos);
-  EXPECT_NE(text.find("\t31457280,0,0,1\t4,9:11\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("dovecot-migrate-state\t3\n"), std::string::npos);
+  EXPECT_NE(text.find("\t31457280,0,0,1\t4,9:11\t"), std::string::npos) << text;
   Result<AccountState> back = parseState(text);
   ASSERT_TRUE(back.isOk()) << back.status().describe();
   EXPECT_EQ(back.value().folders.at("INBOX").retryUids, f.retryUids);

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include "engine/guid.h"
 #include "engine/state.h"
@@ -32,6 +33,12 @@ AccountState sample() {
   f.destUidNext = 78;
   f.preserveUids = true;
   f.complete = true;
+  f.destModSeq = 9000000000ull;
+  for (uint32_t u : {3u, 4u, 5u, 9u, 4000000000u}) {
+    f.changedHere.add(u);
+  }
+  f.checkedMessages = 70;
+  f.checkedUidNext = 78;
   s.folders[f.rawName] = f;
   FolderState g;
   g.rawName = "INBOX";
@@ -48,7 +55,54 @@ TEST(State, RoundTripKeepsEveryField) {
   EXPECT_EQ(f.uidValidity, 4000000000u);
   EXPECT_EQ(f.highestModSeq, 18446744073709551615ull);
   EXPECT_TRUE(f.preserveUids);
+  EXPECT_EQ(f.destModSeq, 9000000000ull);
+  EXPECT_EQ(f.changedHere.serialize(), "3:5,9,4000000000");
+  EXPECT_EQ(f.checkedMessages, 70u);
+  EXPECT_EQ(f.checkedUidNext, 78u);
   EXPECT_EQ(back.value().runMessage, s.runMessage);
+}
+
+TEST(State, Version2FilesHaveNoDeletionRecords) {
+  Result<AccountState> v2 = parseState(
+      "dovecot-migrate-state\t2\naccount\th\tu\nfolder\tINBOX\t7\t20\t21\t0\tINBOX\t7\t21\tpc\t-\t4\n");
+  ASSERT_TRUE(v2.isOk()) << v2.status().describe();
+  const FolderState& f = v2.value().folders.at("INBOX");
+  EXPECT_EQ(f.lastUid, 20u);
+  EXPECT_EQ(f.retryUids, (std::set<uint32_t>{4}));
+  EXPECT_EQ(f.destModSeq, 0u);
+  EXPECT_TRUE(f.changedHere.empty());
+  EXPECT_EQ(f.checkedUidNext, 0u);
+  // Version 3 requires the four new fields; a bad UID set is damage.
+  EXPECT_FALSE(
+      parseState("dovecot-migrate-state\t3\nfolder\tINBOX\t7\t20\t21\t0\tINBOX\t7\t21\tpc\t-\t\n").isOk());
+  EXPECT_FALSE(
+      parseState(
+          "dovecot-migrate-state\t3\nfolder\tINBOX\t7\t20\t21\t0\tINBOX\t7\t21\tpc\t-\t\t5\t4:2\t0\t0\n")
+          .isOk());
+  EXPECT_TRUE(
+      parseState(
+          "dovecot-migrate-state\t3\nfolder\tINBOX\t7\t20\t21\t0\tINBOX\t7\t21\tpc\t-\t\t5\t2:4,9\t3\t21\n")
+          .isOk());
+}
+
+TEST(UidRanges, AddMergesNeighboursAndParsesWhatItWrites) {
+  UidRanges r;
+  for (uint32_t u : {7u, 5u, 6u, 1u, 9u, 8u, 1u}) {
+    r.add(u);
+  }
+  EXPECT_EQ(r.serialize(), "1,5:9");
+  EXPECT_TRUE(r.contains(5));
+  EXPECT_TRUE(r.contains(9));
+  EXPECT_FALSE(r.contains(4));
+  EXPECT_FALSE(r.contains(10));
+  UidRanges back;
+  ASSERT_TRUE(back.parse(r.serialize()));
+  EXPECT_EQ(back, r);
+  EXPECT_TRUE(back.parse(""));
+  EXPECT_TRUE(back.empty());
+  for (const char* bad : {"0", "5:3", "3,2", "1:4,5", "1,", "x", "1:"}) {
+    EXPECT_FALSE(back.parse(bad)) << bad;
+  }
 }
 
 TEST(State, DamageIsReportedWithTheLine) {
@@ -71,7 +125,7 @@ TEST(State, DamageIsReportedWithTheLine) {
 }
 
 TEST(State, NewerVersionIsAConfigError) {
-  Result<AccountState> r = parseState("dovecot-migrate-state\t3\n");
+  Result<AccountState> r = parseState("dovecot-migrate-state\t4\n");
   ASSERT_FALSE(r.isOk());
   EXPECT_EQ(r.status().kind(), ErrorKind::Config);
   EXPECT_NE(r.status().message().find("newer"), std::string::npos);
