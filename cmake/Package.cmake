@@ -35,6 +35,8 @@ endif()
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # libc, libstdc++, libssl, zlib from the binaries; Dovecot by its module ABI.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+configure_file(${CMAKE_CURRENT_LIST_DIR}/PackageProject.cmake.in ${CMAKE_BINARY_DIR}/PackageProject.cmake @ONLY)
+set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_BINARY_DIR}/PackageProject.cmake)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "dovecot-core, ${MIGRATE_DOVECOT_ABI_PACKAGE}")
 # dovecot-sieve: the Sieve module (lib96_doveadm_migrate_sieve_plugin.so) stores the old server's
 # scripts with it; without it doveadm skips that module and `doveadm migrate` skips Sieve.

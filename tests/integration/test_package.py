@@ -54,6 +54,10 @@ class PackageTest(unittest.TestCase):
         self.assertEqual(len(abi), 1, provides)
         depends = [d.strip() for d in field(self.deb, 'Depends').split(',')]
         self.assertIn(abi[0], depends)
+        # The Sieve module links libdovecot-sieve, yet the package works without it (doveadm
+        # skips that module): dovecot-sieve is suggested, not required.
+        self.assertFalse([d for d in depends if d.startswith('dovecot-sieve')], depends)
+        self.assertIn('dovecot-sieve', field(self.deb, 'Suggests'))
         # apt would install it here (every dependency is satisfiable) ...
         r = subprocess.run(['apt-get', 'install', '-s', '--no-install-recommends', self.deb],
                            capture_output=True, text=True, timeout=300,
@@ -72,6 +76,7 @@ class PackageTest(unittest.TestCase):
         paths = {line.split()[-1].lstrip('.') for line in files.splitlines()}
         wanted = {moduledir + '/lib95_migrate_plugin.so',
                   moduledir + '/doveadm/lib95_doveadm_migrate_plugin.so',
+                  moduledir + '/doveadm/lib96_doveadm_migrate_sieve_plugin.so',
                   '/usr/share/man/man1/doveadm-migrate.1',
                   '/usr/share/doc/dovecot-migrate/90-migrate.conf'}
         if V24:
