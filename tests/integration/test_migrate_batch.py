@@ -374,7 +374,7 @@ class BatchTest(unittest.TestCase):
         users = ('slow1', 'slow2', 'slow3')
         path = self.write('slow.txt', ''.join('%s %s\n' % (u, SRC[u]) for u in users))
         rdir = os.path.join(self.rig.dir, 'slow-report')
-        argv = self.rig.doveadm_argv('migrate', 'batch', *self.plain('-j', '1', '--max-rate', '40K',
+        argv = self.rig.doveadm_argv('migrate', 'batch', *self.plain('-j', '1', '--max-rate', '10K',
                                                                      '-r', rdir), path)
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
