@@ -56,7 +56,8 @@ class Migration {
             const TransportFactory& connect)
       : opt_(options), src_(options.source), planner_(src_), sink_(sink), progress_(progress) {
     SourceConnectionEnv env = runConnectionEnv(opt_, planner_.preset(), sink_.tempDir(), connect);
-    connect_ = connect;
+    // The POP3 and ManageSieve sides connect and are paced as the IMAP side is.
+    serviceEnv_ = ServiceConnectEnv{connect, env.maxBytesPerSecond};
     env.note = [this](const std::string& text) { event("", 0, 0, text); };
     env.warn = [this](const std::string& text) { report_.warnings.push_back(text); };
     conn_ = std::make_unique<SourceConnection>(src_, std::move(env));
@@ -180,12 +181,6 @@ class Migration {
     return opt_.dryRun ? quotaShort : Status::ok();
   }
 
-  // How the POP3 and ManageSieve sides connect: as the IMAP side, paced as the run is.
-  ServiceConnectEnv serviceEnv() const {
-    return ServiceConnectEnv{
-        connect_, opt_.maxBytesPerSecond != 0 ? opt_.maxBytesPerSecond : planner_.preset().maxRate};
-  }
-
   // After the mail (its folders exist now): the old server's Sieve scripts (engine/sieve_copy.h).
   // Never changes the run's result: its outcome is the report's sieve column and warnings.
   void runSieve(const Status& mail) {
@@ -204,7 +199,7 @@ class Migration {
     const ServiceEndpoint ep = sieveEndpoint(src_);
     env.autoMode = ep.automatic;
     env.where = ep.describe();
-    env.connect = [this, &ep] { return openManageSieve(src_, ep, serviceEnv()); };
+    env.connect = [this, &ep] { return openManageSieve(src_, ep, serviceEnv_); };
     report_.sieve = copySieveScripts(env);
     std::vector<std::string> notes;
     describeSieveReport(report_.sieve, report_.warnings, notes);
@@ -374,8 +369,7 @@ class Migration {
       if (w.firstNewUid >= w.status.uidNext && !w.rescan && w.state->retryUids.empty()) {
         continue;  // flag changes only
       }
-      ServiceConnectEnv env = serviceEnv();
-      MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, env, report_.pop3, warnFn()));
+      MIGRATE_RETURN_IF_ERROR(pop3_.read(conn_->session(), src_, serviceEnv_, report_.pop3, warnFn()));
       pop3Read_ = true;
       if (report_.pop3.state == "skipped") {
         event("", 0, 0, "no POP3 UIDLs: " + report_.pop3.reason);
@@ -570,7 +564,7 @@ class Migration {
   // folder -> (messages, "name: reason").
   FilteredMessages filtered_;
   std::map<std::string, std::pair<uint32_t, std::string>> excluded_;
-  TransportFactory connect_;
+  ServiceConnectEnv serviceEnv_;
   Pop3Carry pop3_;
   bool pop3Read_ = false;
 };
