@@ -90,6 +90,9 @@ std::string serializeRunStatus(const RunStatus& s) {
   o << "error\t" << escape(s.error) << '\n';
   o << "error_kind\t" << escape(s.errorKind) << '\n';
   o << "consecutive_failures\t" << s.consecutiveFailures << '\n';
+  if (s.nextRun > 0) {
+    o << "next_run\t" << s.nextRun << '\n';
+  }
   return o.str();
 }
 
@@ -162,6 +165,8 @@ Result<RunStatus> parseRunStatus(const std::string& text) {
       s.errorKind = value;
     } else if (key == "consecutive_failures") {
       ok = textfile::parseU32(value, s.consecutiveFailures);
+    } else if (key == "next_run") {
+      ok = textfile::parseI64(value, s.nextRun);
     }  // unknown keys: written by a newer minor version, ignored
     if (!ok) {
       return bad("bad number for " + key);

@@ -18,6 +18,7 @@
 //   error     <Status::describe() of the last failure, empty when ok>
 //   error_kind <errorKindName(), empty when ok>
 //   consecutive_failures <failed or partial runs in a row, 0 after an ok run>
+//   next_run  <unix: when a scheduled pass starts (engine/run_schedule.h), 0: none>
 //
 // Unknown keys are ignored (forward compatible); a newer major version is a Config error.
 
@@ -31,7 +32,7 @@
 namespace migrate {
 
 struct RunStatus {
-  std::string state;    // running / ok / partial / failed / stopped
+  std::string state;    // running / ok / partial / failed / stopped / scheduled
   std::string trigger;  // doveadm / login / batch
   int64_t pid = 0;
   std::string host;
@@ -43,6 +44,7 @@ struct RunStatus {
   std::string error;
   std::string errorKind;
   uint32_t consecutiveFailures = 0;
+  int64_t nextRun = 0;  // written by migrate start / schedule-due; a run starts with 0
 };
 
 constexpr int kRunStatusVersion = 1;
