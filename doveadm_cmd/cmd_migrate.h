@@ -8,6 +8,8 @@
 
 extern "C" {
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_ver2;
+// `doveadm migrate schedule-due` (cmd_schedule_due.cpp).
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_schedule_due_ver2;
 // `doveadm migrate status` (cmd_status.cpp) and `doveadm migrate stop` (cmd_stop.cpp).
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status_ver2;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_stop_ver2;

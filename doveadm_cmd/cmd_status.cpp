@@ -28,6 +28,8 @@ void addStatusHeaders() {
   doveadm_print_header_simple("trigger");
   doveadm_print_header_simple("started");
   doveadm_print_header_simple("finished");
+  // When the next scheduled pass starts (state "scheduled", or between the passes).
+  doveadm_print_header_simple("next_run");
   doveadm_print_header_simple("folder");
   doveadm_print_header("folders_done", "folders_done", number);
   doveadm_print_header("folders_total", "folders_total", number);
@@ -50,6 +52,7 @@ void printStatusRow(const std::optional<RunStatus>& status, const std::string& r
   const std::string state = readError.empty() ? displayState(status) : "unknown";
   const std::string started = isoTime(s.started);
   const std::string finished = isoTime(s.finished);
+  const std::string nextRun = isoTime(s.nextRun);
   std::string error = readError.empty() ? s.error : readError;
   if (state == "interrupted" && error.empty()) {
     error = "the run (pid " + std::to_string(s.pid) +
@@ -59,6 +62,7 @@ void printStatusRow(const std::optional<RunStatus>& status, const std::string& r
   doveadm_print(s.trigger.c_str());
   doveadm_print(started.c_str());
   doveadm_print(finished.c_str());
+  doveadm_print(nextRun.c_str());
   doveadm_print(s.folder.c_str());
   doveadm_print_num(s.foldersDone);
   doveadm_print_num(s.foldersTotal);

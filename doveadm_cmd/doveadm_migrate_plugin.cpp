@@ -31,6 +31,7 @@ struct doveadm_cmd_ver2* const kCommands[] = {
     // subcommands first
     &doveadm_cmd_migrate_batch_ver2,
     &doveadm_cmd_migrate_check_ver2,
+    &doveadm_cmd_migrate_schedule_due_ver2,
     &doveadm_cmd_migrate_status_ver2,
     &doveadm_cmd_migrate_stop_ver2,
     &doveadm_cmd_migrate_verify_ver2,

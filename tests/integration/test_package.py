@@ -83,6 +83,23 @@ class PackageTest(unittest.TestCase):
             wanted.add(moduledir + '/settings/libmigrate_settings.so')
         self.assertEqual(wanted - paths, set(), files)
 
+    def test_the_schedule_timer_is_shipped_but_not_enabled(self):
+        unitdir = subprocess.run(['pkg-config', '--variable=systemdsystemunitdir', 'systemd'],
+                                 capture_output=True, text=True).stdout.strip() or '/lib/systemd/system'
+        files = subprocess.run(['dpkg-deb', '-c', self.deb], capture_output=True, text=True,
+                               check=True).stdout
+        paths = {line.split()[-1].lstrip('.') for line in files.splitlines()}
+        for unit in ('dovecot-migrate-schedule.service', 'dovecot-migrate-schedule.timer'):
+            self.assertIn(unitdir + '/' + unit, paths)
+        # enabling it is the admin's choice: no wants link, no maintainer script doing it
+        self.assertFalse([p for p in paths if p.startswith('/etc/systemd')], paths)
+        extract = os.path.join(self.tmp, 'units')
+        subprocess.run(['dpkg-deb', '-x', self.deb, extract], check=True)
+        with open(os.path.join(extract, unitdir.lstrip('/'), 'dovecot-migrate-schedule.service')) as f:
+            self.assertIn('ExecStart=/usr/bin/doveadm migrate schedule-due -A', f.read())
+        with open(os.path.join(extract, unitdir.lstrip('/'), 'dovecot-migrate-schedule.timer')) as f:
+            self.assertIn('OnCalendar=minutely', f.read())
+
     def test_the_sample_is_for_this_dovecot(self):
         extract = os.path.join(self.tmp, 'x')
         subprocess.run(['dpkg-deb', '-x', self.deb, extract], check=True)
