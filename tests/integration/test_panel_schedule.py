@@ -18,14 +18,23 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    CONTENT_KEYS, Rig, corpus, duplicates, expected_messages, project, read_status, wait_for)
+    CONTENT_KEYS, Rig, corpus, duplicates, expected_from_source, expected_messages, project,
+    read_status, wait_for)
 
 SRC_USER = 'schedsrc'
-SRC_PW = 'sched "pw" \\ 50% ä'
+SRC_PW = 'sched"pw\\50%-ä'
 PER_FOLDER = 100   # ~2 kB messages: 400 kB, ~20 s at 20K/s for the restart test
 SLOW_RATE = '20K'
 FOLDERS = (('INBOX',), ('Archive',))
 SCHEDULE_KEYS = ('username', 'result', 'pass', 'next_run', 'pid', 'message')
+
+
+def proc_state(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rpartition(')')[2].split()[0]
+    except OSError:
+        return None
 
 
 def iso(t):
@@ -46,9 +55,8 @@ class PanelScheduleTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='sched', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('twopass', 'reboot', 'idle', 'held'):
+        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held'):
             cls.rig.add_dest_user(u)
-        cls.expected = expected_messages(cls.rig, cls.corpus)
 
     @classmethod
     def tearDownClass(cls):
@@ -91,6 +99,11 @@ class PanelScheduleTest(unittest.TestCase):
             user, states, self.status(user), self.rig.login_log(user)))
         return row
 
+    def source_now(self):
+        """What the destination must hold: the source as it is now (another test may have added
+        mail)."""
+        return expected_from_source(self.rig, self.rig.messages('src', SRC_USER), self.corpus)
+
     def assert_exactly(self, user, expected):
         msgs = self.rig.messages('dst', user)
         self.assertEqual(duplicates(msgs, expected), {})
@@ -98,6 +111,7 @@ class PanelScheduleTest(unittest.TestCase):
 
     def test_first_pass_at_its_time_then_the_delta_pass(self):
         user = 'twopass'
+        base = self.source_now()
         at = int(time.time()) + 3600
         row = self.call('migrateStart', self.params(user, at=iso(at), secondPassAfter='2'))
         self.assertEqual(row['result'], 'scheduled', row)
@@ -122,7 +136,7 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual(again['pass'], '1' if again['result'] == 'running' else '2', again)
         first = self.wait_state(user, ('ok', 'partial', 'failed'))
         self.assertEqual((first['state'], first['trigger']), ('ok', 'schedule'), first)
-        self.assert_exactly(user, self.expected)
+        self.assert_exactly(user, base)
         self.assertTrue(os.path.exists(secret), 'the password went before the second pass')
 
         # between the passes: the second is due 2 h after the first ENDED
@@ -142,7 +156,7 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual(second['state'], 'ok', second)
         self.assertEqual(int(second['copied']), 14, second)
         self.assertEqual(second['next_run'], '', second)
-        self.assert_exactly(user, self.expected + expected_messages(self.rig, extra))
+        self.assert_exactly(user, base + expected_messages(self.rig, extra))
 
         # the schedule ends: schedule file and stored password gone, no more rows
         row = self.due(user, second_at + 120)
@@ -155,6 +169,7 @@ class PanelScheduleTest(unittest.TestCase):
 
     def test_a_backend_restart_during_a_scheduled_pass(self):
         user = 'reboot'
+        expected = self.source_now()
         at = int(time.time()) + 600
         row = self.call('migrateStart', self.params(user, at=iso(at), secondPassAfter='1.5',
                                                     maxRate=SLOW_RATE))
@@ -173,12 +188,11 @@ class PanelScheduleTest(unittest.TestCase):
         os.kill(pid, signal.SIGKILL)
         self.rig.dst.stop_wait(pids)
         self.assertTrue(wait_for(lambda: not os.path.exists('/proc/%d' % pid) or
-                                 open('/proc/%d/stat' % pid).read().split(')')[1].split()[0] == 'Z',
-                                 timeout=10))
+                                 proc_state(pid) == 'Z', timeout=10))
         self.rig.dst.start(self.rig._bind_prefix())
         self.assertEqual(self.status(user)['state'], 'interrupted')
         copied_before = len(self.rig.messages('dst', user))
-        self.assertLess(copied_before, len(self.expected))
+        self.assertLess(copied_before, len(expected))
 
         # the timer's next round restarts the pass; the rest arrives, nothing twice
         row = self.due(user, at + 70)
@@ -186,7 +200,7 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertIn('without a result', row['message'])
         done = self.wait_state(user, ('ok', 'partial', 'failed'))
         self.assertEqual(done['state'], 'ok', done)
-        self.assert_exactly(user, self.expected)
+        self.assert_exactly(user, expected)
 
         # and the second pass still has its password
         row = self.due(user, at + 130)
@@ -198,10 +212,35 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual((second['state'], int(second['copied'])), ('ok', 0), second)
         self.assertEqual(self.due(user, second_at + 7200)['result'], 'done')
         self.assertFalse(os.path.exists(self.rig.state_path(user, 'secret')))
-        self.assert_exactly(user, self.expected)
+        self.assert_exactly(user, expected)
+
+    def test_dovecot_restart_alone_during_a_scheduled_pass(self):
+        """Dovecot (with its doveadm server) restarts, the machine does not: the run may go on
+        or end; the next rounds of schedule-due finish the migration either way."""
+        user = 'bounce'
+        expected = self.source_now()
+        at = int(time.time()) + 600
+        self.call('migrateStart', self.params(user, at=iso(at), maxRate=SLOW_RATE))
+        self.assertEqual(self.due(user, at + 10)['result'], 'started')
+        self.assertIsNotNone(wait_for(lambda: (lambda s: s and s.get('state') == 'running' and
+                                               int(s.get('copied', 0)) > 5)(read_status(self.rig, user)),
+                                      timeout=60, step=0.1))
+        self.rig.dst.stop_wait(self.rig.dst.stop_begin())
+        self.rig.dst.start(self.rig._bind_prefix())
+        rounds = []
+        for _ in range(120):   # the timer's rounds, 1 s apart instead of a minute
+            rounds.append(self.due(user, at + 70))
+            if rounds[-1]['result'] == 'done':
+                break
+            time.sleep(1)
+        self.assertEqual(rounds[-1]['result'], 'done', rounds[-5:])
+        self.assertEqual(self.status(user)['state'], 'ok')
+        self.assert_exactly(user, expected)
+        self.assertFalse(os.path.exists(self.rig.state_path(user, 'secret')))
 
     def test_paused_schedule_is_skipped_until_resumed(self):
         user = 'held'
+        expected = self.source_now()
         at = int(time.time()) + 3600
         self.assertEqual(self.call('migrateStart', self.params(user, at=iso(at)))['result'],
                          'scheduled')
@@ -216,19 +255,22 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual(row['result'], 'started', row)
         self.assertEqual(self.wait_state(user, ('ok', 'partial', 'failed'))['state'], 'ok')
         self.assertEqual(self.due(user, at + 120)['result'], 'done')
-        self.assert_exactly(user, self.expected)
+        self.assert_exactly(user, expected)
 
     def test_bad_times_are_refused_naming_the_option(self):
-        resp = self.rig.http_api([['migrateStart', self.params('idle', at='tomorrow'), 'b1'],
-                                  ['migrateStart', self.params('idle', at=iso(time.time() + 60),
-                                                               secondPassAfter='0'), 'b2'],
-                                  ['migrateScheduleDue', {'user': 'idle', 'now': 'soon'}, 'b3']])
-        self.assertEqual([r[0] for r in resp], ['error', 'error', 'error'], resp)
-        log = self.rig.dst.log_when('--now soon')
-        self.assertIn('--at tomorrow: not a time', log)
-        self.assertIn('--second-pass-after 0: must be more than 0', log)
+        bad_at = self.call('migrateStart', self.params('idle', at='tomorrow'))
+        self.assertEqual(bad_at['result'], 'failed', bad_at)
+        self.assertIn('--at tomorrow: not a time', bad_at['message'])
+        bad_after = self.call('migrateStart', self.params('idle', at=iso(time.time() + 60),
+                                                          secondPassAfter='0'))
+        self.assertEqual(bad_after['result'], 'failed', bad_after)
+        self.assertIn('--second-pass-after 0: must be more than 0', bad_after['message'])
         self.assertFalse(os.path.exists(self.rig.state_path('idle', 'schedule')))
-        # a user without a schedule gives no row; -A gives rows only for scheduled users
+        self.assertEqual(self.status('idle')['state'], 'never')
+        resp = self.rig.http_api([['migrateScheduleDue', {'user': 'idle', 'now': 'soon'}, 'b3']])
+        self.assertEqual(resp, [['error', {'type': 'exitCode', 'exitCode': 64}, 'b3']])
+        self.assertIn('--now soon: not a time', self.rig.dst.log_when('--now soon'))
+        # a user without a schedule gives no row
         self.assertEqual(self.call_rows('migrateScheduleDue', {'user': 'idle'}), [])
 
 
