@@ -412,7 +412,7 @@ Result<int64_t> parseScheduleTime(const std::string& raw, int64_t now, const std
         if (oh > 14 || om > 59) {
           return badAt(option, raw, "bad UTC offset (+HH:MM)");
         }
-        offset = (sign == '-' ? -1 : 1) * (oh * 3600 + om * 60);
+        offset = (sign == '-' ? -1 : 1) * (int64_t{oh} * 3600 + int64_t{om} * 60);
       }
       if (pos != text.size()) {
         return badAt(option, raw, "unexpected text after the time");
