@@ -346,6 +346,11 @@ bool scheduleWaitingForPass(const RunSchedule& s) {
   return false;
 }
 
+bool scheduleWaiting(const std::string& dir) {
+  Result<std::optional<RunSchedule>> s = readRunSchedule(dir);
+  return s.isOk() && s.value() && scheduleWaitingForPass(*s.value());
+}
+
 Result<int64_t> parseScheduleTime(const std::string& raw, int64_t now, const std::string& option) {
   std::string text = raw;
   while (!text.empty() && text.back() == ' ') {

@@ -108,6 +108,8 @@ int64_t scheduleNextRun(const RunSchedule& schedule);
 // True when the current pass has not started yet: the user is waiting for its time. (migrate
 // resume of such a paused user only un-pauses; schedule-due starts the pass when it is due.)
 bool scheduleWaitingForPass(const RunSchedule& schedule);
+// The same from the user's schedule file: false without one (or when it cannot be read).
+bool scheduleWaiting(const std::string& dir);
 
 // --at: "2026-12-07T22:00[:SS]" or "2026-12-07 22:00" (local time), the same with "Z" or an
 // offset ("+01:00", "+0100"), "HH:MM[:SS]" (its next occurrence in local time after `now`), or

@@ -103,8 +103,18 @@ TEST(RunSchedule, FileLifecycleAndPending) {
   Result<std::optional<RunSchedule>> none = readRunSchedule(dir);
   ASSERT_TRUE(none.isOk());
   EXPECT_FALSE(none.value().has_value());
-  ASSERT_TRUE(writeRunSchedule(dir, twoPasses()).isOk());
+  EXPECT_FALSE(scheduleWaiting(dir));
+  RunSchedule s = twoPasses();
+  ASSERT_TRUE(writeRunSchedule(dir, s).isOk());
   EXPECT_TRUE(schedulePending(dir));
+  EXPECT_TRUE(scheduleWaiting(dir));
+  markPassStarted(s, 1, false, kT);
+  ASSERT_TRUE(writeRunSchedule(dir, s).isOk());
+  EXPECT_FALSE(scheduleWaiting(dir));  // the first pass runs
+  s.pass[0].ended = kT + 60;
+  ASSERT_TRUE(writeRunSchedule(dir, s).isOk());
+  EXPECT_TRUE(scheduleWaiting(dir));  // between the passes
+  ASSERT_TRUE(writeRunSchedule(dir, twoPasses()).isOk());
   Result<std::optional<RunSchedule>> read = readRunSchedule(dir);
   ASSERT_TRUE(read.isOk());
   ASSERT_TRUE(read.value().has_value());
