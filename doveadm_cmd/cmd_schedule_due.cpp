@@ -117,7 +117,7 @@ DueRow startPass(mail_user* user, const std::string& dir, ScheduleDecision& d, i
     r.exitCode = o.exitCode != 0 ? o.exitCode : exitCodeFor(ErrorKind::Internal);
     return r;
   }
-  markPassStarted(d.updated, d.pass, d.restart, wallNow);
+  markPassStarted(d.updated, d.pass, d.restart, wallNow, o.pid);
   Status written = writeRunSchedule(dir, d.updated);
   r.result = d.restart ? "restarted" : "started";
   r.pid = o.pid;

@@ -22,9 +22,9 @@ constexpr const char* kMagic = "dovecot-migrate-schedule";
 constexpr int64_t kDay = 86400;
 constexpr int64_t kMaxAhead = 366 * kDay;
 constexpr int64_t kMaxSecondPassAfter = 30 * kDay;
-// The run writes its status right after it starts; a status a little older than the pass's
-// recorded start still belongs to it (clock granularity).
-constexpr int64_t kStartedSlack = 2;
+// The pass's start is recorded with the clock read BEFORE the run starts, and the run writes its
+// status with a later reading of the same clock: a status of this pass is never older.
+constexpr int64_t kStartedSlack = 0;
 
 const char* const kPassKey[2] = {"first", "second"};
 
@@ -145,6 +145,7 @@ std::string serializeRunSchedule(const RunSchedule& s) {
     o << kPassKey[k] << "_started\t" << s.pass[k].started << '\n';
     o << kPassKey[k] << "_ended\t" << s.pass[k].ended << '\n';
     o << kPassKey[k] << "_restarts\t" << s.pass[k].restarts << '\n';
+    o << kPassKey[k] << "_pid\t" << s.pass[k].pid << '\n';
   }
   return o.str();
 }
@@ -188,6 +189,8 @@ Result<RunSchedule> parseRunSchedule(const std::string& text) {
           ok = textfile::parseI64(value, s.pass[k].ended);
         } else if (key == prefix + "restarts") {
           ok = textfile::parseU32(value, s.pass[k].restarts);
+        } else if (key == prefix + "pid") {
+          ok = textfile::parseI64(value, s.pass[k].pid);
         }
       }
     }  // unknown keys: a newer minor version, ignored
@@ -276,8 +279,9 @@ ScheduleDecision decideSchedule(const RunSchedule& schedule, const ScheduleObser
       wait(d, passName(pass) + " is running");
       return d;
     }
-    const bool ownStatus =
-        seen.status && seen.status->state != "scheduled" && seen.status->started >= p.started - kStartedSlack;
+    const bool ownStatus = seen.status && seen.status->state != "scheduled" &&
+                           seen.status->started >= p.started - kStartedSlack &&
+                           (p.pid == 0 || seen.status->pid == p.pid);
     std::string why;
     if (ownStatus) {
       const RunStatus& st = *seen.status;
@@ -318,9 +322,10 @@ ScheduleDecision decideSchedule(const RunSchedule& schedule, const ScheduleObser
   return d;
 }
 
-void markPassStarted(RunSchedule& schedule, int pass, bool restart, int64_t wallNow) {
+void markPassStarted(RunSchedule& schedule, int pass, bool restart, int64_t wallNow, int64_t pid) {
   SchedulePass& p = schedule.pass[pass == 2 ? 1 : 0];
   p.started = wallNow;
+  p.pid = pid;
   p.ended = 0;
   if (restart) {
     p.restarts++;

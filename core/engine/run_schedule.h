@@ -12,7 +12,8 @@
 //   first_started   <unix, 0>         when schedule-due (or migrate start) started the first pass
 //   first_ended     <unix, 0>         when its run ended (the run status' finished time)
 //   first_restarts  <n>               restarts of an interrupted first pass
-//   second_started / second_ended / second_restarts    the same for the second pass
+//   first_pid       <pid, 0>          the pid of its run, when the start saw it
+//   second_started / second_ended / second_restarts / second_pid    the same for the second pass
 //
 // Unknown keys are ignored; a newer version is a Config error. The file exists from migrate start
 // until the last pass has ENDED (not merely started): a pass interrupted by a reboot is restarted
@@ -43,6 +44,7 @@ struct SchedulePass {
   int64_t started = 0;  // 0: not started
   int64_t ended = 0;    // 0: not ended
   uint32_t restarts = 0;
+  int64_t pid = 0;  // the run's pid as its first status said (0: not seen)
 };
 
 struct RunSchedule {
@@ -100,7 +102,9 @@ constexpr int64_t kPassStartGraceSeconds = 120;
 // The caller starts the pass for Action::Start and then records it with markPassStarted().
 ScheduleDecision decideSchedule(const RunSchedule& schedule, const ScheduleObservation& seen, int64_t now,
                                 int64_t wallNow);
-void markPassStarted(RunSchedule& schedule, int pass, bool restart, int64_t wallNow);
+// `pid`: the started run's pid when known (0 otherwise); a status with another pid is not this
+// pass's.
+void markPassStarted(RunSchedule& schedule, int pass, bool restart, int64_t wallNow, int64_t pid = 0);
 
 // When the next pass is due, as far as the file alone tells (first_at before the first pass,
 // first_ended + second_after after it); 0 while a pass runs or when all have started.

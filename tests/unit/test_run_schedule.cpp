@@ -274,6 +274,23 @@ TEST(RunSchedule, PausedUsersAreSkippedAndAnotherRunIsWaitedFor) {
   EXPECT_EQ(d.pass, 1);
 }
 
+TEST(RunSchedule, TheStatusOfAnotherRunIsNotThePasssEnd) {
+  RunSchedule s = twoPasses();
+  markPassStarted(s, 1, false, kT, 4242);
+  ScheduleObservation seen;
+  // a fast earlier run in the same second, with another pid: not this pass's end
+  RunStatus other = finishedRun("ok", kT, kT);
+  other.pid = 999;
+  seen.status = other;
+  EXPECT_EQ(decideSchedule(s, seen, kT + 10, kT + 10).action, Action::Wait);
+  seen.status = finishedRun("ok", kT, kT + 5);  // pid 4242
+  ScheduleDecision d = decideSchedule(s, seen, kT + 10, kT + 10);
+  EXPECT_EQ(d.updated.pass[0].ended, kT + 5);
+  // a status older than the pass's start is an earlier run's
+  markPassStarted(s, 1, true, kT + 100);
+  EXPECT_EQ(decideSchedule(s, seen, kT + 110, kT + 110).action, Action::Wait);
+}
+
 TEST(RunSchedule, OwnScheduledStatusIsNotARun) {
   RunSchedule s = twoPasses();
   markPassStarted(s, 1, false, kT);
