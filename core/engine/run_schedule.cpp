@@ -279,9 +279,10 @@ ScheduleDecision decideSchedule(const RunSchedule& schedule, const ScheduleObser
       wait(d, passName(pass) + " is running");
       return d;
     }
+    // The pass's run (by its pid), or a later run of the user (migrate resume continued it).
     const bool ownStatus = seen.status && seen.status->state != "scheduled" &&
                            seen.status->started >= p.started - kStartedSlack &&
-                           (p.pid == 0 || seen.status->pid == p.pid);
+                           (p.pid == 0 || seen.status->pid == p.pid || seen.status->started > p.started);
     std::string why;
     if (ownStatus) {
       const RunStatus& st = *seen.status;

@@ -286,6 +286,11 @@ TEST(RunSchedule, TheStatusOfAnotherRunIsNotThePasssEnd) {
   seen.status = finishedRun("ok", kT, kT + 5);  // pid 4242
   ScheduleDecision d = decideSchedule(s, seen, kT + 10, kT + 10);
   EXPECT_EQ(d.updated.pass[0].ended, kT + 5);
+  // a later run (migrate resume continued the pass) ends it too
+  RunStatus resumed = finishedRun("ok", kT + 1, kT + 50);
+  resumed.pid = 777;
+  seen.status = resumed;
+  EXPECT_EQ(decideSchedule(s, seen, kT + 60, kT + 60).updated.pass[0].ended, kT + 50);
   // a status older than the pass's start is an earlier run's
   markPassStarted(s, 1, true, kT + 100);
   EXPECT_EQ(decideSchedule(s, seen, kT + 110, kT + 110).action, Action::Wait);
