@@ -33,6 +33,9 @@ std::string serializeRunJob(const RunJob& job) {
   o << "trigger\t" << textfile::escape(job.trigger) << '\n';
   o << "paused\t" << (job.paused ? 1 : 0) << '\n';
   o << "secret\t" << (job.secret ? 1 : 0) << '\n';
+  if (!job.notify.empty()) {
+    o << "notify\t" << textfile::escape(job.notify) << '\n';
+  }
   for (const std::string& arg : job.args) {
     o << "arg\t" << textfile::escape(arg) << '\n';
   }
@@ -70,6 +73,8 @@ Result<RunJob> parseRunJob(const std::string& text) {
       ok = parseFlag(value, job.paused);
     } else if (f[0] == "secret") {
       ok = parseFlag(value, job.secret);
+    } else if (f[0] == "notify") {
+      job.notify = value;
     } else if (f[0] == "arg") {
       job.args.push_back(value);
     }

@@ -9,6 +9,7 @@
 //   trigger  panel | doveadm       who started it (the runs' status says how each run began)
 //   paused   0 | 1                 a pause was asked for: the run ends "paused", not "stopped"
 //   secret   0 | 1                 the password is in dovecot-migrate.secret
+//   notify   <address>             a result mail goes there when a run of the job ends
 //   arg      <one option of `doveadm migrate` after -u USER>   (repeated, in order)
 //
 // The job file never holds the password. Unknown keys are ignored.
@@ -27,6 +28,7 @@ struct RunJob {
   std::string trigger;
   bool paused = false;
   bool secret = false;
+  std::string notify;
   std::vector<std::string> args;
 };
 

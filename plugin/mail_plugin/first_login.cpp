@@ -169,7 +169,8 @@ StatusCheck checkStatus(const std::string& dir, const std::string& legacy, unsig
     return check;  // never migrated
   }
   const RunStatus& s = *check.status;
-  if (s.state == "ok") {
+  // Paused by `migrate pause` or waiting for its scheduled start: not for a login to start.
+  if (s.state == "ok" || s.state == "paused" || s.state == "scheduled") {
     check.decision = Decision::Done;
   } else if (runAlive(s)) {
     check.decision = Decision::Running;
