@@ -20,9 +20,9 @@ SRC_PW = 'statsrc-pw'
 FOLDERS = (('INBOX',), ('Work',), ('Archive',))
 PER_FOLDER = 100   # 300 messages of ~2 kB; with --max-rate 20K a run takes ~30 s
 SLOW_RATE = '20K'
-STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'folder', 'folders_done',
-               'folders_total', 'copied', 'bytes', 'pending', 'consecutive_failures', 'source',
-               'verify', 'verified', 'error')
+STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'next_run', 'folder',
+               'folders_done', 'folders_total', 'copied', 'bytes', 'pending',
+               'consecutive_failures', 'source', 'verify', 'verified', 'error')
 
 
 class RunStatusTest(unittest.TestCase):
