@@ -142,8 +142,9 @@ StartOutcome resumeUser(mail_user* user) {
   if (!st.isOk()) {
     return failed(st);
   }
-  // Paused before its first scheduled pass: the schedule goes on.
-  if (state == "paused" && status->started == 0 && schedulePending(dir)) {
+  // Paused while waiting for a scheduled pass (the first, or the second after the first ended):
+  // the schedule goes on, the pass starts at its time.
+  if (state == "paused" && scheduleWaiting(dir)) {
     status->state = "scheduled";
     st = writeRunStatus(dir, *status);
     o.result = st.isOk() ? "scheduled" : "failed";
