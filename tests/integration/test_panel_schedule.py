@@ -55,7 +55,7 @@ class PanelScheduleTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='sched', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held'):
+        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held', 'between'):
             cls.rig.add_dest_user(u)
 
     @classmethod
@@ -99,6 +99,19 @@ class PanelScheduleTest(unittest.TestCase):
             user, states, self.status(user), self.rig.login_log(user)))
         return row
 
+    def wait_pass_end(self, user):
+        """The status once the first pass has ended: its final state, or "scheduled" with the
+        first pass's end time when a schedule-due has seen it already."""
+        def ended():
+            r = self.status(user)
+            done = r['state'] in ('ok', 'partial', 'failed') or (
+                r['state'] == 'scheduled' and r['finished'])
+            return r if done else None
+        row = wait_for(ended, timeout=180, step=0.3)
+        self.assertIsNotNone(row, 'the first pass of %s never ended: %s\n%s' % (
+            user, self.status(user), self.rig.login_log(user)))
+        return row
+
     def source_now(self):
         """What the destination must hold: the source as it is now (another test may have added
         mail)."""
@@ -134,8 +147,10 @@ class PanelScheduleTest(unittest.TestCase):
         again = self.due(user, at + 60)
         self.assertIn(again['result'], ('running', 'waiting'), again)
         self.assertEqual(again['pass'], '1' if again['result'] == 'running' else '2', again)
-        first = self.wait_state(user, ('ok', 'partial', 'failed'))
-        self.assertEqual((first['state'], first['trigger']), ('ok', 'schedule'), first)
+        first = self.wait_pass_end(user)
+        # "scheduled" once a schedule-due saw the end (the `again` call above may have)
+        self.assertIn(first['state'], ('ok', 'scheduled'), first)
+        self.assertEqual((first['trigger'], int(first['copied'])), ('schedule', len(base)), first)
         self.assert_exactly(user, base)
         self.assertTrue(os.path.exists(secret), 'the password went before the second pass')
 
@@ -255,6 +270,29 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual(row['result'], 'started', row)
         self.assertEqual(self.wait_state(user, ('ok', 'partial', 'failed'))['state'], 'ok')
         self.assertEqual(self.due(user, at + 120)['result'], 'done')
+        self.assert_exactly(user, expected)
+
+    def test_pause_between_the_passes(self):
+        user = 'between'
+        expected = self.source_now()
+        self.call('migrateStart', self.params(user, secondPassAfter='3'))   # first pass now
+        self.assertEqual(self.wait_state(user, ('ok', 'partial', 'failed'))['state'], 'ok')
+        row = self.due(user, int(time.time()))
+        self.assertEqual((row['result'], row['pass']), ('waiting', '2'), row)
+        second_at = unix(row['next_run'])
+        self.assertEqual(self.status(user)['state'], 'scheduled')
+        self.assertEqual(self.call('migratePause', {'user': user})['result'], 'paused')
+        row = self.due(user, second_at + 60)
+        self.assertEqual((row['result'], row['pass']), ('paused', '2'), row)
+        # resume only un-pauses: the second pass starts at its time, not now
+        self.assertEqual(self.call('migrateResume', {'user': user})['result'], 'scheduled')
+        st = self.status(user)
+        self.assertEqual((st['state'], st['next_run']), ('scheduled', iso(second_at)), st)
+        self.assertEqual(self.due(user, second_at - 60)['result'], 'waiting')
+        self.assertEqual(self.due(user, second_at + 60)['result'], 'started')
+        second = self.wait_state(user, ('ok', 'partial', 'failed'))
+        self.assertEqual((second['state'], int(second['copied'])), ('ok', 0), second)
+        self.assertEqual(self.due(user, second_at + 120)['result'], 'done')
         self.assert_exactly(user, expected)
 
     def test_bad_times_are_refused_naming_the_option(self):
