@@ -100,8 +100,8 @@ int daysInMonth(int y, int mon) {
   return mon == 2 && leapYear(y) ? 29 : kDays[mon - 1];
 }
 
-// Local time fields -> unix; mktime decides whether DST applies.
-int64_t localTime(int y, int mon, int d, int h, int m, int sec) {
+// Time fields -> unix: local time (mktime decides whether DST applies), or UTC.
+int64_t fieldsToUnix(bool local, int y, int mon, int d, int h, int m, int sec) {
   struct tm tm {};
   tm.tm_year = y - 1900;
   tm.tm_mon = mon - 1;
@@ -110,7 +110,11 @@ int64_t localTime(int y, int mon, int d, int h, int m, int sec) {
   tm.tm_min = m;
   tm.tm_sec = sec;
   tm.tm_isdst = -1;
-  return static_cast<int64_t>(::mktime(&tm));
+  return static_cast<int64_t>(local ? ::mktime(&tm) : ::timegm(&tm));
+}
+
+int64_t localTime(int y, int mon, int d, int h, int m, int sec) {
+  return fieldsToUnix(true, y, mon, d, h, m, sec);
 }
 
 std::string hoursText(int64_t seconds) {
@@ -428,14 +432,7 @@ Result<int64_t> parseScheduleTime(const std::string& raw, int64_t now, const std
       if (pos != text.size()) {
         return badAt(option, raw, "unexpected text after the time");
       }
-      struct tm tm {};
-      tm.tm_year = y - 1900;
-      tm.tm_mon = mon - 1;
-      tm.tm_mday = d;
-      tm.tm_hour = h;
-      tm.tm_min = m;
-      tm.tm_sec = sec;
-      t = static_cast<int64_t>(::timegm(&tm)) - offset;
+      t = fieldsToUnix(false, y, mon, d, h, m, sec) - offset;
     }
   }
   if (t < now - kDay) {
