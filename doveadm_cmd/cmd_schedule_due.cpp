@@ -105,6 +105,9 @@ DueRow startPass(mail_user* user, const std::string& dir, ScheduleDecision& d, i
   DueRow r;
   r.pass = d.pass;
   StartOutcome o = startStoredJob(user, "schedule");
+  if (o.result != "started" && d.changed) {
+    (void)writeRunSchedule(dir, d.updated);  // the end of the first pass, seen just now
+  }
   if (o.result == "already_running") {
     r.result = "running";
     r.pid = o.pid;
@@ -115,6 +118,11 @@ DueRow startPass(mail_user* user, const std::string& dir, ScheduleDecision& d, i
     r.result = "failed";
     r.message = d.reason + "; cannot start it: " + o.message;
     r.exitCode = o.exitCode != 0 ? o.exitCode : exitCodeFor(ErrorKind::Internal);
+    if (r.exitCode == exitCodeFor(ErrorKind::Config)) {
+      // No stored job or password, a damaged job file: no later round can start it either.
+      Status ended = endSchedule(dir);
+      r.message += ended.isOk() ? "; schedule removed" : "; " + ended.describe();
+    }
     return r;
   }
   markPassStarted(d.updated, d.pass, d.restart, wallNow, o.pid);
@@ -135,8 +143,9 @@ DueRow dueUser(mail_user* user, int64_t now, int64_t wallNow, bool& haveRow) {
   haveRow = false;
   Result<std::string> dirFound = dovecot::stateDirectoryPath(user);
   if (!dirFound.isOk()) {
-    haveRow = true;
-    return failedRow(dirFound.status());
+    // No state directory: no migrate start can have left a schedule. Not an error of this
+    // command (with -A every minute it would fail the timer for a user it has nothing to do with).
+    return {};
   }
   const std::string& dir = dirFound.value();
   if (!schedulePending(dir)) {

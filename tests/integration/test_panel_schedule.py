@@ -55,7 +55,7 @@ class PanelScheduleTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='sched', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held', 'between'):
+        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held', 'between', 'lost'):
             cls.rig.add_dest_user(u)
 
     @classmethod
@@ -294,6 +294,21 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual((second['state'], int(second['copied'])), ('ok', 0), second)
         self.assertEqual(self.due(user, second_at + 120)['result'], 'done')
         self.assert_exactly(user, expected)
+
+    def test_a_schedule_that_cannot_start_is_removed_and_said_so(self):
+        user = 'lost'
+        at = int(time.time()) + 3600
+        self.assertEqual(self.call('migrateStart', self.params(user, at=iso(at)))['result'],
+                         'scheduled')
+        os.remove(self.rig.state_path(user, 'secret'))   # e.g. an admin cleaning up by hand
+        r = self.rig.doveadm('-f', 'tab', 'migrate', 'schedule-due', '-u', user, '--now', iso(at + 60))
+        self.assertEqual(r.returncode, 78, r.stdout + r.stderr)   # EX_CONFIG
+        self.assertIn('the stored source password is gone', r.stdout)
+        self.assertIn('schedule removed', r.stdout)
+        self.assertFalse(os.path.exists(self.rig.state_path(user, 'schedule')))
+        # the command line with -A: rows only for users with a schedule (here: none left)
+        r = self.rig.doveadm('-f', 'tab', 'migrate', 'schedule-due', '-A', check=True)
+        self.assertEqual(r.stdout.strip().splitlines()[1:], [], r.stdout)
 
     def test_bad_times_are_refused_naming_the_option(self):
         bad_at = self.call('migrateStart', self.params('idle', at='tomorrow'))
