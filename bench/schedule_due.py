@@ -95,6 +95,9 @@ def main():
             results[label] = {'median_ms': statistics.median(samples), 'min_ms': min(samples),
                               'per_user_us': statistics.median(samples) * 1000 / args.users,
                               'rows': rows, 'samples_ms': samples}
+            if label == 'schedule-due-A' and rows != args.scheduled:
+                raise SystemExit('schedule-due -A printed %d rows, expected %d:\n%s' % (
+                    rows, args.scheduled, out))
             log('%-15s median %8.1f ms  min %8.1f ms  %6.1f us/user  (%d rows)' % (
                 label, results[label]['median_ms'], results[label]['min_ms'],
                 results[label]['per_user_us'], rows))
