@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "common/child_process.h"
+#include "dovecot_adapter/doveadm_binary.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/migrate_settings.h"
 #include "dovecot_adapter/state_location.h"
@@ -30,7 +30,6 @@ namespace {
 
 constexpr const char* kDefaultProtocols = "imap pop3";
 constexpr unsigned kDefaultMaxFailures = 3;
-constexpr const char* kDefaultDoveadm = "/usr/bin/doveadm";
 constexpr const char* kLockFile = "dovecot-migrate.login.lock";
 constexpr const char* kLogFile = "dovecot-migrate.login.log";
 // login.log is rotated to login.log.1 (one old copy) once it is larger than this.
@@ -232,28 +231,6 @@ int openChildLog(const std::string& dir) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
 }
 
-// The dovecot.conf this server runs with. A mail process started by the master gets its settings
-// from the config socket (<base_dir>/config, 0600 root: useless to the mail uid); the master
-// keeps a symlink to its config file next to it, <base_dir>/dovecot.conf. Empty: let doveadm
-// use its default.
-std::string configFile() {
-  const char* path = master_service_get_config_path(master_service);
-  struct stat st {};
-  if (path != nullptr && *path != '\0' && ::stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    return path;
-  }
-  const std::string baseDir = dovecot::serviceBaseDir();
-  if (baseDir.empty()) {
-    return {};
-  }
-  const std::string link = baseDir + "/dovecot.conf";
-  char real[PATH_MAX];
-  if (::realpath(link.c_str(), real) == nullptr) {
-    return {};
-  }
-  return real;
-}
-
 struct Spawn {
   std::vector<std::string> args;
   std::vector<std::string> env;
@@ -422,8 +399,8 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
 
   Spawn spec;
   const char* doveadm = setting(user, "migrate_on_login_doveadm");
-  spec.args.emplace_back(doveadm != nullptr ? doveadm : kDefaultDoveadm);
-  const std::string config = configFile();
+  spec.args.emplace_back(doveadm != nullptr ? doveadm : dovecot::kDefaultDoveadm);
+  const std::string config = dovecot::runningConfigFile();
   if (!config.empty()) {
     spec.args.emplace_back("-c");
     spec.args.emplace_back(config);
