@@ -310,6 +310,9 @@ int startBackground(doveadm_cmd_context* cctx, Options& opts, const std::optiona
   for (Mailbox& b : input.boxes) {
     wipeSecret(b.password);
   }
+  if (!opts.overServer && code == 0) {
+    printInputProblems(opts, input, code);  // the warnings
+  }
   if (code != 0) {
     wipeSecret(text);
     if (code == EX_TEMPFAIL) {
@@ -375,8 +378,8 @@ int startBackground(doveadm_cmd_context* cctx, Options& opts, const std::optiona
     i_error("migrate batch: cannot start the background batch %s: %s", id.c_str(), error.c_str());
     return EX_OSERR;
   }
-  i_info("migrate batch: started batch %s in the background (%zu mailboxes, directory %s)", id.c_str(),
-         input.boxes.size(), dir.c_str());
+  i_info("migrate batch: started batch %s in the background (%zu mailbox%s, directory %s)", id.c_str(),
+         input.boxes.size(), input.boxes.size() == 1 ? "" : "es", dir.c_str());
   printStarted(id, input.boxes);
   return 0;
 }

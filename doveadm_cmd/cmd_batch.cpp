@@ -156,9 +156,10 @@ int batchCommand(doveadm_cmd_context* cctx) {
     return startBackground(cctx, opts, forced, text);
   }
   BatchInput input;
-  if (int code = parseBatchText(opts, forced, text, false, input); code != 0) {
-    printInputProblems(opts, input, code);
-    return code;
+  const int inputCode = parseBatchText(opts, forced, text, false, input);
+  printInputProblems(opts, input, inputCode);  // the warnings too
+  if (inputCode != 0) {
+    return inputCode;
   }
   std::vector<Mailbox> boxes = std::move(input.boxes);
   for (Mailbox& b : boxes) {

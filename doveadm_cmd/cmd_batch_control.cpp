@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,11 +22,14 @@
 #include "batch_background.h"
 #include "cmd_batch.h"
 #include "common/base64.h"
+#include "common/json.h"
 #include "common/strings.h"
 #include "common/tar.h"
 #include "common/textfile.h"
+#include "doveadm_binary.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
+#include "job_runner.h"
 
 namespace migrate::cmd::bulk {
 namespace {
@@ -151,7 +156,44 @@ void listBatches(doveadm_cmd_context* cctx) {
   }
 }
 
-void showBatch(const Batch& b) {
+// The run status of the running mailboxes, from `doveadm -f json migrate status -u USER` (the
+// status lives in each user's state directory, found through the userdb): their live counts,
+// current folder and, where the status has it, percent. A user whose status cannot be read is
+// left out (its row shows the batch's own counts).
+std::map<std::string, json::Value> liveStatus(doveadm_cmd_context* cctx,
+                                              const std::vector<std::string>& users) {
+  std::map<std::string, json::Value> out;
+  if (users.empty()) {
+    return out;
+  }
+  const DoveadmBinary bin = doveadmBinary(cctx);
+  JobRunner children([](size_t, const std::string&) { return false; });
+  for (size_t i = 0; i < users.size(); ++i) {
+    JobRunner::Spec spec;
+    spec.executable = bin.executable;
+    spec.argv = {"doveadm"};
+    if (!bin.configPath.empty()) {
+      spec.argv.insert(spec.argv.end(), {"-c", bin.configPath});
+    }
+    spec.argv.insert(spec.argv.end(), {"-f", "json", "migrate", "status", "-u", users[i]});
+    spec.env = childEnvironment({});
+    if (!children.start(i, std::move(spec)).isOk()) {
+      break;
+    }
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (children.running() > 0 && std::chrono::steady_clock::now() < deadline) {
+    for (JobRunner::Finished& f : children.wait(std::chrono::milliseconds(100))) {
+      Result<json::Value> rows = json::parse(f.out);
+      if (f.exitCode == 0 && rows.isOk() && rows.value().isArray() && !rows.value().items().empty()) {
+        out.emplace(users[f.id], rows.value().items().front());
+      }
+    }
+  }
+  return out;
+}
+
+void showBatch(doveadm_cmd_context* cctx, const Batch& b) {
   doveadm_print_header_simple("batch_id");
   doveadm_print_header_simple("batch_state");
   doveadm_print_header("line", "line", kNumber);
@@ -161,24 +203,47 @@ void showBatch(const Batch& b) {
   doveadm_print_header("copied", "copied", kNumber);
   doveadm_print_header("bytes", "bytes", kNumber);
   doveadm_print_header("seconds", "seconds", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
+  // Running mailboxes: from the user's run status (liveStatus()).
+  doveadm_print_header_simple("percent");
+  doveadm_print_header_simple("folder");
   doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
   if (!b.progress) {
     return;
   }
+  std::vector<std::string> running;
+  for (const batch::MailboxProgress& m : b.progress->mailboxes) {
+    if (m.state == "running" && b.process != 0) {
+      running.push_back(m.user);
+    }
+  }
+  const std::map<std::string, json::Value> live = liveStatus(cctx, running);
   for (const batch::MailboxProgress& m : b.progress->mailboxes) {
     // A mailbox the dead batch process was running: its migration saved its state as it went.
     const std::string state = m.state == "running" && b.process == 0 ? "interrupted" : m.state;
     char secs[32];
     std::snprintf(secs, sizeof(secs), "%.1f", m.seconds);
+    uint64_t copied = m.copied;
+    uint64_t bytes = m.bytes;
+    std::string percent;
+    std::string folder;
+    if (const auto it = live.find(m.user); it != live.end() && m.state == "running") {
+      const json::Value& row = it->second;
+      copied = row.get("copied") != nullptr ? row.get("copied")->asU64() : copied;
+      bytes = row.get("bytes") != nullptr ? row.get("bytes")->asU64() : bytes;
+      percent = row.get("percent") != nullptr ? row.get("percent")->text() : "";
+      folder = row.get("folder") != nullptr ? row.get("folder")->text() : "";
+    }
     doveadm_print(b.id.c_str());
     doveadm_print(b.state.c_str());
     doveadm_print_num(m.line);
     doveadm_print(m.user.c_str());
     doveadm_print(state.c_str());
     doveadm_print(m.result.c_str());
-    doveadm_print_num(m.copied);
-    doveadm_print_num(m.bytes);
+    doveadm_print_num(copied);
+    doveadm_print_num(bytes);
     doveadm_print(secs);
+    doveadm_print(state == "done" && m.result == "ok" ? "100" : percent.c_str());
+    doveadm_print(folder.c_str());
     doveadm_print(m.reason.c_str());
   }
 }
@@ -201,7 +266,7 @@ int statusCommand(doveadm_cmd_context* cctx) {
   if (id.empty()) {
     listBatches(cctx);
   } else {
-    showBatch(loadBatch(cctx, id));
+    showBatch(cctx, loadBatch(cctx, id));
   }
   return 0;
 }

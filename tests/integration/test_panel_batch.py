@@ -7,6 +7,7 @@ once), and `migrateBatchLog` (a tar with the per-mailbox logs and no password)."
 
 import base64
 import io
+import json
 import os
 import sys
 import tarfile
@@ -180,12 +181,14 @@ class PanelBatchTest(unittest.TestCase):
         text = ''.join('%s %s\n' % (u, SRC[u]) for u in users)
         # about 120 KB each at 20 KB/s, one at a time: the pause comes while pb-slow1 copies
         batch_id, _ = self.start(text, **self.plain(maxRate='20K', jobs='1'))
+        # the running mailbox's row has its live counts (from its run status) before it ends
         deadline = time.time() + 60
         while time.time() < deadline:
             rows = self.status(batch_id)
-            if rows[0]['state'] == 'running' and self.rig.messages('dst', 'pb-slow1', content=False):
+            if rows[0]['state'] != 'waiting' and int(rows[0]['copied']) > 0:
                 break
             time.sleep(0.2)
+        self.assertEqual((rows[0]['state'], rows[0]['folder'] != ''), ('running', True), rows)
         (answer,) = self.rows('migrateBatchPause', {'batchId': batch_id})
         self.assertEqual((answer['result'], answer['state']), ('paused', 'paused'), answer)
         rows = self.status(batch_id)
@@ -211,6 +214,26 @@ class PanelBatchTest(unittest.TestCase):
         for u in users:
             self.assertEqual(secret_leaks(self.rig, SRC[u], u,
                                           dirs=[os.path.join(self.batch_root, batch_id)]), [])
+
+    def test_command_line_background_and_status(self):
+        path = os.path.join(self.rig.dir, 'two.txt')
+        with open(path, 'w') as f:
+            f.write('pb-two %s\n' % SRC['pb-two'])
+        os.chmod(path, 0o600)
+        r = self.rig.doveadm('-f', 'json', 'migrate', 'batch', '--background', '-H', '127.0.0.1', '-P',
+                             str(self.rig.src_imap_port), '-T', 'none', path)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        (row,) = json.loads(r.stdout)
+        self.assertEqual((row['user'], row['state']), ('pb-two', 'running'))
+        rows = self.wait_state(row['batch_id'], ('done', 'failed'))
+        self.assertEqual((rows[0]['state'], rows[0]['result']), ('done', 'ok'), rows)
+        self.assert_migrated('pb-two')
+        r = self.rig.doveadm('migrate', 'batch', 'status', row['batch_id'])
+        self.assertRegex(r.stdout, r'(?m)^batch_id +batch_state +line +user +state +result')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # the plain run and the background start refuse --check together
+        r = self.rig.doveadm('migrate', 'batch', '--background', '--check', path)
+        self.assertEqual(r.returncode, 64, r.stderr)
 
     def test_unknown_batch_ids(self):
         kind, err, _ = self.call('migrateBatchStatus', {'batchId': '../../etc'})
