@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string_view>
 
 namespace migrate::tar {
 namespace {
@@ -21,11 +22,16 @@ void padToBlock(std::string& out) {
   out.append((kBlock - out.size() % kBlock) % kBlock, '\0');
 }
 
+// `s` into a fixed-size header field (tar's fields need no NUL when full).
+void put(char* field, std::string_view s, size_t size) {
+  std::copy_n(s.data(), std::min(s.size(), size), field);
+}
+
 // One 512-byte ustar header; `name` must fit its 100 bytes.
 void header(std::string& out, const std::string& name, uint64_t size, unsigned mode, int64_t mtime,
             char type) {
   char h[kBlock] = {};
-  std::memcpy(h, name.data(), std::min<size_t>(name.size(), 100));
+  put(h, name, 100);
   octal(h + 100, 8, mode & 07777);
   octal(h + 108, 8, 0);  // uid: root, as the batch directory's files are
   octal(h + 116, 8, 0);
@@ -33,10 +39,10 @@ void header(std::string& out, const std::string& name, uint64_t size, unsigned m
   octal(h + 136, 12, static_cast<uint64_t>(mtime < 0 ? 0 : mtime));
   std::memset(h + 148, ' ', 8);  // the checksum counts its own field as spaces
   h[156] = type;
-  std::memcpy(h + 257, "ustar", 6);  // magic "ustar\0", version "00"
-  std::memcpy(h + 263, "00", 2);
-  std::memcpy(h + 265, "root", 4);
-  std::memcpy(h + 297, "root", 4);
+  put(h + 257, std::string_view("ustar\0", 6), 6);  // magic "ustar\0", version "00"
+  put(h + 263, "00", 2);
+  put(h + 265, "root", 32);
+  put(h + 297, "root", 32);
   unsigned sum = 0;
   for (unsigned char c : h) {
     sum += c;
