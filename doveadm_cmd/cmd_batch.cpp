@@ -54,6 +54,12 @@ int readBatchOptions(doveadm_cmd_context* cctx, Options& opts, std::optional<bat
   if (opts.dryRun) {
     opts.command = "batch --check";
   }
+  if (background && !opts.reportDir.empty()) {
+    i_error(
+        "migrate batch: --report-dir does not go with --background: a background batch writes its report "
+        "into its own directory (migrate batch log ID gives it)");
+    return EX_USAGE;
+  }
   if (background && (opts.dryRun || opts.verify)) {
     i_error("migrate batch: --background starts a migration; run --%s without it (it answers at once)",
             opts.dryRun ? "check" : "verify");
