@@ -96,6 +96,9 @@ class ProgressFile {
     for (size_t i = 0; i < boxes.size(); ++i) {
       batch::MailboxProgress& m = p_.mailboxes[i];
       const batch::JobResult& r = boxes[i].result;
+      if (m.state == "done" && !r.started && !boxes[i].preFailed) {
+        m = batch::MailboxProgress();  // --repeat-until-idle: the next pass starts it again
+      }
       if (m.state == "done" || m.state == "stopped") {
         continue;
       }

@@ -235,6 +235,16 @@ class PanelBatchTest(unittest.TestCase):
         r = self.rig.doveadm('migrate', 'batch', '--background', '--check', path)
         self.assertEqual(r.returncode, 64, r.stderr)
 
+    def test_command_line_check_of_standard_input(self):
+        text = 'pb-ok %s\npb-bad %s\n' % (SRC['pb-ok'], WRONG)
+        r = self.rig.doveadm('-f', 'json', 'migrate', 'check', '--input', '-', '-H', '127.0.0.1', '-P',
+                             str(self.rig.src_imap_port), '-T', 'none', input=text)
+        self.assertEqual(r.returncode, 77, r.stderr)   # the wrong password's code, as batch --check
+        rows = {r['line']: r for r in json.loads(r.stdout)}
+        self.assertEqual((rows[1]['result'], rows[2]['result']), ('ok', 'failed'), rows)
+        self.assertIn("line 2 pb-bad: failed: login as 'pb-bad' failed", rows[2]['message'])
+        self.assertNotIn(WRONG, r.stdout + r.stderr)
+
     def test_unknown_batch_ids(self):
         kind, err, _ = self.call('migrateBatchStatus', {'batchId': '../../etc'})
         self.assertEqual((kind, err.get('exitCode')), ('error', 64), err)
