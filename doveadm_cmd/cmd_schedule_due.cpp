@@ -8,8 +8,8 @@
 // (job_start.h, trigger "schedule"), unless the user is paused or a run of the user is going; a
 // started pass whose run ended without a result (killed, a reboot, stopped) starts again; once the
 // last pass has ended, the schedule and the stored password are removed. Users without a schedule
-// give no row. Columns: result (started | restarted | waiting | running | paused | busy | done |
-// failed), pass, next_run, pid, message.
+// give no row. Columns: result (started | restarted | waiting | running | paused | held | busy |
+// done | failed), pass, next_run, pid, message.
 //
 // --now TIME (letter J, for tests and for running passes early): decide what is due as if it were
 // TIME (the formats of --at).
@@ -191,7 +191,10 @@ DueRow dueUser(mail_user* user, int64_t now, int64_t wallNow, bool& haveRow) {
     return failedRow(status.status());
   }
   ScheduleObservation seen;
-  seen.paused = job.value()->paused;
+  // Paused, or stopped on purpose with migrate stop ("held"): nothing starts on its own. (A
+  // SIGTERM at shutdown does not hold the job: that pass is restarted.)
+  const bool held = job.value()->held && !job.value()->paused;
+  seen.paused = job.value()->paused || job.value()->held;
   seen.status = status.value();
   seen.runActive = (seen.status && runStatusAlive(*seen.status)) || backgroundRunHeld(dir);
 
@@ -221,7 +224,11 @@ DueRow dueUser(mail_user* user, int64_t now, int64_t wallNow, bool& haveRow) {
       return failedRow(written);
     }
   }
-  r.result = seen.paused ? "paused" : (seen.runActive ? "running" : "waiting");
+  r.result = seen.paused ? (held ? "held" : "paused") : (seen.runActive ? "running" : "waiting");
+  if (held && !seen.runActive) {
+    r.message =
+        "stopped on purpose (migrate stop): nothing starts until migrate resume or a new migrate start";
+  }
   r.pid = seen.runActive && seen.status ? seen.status->pid : 0;
   if (!seen.runActive && d.nextRun > 0 && scheduleWaitingForPass(d.updated)) {
     // Between the passes the status says "scheduled" (with the first pass's numbers) and when.

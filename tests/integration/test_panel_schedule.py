@@ -55,7 +55,7 @@ class PanelScheduleTest(unittest.TestCase):
         cls.corpus = corpus.simple_corpus(PER_FOLDER, folders=FOLDERS, tag='sched', size=2000)
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, cls.corpus)
-        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held', 'between', 'lost'):
+        for u in ('twopass', 'reboot', 'bounce', 'idle', 'held', 'between', 'lost', 'stopped'):
             cls.rig.add_dest_user(u)
 
     @classmethod
@@ -270,6 +270,35 @@ class PanelScheduleTest(unittest.TestCase):
         self.assertEqual(row['result'], 'started', row)
         self.assertEqual(self.wait_state(user, ('ok', 'partial', 'failed'))['state'], 'ok')
         self.assertEqual(self.due(user, at + 120)['result'], 'done')
+        self.assert_exactly(user, expected)
+
+    def test_sigterm_at_shutdown_restarts_migrate_stop_holds(self):
+        user = 'stopped'
+        expected = self.source_now()
+        at = int(time.time()) + 600
+        self.call('migrateStart', self.params(user, at=iso(at), maxRate=SLOW_RATE))
+        self.assertEqual(self.due(user, at + 10)['result'], 'started')
+
+        def running_after(copied):
+            s = read_status(self.rig, user)
+            return s if s and s.get('state') == 'running' and int(s.get('copied', 0)) > copied else None
+        # systemd's SIGTERM at shutdown: the run ends "stopped", the schedule restarts it
+        pid = int(wait_for(lambda: running_after(5), timeout=60, step=0.1)['pid'])
+        os.kill(pid, signal.SIGTERM)
+        self.assertEqual(self.wait_state(user, ('stopped',))['state'], 'stopped')
+        row = self.due(user, at + 70)
+        self.assertEqual((row['result'], row['pass']), ('restarted', '1'), row)
+        self.assertIn('ended stopped', row['message'])
+        # migrate stop is on purpose: the job is held, schedule-due leaves it
+        self.assertIsNotNone(wait_for(lambda: running_after(0), timeout=60, step=0.1))
+        self.assertEqual(self.call('migrateStop', {'user': user})['result'], 'stopped')
+        row = self.due(user, at + 130)
+        self.assertEqual((row['result'], row['pass']), ('held', '1'), row)
+        self.assertEqual(self.status(user)['state'], 'stopped')
+        # until resumed
+        self.assertIn(self.call('migrateResume', {'user': user})['result'], ('started', 'resumed'))
+        self.assertEqual(self.wait_state(user, ('ok', 'partial', 'failed'))['state'], 'ok')
+        self.assertEqual(self.due(user, at + 190)['result'], 'done')
         self.assert_exactly(user, expected)
 
     def test_pause_between_the_passes(self):
