@@ -154,10 +154,21 @@ void RunTracker::onProgress(const ProgressEvent& event) {
     plannedFolders_ = event.foldersTotal;
     status_.foldersTotal = std::max(plannedFolders_, status_.foldersDone);
   }
+  if (event.totalsKnown) {
+    status_.totalMessages = event.totalMessages;
+    status_.totalBytes = event.totalBytes;
+  }
   if (event.bytes > status_.bytes) {
     status_.bytes = event.bytes;
   }
-  write(false);
+  sampleRate();
+  write(event.totalsKnown);  // the plan at once: a panel shows 0 % rather than nothing
+}
+
+void RunTracker::sampleRate() {
+  const std::chrono::duration<double> since = std::chrono::steady_clock::now() - begun_;
+  rate_.add(since.count(), status_.bytes);
+  status_.rate = rate_.rate();
 }
 
 Status RunTracker::finish(const MigrationReport& report) {
