@@ -102,7 +102,8 @@ class PanelProgressTest(unittest.TestCase):
             self.assertEqual(int(r['total_bytes']), self.corpus.total_vsize, r)
             self.assertTrue(0 <= int(r['percent']) <= 100, r)
             self.assertTrue(0 <= int(r['percent_messages']) <= 100, r)
-            self.assertIn(r['folder'], ('INBOX', 'Work'), r)
+            if int(r['bytes']) > 0:   # (before the first folder starts, no folder yet)
+                self.assertIn(r['folder'], ('INBOX', 'Work'), r)
         percents = [int(r['percent']) for r in planned]
         self.assertEqual(percents, sorted(percents), 'the percentage went down: %s' % percents)
         self.assertGreater(percents[-1], percents[0], 'the percentage never rose: %s' % percents)
@@ -129,7 +130,7 @@ class PanelProgressTest(unittest.TestCase):
 
         # A second run with nothing new: a plan of nothing, done at once.
         resp = self.rig.http_api([['migrate', self.params('watched', SRC_PW), 'm2']])
-        self.assertEqual(resp[0][1][0]['copied'], '0', resp)
+        self.assertEqual(int(resp[0][1][0]['copied']), 0, resp)
         row = self.status('watched', 's3')
         self.assertEqual((row['state'], row['percent'], row['total_messages'], row['total_bytes']),
                          ('ok', '100', '0', '0'), row)
