@@ -68,7 +68,7 @@ def place_status(rig, template_user, user, status_path):
     os.makedirs(d, exist_ok=True)
     for p in (rig.dst_home(user), d):
         os.chown(p, MAIL_UID, MAIL_GID)
-    target = os.path.join(d, os.path.basename(status_path))
+    target = os.path.join(d, rig.STATE_PREFIX + 'status')
     shutil.copyfile(status_path, target)
     os.chown(target, MAIL_UID, MAIL_GID)
 
@@ -101,7 +101,7 @@ def main():
                                              text=True).stdout.strip(),
                    'kernel': platform.release(), 'cpus': os.cpu_count(), 'v24': V24}}
     with Rig(name='statbench', build_dir=a.build_dir, keep=a.keep) as rig:
-        if not rig.has_dev_doveadm_module():
+        if not rig.has_dev_doveadm_module:
             log('SKIP: no built doveadm module in %s' % a.build_dir)
             return 0
         rig.add_source_user(SRC_USER, SRC_PW)

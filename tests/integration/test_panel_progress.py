@@ -58,11 +58,11 @@ class PanelProgressTest(unittest.TestCase):
         self.samples.append((request, resp))
         return resp[0][1][0]
 
-    def save_samples(self):
+    def save_samples(self, name):
         """MIGRATE_DOC_SAMPLES=DIR: the requests and responses, for the docs."""
         out = os.environ.get('MIGRATE_DOC_SAMPLES')
         if out:
-            with open(os.path.join(out, 'progress-samples.json'), 'w') as f:
+            with open(os.path.join(out, 'progress-%s.json' % name), 'w') as f:
                 json.dump(self.samples, f, indent=1)
 
     def setUp(self):
@@ -126,7 +126,7 @@ class PanelProgressTest(unittest.TestCase):
         self.assertEqual(int(row['total_bytes']), self.corpus.total_vsize)
         self.assertGreater(int(row['rate_bytes_per_second']), 0)
         self.assertEqual((row['error'], row['hint']), ('', ''))
-        self.save_samples()
+        self.save_samples('watch')
 
         # A second run with nothing new: a plan of nothing, done at once.
         resp = self.rig.http_api([['migrate', self.params('watched', SRC_PW), 'm2']])
@@ -147,6 +147,7 @@ class PanelProgressTest(unittest.TestCase):
         never = self.status('nevermig', 's5')
         self.assertEqual((never['state'], never['percent'], never['rate_bytes_per_second'],
                           never['eta_seconds']), ('never', '', '', ''), never)
+        self.save_samples('failed')
 
 
 if __name__ == '__main__':

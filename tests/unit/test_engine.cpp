@@ -121,10 +121,11 @@ TEST_F(EngineTest, ProgressCarriesThePlansTotalsBeforeTheFirstCopyWithoutAQuota)
   addMany("Archive", 5, "a");
   ASSERT_EQ(sink_->quotaLimit, 0u);
   auto runWithEvents = [this](std::vector<ProgressEvent>& events) {
-    return runMigration(options_, *sink_, [&events](const ProgressEvent& e) { events.push_back(e); },
-                        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
-                          return source_.connect();
-                        });
+    return runMigration(
+        options_, *sink_, [&events](const ProgressEvent& e) { events.push_back(e); },
+        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+          return source_.connect();
+        });
   };
   std::vector<ProgressEvent> events;
   MigrationReport r = runWithEvents(events);

@@ -91,7 +91,8 @@ TEST(RunProgress, OkIsOneHundredEvenForFilesWithoutAPlan) {
 }
 
 TEST(RunProgress, OtherStatesAreTreatedAlikeWithoutAnEta) {
-  for (const char* state : {"failed", "partial", "stopped", "interrupted", "paused", "scheduled", "newstate"}) {
+  for (const char* state :
+       {"failed", "partial", "stopped", "interrupted", "paused", "scheduled", "newstate"}) {
     RunStatus s = running(4000, 8000);
     s.state = state;
     s.rate = 1000;
