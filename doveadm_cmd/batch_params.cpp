@@ -96,7 +96,8 @@ int readMigrateOptions(doveadm_cmd_context* cctx, Options& opts, std::string& pa
   return 0;
 }
 
-// The migrate options given on the command line that every child gets as well.
+}  // namespace
+
 std::vector<batch::PassThrough> passedThroughOptions(const doveadm_cmd_context* cctx) {
   std::vector<batch::PassThrough> passed;
   for (int i = 0; i < cctx->argc; ++i) {
@@ -130,6 +131,8 @@ std::vector<batch::PassThrough> passedThroughOptions(const doveadm_cmd_context* 
   }
   return passed;
 }
+
+namespace {
 
 // -j, -r, --notify and --repeat-until-idle, added to what report.json lists.
 int readRunOptions(doveadm_cmd_context* cctx, Options& opts) {

@@ -5,6 +5,9 @@
 
 #include <initializer_list>
 #include <string>
+#include <vector>
+
+#include "batch/child_run.h"
 
 #include "cmd_batch.h"
 #include "dovecot_adapter/dovecot_api.h"
@@ -21,6 +24,11 @@ int readCommonOptions(struct doveadm_cmd_context* cctx, Options& opts, std::stri
 // doveadm loads the module; if that fails (out of memory) the command takes no options.
 const struct doveadm_cmd_param* buildParams(std::initializer_list<struct doveadm_cmd_param> own,
                                             bool withUserSelection) noexcept;
+
+// The migrate options given on the command line (or in the request) that a child run gets as
+// well: the set ones among migrateParams(), paths made absolute, without the user selection, the
+// password input and --dry-run.
+std::vector<batch::PassThrough> passedThroughOptions(const struct doveadm_cmd_context* cctx);
 
 // `path` relative to the working directory made absolute (children run in our working directory,
 // but report.json and the logs should name files unambiguously). An absolute or empty path, or

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 #include "dovecot_adapter/migrate_settings.h"
 #include "engine/migrator.h"
 #include "exit_codes.h"
+#include "job_notify.h"
 #include "migrate_params.h"
 #include "net/limits.h"
 #include "run_tracker.h"
@@ -40,6 +42,9 @@ struct CommandState {
   bool syncAfterCommit = false;
   // MIGRATE_TRIGGER (see runTrigger() for how it survives doveadm's environment cleaning).
   std::string trigger = runTrigger();
+  // A run of a job started by `migrate start` (MIGRATE_JOB=1, dovecot_adapter/background_run.h):
+  // it sends the job's result mail at its end.
+  bool jobRun = std::getenv("MIGRATE_JOB") != nullptr;
 
   ~CommandState() {
     if (cli.password) {
@@ -316,6 +321,9 @@ int runUser(doveadm_mail_cmd_context* ctx, mail_user* user) {
     if (tracker && !tracker->finish(report).isOk()) {
       i_warning("migrate(%s): cannot write the run status: %s", localUser.c_str(),
                 tracker->lastError().describe().c_str());
+    }
+    if (tracker && state->jobRun) {
+      notifyJobEnd(tracker->dir(), localUser, tracker->status());
     }
   }
   if (report.user.empty()) {

@@ -13,4 +13,9 @@ extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_status_ver2;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_stop_ver2;
 // `doveadm migrate verify` (cmd_verify.cpp).
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_verify_ver2;
+// `doveadm migrate start` (cmd_start.cpp), `pause` and `resume` (cmd_pause.cpp), `log` (cmd_log.cpp).
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_start_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_pause_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_resume_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_log_ver2;
 }

@@ -33,6 +33,7 @@
 #include "cmd_migrate.h"
 #include "exit_codes.h"
 #include "status_common.h"
+#include "stop_run.h"
 
 namespace {
 
@@ -53,14 +54,6 @@ namespace {
 migrate_stop_context* stopContext(doveadm_mail_cmd_context* ctx) {
   return reinterpret_cast<migrate_stop_context*>(ctx);
 }
-
-struct StopOutcome {
-  std::string result;
-  int64_t pid = 0;
-  std::optional<RunStatus> status;  // the status after the stop (or as found)
-  std::string message;
-  int exitCode = 0;
-};
 
 void printStopRow(const StopOutcome& o) {
   const std::string state = displayState(o.status);
@@ -87,6 +80,8 @@ bool runEnded(mail_user* user, int64_t pid) {
   Result<std::optional<RunStatus>> now = readUserRunStatus(user);
   return now.isOk() && (!now.value() || now.value()->state != "running" || now.value()->pid != pid);
 }
+
+}  // namespace
 
 StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
   StopOutcome o;
@@ -147,6 +142,8 @@ StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
   o.message = "what was copied stays; run the migration again to continue";
   return o;
 }
+
+namespace {
 
 int stopRun(doveadm_mail_cmd_context* ctx, mail_user* user) {
   StopOutcome o = stopUser(user, stopContext(ctx)->waitSeconds);

@@ -21,7 +21,7 @@ namespace {
 //   "X status" registered first: `doveadm X status -u bob` runs "X status" and
 //                                `doveadm X -u bob` runs "X" (the "status" word does not match "-u").
 // So subcommands ("migrate batch", "migrate check", "migrate status", "migrate stop",
-// "migrate verify") must come
+// "migrate verify", "migrate start", ...) must come
 // BEFORE "migrate" in this table. Over the HTTP API the order does not matter: names are matched
 // exactly there ("migrate", "migrateStatus"). A positional argument of "migrate" that equals a
 // subcommand word would be taken for the subcommand, so "migrate" has no positional arguments.
@@ -34,6 +34,10 @@ struct doveadm_cmd_ver2* const kCommands[] = {
     &doveadm_cmd_migrate_status_ver2,
     &doveadm_cmd_migrate_stop_ver2,
     &doveadm_cmd_migrate_verify_ver2,
+    &doveadm_cmd_migrate_start_ver2,
+    &doveadm_cmd_migrate_pause_ver2,
+    &doveadm_cmd_migrate_resume_ver2,
+    &doveadm_cmd_migrate_log_ver2,
     &doveadm_cmd_migrate_ver2,
 };
 // clang-format on

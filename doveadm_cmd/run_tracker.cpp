@@ -90,7 +90,7 @@ class TrackingSink : public Sink {
 std::string runTrigger() {
   const char* env = std::getenv("MIGRATE_TRIGGER");
   const std::string value = env != nullptr ? env : "";
-  return value == "login" || value == "batch" ? value : "doveadm";
+  return value == "login" || value == "batch" || value == "panel" || value == "schedule" ? value : "doveadm";
 }
 
 RunTracker::RunTracker(std::string dir, std::string trigger, std::string source)
@@ -110,6 +110,7 @@ Status RunTracker::start() {
   deferred_ = previous_ && runStatusAlive(*previous_);
   if (!deferred_) {
     write(true);
+    clearPause();
   }
   return writeError_;
 }
@@ -126,6 +127,44 @@ void RunTracker::onLocked() {
   if (deferred_) {
     deferred_ = false;
     write(true);
+    clearPause();
+  }
+}
+
+// This run is the user's migration now: a pause asked of an earlier one is over.
+void RunTracker::clearPause() {
+  Result<std::optional<RunJob>> job = readRunJob(dir_);
+  if (job.isOk() && job.value() && job.value()->paused) {
+    job.value()->paused = false;
+    (void)writeRunJob(dir_, *job.value());
+  }
+}
+
+// The end of a run: "stopped" by `migrate pause` is "paused"; a job that is over (no pass of its
+// schedule to come, not paused or stopped) no longer needs its stored password.
+void RunTracker::settleJob() {
+  Result<std::optional<RunJob>> read = readRunJob(dir_);
+  if (!read.isOk() || !read.value()) {
+    return;
+  }
+  RunJob& job = *read.value();
+  if (status_.state == "stopped" && job.paused) {
+    status_.state = "paused";
+    status_.errorHint = "what was copied stays; doveadm migrate resume continues";
+    status_.error = "paused on request after copying " + std::to_string(status_.copied) +
+                    " messages in this run (" + status_.errorHint + ")";
+    return;
+  }
+  const bool over = status_.state == "ok" || status_.state == "partial" || status_.state == "failed";
+  if (over && job.secret && !schedulePending(dir_)) {
+    Status removed = removeRunSecret(dir_);
+    if (removed.isOk()) {
+      job.secret = false;
+      removed = writeRunJob(dir_, job);
+    }
+    if (!removed.isOk() && writeError_.isOk()) {
+      writeError_ = removed;
+    }
   }
 }
 
@@ -188,6 +227,7 @@ Status RunTracker::finish(const MigrationReport& report) {
     return writeError_;
   }
   finishRunStatus(status_, report);
+  settleJob();
   write(true);
   return writeError_;
 }

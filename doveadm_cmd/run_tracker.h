@@ -11,9 +11,11 @@
 //   first listFolders(), which comes after StateStore::open), so a run refused as Busy never
 //   overwrites the running one's status;
 // - on progress, at most every kMinInterval, with the run's plan (total_messages, total_bytes,
-//   from the engine's totals event) and the transfer rate over the last kRateWindow;
-// - at finish(): the final state (finishRunStatus). A Busy result restores the previous file if
-//   this run had already replaced it.
+//   from the engine's totals event) and the transfer rate over the last kRateWindowSeconds;
+// - at finish(): the final state (finishRunStatus; "paused" for a run stopped by `migrate
+//   pause`, engine/run_job.h). A Busy result restores the previous file if this run had already
+//   replaced it. A finished job's stored password is removed then (unless a scheduled pass is to
+//   come).
 // A failure to write the status is logged by the caller once and never fails the migration.
 
 #include <chrono>
@@ -23,14 +25,16 @@
 #include <string>
 
 #include "engine/migrator.h"
+#include "engine/run_job.h"
 #include "engine/run_progress.h"
+#include "engine/run_schedule.h"
 #include "engine/run_status.h"
 #include "engine/sink.h"
 
 namespace migrate::cmd {
 
-// MIGRATE_TRIGGER from the environment: "login" / "batch", anything else (or unset) "doveadm".
-// doveadm clears its environment at startup (master_service_env_clean keeps only the variables
+// MIGRATE_TRIGGER from the environment: "login" / "batch" / "panel" / "schedule", anything else (or unset)
+// "doveadm". doveadm clears its environment at startup (master_service_env_clean keeps only the variables
 // named in DOVECOT_PRESERVE_ENVS and in import_environment), so a caller runs
 //   DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER MIGRATE_TRIGGER=login doveadm migrate ...
 // Code in this process (e.g. `migrate batch`) may setenv() it before the command's init().
@@ -60,10 +64,14 @@ class RunTracker {
   void onProgress(const ProgressEvent& event);
 
   const Status& lastError() const { return writeError_; }
+  const std::string& dir() const { return dir_; }
+  const RunStatus& status() const { return status_; }
 
  private:
   void write(bool force);
   void sampleRate();
+  void clearPause();
+  void settleJob();
 
   std::string dir_;
   std::string trigger_;

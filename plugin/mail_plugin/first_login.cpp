@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "common/child_process.h"
+#include "dovecot_adapter/background_run.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/migrate_settings.h"
 #include "dovecot_adapter/state_location.h"
@@ -30,13 +30,8 @@ namespace {
 
 constexpr const char* kDefaultProtocols = "imap pop3";
 constexpr unsigned kDefaultMaxFailures = 3;
-constexpr const char* kDefaultDoveadm = "/usr/bin/doveadm";
-constexpr const char* kLockFile = "dovecot-migrate.login.lock";
-constexpr const char* kLogFile = "dovecot-migrate.login.log";
-// login.log is rotated to login.log.1 (one old copy) once it is larger than this.
-constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
-constexpr int kChildNice = 10;
-constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+using dovecot::FdGuard;
+using dovecot::kBackgroundLogFile;
 
 // The setting's value, or nullptr when unset or empty (or when Dovecot refuses the user's
 // settings: that is logged, and the login goes on without a migration).
@@ -107,23 +102,6 @@ unsigned maxFailures(mail_user* user) {
   return static_cast<unsigned>(n);
 }
 
-// Closes the descriptor when the hook returns, however it returns.
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 void wipe(std::string& secret) {
   if (!secret.empty()) {
     explicit_bzero(secret.data(), secret.size());
@@ -191,7 +169,8 @@ StatusCheck checkStatus(const std::string& dir, const std::string& legacy, unsig
     return check;  // never migrated
   }
   const RunStatus& s = *check.status;
-  if (s.state == "ok") {
+  // Paused by `migrate pause` or waiting for its scheduled start: not for a login to start.
+  if (s.state == "ok" || s.state == "paused" || s.state == "scheduled") {
     check.decision = Decision::Done;
   } else if (runAlive(s)) {
     check.decision = Decision::Running;
@@ -220,85 +199,6 @@ bool haveSourceSettings(mail_user* user, const SourceOptions& source) {
     return false;
   }
   return true;
-}
-
-// Rotates login.log once it is larger than kLogMaxBytes and opens it for appending.
-int openChildLog(const std::string& dir) {
-  const std::string path = dir + "/" + kLogFile;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0 && st.st_size > kLogMaxBytes) {
-    (void)::rename(path.c_str(), (path + ".1").c_str());
-  }
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
-}
-
-// The dovecot.conf this server runs with. A mail process started by the master gets its settings
-// from the config socket (<base_dir>/config, 0600 root: useless to the mail uid); the master
-// keeps a symlink to its config file next to it, <base_dir>/dovecot.conf. Empty: let doveadm
-// use its default.
-std::string configFile() {
-  const char* path = master_service_get_config_path(master_service);
-  struct stat st {};
-  if (path != nullptr && *path != '\0' && ::stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    return path;
-  }
-  const std::string baseDir = dovecot::serviceBaseDir();
-  if (baseDir.empty()) {
-    return {};
-  }
-  const std::string link = baseDir + "/dovecot.conf";
-  char real[PATH_MAX];
-  if (::realpath(link.c_str(), real) == nullptr) {
-    return {};
-  }
-  return real;
-}
-
-struct Spawn {
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-};
-
-// Starts the detached doveadm: its own session, niced (a background job: the user's interactive
-// session and everyone else's go first), stdin a pipe holding exactly the password (may be empty:
-// then no -W) and EOF, stdout and stderr the log, descriptor 3 the run lock. Returns an error
-// text.
-std::string spawn(const Spawn& spec, std::string& password, int logFd, int lockFd) {
-  int fds[2];
-  // Non-blocking: a password larger than the pipe buffer (64 KiB, or 4 KiB for a uid over its
-  // pipe-page limit) must fail the hand-over, never hang the login.
-  if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-    return std::string("pipe() failed: ") + std::strerror(errno);
-  }
-  // The child reads its stdin blocking.
-  (void)::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) & ~O_NONBLOCK);
-  if (!password.empty()) {
-    // Two pieces rather than `password += '\n'`, which could reallocate and leave an unwiped copy.
-    char newline = '\n';
-    struct iovec iov[2] = {{password.data(), password.size()}, {&newline, 1}};
-    ssize_t n = ::writev(fds[1], iov, 2);
-    const bool short_write = n != static_cast<ssize_t>(password.size() + 1);
-    wipe(password);
-    if (short_write) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return "cannot hand the password to the background run (pipe write failed)";
-    }
-  }
-  ::close(fds[1]);  // the child must see EOF after the password
-
-  ChildSpec child;
-  child.executable = spec.args.front();
-  child.argv = spec.args;
-  child.env = spec.env;
-  child.fds = {fds[0], logFd, logFd, lockFd};
-  child.group = ChildSpec::Group::Session;
-  child.detach = true;  // reparented to init: the login process has no child to reap later
-  child.niceness = kChildNice;
-  child.failureMessage = "migrate: first-login child: cannot execute " + child.executable;
-  Result<pid_t> started = startChild(child);
-  ::close(fds[0]);
-  return started.isOk() ? std::string() : started.status().message();
 }
 
 double msSince(const struct timespec& t0) {
@@ -344,16 +244,15 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
     i_error("migrate: not starting a migration of %s: %s", user->username, made.status().describe().c_str());
     return;
   }
-  const std::string lockPath = dir + "/" + kLockFile;
-  FdGuard lock(::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600));
+  FdGuard lock(dovecot::lockBackgroundRun(dir));
   if (lock.get() < 0) {
-    i_error("migrate: open(%s) failed: %m: not starting a migration", lockPath.c_str());
-    return;
-  }
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) < 0) {
-    // Another login of this user is starting (or its background run still holds the lock).
-    if (event_want_debug(user->event)) {
-      i_debug("migrate: %s is locked: a migration is being started or running", lockPath.c_str());
+    if (errno != EWOULDBLOCK) {
+      i_error("migrate: open(%s/%s) failed: %m: not starting a migration", dir.c_str(),
+              dovecot::kBackgroundLockFile);
+    } else if (event_want_debug(user->event)) {
+      // Another login of this user is starting (or its background run still holds the lock).
+      i_debug("migrate: %s/%s is locked: a migration is being started or running", dir.c_str(),
+              dovecot::kBackgroundLockFile);
     }
     return;
   }
@@ -420,45 +319,32 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
     return;
   }
 
-  Spawn spec;
-  const char* doveadm = setting(user, "migrate_on_login_doveadm");
-  spec.args.emplace_back(doveadm != nullptr ? doveadm : kDefaultDoveadm);
-  const std::string config = configFile();
-  if (!config.empty()) {
-    spec.args.emplace_back("-c");
-    spec.args.emplace_back(config);
-  }
-  // The mail uid usually may not write to stats-writer (0600 dovecot); doveadm would log a
-  // warning for every run. The run's numbers are in its status file instead.
-  spec.args.emplace_back("-o");
-  spec.args.emplace_back("stats_writer_socket_path=");
+  dovecot::BackgroundRun spec;
+  spec.args = dovecot::doveadmCommandPrefix(user);
   spec.args.emplace_back("migrate");
   spec.args.emplace_back("-u");
   spec.args.emplace_back(user->username);
   if (!password.empty()) {
     spec.args.emplace_back("-W");
   }
-  spec.env.emplace_back(std::string("PATH=") + kChildPath);
   spec.env.emplace_back("MIGRATE_TRIGGER=login");
-  // doveadm re-executes itself through doveconf, which keeps only the environment variables
-  // named here (checked with strace on 2.3.19: MIGRATE_TRIGGER is dropped without it).
-  spec.env.emplace_back("DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER");
   if (const char* home = nullptr; mail_user_get_home(user, &home) > 0 && home != nullptr) {
     spec.env.emplace_back("HOME=" + std::string(home));
   }
 
-  FdGuard log(openChildLog(dir));
+  FdGuard log(dovecot::openBackgroundLog(dir));
   if (log.get() < 0) {
     wipe(password);
-    i_error("migrate: open(%s/%s) failed: %m: not starting a migration", dir.c_str(), kLogFile);
+    i_error("migrate: open(%s/%s) failed: %m: not starting a migration", dir.c_str(), kBackgroundLogFile);
     return;
   }
   // The guards close our copies; the background doveadm keeps the lock (the same open file
   // description) until it exits.
-  std::string error = spawn(spec, password, log.get(), lock.get());
-  wipe(password);
-  if (!error.empty()) {
-    i_error("migrate: cannot start the migration of %s: %s", user->username, error.c_str());
+  spec.logFd = log.get();
+  spec.lockFd = lock.get();
+  Status started = dovecot::startBackgroundRun(spec, password);
+  if (!started.isOk()) {
+    i_error("migrate: cannot start the migration of %s: %s", user->username, started.message().c_str());
     return;
   }
   const std::string why =
@@ -470,7 +356,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
                      : std::string());
   i_info("migrate: %s: started the migration of %s from %s in the background in %.1f ms (log: %s/%s)",
          why.c_str(), user->username, source.host.empty() ? source.presetName.c_str() : source.host.c_str(),
-         msSince(t0), dir.c_str(), kLogFile);
+         msSince(t0), dir.c_str(), kBackgroundLogFile);
 }
 
 }  // namespace

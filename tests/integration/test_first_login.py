@@ -25,8 +25,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    LOCALHOST, Rig, corpus, duplicates, expected_messages, project, read_status, secret_leaks,
-    state_files)
+    LOCALHOST, Rig, corpus, duplicates, expected_messages, parse_tab, project, read_status,
+    secret_leaks, state_files, wait_for)
 from rig import settings_conf  # noqa: E402
 
 MAX_FAILURES = 2
@@ -312,6 +312,42 @@ class FirstLoginTest(unittest.TestCase):
         self.assertEqual(starts(rig, user), 2, rig.logs_tail())
         self.assertIn('previous run running: started the migration of kate',
                       rig.dst.log_when('started the migration of kate'))
+        have = rig.messages('dst', user)
+        expected = expected_messages(rig, c)
+        self.assertEqual(project(have), expected)
+        self.assertEqual(duplicates(have, expected), {})
+
+    def test_a_paused_run_waits_for_resume_not_for_a_login(self):
+        rig = self.rig
+        user, password = 'paula', 'paula-old-pw'
+        rig.add_source_user(user, password)
+        c = corpus.simple_corpus(400, folders=(('INBOX',), ('Archive',)), tag='paula', size=1500)
+        rig.load_source(user, c)
+        rig.add_dest_user(user, extra={'migrate_max_rate': '200K'})
+        login_and_out(rig, user, password)
+        self.assertTrue(wait_for(lambda: (read_status(rig, user) or {}).get('state') == 'running'
+                                 and int(read_status(rig, user)['copied'] or 0) > 0, timeout=60),
+                        rig.login_log(user))
+        r = rig.doveadm('-f', 'tab', 'migrate', 'pause', '-u', user)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual({k.lower(): v for k, v in parse_tab(r.stdout)[0].items()}['result'], 'paused',
+                         r.stdout)
+        self.assertEqual(read_status(rig, user)['state'], 'paused')
+        # A login while paused starts nothing.
+        login_and_out(rig, user, password)
+        time.sleep(1)
+        self.assertEqual(starts(rig, user), 1, rig.logs_tail())
+        self.assertEqual(read_status(rig, user)['state'], 'paused')
+        # resume: a login run has no stored password; the next login continues it.
+        r = rig.doveadm('-f', 'tab', 'migrate', 'resume', '-u', user)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        row = {k.lower(): v for k, v in parse_tab(r.stdout)[0].items()}
+        self.assertEqual(row['result'], 'resumed', r.stdout)
+        self.assertIn("next login", row['message'])
+        login_and_out(rig, user, password)
+        status = wait_run_finished(rig, user)
+        self.assertEqual(status['state'], 'ok', rig.login_log(user))
+        self.assertEqual(starts(rig, user), 2, rig.logs_tail())
         have = rig.messages('dst', user)
         expected = expected_messages(rig, c)
         self.assertEqual(project(have), expected)

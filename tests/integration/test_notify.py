@@ -16,7 +16,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migrate_helpers import Rig, corpus  # noqa: E402
+from migrate_helpers import Rig, corpus, read_status, wait_for  # noqa: E402
 
 SRC_USER = 'notesrc'
 SRC_PW = 'notesrc-pw-Secret'
@@ -100,6 +100,7 @@ class NotifyTest(unittest.TestCase):
         cls.rig.add_source_user(SRC_USER, SRC_PW)
         cls.rig.load_source(SRC_USER, corpus.simple_corpus(3, tag='notify'))
         cls.rig.add_dest_user(SRC_USER)
+        cls.rig.add_dest_user('startnote')
 
     @classmethod
     def tearDownClass(cls):
@@ -135,6 +136,24 @@ class NotifyTest(unittest.TestCase):
         body = msg.get_content()
         self.assertIn(SRC_USER, body)
         self.assertIn('ok', body)
+        self.assertNotIn(SRC_PW, data.decode('utf-8', 'replace'))
+
+    def test_start_mails_the_result_of_its_background_run(self):
+        self.rig.set_dest_extra_conf('submission_host = 127.0.0.1:%d\n' % self.sink.server_address[1])
+        before = len(self.sink.messages)
+        r = self.rig.doveadm('migrate', 'start', '-u', 'startnote', '-H', '127.0.0.1', '-P',
+                             str(self.rig.src_imap_port), '-T', 'none', '-U', SRC_USER, '-W',
+                             '--notify', 'panel-owner@example.org', input=SRC_PW + '\n')
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertTrue(wait_for(lambda: len(self.sink.messages) > before, timeout=120),
+                        self.rig.state_path('startnote', 'login.log'))
+        self.assertEqual(read_status(self.rig, 'startnote')['state'], 'ok')
+        _, rcpts, data = self.sink.messages[-1]
+        self.assertEqual(rcpts, ['<panel-owner@example.org>'])
+        msg = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertEqual(str(msg['Subject']), 'Migration of startnote: ok')
+        body = msg.get_content()
+        self.assertIn('Copied:      3 messages', body)
         self.assertNotIn(SRC_PW, data.decode('utf-8', 'replace'))
 
     def test_non_ascii_subject_is_encoded(self):
