@@ -2,7 +2,8 @@
 // (engine/run_status.h). A mail command because it needs each user's mail location from the
 // userdb (the file is in INBOX's control directory, dovecot_adapter/state_location.h); it opens no
 // mailbox and only reads, so it creates nothing and works for users that were never migrated
-// ("never").
+// ("never"). The progress columns (percent, rate, ETA) are computed from the file by
+// engine/run_progress.h; about 0.2 ms per user with -A (bench/status_bench.py).
 //
 // Every function doveadm calls is noexcept and catches everything.
 
