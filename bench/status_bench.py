@@ -13,6 +13,8 @@ is read and computed as in production. A second real run, killed while running, 
   cli   doveadm -f tab migrate status -A       (the rig's private mount namespace wrapper, which
                                                 costs a few ms, is included)
   http  POST [["migrateStatus", {"allUsers": true}, "t"]] to the doveadm HTTP API
+  floor doveadm -f tab mailbox path -A -t control INBOX   (doveadm's own loop over the users:
+                                                userdb lookup and mail_user of each, no file read)
 Every answer is checked: one row per user, the expected states, percent 100 for the ok ones.
 """
 
@@ -184,16 +186,30 @@ def main():
         check(rows, 'Username')
         http_times, rows = timed(http, a.rounds)
         check(rows, 'username')
+
+        def floor():
+            r = subprocess.run(rig.doveadm_argv('-f', 'tab', 'mailbox', 'path', '-A', '-t',
+                                                'control', 'INBOX'),
+                               capture_output=True, text=True, timeout=300)
+            if r.returncode != 0:
+                raise SystemExit('mailbox path -A: exit %d: %s' % (r.returncode, r.stderr[-2000:]))
+            return parse_tab(r.stdout)
+
+        floor_times, floor_rows = timed(floor, a.rounds)
+        if len(floor_rows) != len(expected):
+            raise SystemExit('mailbox path -A: %d rows, want %d' % (len(floor_rows), len(expected)))
         out['results'] = {
             'rows': len(rows),
             'cli_seconds': cli_times, 'cli_median': statistics.median(cli_times),
             'http_seconds': http_times, 'http_median': statistics.median(http_times),
             'http_response_bytes': len(json.dumps(rows)),
+            'floor_seconds': floor_times, 'floor_median': statistics.median(floor_times),
         }
-        log('%d rows: cli median %.3f s (%s), http median %.3f s (%s)' % (
+        log('%d rows: cli median %.3f s (%s), http median %.3f s (%s), floor median %.3f s (%s)' % (
             len(rows), out['results']['cli_median'],
             ' '.join('%.3f' % t for t in cli_times), out['results']['http_median'],
-            ' '.join('%.3f' % t for t in http_times)))
+            ' '.join('%.3f' % t for t in http_times), out['results']['floor_median'],
+            ' '.join('%.3f' % t for t in floor_times)))
     if a.json:
         with open(a.json, 'w') as f:
             json.dump(out, f, indent=1)
