@@ -61,9 +61,12 @@ void printCheckTable(const std::vector<Mailbox>& boxes) {
   // A number, or "unlimited" / "" (not a NUMBER column: the JSON printer wants digits there).
   doveadm_print_header("quota_free", "quota_free", DOVEADM_PRINT_HEADER_FLAG_RIGHT_JUSTIFY);
   doveadm_print_header("reason", "reason", DOVEADM_PRINT_HEADER_FLAG_EXPAND);
+  // The mailbox's line as `migrate batch --check` prints it: "line N USER: failed: ...".
+  doveadm_print_header_simple("message");
   for (const Mailbox& b : boxes) {
     const batch::JobResult& r = b.result;
     const std::string result = batch::shownResult(r, true);
+    const std::string message = batch::checkLine(r);
     const std::string reason = r.started && batch::exceedsQuota(r) ? "does not fit the quota" : r.reason;
     doveadm_print_num(r.line);
     doveadm_print(r.user.c_str());
@@ -74,6 +77,7 @@ void printCheckTable(const std::vector<Mailbox>& boxes) {
     doveadm_print_num(r.sourceBytes);
     doveadm_print(r.quotaFree.c_str());
     doveadm_print(reason.c_str());
+    doveadm_print(message.c_str());
   }
 }
 

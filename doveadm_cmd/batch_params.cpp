@@ -68,10 +68,11 @@ PresetDefinitions adminPreset(doveadm_cmd_context* cctx, const std::string& name
 // The migrate options, checked once with the parser of `doveadm migrate`; what the runner itself
 // needs of them (dry run, verbose, the per-host cap, the default host) goes into `opts`.
 int readMigrateOptions(doveadm_cmd_context* cctx, Options& opts, std::string& password) {
-  if (cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI) {
+  if (cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI && !opts.serverAllowed) {
     i_error(
-        "migrate %s works only on the doveadm command line (it runs a doveadm process per mailbox); "
-        "run it on the server, e.g. from cron",
+        "migrate %s runs over the doveadm server or HTTP API only as a check or in the background "
+        "(--check / --background, HTTP \"check\": true / \"background\": true): a batch run does not fit one "
+        "request; or run it on the doveadm command line",
         opts.command.c_str());
     return EX_USAGE;
   }

@@ -20,6 +20,7 @@
 #include "batch_report_dir.h"
 #include "batch_signals.h"
 #include "common/strings.h"
+#include "doveadm_binary.h"
 #include "engine/report.h"
 #include "exit_codes.h"
 #include "job_runner.h"
@@ -54,16 +55,11 @@ struct ChildSetup {
   std::vector<std::string> env;
 };
 
-ChildSetup childSetup() {
+ChildSetup childSetup(const Options& opts) {
   ChildSetup setup;
-  setup.configPath = master_service_get_config_path(master_service);
+  setup.configPath = opts.configPath;
   // The batch's own `doveadm -o setting=value` apply to every child as well.
-  if (array_is_created(&master_service->config_overrides)) {
-    const char* const* o = nullptr;
-    array_foreach(&master_service->config_overrides, o) {
-      setup.overrides.emplace_back(*o);
-    }
-  }
+  setup.overrides = configOverrides();
   // doveadm cleans its environment when it re-executes itself through doveconf, except for the
   // variables named in DOVECOT_PRESERVE_ENVS: the run status reads MIGRATE_TRIGGER.
   setup.env = childEnvironment({"MIGRATE_TRIGGER=batch", "DOVECOT_PRESERVE_ENVS=MIGRATE_TRIGGER"});
@@ -79,8 +75,8 @@ class Runner {
  private:
   std::vector<batch::JobKey> jobKeys() const;
   void resetResults();
-  void startReady(batch::Scheduler& sched, JobRunner& children, const ChildSetup& setup, unsigned pass);
-  void collectFinished(batch::Scheduler& sched, JobRunner& children);
+  bool startReady(batch::Scheduler& sched, JobRunner& children, const ChildSetup& setup, unsigned pass);
+  bool collectFinished(batch::Scheduler& sched, JobRunner& children);
   PassResult totals(bool stopping) const;
   bool onStderr(size_t id, const std::string& line);
 
@@ -92,7 +88,7 @@ class Runner {
 bool Runner::onStderr(size_t id, const std::string& line) {
   logs_.write(id, line);
   // check and verify: the mailbox's line carries the reason; the child's log lines only with -v.
-  if ((!opts_.dryRun && !opts_.verify) || opts_.verbose) {
+  if (!opts_.overServer && ((!opts_.dryRun && !opts_.verify) || opts_.verbose)) {
     std::fprintf(stderr, "%s: %s\n", boxes_[id].result.user.c_str(), line.c_str());
   }
   return !batch::errorFromStderrLine(line).empty();
@@ -131,17 +127,19 @@ void Runner::resetResults() {
   }
 }
 
-// Starts every child the scheduler lets start now.
-void Runner::startReady(batch::Scheduler& sched, JobRunner& children, const ChildSetup& setup,
+// Starts every child the scheduler lets start now. True when one started.
+bool Runner::startReady(batch::Scheduler& sched, JobRunner& children, const ChildSetup& setup,
                         unsigned pass) {
+  bool any = false;
   while (std::optional<size_t> id = sched.next()) {
+    any = true;
     Mailbox& box = boxes_[*id];
     if (box.preFailed) {
       sched.finished(*id);
       continue;
     }
     JobRunner::Spec spec;
-    spec.executable = "/proc/self/exe";
+    spec.executable = opts_.executable;
     spec.argv =
         batch::childArgv(setup.configPath, box.target, opts_.passThrough, opts_.dryRun, setup.overrides);
     spec.env = setup.env;
@@ -159,20 +157,26 @@ void Runner::startReady(batch::Scheduler& sched, JobRunner& children, const Chil
       sched.finished(*id);
     }
   }
+  return any;
 }
 
 // Waits a moment for children to end; reads the result of each that did and prints its line.
-void Runner::collectFinished(batch::Scheduler& sched, JobRunner& children) {
-  for (JobRunner::Finished& f : children.wait(std::chrono::milliseconds(200))) {
+// True when one ended.
+bool Runner::collectFinished(batch::Scheduler& sched, JobRunner& children) {
+  std::vector<JobRunner::Finished> ended = children.wait(std::chrono::milliseconds(200));
+  for (JobRunner::Finished& f : ended) {
     Mailbox& box = boxes_[f.id];
     batch::readChildOutput(f.out, f.exitCode, batch::errorFromStderrLine(f.lastError), box.result);
     box.result.seconds = f.seconds;
     sched.finished(f.id);
     logs_.close(f.id);
-    const std::string text = mailboxLine(opts_, box.result);
-    std::fprintf(lineStream(opts_), "%s\n", text.c_str());
-    std::fflush(lineStream(opts_));
+    if (!opts_.overServer) {
+      const std::string text = mailboxLine(opts_, box.result);
+      std::fprintf(lineStream(opts_), "%s\n", text.c_str());
+      std::fflush(lineStream(opts_));
+    }
   }
+  return !ended.empty();
 }
 
 PassResult Runner::totals(bool stopping) const {
@@ -199,7 +203,7 @@ PassResult Runner::totals(bool stopping) const {
 PassResult Runner::runPass(unsigned pass) {
   batch::Scheduler sched(jobKeys(), opts_.jobs, opts_.maxPerHost);
   JobRunner children([this](size_t id, const std::string& line) { return onStderr(id, line); });
-  const ChildSetup setup = childSetup();
+  const ChildSetup setup = childSetup(opts_);
   resetResults();
 
   bool stopping = false;
@@ -213,8 +217,11 @@ PassResult Runner::runPass(unsigned pass) {
                    opts_.command.c_str(), stopSignal(), children.running());
       children.signalAll(SIGTERM);
     }
-    startReady(sched, children, setup, pass);
-    collectFinished(sched, children);
+    bool changed = startReady(sched, children, setup, pass);
+    changed = collectFinished(sched, children) || changed;
+    if (changed && opts_.onProgress) {
+      opts_.onProgress(boxes_, stopping);
+    }
   }
   logs_.closeAll();
   return totals(stopping);
@@ -297,8 +304,10 @@ int run(const Options& opts, std::vector<Mailbox>& boxes) {
   } else {
     printSummaryTable(boxes);
   }
-  std::fprintf(stderr, "migrate %s: %s%s\n", opts.command.c_str(), summary.c_str(),
-               opts.reportDir.empty() ? "" : ("; report: " + opts.reportDir + "/report.json").c_str());
+  if (!opts.overServer) {
+    std::fprintf(stderr, "migrate %s: %s%s\n", opts.command.c_str(), summary.c_str(),
+                 opts.reportDir.empty() ? "" : ("; report: " + opts.reportDir + "/report.json").c_str());
+  }
   notifyAdmin(opts, boxes, info, summary);
   return info.exitCode;
 }

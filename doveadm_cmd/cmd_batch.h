@@ -6,6 +6,7 @@
 // files beside this one (a list: docs/ARCHITECTURE.md): parameters, the batch file, the passes,
 // signals, the report directory, the output.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,11 @@
 extern "C" {
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_ver2;
 extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_check_ver2;
+// cmd_batch_control.cpp: the background batches
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_status_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_pause_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_resume_ver2;
+extern struct doveadm_cmd_ver2 doveadm_cmd_migrate_batch_log_ver2;
 }
 
 namespace migrate::cmd::bulk {
@@ -50,6 +56,18 @@ struct Options {
   batch::RepeatUntilIdle repeatUntilIdle;
   std::vector<batch::PassThrough> passThrough;
   std::vector<batch::PassThrough> reportOptions;  // what report.json lists under "options"
+  // The doveadm the children run (doveadm_binary.h) and its -c.
+  std::string executable = "/proc/self/exe";
+  std::string configPath;
+  // Inside doveadm-server (HTTP API): the printed rows are the whole answer; nothing goes to
+  // stdout/stderr (the server's log), and problems of the input are rows, not an exit code.
+  bool overServer = false;
+  // The command may run inside doveadm-server (check, batch --background): it answers within the
+  // request. Others refuse it there (a batch run does not fit one HTTP request).
+  bool serverAllowed = false;
+  // A background batch's progress.json (batch_background.h): called when a mailbox starts or
+  // ends, with whether the run is stopping (a pause).
+  std::function<void(const std::vector<Mailbox>&, bool stopping)> onProgress;
 };
 
 }  // namespace migrate::cmd::bulk

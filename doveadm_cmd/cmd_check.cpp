@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "batch/batch_report.h"
+#include "batch_file.h"
 #include "batch_params.h"
 #include "batch_passes.h"
 #include "cli_options.h"
 #include "cmd_batch.h"
 #include "common/textfile.h"
+#include "doveadm_binary.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/userdb_users.h"
@@ -68,9 +70,49 @@ int checkCommand(doveadm_cmd_context* cctx) {
   opts.dryRun = true;
   // doveadm initializes the formatter before the command only for -f.
   opts.formatterChosen = doveadm_print_is_initialized();
+  opts.overServer = cctx->conn_type != DOVEADM_CONNECTION_TYPE_CLI;
+  // A check answers within the request: over the doveadm server and HTTP API too.
+  opts.serverAllowed = true;
+  const DoveadmBinary bin = doveadmBinary(cctx);
+  opts.executable = bin.executable;
+  opts.configPath = bin.configPath;
   std::string password;
   if (int code = readCommonOptions(cctx, opts, password); code != 0) {
     return code;
+  }
+  std::string text;
+  const int input = readInputParam(cctx, text);
+  if (input < 0) {
+    wipeSecret(password);
+    return -input;
+  }
+  if (input == 1) {
+    // The batch text (HTTP migrateCheck with "input"): as `migrate batch --check`.
+    const char* unused = nullptr;
+    bool all = false;
+    if (!password.empty() || (doveadm_cmd_param_str(cctx, "user", &unused) && unused != nullptr) ||
+        (doveadm_cmd_param_str(cctx, "user-file", &unused) && unused != nullptr) ||
+        (doveadm_cmd_param_bool(cctx, "all-users", &all) && all)) {
+      wipeSecret(password);
+      wipeSecret(text);
+      i_error(
+          "migrate check: --input is a batch (each line has its user and password): without -u, -A, -F, -w "
+          "or -W");
+      return EX_USAGE;
+    }
+    std::optional<batch::Format> forced;
+    const char* formatName = nullptr;
+    if (doveadm_cmd_param_str(cctx, "format", &formatName) && formatName != nullptr) {
+      Result<batch::Format> f = batch::parseFormatName(formatName);
+      if (!f.isOk()) {
+        wipeSecret(text);
+        i_error("migrate check: --format: %s", f.status().describe().c_str());
+        return EX_USAGE;
+      }
+      forced = f.value();
+    }
+    opts.command = "batch --check";
+    return checkBatchInput(opts, forced, text);
   }
   const char* user = nullptr;
   const char* userFile = nullptr;
@@ -150,7 +192,8 @@ int checkCommand(doveadm_cmd_context* cctx) {
   for (Mailbox& b : boxes) {
     wipeSecret(b.password);
   }
-  return code;
+  // Over the HTTP API an exit code would drop the rows: they say what failed.
+  return opts.overServer ? 0 : code;
 }
 
 void cmdCheck(doveadm_cmd_context* cctx) noexcept {
@@ -175,6 +218,10 @@ const doveadm_cmd_param* checkParams() noexcept {
           dovecot::makeParam('j', "jobs", CMD_PARAM_STR),
           dovecot::makeParam('r', "report-dir", CMD_PARAM_STR),
           dovecot::makeParam('\0', "notify", CMD_PARAM_STR),
+          // A batch's text instead of users (HTTP migrateCheck: a JSON string; command line: a
+          // file, or - for stdin), checked as `migrate batch --check` checks a batch file.
+          dovecot::makeParam('\0', "input", CMD_PARAM_ISTREAM),
+          dovecot::makeParam('\0', "format", CMD_PARAM_STR),
       },
       true);
   return table;
@@ -188,7 +235,8 @@ struct doveadm_cmd_ver2 doveadm_cmd_migrate_check_ver2 = {
     migrate::cmd::bulk::cmdCheck,
     nullptr,
     "migrate check",
-    "[-u <user>|-A|-F <user file>] [-j <jobs>] [-r <report dir>] [--notify <address>] [-H <source host>] "
+    "[-u <user>|-A|-F <user file>|--input <batch file>|- [--format pairs|csv|semicolon]] [-j <jobs>] [-r "
+    "<report dir>] [--notify <address>] [-H <source host>] "
     "[-P <port>] [-T imaps|starttls|none] [-w <password file>|-W] [migrate options]",
     CMD_FLAG_NONE,
     migrate::cmd::bulk::checkParams(),

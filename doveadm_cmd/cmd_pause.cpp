@@ -58,10 +58,11 @@ Status markPaused(const std::string& dir, const std::optional<RunStatus>& status
     job->created = static_cast<int64_t>(std::time(nullptr));
     job->trigger = status ? status->trigger : std::string("doveadm");
   }
-  if (job->paused == paused) {
+  if (job->paused == paused && job->held == paused) {
     return Status::ok();
   }
   job->paused = paused;
+  job->held = paused;
   return writeRunJob(dir, *job);
 }
 
@@ -149,6 +150,12 @@ StartOutcome resumeUser(mail_user* user) {
     o.result = st.isOk() ? "scheduled" : "failed";
     o.message = st.isOk() ? "the migration starts at the scheduled time" : st.describe();
     o.status = status;
+    return o;
+  }
+  if (!job.value() && status->trigger != "login") {
+    o.result = "nothing_to_resume";
+    o.message = "this migration was not started with doveadm migrate start (trigger: " + status->trigger +
+                "); run the same doveadm migrate command again to continue it";
     return o;
   }
   // A first-login run has no stored job: its password comes with the user's next login.

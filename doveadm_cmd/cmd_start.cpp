@@ -1,4 +1,4 @@
-// `doveadm migrate start [-u USER | -A | -F FILE] [migrate options] [--at T] [--second-pass-after H]`
+// `doveadm migrate start -u USER [migrate options] [--at T] [--second-pass-after H] [--notify ADDR]`
 // (HTTP API: migrateStart): starts the user's migration in the background and answers at once.
 // The options are those of `doveadm migrate`; they are kept with the user (engine/run_job.h) so
 // that `migrate resume` and a scheduled pass run the same migration again.
@@ -12,6 +12,7 @@
 //
 // Result column: started | already_running | scheduled | failed (see job_start.h).
 
+#include <cstring>
 #include <ctime>
 #include <exception>
 #include <string>
@@ -116,13 +117,40 @@ Status takePassword(doveadm_mail_cmd_context* ctx, CliOptions& cli, std::string&
   return Status::ok();
 }
 
+bool paramGiven(const doveadm_cmd_context* cctx, const char* name) {
+  for (int i = 0; i < cctx->argc; ++i) {
+    const doveadm_cmd_param& p = cctx->argv[i];
+    if (p.name != nullptr && p.value_set && std::strcmp(p.name, name) == 0) {
+      return p.type != CMD_PARAM_BOOL || p.value.v_bool;
+    }
+  }
+  return false;
+}
+
+// One background run per user: started for thousands at once they would all copy at the same
+// time. Many mailboxes are a batch, which runs a few at a time.
+Status checkOneUser(const doveadm_cmd_context* cctx) {
+  const char* user = nullptr;
+  const bool wildcard = doveadm_cmd_param_str(const_cast<doveadm_cmd_context*>(cctx), "user", &user) &&
+                        user != nullptr && std::strpbrk(user, "*?") != nullptr;
+  if (paramGiven(cctx, "all-users") || paramGiven(cctx, "user-file") || wildcard) {
+    return Status(
+        ErrorKind::Config, "migrate start takes one user (-u USER), not -A, -F or a wildcard",
+        "start many mailboxes as a batch: doveadm migrate batch --background FILE (HTTP migrateBatch)");
+  }
+  return Status::ok();
+}
+
 void cmdStartInit(doveadm_mail_cmd_context* ctx) noexcept {
   auto* sctx = startContext(ctx);
   Status status;
   try {
     sctx->state = new StartState();
     CliOptions cli;
-    status = parseCommandLine(ctx, cli);
+    status = checkOneUser(ctx->cctx);
+    if (status.isOk()) {
+      status = parseCommandLine(ctx, cli);
+    }
     if (status.isOk()) {
       status = takePassword(ctx, cli, sctx->state->password);
     }
@@ -148,7 +176,8 @@ void cmdStartInit(doveadm_mail_cmd_context* ctx) noexcept {
     return;
   }
   i_error("migrate start: %s", status.describe().c_str());
-  if (sctx->state != nullptr && ctx->cctx->conn_type == DOVEADM_CONNECTION_TYPE_HTTP) {
+  if (sctx->state != nullptr && ctx->cctx->conn_type == DOVEADM_CONNECTION_TYPE_HTTP &&
+      checkOneUser(ctx->cctx).isOk()) {
     sctx->state->refusal = status;
     addJobHeaders();
     return;

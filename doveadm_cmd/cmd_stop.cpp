@@ -31,6 +31,8 @@
 #include "dovecot_adapter/dovecot_api.h"
 
 #include "cmd_migrate.h"
+#include "dovecot_adapter/state_location.h"
+#include "engine/run_job.h"
 #include "exit_codes.h"
 #include "status_common.h"
 #include "stop_run.h"
@@ -145,8 +147,28 @@ StopOutcome stopUser(mail_user* user, unsigned waitSeconds) {
 
 namespace {
 
+// A job of `migrate start` stopped on purpose stays stopped: nothing restarts it on its own
+// (engine/run_job.h "held"), only a start or resume.
+void holdJob(mail_user* user) {
+  Result<std::string> dir = dovecot::stateDirectoryPath(user);
+  if (!dir.isOk()) {
+    return;
+  }
+  Result<std::optional<RunJob>> job = readRunJob(dir.value());
+  if (job.isOk() && job.value() && !job.value()->held) {
+    job.value()->held = true;
+    Status written = writeRunJob(dir.value(), *job.value());
+    if (!written.isOk()) {
+      i_warning("migrate stop(%s): %s", user->username, written.describe().c_str());
+    }
+  }
+}
+
 int stopRun(doveadm_mail_cmd_context* ctx, mail_user* user) {
   StopOutcome o = stopUser(user, stopContext(ctx)->waitSeconds);
+  if (o.result == "stopped" || o.result == "stopping") {
+    holdJob(user);
+  }
   printStopRow(o);
   if (o.exitCode != 0) {
     i_error("migrate stop(%s): %s", user->username, o.message.c_str());

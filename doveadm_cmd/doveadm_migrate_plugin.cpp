@@ -28,7 +28,11 @@ namespace {
 // One command per line (the order is the point), so clang-format stays away.
 // clang-format off
 struct doveadm_cmd_ver2* const kCommands[] = {
-    // subcommands first
+    // subcommands first, and "migrate batch X" before "migrate batch"
+    &doveadm_cmd_migrate_batch_status_ver2,
+    &doveadm_cmd_migrate_batch_pause_ver2,
+    &doveadm_cmd_migrate_batch_resume_ver2,
+    &doveadm_cmd_migrate_batch_log_ver2,
     &doveadm_cmd_migrate_batch_ver2,
     &doveadm_cmd_migrate_check_ver2,
     &doveadm_cmd_migrate_status_ver2,

@@ -131,11 +131,12 @@ void RunTracker::onLocked() {
   }
 }
 
-// This run is the user's migration now: a pause asked of an earlier one is over.
+// This run is the user's migration now: a pause or stop asked of an earlier one is over.
 void RunTracker::clearPause() {
   Result<std::optional<RunJob>> job = readRunJob(dir_);
-  if (job.isOk() && job.value() && job.value()->paused) {
+  if (job.isOk() && job.value() && (job.value()->paused || job.value()->held)) {
     job.value()->paused = false;
+    job.value()->held = false;
     (void)writeRunJob(dir_, *job.value());
   }
 }

@@ -9,19 +9,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <memory>
 
 #include "common/child_process.h"
+#include "doveadm_binary.h"
 #include "dovecot_api.h"
 #include "migrate_settings.h"
-#include "storage_compat.h"
 
 namespace migrate::dovecot {
 namespace {
 
-constexpr const char* kDefaultDoveadm = "/usr/bin/doveadm";
 constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
 constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -30,28 +28,6 @@ void wipe(std::string& secret) {
     explicit_bzero(secret.data(), secret.size());
   }
   secret.clear();
-}
-
-// The dovecot.conf this server runs with. A mail process started by the master gets its settings
-// from the config socket (<base_dir>/config, 0600 root: useless to the mail uid); the master
-// keeps a symlink to its config file next to it, <base_dir>/dovecot.conf. Empty: let doveadm
-// use its default.
-std::string configFile() {
-  const char* path = master_service_get_config_path(master_service);
-  struct stat st {};
-  if (path != nullptr && *path != '\0' && ::stat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    return path;
-  }
-  const std::string baseDir = serviceBaseDir();
-  if (baseDir.empty()) {
-    return {};
-  }
-  const std::string link = baseDir + "/dovecot.conf";
-  char real[PATH_MAX];
-  if (::realpath(link.c_str(), real) == nullptr) {
-    return {};
-  }
-  return real;
 }
 
 std::string doveadmBinary(mail_user* user) {
@@ -102,7 +78,7 @@ FdGuard::~FdGuard() {
 
 std::vector<std::string> doveadmCommandPrefix(mail_user* user) {
   std::vector<std::string> args{doveadmBinary(user)};
-  const std::string config = configFile();
+  const std::string config = runningConfigFile();
   if (!config.empty()) {
     args.emplace_back("-c");
     args.emplace_back(config);

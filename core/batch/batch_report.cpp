@@ -64,7 +64,11 @@ void writeVerify(json::Writer& w, const JobResult::Verify& v) {
 }
 
 std::string who(const JobResult& r) {
-  return r.line != 0 ? "line " + std::to_string(r.line) + " " + r.user : r.user;
+  if (r.line == 0) {
+    return r.user;
+  }
+  // A line the parser refused has no user.
+  return "line " + std::to_string(r.line) + (r.user.empty() ? "" : " " + r.user);
 }
 
 std::string plural(uint64_t n, const char* word) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <map>
+#include <set>
 #include <string_view>
 #include <tuple>
 #include <utility>
@@ -480,7 +481,8 @@ bool headerRow(std::string_view user, std::string_view password) {
 
 class Parser {
  public:
-  Parser(std::string_view content, std::optional<Format> forced) : content_(content), forced_(forced) {}
+  Parser(std::string_view content, std::optional<Format> forced, bool keepValid)
+      : content_(content), forced_(forced), keepValid_(keepValid) {}
 
   ParseResult run() {
     result_.format = forced_ ? *forced_ : detectIn(content_);
@@ -546,6 +548,9 @@ class Parser {
  private:
   void add(uint32_t line, std::string message, bool fatal = true) {
     fatal_ = fatal_ || fatal;
+    if (fatal) {
+      fatalLines_.insert(line);
+    }
     if (result_.problems.size() >= kMaxProblems) {
       hidden_++;
       hiddenFatal_ = hiddenFatal_ || fatal;
@@ -564,11 +569,28 @@ class Parser {
                                       " not shown: fix the ones above and check the file again",
                                   hiddenFatal_});
     }
-    if (fatal_) {
+    if (fatal_ && keepValid_ && !fileLevelFatal()) {
+      // parseKeepingValid(): only the lines with a fatal problem go.
+      std::vector<Entry> kept;
+      for (Entry& e : result_.entries) {
+        if (fatalLines_.count(e.line) == 0) {
+          kept.push_back(std::move(e));
+        } else {
+          wipe(e.password);
+        }
+      }
+      result_.entries.swap(kept);
+    } else if (fatal_) {
       wipePasswords(result_.entries);
       result_.entries.clear();
     }
     return std::move(result_);
+  }
+
+  // A fatal problem of the file as a whole, or of the CSV header that every line is read with.
+  bool fileLevelFatal() const {
+    const bool header = result_.format == Format::Csv && !headerless_ && firstData_ != 0;
+    return fatalLines_.count(0) != 0 || (header && fatalLines_.count(firstData_) != 0);
   }
 
   // Line-level checks common to every format.
@@ -985,6 +1007,8 @@ class Parser {
 
   std::string_view content_;
   std::optional<Format> forced_;
+  bool keepValid_ = false;
+  std::set<uint32_t> fatalLines_;  // lines with a fatal problem (0: the file)
   ParseResult result_;
   uint32_t firstData_ = 0;  // line number of the first line that is not blank or a comment
   size_t dataLines_ = 0;    // lines after the CSV header that are not blank or comments
@@ -1065,7 +1089,11 @@ Format detectFormat(const std::string& content) {
 }
 
 ParseResult parse(const std::string& content, std::optional<Format> forced) {
-  return Parser(content, forced).run();
+  return Parser(content, forced, false).run();
+}
+
+ParseResult parseKeepingValid(const std::string& content, std::optional<Format> forced) {
+  return Parser(content, forced, true).run();
 }
 
 std::optional<std::string> serialize(Format format, const std::vector<Entry>& entries) {

@@ -89,6 +89,12 @@ Format detectFormat(const std::string& content);
 // Never throws; bounded work for any input (fuzzed by tests/fuzz/fuzz_batch).
 ParseResult parse(const std::string& content, std::optional<Format> forced = std::nullopt);
 
+// As parse(), but a fatal problem drops only its own line's entry (what `migrate batch --check`
+// and `migrate check --input` check: every other line is still checked, and the problems are
+// reported as the failed lines' results). A problem of the file as a whole (no mailbox lines, a
+// UTF-16 file) or of the CSV header still drops every entry.
+ParseResult parseKeepingValid(const std::string& content, std::optional<Format> forced = std::nullopt);
+
 // The entries in `format` (Csv: the full header, ',' separated), such that parse() gives them
 // back (line numbers aside). nullopt when an entry cannot be written in that format: Pairs needs
 // an empty host, the login as remote and local user, and a password without leading whitespace;

@@ -32,6 +32,7 @@ std::string serializeRunJob(const RunJob& job) {
   o << "created\t" << job.created << '\n';
   o << "trigger\t" << textfile::escape(job.trigger) << '\n';
   o << "paused\t" << (job.paused ? 1 : 0) << '\n';
+  o << "held\t" << (job.held ? 1 : 0) << '\n';
   o << "secret\t" << (job.secret ? 1 : 0) << '\n';
   if (!job.notify.empty()) {
     o << "notify\t" << textfile::escape(job.notify) << '\n';
@@ -71,6 +72,8 @@ Result<RunJob> parseRunJob(const std::string& text) {
       job.trigger = value;
     } else if (f[0] == "paused") {
       ok = parseFlag(value, job.paused);
+    } else if (f[0] == "held") {
+      ok = parseFlag(value, job.held);
     } else if (f[0] == "secret") {
       ok = parseFlag(value, job.secret);
     } else if (f[0] == "notify") {

@@ -8,6 +8,8 @@
 //   created  <unix>
 //   trigger  panel | doveadm       who started it (the runs' status says how each run began)
 //   paused   0 | 1                 a pause was asked for: the run ends "paused", not "stopped"
+//   held     0 | 1                 stopped or paused on purpose (migrate stop/pause): nothing
+//                                  restarts it on its own, only a start or resume
 //   secret   0 | 1                 the password is in dovecot-migrate.secret
 //   notify   <address>             a result mail goes there when a run of the job ends
 //   arg      <one option of `doveadm migrate` after -u USER>   (repeated, in order)
@@ -27,6 +29,7 @@ struct RunJob {
   int64_t created = 0;
   std::string trigger;
   bool paused = false;
+  bool held = false;
   bool secret = false;
   std::string notify;
   std::vector<std::string> args;

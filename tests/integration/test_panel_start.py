@@ -149,6 +149,19 @@ class PanelStartTest(unittest.TestCase):
         self.assertEqual(self.call('migratePause', {'user': 'idle'})['result'], 'not_running')
         self.assertEqual(self.call('migrateResume', {'user': 'idle'})['result'], 'nothing_to_resume')
 
+    def test_start_takes_one_user(self):
+        r = self.rig.doveadm('migrate', 'start', '-A', '--source-host', '127.0.0.1')
+        self.assertEqual(r.returncode, EX_USAGE, r.stdout + r.stderr)
+        self.assertIn('migrate start takes one user', r.stderr)
+        self.assertIn('migrate batch --background', r.stderr)
+        self.assertIsNone(read_status(self.rig, 'cliuser'))
+
+    def test_a_refused_start_answers_with_the_reason(self):
+        row = self.call('migrateStart', self.params('cliuser', sourceTls='tls1.3'))
+        self.assertEqual(row['result'], 'failed', row)
+        self.assertIn('--source-tls', row['message'])
+        self.assertIsNone(read_status(self.rig, 'cliuser'))
+
     def test_source_password_is_refused_on_the_command_line(self):
         r = self.rig.doveadm('migrate', 'start', '-u', 'cliuser', '--source-host', '127.0.0.1',
                              '--source-password', 'cli-secret-123')

@@ -15,6 +15,7 @@ TEST(RunJob, RoundTripKeepsOptionsInOrderWithTabsAndNewlines) {
   job.created = 1796620757;
   job.trigger = "panel";
   job.paused = true;
+  job.held = true;
   job.secret = true;
   job.notify = "owner@example.org";
   job.args = {"--source-host", "imap.old.example", "--include", "INBOX,Sent\tItems", "--exclude", "a\nb", ""};
@@ -23,6 +24,7 @@ TEST(RunJob, RoundTripKeepsOptionsInOrderWithTabsAndNewlines) {
   EXPECT_EQ(back.value().created, job.created);
   EXPECT_EQ(back.value().trigger, "panel");
   EXPECT_TRUE(back.value().paused);
+  EXPECT_TRUE(back.value().held);
   EXPECT_TRUE(back.value().secret);
   EXPECT_EQ(back.value().notify, job.notify);
   EXPECT_EQ(back.value().args, job.args);
