@@ -218,10 +218,12 @@ class Bench:
         a = self.a
         out = {'started': datetime.datetime.now().isoformat(timespec='seconds'),
                'params': {'messages': a.messages, 'size_scale': a.size_scale, 'tls': a.tls,
+                          'no_quota': a.no_quota,
                           'rounds': a.rounds, 'mail_fsync': a.mail_fsync,
                           'bandwidth_mbit': a.bandwidth},
                'env': self.env(), 'rounds': []}
-        with Rig(name='bench', dst_quota_rule='*:storage=1T', mail_fsync=a.mail_fsync,
+        with Rig(name='bench', dst_quota_rule=None if a.no_quota else '*:storage=1T',
+                 mail_fsync=a.mail_fsync,
                  build_dir=a.build_dir, keep=a.keep,
                  src_compress=bool(a.bandwidth),
                  src_protocols=('pop3',) if a.pop3 else (),
@@ -419,6 +421,8 @@ def main():
                     help='reach the source through a throttling proxy of MBIT Mbit/s per '
                          'direction; adds migrate --no-compress ("nocompress") to compare')
     ap.add_argument('--keep', action='store_true', help='keep the rig directory')
+    ap.add_argument('--no-quota', action='store_true',
+                    help='no quota rule on the destination (by default a 1 TB rule)')
     ap.add_argument('--pop3', action='store_true',
                     help='the source offers POP3; adds migrate --source-pop3 ("pop3") to compare')
     ap.add_argument('--baseline-build', metavar='DIR',

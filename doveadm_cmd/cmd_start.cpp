@@ -21,6 +21,7 @@
 #include "batch_params.h"
 #include "cli_options.h"
 #include "cmd_migrate.h"
+#include "dovecot_adapter/background_run.h"
 #include "dovecot_adapter/doveadm_compat.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/state_location.h"
@@ -192,50 +193,53 @@ void cmdStartInit(doveadm_mail_cmd_context* ctx) noexcept {
   };
 }
 
-// Stores the job and its password (or removes an older password), then starts or schedules it.
-StartOutcome startUser(StartState& st, mail_user* user) {
-  StartOutcome refused;
-  Result<std::string> dir = dovecot::stateDirectory(user, true);
-  Status status = dir.status();
-  if (status.isOk()) {
-    Result<std::optional<RunStatus>> now = readUserRunStatus(user);
-    if (now.isOk() && now.value() && now.value()->state == "running" && runStatusAlive(*now.value())) {
-      return alreadyRunningOutcome(now.value());
-    }
-  }
+// The job of this start, without the password.
+RunJob newJob(const StartState& st) {
   RunJob job;
   job.created = static_cast<int64_t>(std::time(nullptr));
   job.trigger = st.trigger;
   job.secret = !st.password.empty();
   job.args = st.args;
   job.notify = st.notify;
-  if (status.isOk()) {
-    status = job.secret ? writeRunSecret(dir.value(), st.password) : removeRunSecret(dir.value());
+  return job;
+}
+
+// Under the user's run lock (two starts at once: one waits for nothing and answers
+// already_running): stores the job and its password (or removes an older password), then starts
+// or schedules it.
+StartOutcome startUser(StartState& st, mail_user* user) {
+  Result<std::string> dir = dovecot::stateDirectory(user, true);
+  if (!dir.isOk()) {
+    return failedOutcome(dir.status());
   }
+  StartOutcome refused;
+  dovecot::FdGuard lock(lockUserRun(user, dir.value(), refused));
+  if (lock.get() < 0) {
+    return refused;
+  }
+  Result<std::optional<RunStatus>> now = readUserRunStatus(user);
+  if (now.isOk() && now.value() && now.value()->state == "running" && runStatusAlive(*now.value())) {
+    return alreadyRunningOutcome(now.value());
+  }
+  const RunJob job = newJob(st);
+  Status status = job.secret ? writeRunSecret(dir.value(), st.password) : removeRunSecret(dir.value());
   if (status.isOk()) {
     status = writeRunJob(dir.value(), job);
   }
-  bool startNow = true;
-  if (status.isOk()) {
-    Result<bool> scheduled = applyStartSchedule(user, dir.value(), st.schedule);
-    status = scheduled.status();
-    startNow = scheduled.isOk() && scheduled.value();
+  Result<bool> startNow =
+      status.isOk() ? applyStartSchedule(user, dir.value(), st.schedule) : Result<bool>(status);
+  if (!startNow.isOk()) {
+    return failedOutcome(startNow.status());
   }
-  if (!status.isOk()) {
-    refused.result = "failed";
-    refused.message = status.describe();
-    refused.exitCode = exitCodeFor(status);
-    return refused;
-  }
-  if (!startNow) {
+  if (!startNow.value()) {
     refused.result = "scheduled";
-    Result<std::optional<RunStatus>> now = readUserRunStatus(user);
-    refused.status = now.isOk() ? now.value() : std::nullopt;
+    Result<std::optional<RunStatus>> after = readUserRunStatus(user);
+    refused.status = after.isOk() ? after.value() : std::nullopt;
     refused.message = "the migration starts at the scheduled time; follow it with doveadm migrate status";
     return refused;
   }
   std::string password = st.password;
-  return startJob(user, dir.value(), job, password, st.trigger);
+  return startJobLocked(user, dir.value(), job, password, st.trigger, lock.get());
 }
 
 int cmdStartRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {

@@ -85,18 +85,34 @@ std::vector<std::string> runArgs(struct mail_user* user, const RunJob& job, bool
 
 }  // namespace
 
-StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJob& job,
-                      std::string& password, const std::string& trigger) {
-  dovecot::FdGuard lock(dovecot::lockBackgroundRun(dir));
-  if (lock.get() < 0) {
-    wipeSecret(password);
-    if (errno == EWOULDBLOCK) {
-      Result<std::optional<RunStatus>> now = readUserRunStatus(user);
-      return alreadyRunningOutcome(now.isOk() ? now.value() : std::nullopt);
-    }
-    return failedOutcome(
+int lockUserRun(struct mail_user* user, const std::string& dir, StartOutcome& refused) {
+  const int fd = dovecot::lockBackgroundRun(dir);
+  if (fd >= 0) {
+    return fd;
+  }
+  if (errno == EWOULDBLOCK) {
+    Result<std::optional<RunStatus>> now = readUserRunStatus(user);
+    refused = alreadyRunningOutcome(now.isOk() ? now.value() : std::nullopt);
+  } else {
+    refused = failedOutcome(
         textfile::sysError("cannot open the run lock", dir + "/" + dovecot::kBackgroundLockFile));
   }
+  return -1;
+}
+
+StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJob& job,
+                      std::string& password, const std::string& trigger) {
+  StartOutcome refused;
+  dovecot::FdGuard lock(lockUserRun(user, dir, refused));
+  if (lock.get() < 0) {
+    wipeSecret(password);
+    return refused;
+  }
+  return startJobLocked(user, dir, job, password, trigger, lock.get());
+}
+
+StartOutcome startJobLocked(struct mail_user* user, const std::string& dir, const RunJob& job,
+                            std::string& password, const std::string& trigger, int lockFd) {
   Result<std::optional<RunStatus>> before = readUserRunStatus(user);
   if (!before.isOk()) {
     wipeSecret(password);
@@ -121,7 +137,7 @@ StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJ
     run.env.push_back("HOME=" + std::string(home));
   }
   run.logFd = log.get();
-  run.lockFd = lock.get();
+  run.lockFd = lockFd;
   Status started = dovecot::startBackgroundRun(run, password);
   if (!started.isOk()) {
     return failedOutcome(started.withPrefix("cannot start the background run"));

@@ -29,6 +29,13 @@ struct StartOutcome {
 StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJob& job,
                       std::string& password, const std::string& trigger);
 
+// Locks the user's background run (dovecot_adapter/background_run.h): the descriptor, or -1 with
+// `refused` set (already_running when another start or run holds it, else failed).
+int lockUserRun(struct mail_user* user, const std::string& dir, StartOutcome& refused);
+// startJob() with the lock already held (it passes to the run).
+StartOutcome startJobLocked(struct mail_user* user, const std::string& dir, const RunJob& job,
+                            std::string& password, const std::string& trigger, int lockFd);
+
 // The answer when it could not be done: result "failed", the message and exit code of `why`.
 StartOutcome failedOutcome(const Status& why);
 

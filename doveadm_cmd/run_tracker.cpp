@@ -151,8 +151,9 @@ void RunTracker::settleJob() {
   RunJob& job = *read.value();
   if (status_.state == "stopped" && job.paused) {
     status_.state = "paused";
+    status_.errorHint = "what was copied stays; doveadm migrate resume continues";
     status_.error = "paused on request after copying " + std::to_string(status_.copied) +
-                    " messages in this run (what was copied stays; doveadm migrate resume continues)";
+                    " messages in this run (" + status_.errorHint + ")";
     return;
   }
   const bool over = status_.state == "ok" || status_.state == "partial" || status_.state == "failed";
@@ -193,10 +194,21 @@ void RunTracker::onProgress(const ProgressEvent& event) {
     plannedFolders_ = event.foldersTotal;
     status_.foldersTotal = std::max(plannedFolders_, status_.foldersDone);
   }
+  if (event.totalsKnown) {
+    status_.totalMessages = event.totalMessages;
+    status_.totalBytes = event.totalBytes;
+  }
   if (event.bytes > status_.bytes) {
     status_.bytes = event.bytes;
   }
-  write(false);
+  sampleRate();
+  write(event.totalsKnown);  // the plan at once: a panel shows 0 % rather than nothing
+}
+
+void RunTracker::sampleRate() {
+  const std::chrono::duration<double> since = std::chrono::steady_clock::now() - begun_;
+  rate_.add(since.count(), status_.bytes);
+  status_.rate = rate_.rate();
 }
 
 Status RunTracker::finish(const MigrationReport& report) {

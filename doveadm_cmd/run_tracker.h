@@ -10,7 +10,8 @@
 //   another run is alive on this host; then only once the engine holds the account lock (its
 //   first listFolders(), which comes after StateStore::open), so a run refused as Busy never
 //   overwrites the running one's status;
-// - on progress, at most every kMinInterval;
+// - on progress, at most every kMinInterval, with the run's plan (total_messages, total_bytes,
+//   from the engine's totals event) and the transfer rate over the last kRateWindowSeconds;
 // - at finish(): the final state (finishRunStatus; "paused" for a run stopped by `migrate
 //   pause`, engine/run_job.h). A Busy result restores the previous file if this run had already
 //   replaced it. A finished job's stored password is removed then (unless a scheduled pass is to
@@ -25,6 +26,7 @@
 
 #include "engine/migrator.h"
 #include "engine/run_job.h"
+#include "engine/run_progress.h"
 #include "engine/run_schedule.h"
 #include "engine/run_status.h"
 #include "engine/sink.h"
@@ -41,6 +43,8 @@ std::string runTrigger();
 class RunTracker {
  public:
   static constexpr std::chrono::seconds kMinInterval{2};
+  // The rate in the status is the bytes of the last this many seconds.
+  static constexpr double kRateWindowSeconds = 20.0;
 
   // dir: the user's state directory (created by the caller).
   RunTracker(std::string dir, std::string trigger, std::string source);
@@ -65,6 +69,7 @@ class RunTracker {
 
  private:
   void write(bool force);
+  void sampleRate();
   void clearPause();
   void settleJob();
 
@@ -78,6 +83,8 @@ class RunTracker {
   bool written_ = false;               // this run has replaced the file
   bool deferred_ = false;              // waiting for the account lock before the first write
   std::chrono::steady_clock::time_point lastWrite_{};
+  std::chrono::steady_clock::time_point begun_ = std::chrono::steady_clock::now();
+  RateWindow rate_{kRateWindowSeconds};
   Status writeError_;
 };
 

@@ -153,11 +153,15 @@ Result<std::optional<std::string>> readFile(const std::string& path, size_t maxB
 }
 
 Status writeFileAtomic(const std::string& path, const std::string& text, bool doFsync, unsigned mode) {
-  std::string tmp = path + ".tmp";
+  // One temporary name per process: two processes replacing the same file at once (two panel
+  // requests for one user) must not write into, or rename away, each other's temporary file.
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) {
     return sysError("cannot create", tmp);
   }
+  // A file left by a crashed process with the same pid keeps its old mode: this one's is `mode`.
+  (void)::fchmod(fd, static_cast<mode_t>(mode));
   size_t off = 0;
   while (off < text.size()) {
     ssize_t n = ::write(fd, text.data() + off, text.size() - off);

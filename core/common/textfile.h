@@ -28,7 +28,8 @@ Status sysError(const std::string& what, const std::string& path);
 // The whole file; nullopt when it does not exist. `maxBytes` bounds what is read (larger: error).
 Result<std::optional<std::string>> readFile(const std::string& path, size_t maxBytes = 64u << 20);
 
-// Writes `text` to path.tmp (mode `mode`), optionally fsyncs it, and renames it over `path`.
+// Writes `text` to path.tmp.<pid> (mode `mode`), optionally fsyncs it, and renames it over `path`
+// (one temporary name per process: concurrent writers of one file do not disturb each other).
 Status writeFileAtomic(const std::string& path, const std::string& text, bool fsync, unsigned mode = 0600);
 
 }  // namespace migrate::textfile

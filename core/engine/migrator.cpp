@@ -320,8 +320,11 @@ class Migration {
         noNewUids && noFlagChanges && fs.destName == w.plan->destName && !w.rescan && fs.retryUids.empty();
   }
 
-  // Quota before copying: what is new at the source against the destination's free space. The
-  // sizes are listed only when they matter (a quota, a dry run). `quotaShort`: it does not fit.
+  // Quota before copying: what is new at the source against the destination's free space.
+  // `quotaShort`: it does not fit. The new messages of every folder are listed with their sizes
+  // (UID RFC822.SIZE, FolderScanner::prescan) whether or not there is a quota: the copy then
+  // fetches exactly those, and the run status shows progress against their total (issue 14;
+  // the cost of the listing is in bench/README.md).
   Status checkQuota(std::vector<FolderWork>& work, FolderScanner& scanner, Status& quotaShort) {
     Result<QuotaInfo> quota = sink_.quota();
     if (!quota.isOk()) {
@@ -331,12 +334,10 @@ class Migration {
       report_.quotaUsed = quota.value().usedBytes;
       report_.quotaLimit = quota.value().limitBytes;
     }
-    bool needSizes = opt_.dryRun || report_.quotaLimited || (quota.isOk() && quota.value().messagesLimited);
     uint64_t needed = 0;
     uint64_t neededMessages = 0;
     for (FolderWork& w : work) {
-      if (!needSizes || !w.excluded.empty() || !w.statusError.isOk() || w.nothingNew ||
-          w.status.messages == 0) {
+      if (!w.excluded.empty() || !w.statusError.isOk() || w.nothingNew || w.status.messages == 0) {
         continue;
       }
       MIGRATE_RETURN_IF_ERROR(scanner.prescan(w));
@@ -346,6 +347,16 @@ class Migration {
       neededMessages += w.toCopy.size();
     }
     report_.sourceBytes = needed;
+    if (progress_ && !opt_.dryRun) {
+      // Counting what earlier attempts of this run copied (their messages are listed no more).
+      ProgressEvent totals;
+      totals.totalsKnown = true;
+      totals.totalMessages = report_.copied + report_.failed + neededMessages;
+      totals.totalBytes = report_.bytes + needed;
+      totals.bytes = report_.bytes;
+      totals.message = std::to_string(neededMessages) + " messages (" + formatBytes(needed) + ") to copy";
+      progress_(totals);
+    }
     if (quota.isOk() && opt_.quotaPrecheck) {
       quotaShort = quotaShortfall(quota.value(), needed, neededMessages, opt_.localUser, opt_.dryRun);
       // A dry run still shows its plan; a real run stops before copying anything.

@@ -19,6 +19,10 @@ struct ProgressEvent {
   // Set (non-zero) on the event sent once the folder plan is known: how many folders this run
   // will copy. 0 on every other event.
   uint32_t foldersTotal = 0;
+  // Set on the event sent once the messages to copy are listed (before the first is copied, and
+  // again after a reconnect): what this run copies in all, counting what it copied before.
+  bool totalsKnown = false;
+  uint64_t totalMessages = 0, totalBytes = 0;
   std::string message;  // human-readable line
 };
 using ProgressFn = std::function<void(const ProgressEvent&)>;

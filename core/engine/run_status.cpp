@@ -17,6 +17,24 @@ namespace {
 
 constexpr const char* kMagic = "dovecot-migrate-status";
 
+// "" for unknown.
+std::string optionalNumber(const std::optional<uint64_t>& value) {
+  return value ? std::to_string(*value) : std::string();
+}
+
+bool parseOptionalNumber(const std::string& text, std::optional<uint64_t>& value) {
+  if (text.empty()) {
+    value.reset();
+    return true;
+  }
+  uint64_t n = 0;
+  if (!textfile::parseU64(text, n)) {
+    return false;
+  }
+  value = n;
+  return true;
+}
+
 std::string thisHost() {
   char name[256] = {};
   if (::gethostname(name, sizeof(name) - 1) < 0) {
@@ -89,7 +107,11 @@ std::string serializeRunStatus(const RunStatus& s) {
   o << "pending\t" << s.pending << '\n';
   o << "error\t" << escape(s.error) << '\n';
   o << "error_kind\t" << escape(s.errorKind) << '\n';
+  o << "error_hint\t" << escape(s.errorHint) << '\n';
   o << "consecutive_failures\t" << s.consecutiveFailures << '\n';
+  o << "total_messages\t" << optionalNumber(s.totalMessages) << '\n';
+  o << "total_bytes\t" << optionalNumber(s.totalBytes) << '\n';
+  o << "rate\t" << optionalNumber(s.rate) << '\n';
   if (s.nextRun > 0) {
     o << "next_run\t" << s.nextRun << '\n';
   }
@@ -163,8 +185,16 @@ Result<RunStatus> parseRunStatus(const std::string& text) {
       s.error = value;
     } else if (key == "error_kind") {
       s.errorKind = value;
+    } else if (key == "error_hint") {
+      s.errorHint = value;
     } else if (key == "consecutive_failures") {
       ok = textfile::parseU32(value, s.consecutiveFailures);
+    } else if (key == "total_messages") {
+      ok = parseOptionalNumber(value, s.totalMessages);
+    } else if (key == "total_bytes") {
+      ok = parseOptionalNumber(value, s.totalBytes);
+    } else if (key == "rate") {
+      ok = parseOptionalNumber(value, s.rate);
     } else if (key == "next_run") {
       ok = textfile::parseI64(value, s.nextRun);
     }  // unknown keys: written by a newer minor version, ignored
@@ -240,6 +270,8 @@ void finishRunStatus(RunStatus& s, const MigrationReport& report) {
   s.folder.clear();
   s.error = ok ? std::string() : report.status.describe();
   s.errorKind = ok ? std::string() : errorKindName(report.status.kind());
+  s.errorHint = ok ? std::string() : report.status.hint();
+  s.rate.reset();  // a finished run's rate is its average (engine/run_progress.h)
   if (ok) {
     s.consecutiveFailures = 0;
     s.pending = 0;

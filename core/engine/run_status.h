@@ -17,8 +17,16 @@
 //   folders_done / folders_total / copied / skipped / failed / bytes / pending  <numbers>
 //   error     <Status::describe() of the last failure, empty when ok>
 //   error_kind <errorKindName(), empty when ok>
+//   error_hint <Status::hint() of the last failure alone (also inside `error`), empty when none>
 //   consecutive_failures <failed or partial runs in a row, 0 after an ok run>
-//   next_run  <unix: when a scheduled pass starts (engine/run_schedule.h), 0: none>
+//   total_messages / total_bytes  <what this run copies in all (the plan: folders with new mail,
+//             after the filters), empty until the plan is known>
+//   rate      <bytes per second over the last RateWindow (engine/run_progress.h) as of `updated`,
+//             empty until measured>
+//   next_run  <unix: when a scheduled pass starts (engine/run_schedule.h), 0: none (not written)>
+//
+// The keys from error_hint on came with the progress columns (issue 14); files without them
+// read as "unknown" (RunStatus's optionals empty).
 //
 // Unknown keys are ignored (forward compatible); a newer major version is a Config error.
 
@@ -43,8 +51,12 @@ struct RunStatus {
   uint64_t copied = 0, skipped = 0, failed = 0, bytes = 0, pending = 0;
   std::string error;
   std::string errorKind;
+  std::string errorHint;
   uint32_t consecutiveFailures = 0;
-  int64_t nextRun = 0;  // written by migrate start / schedule-due; a run starts with 0
+  // The plan of this run (nullopt: not known yet, or a file of an earlier version).
+  std::optional<uint64_t> totalMessages, totalBytes;
+  std::optional<uint64_t> rate;  // bytes per second, measured by the run
+  int64_t nextRun = 0;           // written by migrate start / schedule-due; a run starts with 0
 };
 
 constexpr int kRunStatusVersion = 1;

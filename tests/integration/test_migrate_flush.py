@@ -54,6 +54,9 @@ def traced(rig, user, *extra):
     return MigrateRun(argv, p.returncode, p.stdout, p.stderr, 0, 'tab'), calls
 
 
+# The state's temporary file (common/textfile.h: <file>.tmp.<pid>), fsynced before the rename.
+STATE_TMP = re.compile(r'\.state\.tmp\.\d+$')
+
 class FlushTestBase:
     """Run against one destination storage (the subclasses' MAIL_LOCATION)."""
 
@@ -113,7 +116,7 @@ class FlushTestBase:
         # a later run skip these messages).
         last_file = max(i for i, (c, p) in enumerate(calls) if p in files)
         dir_after = [i for i, p in synced if i > last_file and p in dirs]
-        state = [i for i, p in synced if p.endswith('.state.tmp')]
+        state = [i for i, p in synced if STATE_TMP.search(p)]
         self.assertTrue(dir_after and state and state[-1] > dir_after[0], calls)
 
         again, calls = traced(self.rig, user)
@@ -136,7 +139,7 @@ class FlushTestBase:
         self.assertNotIn('syncfs', kinds)
         files = set(self.message_files(user))
         self.assertEqual([p for _, p in calls if p in files], [], 'message files flushed')
-        self.assertTrue([p for _, p in calls if p.endswith('.state.tmp')], calls)
+        self.assertTrue([p for _, p in calls if STATE_TMP.search(p)], calls)
 
 
 class MaildirFlushTest(FlushTestBase, unittest.TestCase):
@@ -159,7 +162,7 @@ class MaildirFlushTest(FlushTestBase, unittest.TestCase):
         self.assertEqual(int(run.row['skipped']), total, run.describe())
         self.assertEqual(calls, [('fsync', calls[0][1])] if calls else [],
                          'flushed more than the state once although nothing was saved')
-        self.assertTrue(calls and calls[0][1].endswith('.state.tmp'), calls)
+        self.assertTrue(calls and STATE_TMP.search(calls[0][1]), calls)
         for _ in range(2):
             again, calls = traced(self.rig, user)
             self.check(again, 0)

@@ -21,8 +21,10 @@ FOLDERS = (('INBOX',), ('Work',), ('Archive',))
 PER_FOLDER = 100   # 300 messages of ~2 kB; with --max-rate 20K a run takes ~30 s
 SLOW_RATE = '20K'
 STATUS_KEYS = ('username', 'state', 'trigger', 'started', 'finished', 'next_run', 'folder',
-               'folders_done', 'folders_total', 'copied', 'bytes', 'pending',
-               'consecutive_failures', 'source', 'verify', 'verified', 'error')
+               'folders_done', 'folders_total', 'copied', 'skipped', 'failed', 'bytes', 'pending',
+               'total_messages', 'total_bytes', 'percent', 'percent_messages',
+               'rate_bytes_per_second', 'eta_seconds', 'consecutive_failures', 'source',
+               'verify', 'verified', 'hint', 'error')
 
 
 class RunStatusTest(unittest.TestCase):

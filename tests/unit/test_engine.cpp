@@ -113,6 +113,67 @@ TEST_F(EngineTest, ProgressTellsHowManyFoldersTheRunCopiesOnceThePlanIsKnown) {
   EXPECT_EQ(totals, (std::vector<uint32_t>{3}));
 }
 
+// The run's plan for the progress columns of `migrate status` (issue 14): the messages and bytes
+// it copies, known before the first copy, also without a quota, and counting nothing that is
+// here already.
+TEST_F(EngineTest, ProgressCarriesThePlansTotalsBeforeTheFirstCopyWithoutAQuota) {
+  addMany("INBOX", 20, "m");
+  addMany("Archive", 5, "a");
+  ASSERT_EQ(sink_->quotaLimit, 0u);
+  auto runWithEvents = [this](std::vector<ProgressEvent>& events) {
+    return runMigration(
+        options_, *sink_, [&events](const ProgressEvent& e) { events.push_back(e); },
+        [this](const SourceOptions&) -> Result<std::unique_ptr<net::Transport>> {
+          return source_.connect();
+        });
+  };
+  std::vector<ProgressEvent> events;
+  MigrationReport r = runWithEvents(events);
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  uint64_t sourceBytes = 0;
+  for (const char* folder : {"INBOX", "Archive"}) {
+    for (const auto& m : source_.folders[folder].messages) {
+      sourceBytes += m.bytes.size();
+    }
+  }
+  size_t totalsAt = events.size();
+  for (size_t i = 0; i < events.size(); i++) {
+    if (events[i].totalsKnown) {
+      totalsAt = i;
+      break;
+    }
+  }
+  ASSERT_LT(totalsAt, events.size()) << "no totals event";
+  EXPECT_EQ(events[totalsAt].totalMessages, 25u);
+  EXPECT_EQ(events[totalsAt].totalBytes, sourceBytes);
+  EXPECT_EQ(events[totalsAt].bytes, 0u);
+  for (size_t i = 0; i < totalsAt; i++) {
+    EXPECT_EQ(events[i].bytes, 0u) << "bytes copied before the plan was known";
+  }
+  EXPECT_EQ(r.bytes, sourceBytes);
+
+  // Two new messages: the next run's plan is those two only.
+  addMany("INBOX", 2, "new");
+  uint64_t newBytes = 0;
+  const auto& inbox = source_.folders["INBOX"].messages;
+  for (size_t i = inbox.size() - 2; i < inbox.size(); i++) {
+    newBytes += inbox[i].bytes.size();
+  }
+  events.clear();
+  r = runWithEvents(events);
+  ASSERT_TRUE(r.status.isOk()) << r.status.describe();
+  EXPECT_EQ(r.copied, 2u);
+  int totalsEvents = 0;
+  for (const ProgressEvent& e : events) {
+    if (e.totalsKnown) {
+      totalsEvents++;
+      EXPECT_EQ(e.totalMessages, 2u);
+      EXPECT_EQ(e.totalBytes, newBytes);
+    }
+  }
+  EXPECT_EQ(totalsEvents, 1);
+}
+
 TEST_F(EngineTest, SecondRunWithNothingNewFetchesNothing) {
   addMany("INBOX", 20, "m");
   addMany("Archive", 5, "a");
