@@ -41,10 +41,10 @@ Status checkStartSchedule(const StartScheduleArgs& args) {
   return Status::ok();
 }
 
-bool noteNextRun(const std::string& stateDir, int64_t nextRun, NextRunState state) {
+bool noteNextRun(const std::string& stateDir, int64_t nextRun, NextRunState state, bool runLocked) {
   // The run lock keeps a background run from starting (and writing its first status) meanwhile.
-  dovecot::FdGuard runLock(dovecot::lockBackgroundRun(stateDir));
-  if (runLock.get() < 0) {
+  dovecot::FdGuard runLock(runLocked ? -1 : dovecot::lockBackgroundRun(stateDir));
+  if (!runLocked && runLock.get() < 0) {
     return false;
   }
   Result<std::optional<RunStatus>> found = readRunStatus(stateDir);
@@ -110,7 +110,7 @@ Result<bool> applyStartSchedule(struct mail_user* user, const std::string& state
   }
   MIGRATE_RETURN_IF_ERROR(writeRunSchedule(stateDir, s));
   if (!startNow) {
-    noteNextRun(stateDir, s.firstAt, NextRunState::ScheduledFresh);
+    noteNextRun(stateDir, s.firstAt, NextRunState::ScheduledFresh, true);
   }
   std::string what = startNow ? "first pass now" : "first pass at " + isoTime(s.firstAt);
   if (s.secondAfter > 0) {

@@ -22,7 +22,8 @@ struct StartScheduleArgs {
 // Checks the values before anything is written: a Config Status naming the option.
 Status checkStartSchedule(const StartScheduleArgs& args);
 
-// Called by `migrate start` after the job is stored (engine/run_job.h). Records the schedule
+// Called by `migrate start` after the job is stored (engine/run_job.h), under the user's run lock
+// (job_start.h lockUserRun: no run can start meanwhile). Records the schedule
 // (a start without --at/--second-pass-after removes an earlier schedule of the user); true when
 // the first run must start now, false when it starts later: the run status then says
 // "scheduled" with next_run.
@@ -36,9 +37,10 @@ enum class NextRunState {
   ScheduledFresh,  // "scheduled" and nothing else of an earlier migration (before the first pass)
 };
 
-// Puts `nextRun` (0: none) into the user's run status while no run is going (the run lock is
-// free), so that `migrate status` shows when the next pass starts. False when a run is going or
-// the status cannot be written (logged: the schedule itself is unaffected).
-bool noteNextRun(const std::string& stateDir, int64_t nextRun, NextRunState state);
+// Puts `nextRun` (0: none) into the user's run status while no run is going, so that `migrate
+// status` shows when the next pass starts. It takes the user's run lock for that unless the caller
+// holds it (`runLocked`). False when a run is going or the status cannot be written (logged: the
+// schedule itself is unaffected).
+bool noteNextRun(const std::string& stateDir, int64_t nextRun, NextRunState state, bool runLocked = false);
 
 }  // namespace migrate::cmd
