@@ -1,7 +1,7 @@
 // The background batches (batch_background.h): `doveadm migrate batch status [ID]`, `pause ID`,
 // `resume ID` and `log ID [-u USER]` (HTTP migrateBatchStatus, migrateBatchPause,
 // migrateBatchResume, migrateBatchLog). Plain doveadm commands: they read the batch directory
-// and signal or start the batch process; none waits for a migration. docs/panel-sections/batch.md.
+// and signal or start the batch process; none waits for a migration. docs/panel-integration.md.
 
 #include <dirent.h>
 #include <sys/stat.h>
