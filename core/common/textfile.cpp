@@ -152,6 +152,50 @@ Result<std::optional<std::string>> readFile(const std::string& path, size_t maxB
   return std::optional<std::string>(std::move(text));
 }
 
+std::string recordHeader(const RecordFormat& format) {
+  return std::string(format.magic) + '\t' + std::to_string(format.version) + '\n';
+}
+
+Status parseRecords(const std::string& text, const RecordFormat& format,
+                    const std::function<bool(const std::string& key, const std::string& value)>& field) {
+  uint32_t lineNo = 0;
+  auto bad = [&format, &lineNo](const std::string& why) {
+    return Status(ErrorKind::Config,
+                  std::string(format.what) + " line " + std::to_string(lineNo) + ": " + why, format.hint);
+  };
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) {
+      end = text.size();
+    }
+    const std::vector<std::string> f = splitTabs(text.substr(pos, end - pos));
+    pos = end + 1;
+    ++lineNo;
+    if (lineNo == 1) {
+      uint32_t version = 0;
+      if (f.size() != 2 || f[0] != format.magic || !parseU32(f[1], version)) {
+        return bad(std::string("not a dovecot-migrate ") + format.what + " file");
+      }
+      if (version > format.version) {
+        return bad("written by a newer dovecot-migrate (version " + f[1] + ")");
+      }
+      continue;
+    }
+    std::string value;
+    if (f.size() != 2 || !unescape(f[1], value)) {
+      return bad("expected key<TAB>value");
+    }
+    if (!field(f[0], value)) {
+      return bad("bad value for " + f[0]);
+    }
+  }
+  if (lineNo == 0) {
+    return bad("empty file");
+  }
+  return Status::ok();
+}
+
 Status writeFileAtomic(const std::string& path, const std::string& text, bool doFsync, unsigned mode) {
   // One temporary name per process: two processes replacing the same file at once (two panel
   // requests for one user) must not write into, or rename away, each other's temporary file.

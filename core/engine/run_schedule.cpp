@@ -18,7 +18,10 @@
 namespace migrate {
 namespace {
 
-constexpr const char* kMagic = "dovecot-migrate-schedule";
+const textfile::RecordFormat kFormat = {
+    "dovecot-migrate-schedule", static_cast<uint32_t>(kRunScheduleVersion), "schedule",
+    "the file is damaged: start the migration again with its schedule (doveadm migrate start --at ...), "
+    "which replaces it"};
 constexpr int64_t kDay = 86400;
 constexpr int64_t kMaxAhead = 366 * kDay;
 constexpr int64_t kMaxSecondPassAfter = 30 * kDay;
@@ -27,12 +30,6 @@ constexpr int64_t kMaxSecondPassAfter = 30 * kDay;
 constexpr int64_t kStartedSlack = 0;
 
 const char* const kPassKey[2] = {"first", "second"};
-
-Status badLine(uint32_t lineNo, const std::string& why) {
-  return Status(ErrorKind::Config, "schedule file line " + std::to_string(lineNo) + ": " + why,
-                "the file is damaged: start the migration again with its schedule (doveadm migrate start "
-                "--at ...), which replaces it");
-}
 
 Status badAt(const std::string& option, const std::string& text, const std::string& why) {
   return Status(
@@ -141,7 +138,7 @@ bool schedulePending(const std::string& dir) {
 
 std::string serializeRunSchedule(const RunSchedule& s) {
   std::ostringstream o;
-  o << kMagic << '\t' << kRunScheduleVersion << '\n';
+  o << textfile::recordHeader(kFormat);
   o << "created\t" << s.created << '\n';
   o << "first_at\t" << s.firstAt << '\n';
   o << "second_after\t" << s.secondAfter << '\n';
@@ -154,71 +151,46 @@ std::string serializeRunSchedule(const RunSchedule& s) {
   return o.str();
 }
 
+namespace {
+
+// One key of the schedule file into `s`; false for a bad value.
+bool setScheduleField(RunSchedule& s, const std::string& key, const std::string& value) {
+  bool ok = true;
+  if (key == "created") {
+    ok = textfile::parseI64(value, s.created);
+  } else if (key == "first_at") {
+    ok = textfile::parseI64(value, s.firstAt);
+  } else if (key == "second_after") {
+    ok = textfile::parseI64(value, s.secondAfter) && s.secondAfter >= 0;
+  } else {
+    for (int k = 0; k < 2; k++) {
+      const std::string prefix = std::string(kPassKey[k]) + "_";
+      if (key == prefix + "started") {
+        ok = textfile::parseI64(value, s.pass[k].started);
+      } else if (key == prefix + "ended") {
+        ok = textfile::parseI64(value, s.pass[k].ended);
+      } else if (key == prefix + "restarts") {
+        ok = textfile::parseU32(value, s.pass[k].restarts);
+      } else if (key == prefix + "pid") {
+        ok = textfile::parseI64(value, s.pass[k].pid);
+      }
+    }
+  }  // unknown keys: a newer minor version, ignored
+  return ok;
+}
+
+}  // namespace
+
 Result<RunSchedule> parseRunSchedule(const std::string& text) {
   RunSchedule s;
-  std::istringstream in(text);
-  std::string line;
-  uint32_t lineNo = 0;
-  while (std::getline(in, line)) {
-    ++lineNo;
-    std::vector<std::string> f = textfile::splitTabs(line);
-    if (lineNo == 1) {
-      uint32_t version = 0;
-      if (f.size() != 2 || f[0] != kMagic || !textfile::parseU32(f[1], version)) {
-        return badLine(lineNo, "not a dovecot-migrate schedule file");
-      }
-      if (version > static_cast<uint32_t>(kRunScheduleVersion)) {
-        return badLine(lineNo, "written by a newer dovecot-migrate (version " + f[1] + ")");
-      }
-      continue;
-    }
-    std::string value;
-    if (f.size() != 2 || !textfile::unescape(f[1], value)) {
-      return badLine(lineNo, "expected key<TAB>value");
-    }
-    const std::string& key = f[0];
-    bool ok = true;
-    if (key == "created") {
-      ok = textfile::parseI64(value, s.created);
-    } else if (key == "first_at") {
-      ok = textfile::parseI64(value, s.firstAt);
-    } else if (key == "second_after") {
-      ok = textfile::parseI64(value, s.secondAfter) && s.secondAfter >= 0;
-    } else {
-      for (int k = 0; k < 2; k++) {
-        const std::string prefix = std::string(kPassKey[k]) + "_";
-        if (key == prefix + "started") {
-          ok = textfile::parseI64(value, s.pass[k].started);
-        } else if (key == prefix + "ended") {
-          ok = textfile::parseI64(value, s.pass[k].ended);
-        } else if (key == prefix + "restarts") {
-          ok = textfile::parseU32(value, s.pass[k].restarts);
-        } else if (key == prefix + "pid") {
-          ok = textfile::parseI64(value, s.pass[k].pid);
-        }
-      }
-    }  // unknown keys: a newer minor version, ignored
-    if (!ok) {
-      return badLine(lineNo, "bad value for " + key);
-    }
-  }
-  if (lineNo == 0) {
-    return badLine(0, "empty file");
-  }
+  MIGRATE_RETURN_IF_ERROR(textfile::parseRecords(
+      text, kFormat,
+      [&s](const std::string& key, const std::string& value) { return setScheduleField(s, key, value); }));
   return s;
 }
 
 Result<std::optional<RunSchedule>> readRunSchedule(const std::string& dir) {
-  const std::string path = dir + "/" + kRunScheduleFile;
-  MIGRATE_ASSIGN_OR_RETURN(std::optional<std::string> text, textfile::readFile(path, 64u << 10));
-  if (!text) {
-    return std::optional<RunSchedule>();
-  }
-  Result<RunSchedule> parsed = parseRunSchedule(*text);
-  if (!parsed.isOk()) {
-    return parsed.status().withPrefix(path);
-  }
-  return std::optional<RunSchedule>(std::move(parsed).value());
+  return textfile::readRecordFile<RunSchedule>(dir + "/" + kRunScheduleFile, 64u << 10, parseRunSchedule);
 }
 
 Status writeRunSchedule(const std::string& dir, const RunSchedule& schedule) {

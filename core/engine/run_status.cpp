@@ -15,7 +15,9 @@ namespace migrate {
 
 namespace {
 
-constexpr const char* kMagic = "dovecot-migrate-status";
+const textfile::RecordFormat kFormat = {
+    "dovecot-migrate-status", static_cast<uint32_t>(kRunStatusVersion), "run status",
+    "the file is damaged: move it away (it is recreated by the next run)"};
 
 // "" for unknown.
 std::string optionalNumber(const std::optional<uint64_t>& value) {
@@ -88,7 +90,7 @@ bool procLooksLikeRun(int64_t pid, int64_t runStarted) {
 std::string serializeRunStatus(const RunStatus& s) {
   using textfile::escape;
   std::ostringstream o;
-  o << kMagic << '\t' << kRunStatusVersion << '\n';
+  o << textfile::recordHeader(kFormat);
   o << "state\t" << escape(s.state) << '\n';
   o << "trigger\t" << escape(s.trigger) << '\n';
   o << "pid\t" << s.pid << '\n';
@@ -118,93 +120,71 @@ std::string serializeRunStatus(const RunStatus& s) {
   return o.str();
 }
 
+namespace {
+
+// One key of the status file into `s`; false for a bad value. Unknown keys (a newer minor
+// version's) are ignored.
+bool setStatusField(RunStatus& s, const std::string& key, const std::string& value) {
+  bool ok = true;
+  if (key == "state") {
+    s.state = value;
+  } else if (key == "trigger") {
+    s.trigger = value;
+  } else if (key == "pid") {
+    ok = textfile::parseI64(value, s.pid);
+  } else if (key == "host") {
+    s.host = value;
+  } else if (key == "started") {
+    ok = textfile::parseI64(value, s.started);
+  } else if (key == "updated") {
+    ok = textfile::parseI64(value, s.updated);
+  } else if (key == "finished") {
+    ok = textfile::parseI64(value, s.finished);
+  } else if (key == "source") {
+    s.source = value;
+  } else if (key == "folder") {
+    s.folder = value;
+  } else if (key == "folders_done") {
+    ok = textfile::parseU32(value, s.foldersDone);
+  } else if (key == "folders_total") {
+    ok = textfile::parseU32(value, s.foldersTotal);
+  } else if (key == "copied") {
+    ok = textfile::parseU64(value, s.copied);
+  } else if (key == "skipped") {
+    ok = textfile::parseU64(value, s.skipped);
+  } else if (key == "failed") {
+    ok = textfile::parseU64(value, s.failed);
+  } else if (key == "bytes") {
+    ok = textfile::parseU64(value, s.bytes);
+  } else if (key == "pending") {
+    ok = textfile::parseU64(value, s.pending);
+  } else if (key == "error") {
+    s.error = value;
+  } else if (key == "error_kind") {
+    s.errorKind = value;
+  } else if (key == "error_hint") {
+    s.errorHint = value;
+  } else if (key == "consecutive_failures") {
+    ok = textfile::parseU32(value, s.consecutiveFailures);
+  } else if (key == "total_messages") {
+    ok = parseOptionalNumber(value, s.totalMessages);
+  } else if (key == "total_bytes") {
+    ok = parseOptionalNumber(value, s.totalBytes);
+  } else if (key == "rate") {
+    ok = parseOptionalNumber(value, s.rate);
+  } else if (key == "next_run") {
+    ok = textfile::parseI64(value, s.nextRun);
+  }  // unknown keys: written by a newer minor version, ignored
+  return ok;
+}
+
+}  // namespace
+
 Result<RunStatus> parseRunStatus(const std::string& text) {
   RunStatus s;
-  std::istringstream in(text);
-  std::string line;
-  uint32_t lineNo = 0;
-  auto bad = [&lineNo](const std::string& why) {
-    return Status(ErrorKind::Config, "run status line " + std::to_string(lineNo) + ": " + why,
-                  "the file is damaged: move it away (it is recreated by the next run)");
-  };
-  while (std::getline(in, line)) {
-    ++lineNo;
-    std::vector<std::string> f = textfile::splitTabs(line);
-    if (lineNo == 1) {
-      uint32_t version = 0;
-      if (f.size() != 2 || f[0] != kMagic || !textfile::parseU32(f[1], version)) {
-        return bad("not a dovecot-migrate status file");
-      }
-      if (version > static_cast<uint32_t>(kRunStatusVersion)) {
-        return bad("written by a newer dovecot-migrate (version " + f[1] + ")");
-      }
-      continue;
-    }
-    if (f.size() != 2) {
-      return bad("expected key<TAB>value");
-    }
-    const std::string& key = f[0];
-    std::string value;
-    if (!textfile::unescape(f[1], value)) {
-      return bad("bad escape in " + key);
-    }
-    bool ok = true;
-    if (key == "state") {
-      s.state = value;
-    } else if (key == "trigger") {
-      s.trigger = value;
-    } else if (key == "pid") {
-      ok = textfile::parseI64(value, s.pid);
-    } else if (key == "host") {
-      s.host = value;
-    } else if (key == "started") {
-      ok = textfile::parseI64(value, s.started);
-    } else if (key == "updated") {
-      ok = textfile::parseI64(value, s.updated);
-    } else if (key == "finished") {
-      ok = textfile::parseI64(value, s.finished);
-    } else if (key == "source") {
-      s.source = value;
-    } else if (key == "folder") {
-      s.folder = value;
-    } else if (key == "folders_done") {
-      ok = textfile::parseU32(value, s.foldersDone);
-    } else if (key == "folders_total") {
-      ok = textfile::parseU32(value, s.foldersTotal);
-    } else if (key == "copied") {
-      ok = textfile::parseU64(value, s.copied);
-    } else if (key == "skipped") {
-      ok = textfile::parseU64(value, s.skipped);
-    } else if (key == "failed") {
-      ok = textfile::parseU64(value, s.failed);
-    } else if (key == "bytes") {
-      ok = textfile::parseU64(value, s.bytes);
-    } else if (key == "pending") {
-      ok = textfile::parseU64(value, s.pending);
-    } else if (key == "error") {
-      s.error = value;
-    } else if (key == "error_kind") {
-      s.errorKind = value;
-    } else if (key == "error_hint") {
-      s.errorHint = value;
-    } else if (key == "consecutive_failures") {
-      ok = textfile::parseU32(value, s.consecutiveFailures);
-    } else if (key == "total_messages") {
-      ok = parseOptionalNumber(value, s.totalMessages);
-    } else if (key == "total_bytes") {
-      ok = parseOptionalNumber(value, s.totalBytes);
-    } else if (key == "rate") {
-      ok = parseOptionalNumber(value, s.rate);
-    } else if (key == "next_run") {
-      ok = textfile::parseI64(value, s.nextRun);
-    }  // unknown keys: written by a newer minor version, ignored
-    if (!ok) {
-      return bad("bad number for " + key);
-    }
-  }
-  if (lineNo == 0) {
-    return bad("empty file");
-  }
+  MIGRATE_RETURN_IF_ERROR(textfile::parseRecords(
+      text, kFormat,
+      [&s](const std::string& key, const std::string& value) { return setStatusField(s, key, value); }));
   return s;
 }
 
@@ -213,15 +193,7 @@ Result<std::optional<RunStatus>> readRunStatus(const std::string& dir) {
 }
 
 Result<std::optional<RunStatus>> readRunStatusFile(const std::string& path) {
-  MIGRATE_ASSIGN_OR_RETURN(std::optional<std::string> text, textfile::readFile(path, 1u << 20));
-  if (!text) {
-    return std::optional<RunStatus>();
-  }
-  Result<RunStatus> parsed = parseRunStatus(*text);
-  if (!parsed.isOk()) {
-    return parsed.status().withPrefix(path);
-  }
-  return std::optional<RunStatus>(std::move(parsed).value());
+  return textfile::readRecordFile<RunStatus>(path, 1u << 20, parseRunStatus);
 }
 
 Status writeRunStatus(const std::string& dir, const RunStatus& status) {

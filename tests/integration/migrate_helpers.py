@@ -289,6 +289,15 @@ def proc_cmdline(pid):
         return []
 
 
+def api_params(rig, user, source_user, **extra):
+    """The parameters of a migrate command over the HTTP API against the rig's source (plain
+    IMAP on loopback), plus `extra` (e.g. sourcePassword=...)."""
+    p = {'user': user, 'sourceHost': '127.0.0.1', 'sourcePort': str(rig.src_imap_port),
+         'sourceTls': 'none', 'sourceUser': source_user}
+    p.update(extra)
+    return p
+
+
 def wait_for(pred, timeout=60, step=0.2):
     """pred()'s first true value within `timeout` seconds (polled every `step`), else None."""
     end = time.monotonic() + timeout

@@ -14,7 +14,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from migrate_helpers import Rig, corpus  # noqa: E402
+from migrate_helpers import Rig, api_params, corpus  # noqa: E402
 
 SRC_USER = 'progsrc'
 SRC_PW = 'progsrc-pw'
@@ -44,11 +44,8 @@ class PanelProgressTest(unittest.TestCase):
         cls.rig.__exit__(None, None, None)
 
     def params(self, user, password, **extra):
-        p = {'user': user, 'sourceHost': '127.0.0.1', 'sourcePort': str(self.rig.src_imap_port),
-             'sourceTls': 'none', 'sourceUser': SRC_USER,
-             'sourcePasswordFile': self.rig.password_file(password)}
-        p.update(extra)
-        return p
+        return api_params(self.rig, user, SRC_USER,
+                          sourcePasswordFile=self.rig.password_file(password), **extra)
 
     def status(self, user, tag='s1'):
         request = [['migrateStatus', {'user': user}, tag]]

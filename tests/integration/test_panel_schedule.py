@@ -18,8 +18,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    CONTENT_KEYS, Rig, corpus, duplicates, expected_from_source, expected_messages, project,
-    read_status, wait_for)
+    CONTENT_KEYS, Rig, api_params, corpus, duplicates, expected_from_source, expected_messages,
+    project, read_status, wait_for)
 
 SRC_USER = 'schedsrc'
 SRC_PW = 'sched"pw\\50%-ä'
@@ -63,10 +63,7 @@ class PanelScheduleTest(unittest.TestCase):
         cls.rig.__exit__(None, None, None)
 
     def params(self, user, **extra):
-        p = {'user': user, 'sourceHost': '127.0.0.1', 'sourcePort': str(self.rig.src_imap_port),
-             'sourceTls': 'none', 'sourceUser': SRC_USER, 'sourcePassword': SRC_PW}
-        p.update(extra)
-        return p
+        return api_params(self.rig, user, SRC_USER, sourcePassword=SRC_PW, **extra)
 
     def call_rows(self, command, params, tag='t'):
         resp = self.rig.http_api([[command, params, tag]])

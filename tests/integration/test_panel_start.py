@@ -14,8 +14,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from migrate_helpers import (  # noqa: E402
-    CONTENT_KEYS, EX_USAGE, Rig, corpus, duplicates, expected_messages, project, read_status,
-    secret_leaks, wait_for)
+    CONTENT_KEYS, EX_USAGE, Rig, api_params, corpus, duplicates, expected_messages, project,
+    read_status, secret_leaks, wait_for)
 
 SRC_USER = 'panelsrc'
 # Everything that breaks naive quoting: JSON, shell, printf-style and UTF-8.
@@ -57,10 +57,7 @@ class PanelStartTest(unittest.TestCase):
         cls.rig.__exit__(None, None, None)
 
     def params(self, user, **extra):
-        p = {'user': user, 'sourceHost': '127.0.0.1', 'sourcePort': str(self.rig.src_imap_port),
-             'sourceTls': 'none', 'sourceUser': SRC_USER, 'sourcePassword': SRC_PW}
-        p.update(extra)
-        return p
+        return api_params(self.rig, user, SRC_USER, sourcePassword=SRC_PW, **extra)
 
     def call(self, command, params, tag='t'):
         resp = self.rig.http_api([[command, params, tag]])
