@@ -69,14 +69,6 @@ Result<std::string> readAll(int fd, const std::string& what) {
 
 }  // namespace
 
-void wipeSecret(std::string& secret) {
-  volatile char* p = secret.data();
-  for (size_t i = 0; i < secret.size(); i++) {
-    p[i] = 0;
-  }
-  secret.clear();
-}
-
 Result<uint16_t> parsePort(const std::string& value, const std::string& option) {
   const std::optional<uint16_t> port = options::parsePort(value);
   if (!port) {

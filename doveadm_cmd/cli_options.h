@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "engine/options.h"
 
 namespace migrate::cmd {
@@ -97,8 +98,7 @@ void applyCliOptions(const CliOptions& cli, SourceOptions& source);
 Result<MigrationOptions> buildUserOptions(const CliOptions& cli, SourceOptions fromSettings,
                                           const std::string& localUser, bool verbose);
 
-// Overwrites the bytes of a secret before the string is released (best effort: the optimizer
-// must not drop the writes).
-void wipeSecret(std::string& secret);
+// wipeSecret(): common/strings.h.
+using migrate::wipeSecret;
 
 }  // namespace migrate::cmd

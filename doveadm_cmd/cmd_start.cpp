@@ -217,9 +217,9 @@ StartOutcome startUser(StartState& st, mail_user* user) {
   if (lock.get() < 0) {
     return refused;
   }
-  Result<std::optional<RunStatus>> now = readUserRunStatus(user);
-  if (now.isOk() && now.value() && now.value()->state == "running" && runStatusAlive(*now.value())) {
-    return alreadyRunningOutcome(now.value());
+  std::optional<RunStatus> before;
+  if (std::optional<StartOutcome> running = refuseIfRunning(user, before)) {
+    return *running;
   }
   const RunJob job = newJob(st);
   Status status = job.secret ? writeRunSecret(dir.value(), st.password) : removeRunSecret(dir.value());
@@ -239,7 +239,7 @@ StartOutcome startUser(StartState& st, mail_user* user) {
     return refused;
   }
   std::string password = st.password;
-  return startJobLocked(user, dir.value(), job, password, st.trigger, lock.get());
+  return startJobLocked(user, dir.value(), job, password, st.trigger, lock.get(), before);
 }
 
 int cmdStartRun(doveadm_mail_cmd_context* ctx, mail_user* user) noexcept {

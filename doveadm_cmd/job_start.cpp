@@ -44,10 +44,6 @@ StartOutcome alreadyRunningOutcome(const std::optional<RunStatus>& status) {
 
 namespace {
 
-bool runningHere(const std::optional<RunStatus>& s) {
-  return s && s->state == "running" && runStatusAlive(*s);
-}
-
 // The status the new run writes first (state running, a pid other than the previous run's).
 std::optional<RunStatus> awaitRunStatus(struct mail_user* user, const std::optional<RunStatus>& before) {
   const auto deadline = std::chrono::steady_clock::now() + kWaitForStatus;
@@ -108,20 +104,29 @@ StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJ
     wipeSecret(password);
     return refused;
   }
-  return startJobLocked(user, dir, job, password, trigger, lock.get());
+  std::optional<RunStatus> before;
+  if (std::optional<StartOutcome> refused = refuseIfRunning(user, before)) {
+    wipeSecret(password);
+    return *refused;
+  }
+  return startJobLocked(user, dir, job, password, trigger, lock.get(), before);
+}
+
+std::optional<StartOutcome> refuseIfRunning(struct mail_user* user, std::optional<RunStatus>& status) {
+  Result<std::optional<RunStatus>> now = readUserRunStatus(user);
+  if (!now.isOk()) {
+    return failedOutcome(now.status());
+  }
+  status = now.value();
+  if (displayState(status) == "running") {
+    return alreadyRunningOutcome(status);
+  }
+  return std::nullopt;
 }
 
 StartOutcome startJobLocked(struct mail_user* user, const std::string& dir, const RunJob& job,
-                            std::string& password, const std::string& trigger, int lockFd) {
-  Result<std::optional<RunStatus>> before = readUserRunStatus(user);
-  if (!before.isOk()) {
-    wipeSecret(password);
-    return failedOutcome(before.status());
-  }
-  if (runningHere(before.value())) {
-    wipeSecret(password);
-    return alreadyRunningOutcome(before.value());
-  }
+                            std::string& password, const std::string& trigger, int lockFd,
+                            const std::optional<RunStatus>& before) {
   dovecot::FdGuard log(dovecot::openBackgroundLog(dir));
   if (log.get() < 0) {
     wipeSecret(password);
@@ -144,7 +149,7 @@ StartOutcome startJobLocked(struct mail_user* user, const std::string& dir, cons
   }
   StartOutcome o;
   o.result = "started";
-  o.status = awaitRunStatus(user, before.value());
+  o.status = awaitRunStatus(user, before);
   o.pid = o.status ? o.status->pid : 0;
   o.message = "the migration runs in the background; follow it with doveadm migrate status";
   return o;

@@ -32,9 +32,14 @@ StartOutcome startJob(struct mail_user* user, const std::string& dir, const RunJ
 // Locks the user's background run (dovecot_adapter/background_run.h): the descriptor, or -1 with
 // `refused` set (already_running when another start or run holds it, else failed).
 int lockUserRun(struct mail_user* user, const std::string& dir, StartOutcome& refused);
-// startJob() with the lock already held (it passes to the run).
+// Under the lock: the user's run status into `status`, and the answer when a run of the user is
+// alive (already_running) or the status cannot be read (failed); nullopt when a run may start.
+std::optional<StartOutcome> refuseIfRunning(struct mail_user* user, std::optional<RunStatus>& status);
+// startJob() with the lock already held (it passes to the run) and refuseIfRunning() passed:
+// `before` is the status it read.
 StartOutcome startJobLocked(struct mail_user* user, const std::string& dir, const RunJob& job,
-                            std::string& password, const std::string& trigger, int lockFd);
+                            std::string& password, const std::string& trigger, int lockFd,
+                            const std::optional<RunStatus>& before);
 
 // The answer when it could not be done: result "failed", the message and exit code of `why`.
 StartOutcome failedOutcome(const Status& why);

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "common/child_process.h"
+#include "common/strings.h"
 #include "doveadm_binary.h"
 #include "dovecot_api.h"
 #include "migrate_settings.h"
@@ -22,13 +23,6 @@ namespace {
 
 constexpr off_t kLogMaxBytes = off_t{1024} * 1024;
 constexpr const char* kChildPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-void wipe(std::string& secret) {
-  if (!secret.empty()) {
-    explicit_bzero(secret.data(), secret.size());
-  }
-  secret.clear();
-}
 
 std::string doveadmBinary(mail_user* user) {
   Result<std::unique_ptr<MigrateSettings>> settings = MigrateSettings::forUser(user);
@@ -117,7 +111,7 @@ int lockBackgroundRun(const std::string& dir) {
 Status startBackgroundRun(const BackgroundRun& run, std::string& password) {
   std::string error;
   const int stdinFd = passwordPipe(password, error);
-  wipe(password);
+  wipeSecret(password);
   if (stdinFd < 0) {
     return Status(ErrorKind::LocalStorage, error);
   }

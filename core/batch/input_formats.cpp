@@ -46,17 +46,9 @@ constexpr std::array<std::pair<std::string_view, Column>, 1> kColumnAliases = {{
 constexpr std::array<Column, 4> kRequiredColumns = {Column::SourceServer, Column::SourceUser,
                                                     Column::SourcePassword, Column::TargetUser};
 
-void wipe(std::string& secret) {
-  volatile char* p = secret.data();
-  for (size_t i = 0; i < secret.size(); i++) {
-    p[i] = 0;
-  }
-  secret.clear();
-}
-
 void wipeAll(std::vector<std::string>& fields) {
   for (std::string& f : fields) {
-    wipe(f);
+    wipeSecret(f);
   }
   fields.clear();
 }
@@ -274,14 +266,14 @@ CsvError splitCsv(std::string_view line, char sep, std::vector<std::string>& fie
         j++;
       }
       if (!closed) {
-        wipe(value);
+        wipeSecret(value);
         return {CsvError::Unterminated, fields.size()};
       }
       while (j < n && isBlank(line[j])) {
         j++;
       }
       if (j < n && line[j] != sep) {
-        wipe(value);
+        wipeSecret(value);
         return {CsvError::TextAfterQuote, fields.size()};
       }
       fields.push_back(std::move(value));
@@ -576,7 +568,7 @@ class Parser {
         if (fatalLines_.count(e.line) == 0) {
           kept.push_back(std::move(e));
         } else {
-          wipe(e.password);
+          wipeSecret(e.password);
         }
       }
       result_.entries.swap(kept);
@@ -857,7 +849,7 @@ class Parser {
                     readCsvFields(line.number, fields, quoted, e, passwordQuoted, tlsWanted);
     wipeAll(fields);
     if (!ok) {
-      wipe(e.password);
+      wipeSecret(e.password);
       return;
     }
     if (tlsWanted) {
@@ -989,7 +981,7 @@ class Parser {
       add(e.line, "duplicate of line " + std::to_string(first.line) + " (" + shown(what) +
                       (sameSpelling ? "" : ", which differs from it only in upper/lower case") +
                       "): remove one of the two lines");
-      wipe(e.password);
+      wipeSecret(e.password);
       return;
     }
     seen_.emplace(key, result_.entries.size());
@@ -1139,7 +1131,7 @@ std::optional<std::string> serialize(Format format, const std::vector<Entry>& en
 
 void wipePasswords(std::vector<Entry>& entries) {
   for (Entry& e : entries) {
-    wipe(e.password);
+    wipeSecret(e.password);
   }
 }
 

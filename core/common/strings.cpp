@@ -68,4 +68,12 @@ void appendUtf8(std::string& out, uint32_t cp) {
   }
 }
 
+void wipeSecret(std::string& secret) {
+  volatile char* p = secret.data();
+  for (size_t i = 0; i < secret.size(); i++) {
+    p[i] = 0;
+  }
+  secret.clear();
+}
+
 }  // namespace migrate

@@ -15,6 +15,10 @@ std::string upperAscii(std::string_view s);
 // `s` fit for a one-line message: control bytes as '?', cut after `maxChars` with "...".
 std::string printableText(std::string_view s, size_t maxChars = 200);
 
+// Overwrites the bytes of a secret (a password) before the string is released, then clears it
+// (best effort: volatile writes, which the optimizer must not drop).
+void wipeSecret(std::string& secret);
+
 // Appends code point `cp` (at most U+10FFFF) as UTF-8.
 void appendUtf8(std::string& out, uint32_t cp);
 

@@ -29,29 +29,21 @@ Status configError(std::string message, std::string hint = {}) {
   return Status(ErrorKind::Config, std::move(message), std::move(hint));
 }
 
-void wipe(std::string& secret) {
-  volatile char* p = secret.data();
-  for (size_t i = 0; i < secret.size(); i++) {
-    p[i] = 0;
-  }
-  secret.clear();
-}
-
 // Trims the whitespace around the token; refuses what cannot be a single bearer token. The
 // content is never quoted: a command printing JSON may print a refresh token or a client secret.
 Result<std::string> checkToken(std::string raw, const std::string& what, const std::string& hint) {
   const char* const ws = " \t\r\n\v\f";
   size_t b = raw.find_first_not_of(ws);
   if (b == std::string::npos) {
-    wipe(raw);
+    wipeSecret(raw);
     return configError(what + " gave no access token", hint);
   }
   size_t e = raw.find_last_not_of(ws);
   std::string token = raw.substr(b, e - b + 1);
-  wipe(raw);
+  wipeSecret(raw);
   for (char c : token) {
     if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
-      wipe(token);
+      wipeSecret(token);
       return configError(
           what + " gave more than one access token (spaces, several lines or control characters)", hint);
     }
@@ -110,7 +102,7 @@ OAuth2Token::OAuth2Token(std::string file, std::string command, std::vector<std:
     : file_(std::move(file)), command_(std::move(command)), env_(std::move(env)), timeoutMs_(timeoutMs) {}
 
 OAuth2Token::~OAuth2Token() {
-  wipe(cached_);
+  wipeSecret(cached_);
 }
 
 std::string OAuth2Token::describe() const {
@@ -123,7 +115,7 @@ Result<std::string> OAuth2Token::token(bool refresh) {
     return cached_;
   }
   MIGRATE_ASSIGN_OR_RETURN(std::string t, fromCommand() ? runCommand() : readFile());
-  wipe(cached_);
+  wipeSecret(cached_);
   cached_ = std::move(t);
   return cached_;
 }
@@ -161,7 +153,7 @@ Result<std::string> OAuth2Token::readFile() {
     }
     if (n < 0) {
       int err = errno;
-      wipe(data);
+      wipeSecret(data);
       return configError("cannot read " + what + ": " + std::strerror(err));
     }
     if (n == 0) {
@@ -169,7 +161,7 @@ Result<std::string> OAuth2Token::readFile() {
     }
     data.append(buf, static_cast<size_t>(n));
     if (data.size() > kMaxTokenBytes) {
-      wipe(data);
+      wipeSecret(data);
       std::memset(buf, 0, sizeof(buf));
       return configError(what + " is larger than 64 KiB", "it must hold only the access token");
     }
@@ -328,7 +320,7 @@ Result<std::string> OAuth2Token::runCommand() {
   errLine = printableText(errLine, kMaxMessageChars);
   const int status = exit.status;
   if (o.timedOut || o.tooMuch || (exit.known && (WIFSIGNALED(status) || WEXITSTATUS(status) != 0))) {
-    wipe(o.out);
+    wipeSecret(o.out);
   }
   if (o.timedOut) {
     return Status(ErrorKind::Timeout,

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
 #include "dovecot_adapter/background_run.h"
 #include "dovecot_adapter/dovecot_api.h"
 #include "dovecot_adapter/migrate_settings.h"
@@ -100,13 +101,6 @@ unsigned maxFailures(mail_user* user) {
     return kDefaultMaxFailures;
   }
   return static_cast<unsigned>(n);
-}
-
-void wipe(std::string& secret) {
-  if (!secret.empty()) {
-    explicit_bzero(secret.data(), secret.size());
-  }
-  secret.clear();
 }
 
 enum class Decision { Start, Done, Running, GaveUp, Unreadable };
@@ -282,12 +276,12 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   SourceOptions source;
   Status settings = dovecot::loadSourceSettings(user, source);
   if (!settings.isOk()) {
-    wipe(source.password);
+    wipeSecret(source.password);
     i_error("migrate: not starting the migration of %s: %s", user->username, settings.describe().c_str());
     return;
   }
   if (!haveSourceSettings(user, source)) {
-    wipe(source.password);
+    wipeSecret(source.password);
     return;
   }
   // A master-user password or a token comes from the config in the doveadm run itself; only a
@@ -296,10 +290,10 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   if (source.masterUser.empty() && source.oauth2TokenFile.empty() && source.oauth2TokenCommand.empty()) {
     password.swap(source.password);
   }
-  wipe(source.password);
+  wipeSecret(source.password);
   if (!password.empty()) {
     if (const char* master = masterLogin(user); master != nullptr) {
-      wipe(password);
+      wipeSecret(password);
       i_info(
           "migrate: not starting the migration of %s at this login: %s logged in as master user, "
           "so the login password is not the user's own; the user's next login starts it",
@@ -311,7 +305,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
   if (std::strpbrk(user->username, "*?") != nullptr) {
     // `doveadm migrate -u` would take the name for a wildcard and migrate every matching user.
     // Only a relaxed auth_username_chars lets such a name log in at all.
-    wipe(password);
+    wipeSecret(password);
     i_error(
         "migrate: not starting the migration of %s: the user name contains '*' or '?', which "
         "doveadm -u takes for a wildcard; migrate this user by hand with --source-password-file",
@@ -334,7 +328,7 @@ void maybeStart(mail_user* user, const struct timespec& t0) {
 
   FdGuard log(dovecot::openBackgroundLog(dir));
   if (log.get() < 0) {
-    wipe(password);
+    wipeSecret(password);
     i_error("migrate: open(%s/%s) failed: %m: not starting a migration", dir.c_str(), kBackgroundLogFile);
     return;
   }
